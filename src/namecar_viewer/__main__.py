@@ -1,0 +1,7 @@
+"""Allows ``python -m namecar_viewer``."""
+
+import sys
+
+from namecar_viewer.cli import main
+
+sys.exit(main())
