@@ -334,12 +334,12 @@ def test_reader_override_replaces_a_tag_with_warning() -> None:
 def test_inconsistent_series_is_refused() -> None:
     a = make_pet(sop_uid="1.1", PatientWeight="80")
     b = make_pet(sop_uid="1.2", PatientWeight="81")
-    with pytest.raises(SuvInputError, match="PatientWeight .* differs within the series"):
+    with pytest.raises(SuvInputError, match=r"PatientWeight .* differs within the series"):
         compute_suv_factors([a, b])
 
 
 def test_unsupported_units_is_refused() -> None:
-    with pytest.raises(SuvInputError, match="Units .*PROPCNTS"):
+    with pytest.raises(SuvInputError, match=r"Units .*PROPCNTS"):
         compute_suv_factors([make_pet(Units="PROPCNTS")])
 
 
