@@ -1,0 +1,245 @@
+"""Evented display state shared by the viewports, free of Qt so it runs and tests headless.
+
+Each viewport owns a :class:`ViewportModel` (which volume, plane, slice and window it shows);
+one :class:`ViewState` holds what viewports share: the crosshair point in patient LPS mm, the
+blinded flag and the list of viewports, so cross-reference lines and linked navigation go through
+this model and never from one widget to another (the napari model/view split).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from namecar_viewer.core.geometry import Volume
+from namecar_viewer.core.geometry.reslice import (
+    Plane,
+    Slice,
+    SliceGeometry,
+    SliceOrientation,
+    WindowLevel,
+    WindowPreset,
+    default_display,
+    preset_window,
+    reslice,
+    slice_geometry,
+)
+
+
+class Event:
+    """A list of callbacks called in order with the emitted arguments."""
+
+    def __init__(self) -> None:
+        self._callbacks: list[Callable[..., Any]] = []
+
+    def connect(self, callback: Callable[..., Any]) -> None:
+        if callback not in self._callbacks:
+            self._callbacks.append(callback)
+
+    def disconnect(self, callback: Callable[..., Any]) -> None:
+        if callback in self._callbacks:
+            self._callbacks.remove(callback)
+
+    def emit(self, *args: Any) -> None:
+        for cb in list(self._callbacks):
+            cb(*args)
+
+
+class ViewportModel:
+    """What one viewport shows: a volume in a plane at a slice, with its window.
+
+    Events: ``volume_changed()``, ``slice_changed(index)``, ``window_changed(window, invert)``.
+    A viewport that cannot show its stack carries ``error`` (the reason, shown as text).
+    """
+
+    def __init__(self, name: str = "") -> None:
+        self.name = name
+        self.volume: Volume | None = None
+        self.error: str | None = None
+        self.title = ""
+        self.orientation = SliceOrientation.ACQUISITION
+        self.geometry: SliceGeometry | None = None
+        self.index = 0
+        self.window = WindowLevel(400.0, 40.0)
+        self.invert = False
+        self.volume_changed = Event()
+        self.slice_changed = Event()
+        self.window_changed = Event()
+        self._slice: Slice | None = None
+
+    # --- content ---------------------------------------------------------------------------
+    def set_volume(
+        self,
+        volume: Volume | None,
+        orientation: SliceOrientation = SliceOrientation.ACQUISITION,
+        title: str = "",
+    ) -> None:
+        """Show ``volume`` in ``orientation`` at its middle slice with its modality's window."""
+        self.volume = volume
+        self.error = None
+        self.title = title
+        self.orientation = orientation
+        self._slice = None
+        if volume is None:
+            self.geometry = None
+        else:
+            self.geometry = slice_geometry(volume, orientation)
+            self.index = self.geometry.count // 2
+            self.window, self.invert = default_display(volume)
+        self.volume_changed.emit()
+        self.slice_changed.emit(self.index)
+        self.window_changed.emit(self.window, self.invert)
+
+    def set_error(self, message: str, title: str = "") -> None:
+        """Show ``message`` instead of an image (a stack that cannot load)."""
+        self.volume = None
+        self.geometry = None
+        self._slice = None
+        self.error = message
+        self.title = title
+        self.volume_changed.emit()
+
+    def set_orientation(self, orientation: SliceOrientation) -> None:
+        """Change plane, keeping the point at the centre of the current slice in view."""
+        if self.volume is None:
+            self.orientation = orientation
+            return
+        centre = self.slice_centre()
+        self.orientation = orientation
+        self.geometry = slice_geometry(self.volume, orientation)
+        self._slice = None
+        self.index = self.geometry.index_of(centre) if centre is not None else 0
+        self.volume_changed.emit()
+        self.slice_changed.emit(self.index)
+
+    # --- navigation ------------------------------------------------------------------------
+    @property
+    def count(self) -> int:
+        return self.geometry.count if self.geometry is not None else 0
+
+    def set_index(self, index: int) -> None:
+        if self.geometry is None:
+            return
+        index = min(max(int(index), 0), self.geometry.count - 1)
+        if index != self.index or self._slice is None:
+            self.index = index
+            self._slice = None
+            self.slice_changed.emit(index)
+
+    def scroll(self, delta: int) -> None:
+        self.set_index(self.index + delta)
+
+    def move_to_point(self, point: npt.ArrayLike) -> None:
+        """Go to the slice nearest to an LPS point."""
+        if self.geometry is not None:
+            self.set_index(self.geometry.index_of(point))
+
+    def current_slice(self) -> Slice | None:
+        """The displayed slice (cached until the slice or plane changes)."""
+        if self.volume is None or self.geometry is None:
+            return None
+        if self._slice is None or self._slice.index != self.index:
+            self._slice = reslice(self.volume, self.orientation, self.index, self.geometry)
+        return self._slice
+
+    @property
+    def plane(self) -> Plane | None:
+        return self.geometry.plane(self.index) if self.geometry is not None else None
+
+    def position_mm(self) -> float | None:
+        return self.geometry.position_mm(self.index) if self.geometry is not None else None
+
+    def slice_centre(self) -> npt.NDArray[np.float64] | None:
+        plane = self.plane
+        if plane is None:
+            return None
+        rows, cols = plane.shape
+        return plane.pixel_to_patient([[(rows - 1) / 2.0, (cols - 1) / 2.0]])[0]
+
+    @property
+    def frame_of_reference_uid(self) -> str | None:
+        return self.volume.frame_of_reference_uid if self.volume is not None else None
+
+    # --- window ----------------------------------------------------------------------------
+    def set_window(self, window: WindowLevel, invert: bool | None = None) -> None:
+        self.window = window
+        if invert is not None:
+            self.invert = invert
+        self.window_changed.emit(self.window, self.invert)
+
+    def set_invert(self, invert: bool) -> None:
+        self.set_window(self.window, invert)
+
+    def apply_preset(self, preset: WindowPreset) -> None:
+        if self.volume is None:
+            return
+        self.set_window(preset_window(preset, self.volume), preset.invert)
+
+
+class ViewState:
+    """State shared by all viewports: crosshair in patient mm, blinded mode, the viewport list.
+
+    Events: ``crosshair_changed(point, frame_of_reference_uid)``, ``planes_changed()`` (any
+    viewport changed slice or plane, so cross-reference lines move), ``display_changed()``
+    (blinded mode, overlay or reference-line visibility).
+    """
+
+    def __init__(self) -> None:
+        self.viewports: list[ViewportModel] = []
+        self.crosshair: npt.NDArray[np.float64] | None = None
+        self.crosshair_frame_of_reference: str | None = None
+        self.blinded = False
+        self.show_overlays = True
+        self.show_reference_lines = True
+        self.show_crosshair = True
+        self.crosshair_changed = Event()
+        self.planes_changed = Event()
+        self.display_changed = Event()
+
+    def add_viewport(self, model: ViewportModel) -> None:
+        self.viewports.append(model)
+        model.slice_changed.connect(self._on_plane_change)
+        model.volume_changed.connect(self._on_plane_change)
+
+    def _on_plane_change(self, *_: Any) -> None:
+        self.planes_changed.emit()
+
+    def linked(self, model: ViewportModel) -> list[ViewportModel]:
+        """Other viewports in the same frame of reference as ``model``."""
+        uid = model.frame_of_reference_uid
+        if uid is None:
+            return []
+        return [v for v in self.viewports if v is not model and v.frame_of_reference_uid == uid]
+
+    def set_crosshair(self, point: npt.ArrayLike, frame_of_reference_uid: str | None) -> None:
+        """Place the crosshair at an LPS point; every viewport in that frame moves to it."""
+        p = np.asarray(point, dtype=np.float64).reshape(3)
+        self.crosshair = p
+        self.crosshair_frame_of_reference = frame_of_reference_uid
+        if frame_of_reference_uid is not None:
+            for v in self.viewports:
+                if v.frame_of_reference_uid == frame_of_reference_uid:
+                    v.move_to_point(p)
+        self.crosshair_changed.emit(p, frame_of_reference_uid)
+
+    def set_blinded(self, blinded: bool) -> None:
+        self.blinded = blinded
+        self.display_changed.emit()
+
+    def set_flags(
+        self,
+        *,
+        overlays: bool | None = None,
+        reference_lines: bool | None = None,
+        crosshair: bool | None = None,
+    ) -> None:
+        if overlays is not None:
+            self.show_overlays = overlays
+        if reference_lines is not None:
+            self.show_reference_lines = reference_lines
+        if crosshair is not None:
+            self.show_crosshair = crosshair
+        self.display_changed.emit()

@@ -1,0 +1,651 @@
+"""The workstation window: study browser dock, a grid of MPR viewports, menus and shortcuts.
+
+Every action lives in a menu and, when frequent, has a PACS-style key; the list shown by
+Help > Keyboard shortcuts is built from the same table that creates the actions, so it cannot
+drift from what the keys do.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import (
+    QDialog,
+    QDockWidget,
+    QFileDialog,
+    QGridLayout,
+    QMainWindow,
+    QMessageBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from namecar_viewer.app.view_state import ViewportModel, ViewState
+from namecar_viewer.core.geometry import Volume
+from namecar_viewer.core.geometry.reslice import (
+    CT_BONE,
+    CT_LIVER,
+    CT_LUNG,
+    CT_MEDIASTINUM,
+    CT_SOFT_TISSUE,
+    MR_AUTO,
+    PET_SUV,
+    SliceOrientation,
+    WindowPreset,
+)
+from namecar_viewer.gui.viewport import (
+    VIEWPORT_COLOURS,
+    CrosshairTool,
+    PanTool,
+    SliceViewport,
+    ViewportTool,
+    WindowLevelTool,
+)
+
+# (rows, columns) of each layout
+LAYOUTS: dict[str, tuple[int, int]] = {"1x1": (1, 1), "1x2": (1, 2), "2x2": (2, 2), "1x3": (1, 3)}
+# Planes given to the viewports when one volume fills a layout (MPR).
+MPR_ORDER = (
+    SliceOrientation.AXIAL,
+    SliceOrientation.CORONAL,
+    SliceOrientation.SAGITTAL,
+    SliceOrientation.ACQUISITION,
+)
+
+
+@dataclass(frozen=True)
+class ShortcutEntry:
+    """One row of the shortcut list: menu, action text and key."""
+
+    menu: str
+    text: str
+    key: str
+
+
+# Keys a viewport handles itself (so they do not steal arrows from the study browser).
+VIEWPORT_KEYS = (
+    ShortcutEntry("Navigate", "Next slice", "Down / Right / wheel down"),
+    ShortcutEntry("Navigate", "Previous slice", "Up / Left / wheel up"),
+    ShortcutEntry("Navigate", "10 slices forward / back", "Page Down / Page Up"),
+    ShortcutEntry("Navigate", "First / last slice", "Home / End"),
+    ShortcutEntry("View", "Zoom at cursor", "Ctrl + wheel"),
+    ShortcutEntry("View", "Pan", "Middle drag"),
+    ShortcutEntry("Window", "Window / level", "Right drag (horizontal: width, vertical: level)"),
+    ShortcutEntry("Tools", "Place crosshair", "Left click (crosshair tool)"),
+)
+
+
+class StudyBrowser(QTreeWidget):
+    """Patients > studies > stacks found by a scan; double-click loads a stack."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setHeaderLabels(["Series", "Mod", "Images"])
+        self.setColumnWidth(0, 230)
+        self.setColumnWidth(1, 44)
+        self.stacks: list[Any] = []
+
+    def show_message(self, text: str) -> None:
+        self.clear()
+        item = QTreeWidgetItem([text])
+        item.setFlags(Qt.ItemFlag.ItemIsEnabled)
+        self.addTopLevelItem(item)
+
+    def populate(self, report: Any, blinded: bool = False) -> None:
+        """Fill from a ``ScanReport`` (duck-typed: ``stacks``, ``unreadable``)."""
+        self.clear()
+        self.stacks = list(getattr(report, "stacks", []))
+        patients: dict[str, QTreeWidgetItem] = {}
+        studies: dict[str, QTreeWidgetItem] = {}
+        for n, st in enumerate(self.stacks):
+            pkey = st.patient_id or "(no patient ID)"
+            pitem = patients.get(pkey)
+            if pitem is None:
+                label = "Patient" if blinded else f"{st.patient_name or ''} [{pkey}]".strip()
+                pitem = QTreeWidgetItem([label])
+                self.addTopLevelItem(pitem)
+                patients[pkey] = pitem
+            skey = st.study_instance_uid or pkey
+            sitem = studies.get(skey)
+            if sitem is None:
+                date = "" if blinded else st.study_date
+                sitem = QTreeWidgetItem([f"{date} {st.study_description}".strip() or "Study"])
+                pitem.addChild(sitem)
+                studies[skey] = sitem
+            text = f"{st.series_number or ''} {st.series_description} {st.label}".strip()
+            if st.is_localizer:
+                text += " (localizer)"
+            if not st.loadable:
+                text += " (not loadable)"
+            item = QTreeWidgetItem([text or st.series_instance_uid, st.modality, str(st.shape[0])])
+            item.setData(0, Qt.ItemDataRole.UserRole, n)
+            tips = [str(p) for p in st.problems]
+            if tips:
+                item.setToolTip(0, "\n".join(tips))
+            sitem.addChild(item)
+        unreadable = list(getattr(report, "unreadable", []))
+        if unreadable:
+            uitem = QTreeWidgetItem([f"Unreadable files ({len(unreadable)})"])
+            for u in unreadable[:200]:
+                child = QTreeWidgetItem([f"{u.path}: {u.reason}"])
+                uitem.addChild(child)
+            self.addTopLevelItem(uitem)
+        self.expandAll()
+
+
+class ShortcutsDialog(QDialog):
+    """Help > Keyboard shortcuts: every key of the window, from the action table."""
+
+    def __init__(self, rows: Sequence[ShortcutEntry], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Keyboard shortcuts")
+        self.resize(560, 620)
+        table = QTableWidget(len(rows), 3, self)
+        table.setHorizontalHeaderLabels(["Menu", "Action", "Key"])
+        for r, e in enumerate(rows):
+            for c, v in enumerate((e.menu, e.text, e.key)):
+                table.setItem(r, c, QTableWidgetItem(v))
+        table.resizeColumnsToContents()
+        table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table = table
+        lay = QVBoxLayout(self)
+        lay.addWidget(table)
+
+
+class MainWindow(QMainWindow):
+    """Viewport grid, study browser and every action of the reading viewer."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("NAMECAR Viewer")
+        self.state = ViewState()
+        self.models = [ViewportModel(name=f"viewport {i + 1}") for i in range(4)]
+        self.viewports: list[SliceViewport] = []
+        for i, m in enumerate(self.models):
+            vp = SliceViewport(m, self.state, colour=VIEWPORT_COLOURS[i])
+            vp.activated.connect(self.set_active)
+            self.viewports.append(vp)
+        self.active: SliceViewport = self.viewports[0]
+        self.active.active = True
+        self.layout_name = "1x3"
+        self.volume: Volume | None = None
+        self.patient_text: list[str] = []
+        self._grid_host = QWidget(self)
+        self._grid = QGridLayout(self._grid_host)
+        self._grid.setContentsMargins(0, 0, 0, 0)
+        self._grid.setSpacing(2)
+        self._grid_host.setStyleSheet("background: #202024;")
+        self.setCentralWidget(self._grid_host)
+        self.browser = StudyBrowser(self)
+        self.browser.itemDoubleClicked.connect(self._on_browser_activated)
+        self.browser.show_message("No studies open. File > Open folder (Ctrl+O).")
+        dock = QDockWidget("Studies", self)
+        dock.setObjectName("studies_dock")
+        dock.setWidget(self.browser)
+        dock.setMinimumWidth(260)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+        self.browser_dock = dock
+        self.shortcut_rows: list[ShortcutEntry] = []
+        self.actions_by_name: dict[str, QAction] = {}
+        self._build_menus()
+        self.set_layout("1x3")
+        self.statusBar().showMessage("Ready")
+
+    # --- actions ---------------------------------------------------------------------------
+    def _act(
+        self,
+        menu: Any,
+        menu_name: str,
+        name: str,
+        text: str,
+        slot: Callable[[], Any],
+        key: str | QKeySequence.StandardKey | None = None,
+        checkable: bool = False,
+        group: QActionGroup | None = None,
+    ) -> QAction:
+        act = QAction(text, self)
+        if key is not None:
+            seq = QKeySequence(key)
+            act.setShortcut(seq)
+            act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            self.shortcut_rows.append(
+                ShortcutEntry(
+                    menu_name,
+                    text.replace("&", ""),
+                    seq.toString(QKeySequence.SequenceFormat.NativeText),
+                )
+            )
+        act.setCheckable(checkable)
+        if group is not None:
+            group.addAction(act)
+        act.triggered.connect(lambda _checked=False: slot())
+        menu.addAction(act)
+        self.addAction(act)
+        self.actions_by_name[name] = act
+        return act
+
+    def _build_menus(self) -> None:
+        mb = self.menuBar()
+        f = mb.addMenu("&File")
+        self._act(
+            f, "File", "open", "&Open folder...", self._open_dialog, QKeySequence.StandardKey.Open
+        )
+        self._act(
+            f,
+            "File",
+            "save_screenshot",
+            "Save &screenshot...",
+            self._save_screenshot_dialog,
+            "Ctrl+Shift+S",
+        )
+        f.addSeparator()
+        self._act(f, "File", "quit", "&Quit", self.close, QKeySequence.StandardKey.Quit)
+
+        v = mb.addMenu("&View")
+        lay_group = QActionGroup(self)
+        for n, name in enumerate(LAYOUTS):
+            a = self._act(
+                v,
+                "View",
+                f"layout_{name}",
+                f"Layout {name}",
+                lambda nm=name: self.set_layout(nm),
+                f"Ctrl+{n + 1}",
+                True,
+                lay_group,
+            )
+            a.setChecked(name == self.layout_name)
+        v.addSeparator()
+        or_group = QActionGroup(self)
+        for o, key in (
+            (SliceOrientation.AXIAL, "Shift+A"),
+            (SliceOrientation.CORONAL, "Shift+C"),
+            (SliceOrientation.SAGITTAL, "Shift+S"),
+            (SliceOrientation.ACQUISITION, "Shift+N"),
+        ):
+            label = (
+                "Acquisition plane (native)"
+                if o is SliceOrientation.ACQUISITION
+                else o.value.capitalize()
+            )
+            self._act(
+                v,
+                "View",
+                f"plane_{o.value}",
+                label,
+                lambda o=o: self._set_orientation(o),
+                key,
+                True,
+                or_group,
+            )
+        self._act(
+            v,
+            "View",
+            "mpr",
+            "Load active series as &MPR in all viewports",
+            self._mpr_from_active,
+            "M",
+        )
+        v.addSeparator()
+        self._act(v, "View", "fit", "Zoom to &fit", lambda: self.active.fit(), "F")
+        self._act(
+            v,
+            "View",
+            "one_to_one",
+            "Zoom 1:1 (one screen pixel per image pixel)",
+            lambda: self.active.one_to_one(),
+            "Ctrl+0",
+        )
+        self._act(v, "View", "zoom_in", "Zoom in", lambda: self.active.zoom_by(1.25), "Ctrl+=")
+        self._act(v, "View", "zoom_out", "Zoom out", lambda: self.active.zoom_by(0.8), "Ctrl+-")
+        self._act(v, "View", "reset", "&Reset view (fit and default window)", self._reset_view, "R")
+        v.addSeparator()
+        a = self._act(
+            v, "View", "overlays", "Show text &overlays", self._toggle_overlays, "O", True
+        )
+        a.setChecked(True)
+        a = self._act(
+            v,
+            "View",
+            "reference_lines",
+            "Show cross-reference &lines",
+            self._toggle_reference_lines,
+            "L",
+            True,
+        )
+        a.setChecked(True)
+        a = self._act(
+            v,
+            "View",
+            "crosshair_visible",
+            "Show crosshair",
+            self._toggle_crosshair,
+            "Shift+X",
+            True,
+        )
+        a.setChecked(True)
+        self._act(
+            v,
+            "View",
+            "blinded",
+            "&Blinded mode (hide patient and study text)",
+            self._toggle_blinded,
+            "Ctrl+B",
+            True,
+        )
+        self._act(v, "View", "browser", "Show study &browser", self._toggle_browser, "F2")
+
+        w = mb.addMenu("&Window")
+        presets: list[tuple[WindowPreset, str]] = [
+            (CT_SOFT_TISSUE, "1"),
+            (CT_LUNG, "2"),
+            (CT_BONE, "3"),
+            (CT_LIVER, "4"),
+            (CT_MEDIASTINUM, "5"),
+            (MR_AUTO, "6"),
+            (PET_SUV, "7"),
+        ]
+        for preset, key in presets:
+            label = preset.name
+            if preset.window is not None:
+                label += f" (W {preset.window.width:g} / L {preset.window.center:g})"
+            self._act(
+                w, "Window", f"preset_{key}", label, lambda p=preset: self._apply_preset(p), key
+            )
+        w.addSeparator()
+        self._act(w, "Window", "invert", "&Invert grey scale", self._invert, "I")
+        for e in VIEWPORT_KEYS:
+            if e.menu == "Window":
+                self._hint(w, e)
+
+        n = mb.addMenu("&Navigate")
+        self._act(n, "Navigate", "next", "Next slice\tDown", lambda: self.active.model.scroll(1))
+        self._act(n, "Navigate", "prev", "Previous slice\tUp", lambda: self.active.model.scroll(-1))
+        self._act(
+            n,
+            "Navigate",
+            "page_down",
+            "10 slices forward\tPage Down",
+            lambda: self.active.model.scroll(10),
+        )
+        self._act(
+            n,
+            "Navigate",
+            "page_up",
+            "10 slices back\tPage Up",
+            lambda: self.active.model.scroll(-10),
+        )
+        self._act(
+            n, "Navigate", "first", "First slice\tHome", lambda: self.active.model.set_index(0)
+        )
+        self._act(
+            n,
+            "Navigate",
+            "last",
+            "Last slice\tEnd",
+            lambda: self.active.model.set_index(self.active.model.count - 1),
+        )
+        self._act(
+            n, "Navigate", "cine", "&Cine play / pause", lambda: self.active.toggle_cine(), "C"
+        )
+        self._act(n, "Navigate", "next_viewport", "Next viewport", self._next_viewport, "Tab")
+        for e in VIEWPORT_KEYS:
+            if e.menu == "Navigate":
+                self.shortcut_rows.append(e)
+
+        t = mb.addMenu("&Tools")
+        tg = QActionGroup(self)
+        a = self._act(
+            t,
+            "Tools",
+            "tool_crosshair",
+            "&Crosshair (click places the linked point)",
+            lambda: self.set_tool(CrosshairTool),
+            "X",
+            True,
+            tg,
+        )
+        a.setChecked(True)
+        self._act(
+            t,
+            "Tools",
+            "tool_pan",
+            "&Pan (left drag)",
+            lambda: self.set_tool(PanTool),
+            "P",
+            True,
+            tg,
+        )
+        self._act(
+            t,
+            "Tools",
+            "tool_window",
+            "&Window/level (left drag)",
+            lambda: self.set_tool(WindowLevelTool),
+            "W",
+            True,
+            tg,
+        )
+        for e in VIEWPORT_KEYS:
+            if e.menu in ("Tools", "View"):
+                self.shortcut_rows.append(e)
+
+        h = mb.addMenu("&Help")
+        self._act(
+            h,
+            "Help",
+            "shortcuts",
+            "&Keyboard shortcuts",
+            self.show_shortcuts,
+            QKeySequence.StandardKey.HelpContents,
+        )
+        self._act(h, "Help", "about", "&About", self._about)
+
+    def _hint(self, menu: Any, e: ShortcutEntry) -> None:
+        act = QAction(f"{e.text}\t{e.key}", self)
+        act.setEnabled(False)
+        menu.addAction(act)
+        self.shortcut_rows.append(e)
+
+    # --- layout and viewports --------------------------------------------------------------
+    def set_layout(self, name: str) -> None:
+        """Arrange the viewport grid (1x1, 1x2, 2x2, 1x3)."""
+        rows, cols = LAYOUTS[name]
+        self.layout_name = name
+        for vp in self.viewports:
+            self._grid.removeWidget(vp)
+            vp.hide()
+        for n in range(rows * cols):
+            vp = self.viewports[n]
+            self._grid.addWidget(vp, n // cols, n % cols)
+            vp.show()
+        for r in range(2):
+            self._grid.setRowStretch(r, 1 if r < rows else 0)
+        for c in range(3):
+            self._grid.setColumnStretch(c, 1 if c < cols else 0)
+        act = self.actions_by_name.get(f"layout_{name}")
+        if act is not None:
+            act.setChecked(True)
+        if self.active not in self.visible_viewports():
+            self.set_active(self.viewports[0])
+        if self.volume is not None:
+            self._fill_empty_viewports()
+
+    def visible_viewports(self) -> list[SliceViewport]:
+        rows, cols = LAYOUTS[self.layout_name]
+        return self.viewports[: rows * cols]
+
+    def set_active(self, vp: SliceViewport) -> None:
+        for other in self.viewports:
+            other.active = other is vp
+            other.update()
+        self.active = vp
+        act = self.actions_by_name.get(f"plane_{vp.model.orientation.value}")
+        if act is not None:
+            act.setChecked(True)
+
+    def _next_viewport(self) -> None:
+        vis = self.visible_viewports()
+        i = vis.index(self.active) if self.active in vis else -1
+        nxt = vis[(i + 1) % len(vis)]
+        self.set_active(nxt)
+        nxt.setFocus()
+
+    def set_tool(self, tool_type: type[ViewportTool]) -> None:
+        for vp in self.viewports:
+            vp.set_tool(tool_type())
+
+    def show_volume(
+        self, volume: Volume, title: str = "", patient_text: Sequence[str] = ()
+    ) -> None:
+        """Show ``volume`` as MPR in the viewports (axial, coronal, sagittal, native)."""
+        self.volume = volume
+        self.volume_title = title
+        self.patient_text = list(patient_text)
+        for i, vp in enumerate(self.viewports):
+            vp.patient_text = self.patient_text
+            vp.model.set_volume(volume, MPR_ORDER[i], title)
+        self.set_active(self.active)
+
+    def _fill_empty_viewports(self) -> None:
+        for i, vp in enumerate(self.visible_viewports()):
+            if vp.model.volume is None and vp.model.error is None and self.volume is not None:
+                vp.patient_text = self.patient_text
+                vp.model.set_volume(self.volume, MPR_ORDER[i], getattr(self, "volume_title", ""))
+
+    def show_error(self, message: str, title: str = "") -> None:
+        """Put a load failure's reason in the active viewport (never an empty black square)."""
+        self.active.model.set_error(message, title)
+        self.statusBar().showMessage(f"Cannot load {title}: {message}")
+
+    def _set_orientation(self, o: SliceOrientation) -> None:
+        self.active.model.set_orientation(o)
+
+    def _mpr_from_active(self) -> None:
+        vol = self.active.model.volume
+        if vol is not None:
+            self.show_volume(vol, self.active.model.title, self.active.patient_text)
+
+    def _reset_view(self) -> None:
+        m = self.active.model
+        if m.volume is not None:
+            from namecar_viewer.core.geometry.reslice import default_display
+
+            wl, inv = default_display(m.volume)
+            m.set_window(wl, inv)
+        self.active.fit()
+
+    def _apply_preset(self, preset: WindowPreset) -> None:
+        self.active.model.apply_preset(preset)
+
+    def _invert(self) -> None:
+        m = self.active.model
+        m.set_invert(not m.invert)
+
+    def _toggle_overlays(self) -> None:
+        self.state.set_flags(overlays=not self.state.show_overlays)
+
+    def _toggle_reference_lines(self) -> None:
+        self.state.set_flags(reference_lines=not self.state.show_reference_lines)
+
+    def _toggle_crosshair(self) -> None:
+        self.state.set_flags(crosshair=not self.state.show_crosshair)
+
+    def _toggle_blinded(self) -> None:
+        self.state.set_blinded(not self.state.blinded)
+        if self.browser.stacks:
+            self._populate_browser()
+
+    def _toggle_browser(self) -> None:
+        self.browser_dock.setVisible(not self.browser_dock.isVisible())
+
+    def show_shortcuts(self) -> ShortcutsDialog:
+        dlg = ShortcutsDialog(self.shortcut_rows, self)
+        dlg.show()
+        return dlg
+
+    def _about(self) -> None:
+        QMessageBox.about(
+            self,
+            "NAMECAR Viewer",
+            "NAMECAR Viewer: imaging review workstation for the NAMECAR trial.",
+        )
+
+    # --- studies ---------------------------------------------------------------------------
+    def _open_dialog(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open folder")
+        if path:
+            self.open_paths([path])
+
+    def _save_screenshot_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save screenshot", "namecar.png", "PNG (*.png)")
+        if path:
+            self.grab().save(path, "PNG")
+
+    def open_paths(self, paths: Sequence[str]) -> None:
+        """Scan ``paths`` and list their stacks; show the first loadable one."""
+        if not paths:
+            return
+        try:
+            dicom = importlib.import_module("namecar_viewer.core.dicom")
+            scan = dicom.scan
+        except (ImportError, AttributeError):
+            self.browser.show_message(
+                "Scanning is not available yet (namecar_viewer.core.dicom.scan)."
+            )
+            self.statusBar().showMessage("Cannot scan: namecar_viewer.core.dicom.scan is missing")
+            return
+        try:
+            self.report = scan(list(paths))
+        except Exception as exc:  # a scan failure must never take the window down
+            self.browser.show_message(f"Scan failed: {exc}")
+            return
+        self._populate_browser()
+        for n, st in enumerate(self.browser.stacks):
+            if st.loadable and not st.is_localizer:
+                self.load_stack_index(n)
+                break
+
+    def _populate_browser(self) -> None:
+        self.browser.populate(getattr(self, "report", None), blinded=self.state.blinded)
+
+    def _on_browser_activated(self, item: QTreeWidgetItem, _col: int) -> None:
+        n = item.data(0, Qt.ItemDataRole.UserRole)
+        if n is not None:
+            self.load_stack_index(int(n))
+
+    def load_stack_index(self, n: int) -> None:
+        st = self.browser.stacks[n]
+        title = f"{st.series_description} {st.label}".strip() or st.modality
+        if not st.loadable:
+            self.show_error("\n".join(str(p) for p in st.problems) or "not loadable", title)
+            return
+        try:
+            dicom = importlib.import_module("namecar_viewer.core.dicom")
+            load_stack = dicom.load_stack
+        except (ImportError, AttributeError):
+            self.show_error(
+                "loading is not available yet (namecar_viewer.core.dicom.load_stack)", title
+            )
+            return
+        try:
+            volume = load_stack(st)
+        except Exception as exc:  # reason shown in the viewport, never a traceback
+            self.show_error(str(exc) or type(exc).__name__, title)
+            return
+        patient = [
+            st.patient_name,
+            st.patient_id,
+            f"{st.study_date} {st.study_description}".strip(),
+        ]
+        self.show_volume(volume, title, [t for t in patient if t])
+        self.statusBar().showMessage(f"Loaded {title}: {volume.shape[0]} images")
