@@ -102,7 +102,10 @@ def assess_eligibility(case: Case, tp_index: int, new_lesion_since: str | None) 
     if pct is not None and pct < NAMECAR_MPR_THRESHOLD_PCT:
         extra = "" if non_targets_gone else " (metastatic non-targets present, not progressing)"
         return Eligibility(
-            met_sum, pct, True, (f"Eligible: metastatic PR {fmt_pct(pct)}{primary}{extra}",)
+            met_sum,
+            pct,
+            True,
+            (f"Eligible: metastatic PR {fmt_pct(pct, NAMECAR_MPR_THRESHOLD_PCT)}{primary}{extra}",),
         )
     if pct is None:
         return Eligibility(
@@ -119,7 +122,7 @@ def assess_eligibility(case: Case, tp_index: int, new_lesion_since: str | None) 
         pct,
         False,
         (
-            f"Not eligible: metastatic sum {fmt_pct(pct)} from baseline, needs more than 75% "
-            f"shrinkage or CR{primary}",
+            f"Not eligible: metastatic sum {fmt_pct(pct, NAMECAR_MPR_THRESHOLD_PCT)} from "
+            f"baseline, needs more than 75% shrinkage or CR{primary}",
         ),
     )

@@ -107,8 +107,8 @@ def _target_response(
     assert work.pct_base is not None  # baseline sum >= 10 mm by validation
     if work.pct_base <= PR_THRESHOLD_PCT:
         work.reasons.append(
-            f"PR: sum {fmt_mm(ts.sum_mm)}, {fmt_pct(work.pct_base)} from baseline "
-            f"{fmt_mm(baseline)}"
+            f"PR: sum {fmt_mm(ts.sum_mm)}, {fmt_pct(work.pct_base, PR_THRESHOLD_PCT)} from "
+            f"baseline {fmt_mm(baseline)}"
         )
         return Response.PR
     nadir_part = (
@@ -117,7 +117,7 @@ def _target_response(
         else ""
     )
     work.reasons.append(
-        f"SD: sum {fmt_mm(ts.sum_mm)}, {fmt_pct(work.pct_base)} from baseline "
+        f"SD: sum {fmt_mm(ts.sum_mm)}, {fmt_pct(work.pct_base, PR_THRESHOLD_PCT)} from baseline "
         f"{fmt_mm(baseline)}{nadir_part}"
     )
     return Response.SD

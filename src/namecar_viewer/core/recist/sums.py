@@ -121,12 +121,20 @@ def fmt_signed_mm(value: Fraction) -> str:
     return text if text.startswith("-") else f"+{text}"
 
 
-def fmt_pct(value: Fraction) -> str:
-    """Signed percent with one decimal for reasons ("+23.1%", "-30.0%")."""
-    d = round_half_away(value)
+def fmt_pct(value: Fraction, threshold: Fraction | None = None) -> str:
+    """Signed percent with one decimal for reasons ("+23.1%", "-30.0%").
+
+    When one decimal would show exactly ``threshold`` while the exact value is not on it, more
+    decimals are shown so the words never contradict the decision ("-75.01%").
+    """
+    places = 1
+    if threshold is not None and value != threshold:
+        while places < 6 and Fraction(round_half_away(value, places)) == threshold:
+            places += 1
+    d = round_half_away(value, places)
     text = f"{d:f}"
-    if text == "-0.0":
-        text = "0.0"
+    if text.strip("-0.") == "":
+        text = text.lstrip("-")
     return _signed(text) + "%"
 
 
