@@ -28,7 +28,7 @@ def _viewport(
     qtbot.addWidget(vp)
     vp.resize(SIZE, SIZE)
     vp.show()
-    qtbot.waitExposed(vp)
+    qtbot.waitUntil(vp.isVisible)
     if volume is not None:
         model.set_volume(volume, orientation, "synthetic CT")
     return vp

@@ -57,6 +57,7 @@ class ViewportModel:
 
     def __init__(self, name: str = "") -> None:
         self.name = name
+        self.shown = True  # False while its widget is hidden by the layout (no reference line)
         self.volume: Volume | None = None
         self.error: str | None = None
         self.title = ""
@@ -212,7 +213,11 @@ class ViewState:
         uid = model.frame_of_reference_uid
         if uid is None:
             return []
-        return [v for v in self.viewports if v is not model and v.frame_of_reference_uid == uid]
+        return [
+            v
+            for v in self.viewports
+            if v is not model and v.shown and v.frame_of_reference_uid == uid
+        ]
 
     def set_crosshair(self, point: npt.ArrayLike, frame_of_reference_uid: str | None) -> None:
         """Place the crosshair at an LPS point; every viewport in that frame moves to it."""

@@ -464,10 +464,13 @@ class MainWindow(QMainWindow):
         for vp in self.viewports:
             self._grid.removeWidget(vp)
             vp.hide()
+            vp.model.shown = False
         for n in range(rows * cols):
             vp = self.viewports[n]
             self._grid.addWidget(vp, n // cols, n % cols)
+            vp.model.shown = True
             vp.show()
+        self.state.planes_changed.emit()
         for r in range(2):
             self._grid.setRowStretch(r, 1 if r < rows else 0)
         for c in range(3):

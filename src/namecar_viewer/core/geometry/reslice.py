@@ -108,10 +108,16 @@ class Plane:
         pts = np.asarray(points, dtype=np.float64)
         if pts.ndim != 2 or pts.shape[1] != 3:
             raise ValueError('Argument "points" must be a two-dimensional array with shape [n, 3].')
-        d = pts - self.origin
-        rows = d @ self.column_direction / self.pixel_spacing[0]
-        cols = d @ self.row_direction / self.pixel_spacing[1]
-        return np.asarray(np.stack([rows, cols], axis=1), dtype=np.float64)
+        # Least-squares inverse rather than a projection: stored direction cosines are rounded
+        # and not exactly orthogonal, and pixel -> patient -> pixel must round trip exactly.
+        m = np.stack(
+            [
+                self.column_direction * self.pixel_spacing[0],
+                self.row_direction * self.pixel_spacing[1],
+            ],
+            axis=1,
+        )
+        return np.asarray((pts - self.origin) @ np.linalg.pinv(m).T, dtype=np.float64)
 
     def distance(self, points: npt.ArrayLike) -> FloatArray:
         """Signed distance in mm of (n, 3) LPS points from the plane, along ``normal``."""
@@ -195,8 +201,15 @@ class SliceGeometry:
         return int(min(max(s, 0), self.count - 1))
 
     def position_mm(self, index: int) -> float:
-        """Signed position of plane ``index`` along its normal, as shown beside the slice number."""
-        return float(np.dot(self.origin + index * self.slice_step, self.normal))
+        """Position of plane ``index`` as shown beside the slice number.
+
+        The coordinate along the normal oriented so that its largest LPS component is positive:
+        z for axial planes, y for coronal, x for sagittal (like DICOM SliceLocation on axials).
+        """
+        n = self.normal
+        if n[int(np.argmax(np.abs(n)))] < 0:
+            n = -n
+        return float(np.dot(self.origin + index * self.slice_step, n))
 
 
 @dataclass(frozen=True, eq=False)
@@ -238,12 +251,18 @@ def _aligned_axes(volume: Volume, axes: list[FloatArray]) -> _AlignedAxes | None
     return _AlignedAxes(sa, ca, ra, sf, cf, rf)
 
 
+def _exact_spacing(volume: Volume) -> tuple[float, float, float]:
+    # Volume.spacing is rounded for display; planes must reproduce the affine to the last bit.
+    n = np.linalg.norm(volume.affine[:3, :3], axis=0)
+    return (float(n[0]), float(n[1]), float(n[2]))
+
+
 def slice_geometry(volume: Volume, orientation: SliceOrientation) -> SliceGeometry:
     """The planes ``orientation`` cuts through ``volume``, covering all of it."""
     aff = volume.affine
     nk, nj, ni = volume.shape
     if orientation is SliceOrientation.ACQUISITION:
-        sp = volume.spacing
+        sp = _exact_spacing(volume)
         return SliceGeometry(
             orientation=orientation,
             origin=aff[:3, 3].copy(),
@@ -261,7 +280,7 @@ def slice_geometry(volume: Volume, orientation: SliceOrientation) -> SliceGeomet
     steps = [_finest_step(volume, v) for v in (row_dir, col_dir, normal)]
     if aligned is not None:
         # Exact voxel spacing, no rounding of the step by the inverse.
-        sp = volume.spacing
+        sp = _exact_spacing(volume)
         steps = [sp[aligned.col_axis], sp[aligned.row_axis], sp[aligned.slice_axis]]
     corners = np.array(
         [[k, j, i] for k in (0, nk - 1) for j in (0, nj - 1) for i in (0, ni - 1)], dtype=np.float64
