@@ -209,3 +209,43 @@ def test_geometry_constants_match_volume(ct_volume: Volume) -> None:
     assert ct_volume.shape == CT_SHAPE
     assert ct_volume.spacing == (CT_SLICE_STEP, *CT_PIXEL_SPACING)
     assert ct_volume.index_to_patient([[0, 0, 0]])[0] == pytest.approx(CT_ORIGIN)
+
+
+def test_cine_advances_and_wraps(qtbot: QtBot, ct_volume: Volume) -> None:
+    vp = _viewport(qtbot, ct_volume)
+    vp.model.set_index(58)
+    vp.toggle_cine()
+    assert vp.cine_running
+    # 10 frames per second: two ticks take 200 ms; 59 -> wraps to 0
+    qtbot.waitUntil(lambda: vp.model.index == 0, timeout=2000)
+    vp.toggle_cine()
+    assert not vp.cine_running
+
+
+def test_zoom_fit_and_one_to_one(qtbot: QtBot, ct_volume: Volume) -> None:
+    vp = _viewport(qtbot, ct_volume)
+    vp.one_to_one()
+    # one screen pixel per image pixel along the finer spacing (0.6 mm): 1 / 0.6 px per mm
+    assert vp.scale == pytest.approx(1 / 0.6)
+    vp.fit()
+    assert vp.scale == pytest.approx(1.953125)  # min(400 / 153.6, 400 / 204.8)
+
+
+def test_oblique_volume_renders_in_axial_with_outside_black(qtbot: QtBot, shots_dir: str) -> None:
+    import math
+
+    from namecar_viewer.core.geometry import affine_from_dicom
+
+    a = math.radians(30)
+    row = [math.cos(a), math.sin(a), 0.0]
+    col = [0.0, 0.0, -1.0]  # an oblique coronal-ish stack
+    aff = affine_from_dicom(row + col, (1.0, 1.0), (0.0, 0.0, 0.0), None)
+    aff[:3, 0] = np.cross(row, col) * 2.0
+    arr = np.full((40, 64, 64), 100, np.int16)
+    vol = Volume(arr, aff, frame_of_reference_uid="5.5", modality="CT")
+    vp = _viewport(qtbot, vol, orientation=SliceOrientation.AXIAL)
+    sl = vp.model.current_slice()
+    assert sl is not None and sl.interpolated
+    assert np.isnan(sl.pixels).any()
+    np.testing.assert_allclose(sl.pixels[np.isfinite(sl.pixels)], 100.0, rtol=1e-6)
+    vp.grab().save(f"{shots_dir}/oblique_axial_reformat.png")

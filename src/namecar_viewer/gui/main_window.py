@@ -90,7 +90,7 @@ class StudyBrowser(QTreeWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setHeaderLabels(["Series", "Mod", "Images"])
-        self.setColumnWidth(0, 230)
+        self.setColumnWidth(0, 250)
         self.setColumnWidth(1, 44)
         self.stacks: list[Any] = []
 
@@ -103,7 +103,17 @@ class StudyBrowser(QTreeWidget):
     def populate(self, report: Any, blinded: bool = False) -> None:
         """Fill from a ``ScanReport`` (duck-typed: ``stacks``, ``unreadable``)."""
         self.clear()
-        self.stacks = list(getattr(report, "stacks", []))
+        # Patients, then studies by date (baseline first), then series number.
+        self.stacks = sorted(
+            getattr(report, "stacks", []),
+            key=lambda st: (
+                st.patient_id,
+                st.study_date,
+                st.study_instance_uid,
+                st.series_number if st.series_number is not None else 1 << 30,
+                st.label,
+            ),
+        )
         patients: dict[str, QTreeWidgetItem] = {}
         studies: dict[str, QTreeWidgetItem] = {}
         for n, st in enumerate(self.stacks):
@@ -191,7 +201,7 @@ class MainWindow(QMainWindow):
         dock = QDockWidget("Studies", self)
         dock.setObjectName("studies_dock")
         dock.setWidget(self.browser)
-        dock.setMinimumWidth(260)
+        dock.setMinimumWidth(320)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
         self.browser_dock = dock
         self.shortcut_rows: list[ShortcutEntry] = []

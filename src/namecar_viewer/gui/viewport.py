@@ -37,6 +37,7 @@ PAGE_STEP = 10  # slices per Page Up / Page Down
 CINE_FPS = 10
 _SCALE_BAR_STEPS_MM = (1, 2, 5, 10, 20, 50, 100, 200, 500)
 _OVERLAY = QColor(235, 235, 235)
+_GREY_TO_RGB32 = (np.arange(256, dtype=np.uint32) * np.uint32(0x010101)) | np.uint32(0xFF000000)
 _SHADOW = QColor(0, 0, 0, 200)
 
 
@@ -153,7 +154,7 @@ class SliceViewport(QWidget):
         self.setMinimumSize(120, 120)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
         self._image: QImage | None = None
-        self._image_buf: npt.NDArray[np.uint8] | None = None
+        self._image_buf: npt.NDArray[np.uint32] | None = None
         self._fit = True
         self._scale = 1.0  # screen pixels per mm
         self._centre = (0.0, 0.0)  # plane mm (u along the row direction, v down) at widget centre
@@ -426,10 +427,12 @@ class SliceViewport(QWidget):
         sl = self.model.current_slice()
         if sl is None:
             return None
-        buf = apply_window(sl.pixels, self.model.window, self.model.invert)
+        grey = apply_window(sl.pixels, self.model.window, self.model.invert)
+        # Opaque ARGB32 premultiplied is the backing store format: scaled drawing is fastest.
+        buf = _GREY_TO_RGB32[grey]
         h, w = buf.shape
         self._image_buf = buf
-        self._image = QImage(buf.data, w, h, w, QImage.Format.Format_Grayscale8)
+        self._image = QImage(buf.data, w, h, 4 * w, QImage.Format.Format_ARGB32_Premultiplied)
         return self._image
 
     def paintEvent(self, event: QPaintEvent) -> None:
