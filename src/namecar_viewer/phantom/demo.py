@@ -475,6 +475,7 @@ def _ground_truth(spec: SizeSpec, size: str, records: Sequence[SeriesRecord]) ->
                 "is_lymph_node": les.is_lymph_node,
                 "is_primary_renal": les.is_primary_renal,
                 "description": les.description,
+                "ct_hu": les.tissue.ct_hu,
                 "long_axis_direction": _r(d, 6),
                 "ct": tps,
                 "mri": {

@@ -168,7 +168,7 @@ LESIONS: tuple[LesionSpec, ...] = (
         False,
         True,
         "primary clear-cell tumour, lower pole of the right kidney, exophytic",
-        (-85.0, 45.0, -85.0),
+        (-85.0, 45.0, -100.0),
         _sizes((60, 48), (60, 48), (60, 48), (60, 48), (60, 48)),
         TPL(95, 8, 330, 380, 1.1, 180, 420, 30, 0.5, 11.5),
     ),
