@@ -232,7 +232,8 @@ def _apply_confirmed_equivocal(case: Case, works: list[TimepointWork]) -> None:
             w.retro_new_lesion = True
             if w.overall is not Response.PD:
                 w.reasons.append(
-                    f"Overall PD: the equivocal new lesion first seen at {src} was confirmed "
+                    f"Overall revised to PD: the equivocal new lesion first seen at {src} was "
+                    f"confirmed "
                     f"at {tp.label}, so progression dates from {src} (sec. 4.3.5)"
                 )
                 w.overall = Response.PD

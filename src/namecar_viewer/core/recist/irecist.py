@@ -110,6 +110,12 @@ def apply_irecist(case: Case, works: list[TimepointWork]) -> tuple[Response, str
             and tp.new_lesion_confirms_equivocal_from is None
         ) or tp.label in confirmation_sources
         r_t, r_nt = w.target_response, w.non_target_response
+        w.reasons = [
+            f"RECIST 1.1 overall {r[len('Overall ') :].replace('RECIST 1.1 ', '')}"
+            if r.startswith("Overall ")
+            else r
+            for r in w.reasons
+        ]
         if state == "icpd":
             w.overall = Response.ICPD
             w.reasons.append(f"iCPD: progression confirmed earlier (iUPD at {confirmed_label})")
