@@ -146,3 +146,16 @@ def test_timepoints_after_first_pd_are_flagged() -> None:
     case = build(["T1"], [{"m": {"T1": 50}}, {"m": {"T1": 70}}, {"m": {"T1": 30}}])
     last = evaluate(case).timepoints[2]
     assert last.reasons[-1] == "After first progression at TP1: not used for best response"
+
+
+def test_non_target_only_unconfirmed_cr_is_non_cr_non_pd() -> None:
+    # Table 2 / sec. 4.6.1: a CR needing confirmation that is not confirmed falls back to the
+    # stable category, which for non-target disease only is Non-CR/Non-PD (day 56 >= 42).
+    case = build(
+        ["NT1:nt"],
+        [{"nt": {"NT1": "present"}}, {"nt": {"NT1": "absent"}}],
+        protocol={"confirmation_required": True},
+    )
+    result = evaluate(case)
+    assert result.timepoints[1].overall_response is R.CR
+    assert result.best_overall_response is R.NON_CR_NON_PD

@@ -125,6 +125,22 @@ def test_result_json_rounds_for_display_only() -> None:
             "split lesion needs at least one fragment",
         ),
         ({"lesions": [{"kind": "target"}], "timepoints": []}, "each lesion needs a string 'id'"),
+        (
+            {
+                "lesions": [{"id": "N", "kind": "target", "organ": "x", "is_lymph_node": "false"}],
+                "timepoints": [],
+            },
+            "lesion N: is_lymph_node must be true or false",
+        ),
+        (
+            {"lesions": [], "timepoints": [], "protocol": {"min_sd_duration_days": "six weeks"}},
+            "min_sd_duration_days must be a whole number of days",
+        ),
+        ({"lesions": [], "timepoints": {}}, "must be JSON arrays"),
+        (
+            {"lesions": [], "timepoints": [{"label": "b", "target_measurements_mm": [1]}]},
+            "timepoint b: target_measurements_mm must be a JSON object",
+        ),
     ],
 )
 def test_malformed_json_names_lesion_and_timepoint(data: dict[str, object], needle: str) -> None:

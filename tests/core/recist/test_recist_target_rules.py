@@ -258,3 +258,11 @@ def test_reappearance_after_target_cr_without_overall_cr_is_not_automatic_pd() -
     tp1, tp2 = evaluate(case).timepoints[1:]
     assert (tp1.target_response, tp1.overall_response) == (CR, PR)
     assert tp2.target_response is PR
+
+
+def test_pd_reason_in_words() -> None:
+    # issue 5 example: nadir 52 mm -> 64 mm: +12 mm, 12 / 52 = +23.08% -> "+23.1%"
+    case = build(["T1", "T2:lung"], [{"m": {"T1": 30, "T2": 22}}, {"m": {"T1": 36, "T2": 28}}])
+    tp1 = evaluate(case).timepoints[1]
+    assert tp1.target_response is PD
+    assert tp1.reasons[0] == "PD: sum 64 mm, +23.1% from nadir 52 mm, +12 mm"

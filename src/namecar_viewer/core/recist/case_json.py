@@ -93,12 +93,38 @@ def _date(value: object, label: str) -> dt.date | None:
         raise _fail(f"date must be 'YYYY-MM-DD', got {value!r}", None, label) from None
 
 
+def _bool(raw: Mapping[str, Any], key: str, default: bool, lesion: str | None = None) -> bool:
+    value = raw.get(key, default)
+    if not isinstance(value, bool):
+        raise _fail(f"{key} must be true or false, got {value!r}", lesion)
+    return value
+
+
+def _int(raw: Mapping[str, Any], key: str, default: int) -> int:
+    value = raw.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise _fail(f"protocol {key} must be a whole number of days, got {value!r}")
+    return value
+
+
+def _object(value: object, what: str, timepoint: str | None = None) -> Mapping[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise _fail(f"{what} must be a JSON object", None, timepoint)
+    return value
+
+
 def case_from_json(data: Mapping[str, Any]) -> Case:
     """Build a :class:`Case` from the issue-5 JSON; malformed input raises RecistInputError."""
     if not isinstance(data, Mapping):
         raise _fail("the case must be a JSON object")
     lesions = []
-    for raw in data.get("lesions", []):
+    raw_lesions = data.get("lesions", [])
+    raw_timepoints = data.get("timepoints", [])
+    if not isinstance(raw_lesions, list) or not isinstance(raw_timepoints, list):
+        raise _fail("'lesions' and 'timepoints' must be JSON arrays")
+    for raw in raw_lesions:
         if not isinstance(raw, Mapping) or not isinstance(raw.get("id"), str):
             raise _fail(f"each lesion needs a string 'id', got {raw!r}")
         lid = raw["id"]
@@ -111,35 +137,33 @@ def case_from_json(data: Mapping[str, Any]) -> Case:
                 id=lid,
                 kind=kind,
                 organ=organ,
-                is_lymph_node=bool(raw.get("is_lymph_node", False)),
-                is_primary_renal=bool(raw.get("is_primary_renal", False)),
+                is_lymph_node=_bool(raw, "is_lymph_node", False, lid),
+                is_primary_renal=_bool(raw, "is_primary_renal", False, lid),
             )
         )
-    imaging = data.get("imaging") or {}
+    imaging = _object(data.get("imaging"), "imaging")
     st_raw = imaging.get("slice_thickness_mm")
     slice_thickness = None if st_raw is None else _number(st_raw, None, None)
-    proto_raw = data.get("protocol") or {}
+    proto_raw = _object(data.get("protocol"), "protocol")
     defaults = Protocol()
     protocol = Protocol(
-        confirmation_required=bool(
-            proto_raw.get("confirmation_required", defaults.confirmation_required)
+        confirmation_required=_bool(
+            proto_raw, "confirmation_required", defaults.confirmation_required
         ),
-        min_confirmation_interval_days=int(
-            proto_raw.get("min_confirmation_interval_days", defaults.min_confirmation_interval_days)
+        min_confirmation_interval_days=_int(
+            proto_raw, "min_confirmation_interval_days", defaults.min_confirmation_interval_days
         ),
-        min_sd_duration_days=int(
-            proto_raw.get("min_sd_duration_days", defaults.min_sd_duration_days)
-        ),
+        min_sd_duration_days=_int(proto_raw, "min_sd_duration_days", defaults.min_sd_duration_days),
     )
     timepoints = []
-    for n, raw in enumerate(data.get("timepoints", [])):
+    for n, raw in enumerate(raw_timepoints):
         if not isinstance(raw, Mapping):
             raise _fail(f"timepoint {n + 1} must be an object")
         label = raw.get("label", f"TP{n}")
         if not isinstance(label, str):
             raise _fail(f"timepoint {n + 1} label must be a string")
-        meas_raw = raw.get("target_measurements_mm") or {}
-        nt_raw = raw.get("non_target_status") or {}
+        meas_raw = _object(raw.get("target_measurements_mm"), "target_measurements_mm", label)
+        nt_raw = _object(raw.get("non_target_status"), "non_target_status", label)
         new_raw = raw.get("new_lesions", "none")
         confirms = raw.get("new_lesion_confirms_equivocal_from")
         if confirms is not None and not isinstance(confirms, str):

@@ -310,16 +310,16 @@ def best_overall_response(
             hit = next((w for w in follow if w.overall is r), None)
             if hit is not None:
                 return r, f"{r.value} at {hit.label} (confirmation not required)"
-    for r in stable:
-        for w in follow:
-            if w.overall is r or w.overall in (cr, pr):
-                days = _days(base_date, w.date)
-                if days is not None and days >= protocol.min_sd_duration_days:
-                    best = r if w.overall is r else stable[0]
-                    return best, (
-                        f"{best.value}: {w.label} {days} days after baseline "
-                        f"(minimum {protocol.min_sd_duration_days})"
-                    )
+    # Without targets the stable category is Non-CR/Non-PD (Table 2), else SD (Table 1).
+    stable_here = stable[0] if works[0].targets is not None else stable[-1]
+    for w in follow:
+        if w.overall in (*stable, cr, pr):
+            days = _days(base_date, w.date)
+            if days is not None and days >= protocol.min_sd_duration_days:
+                return stable_here, (
+                    f"{stable_here.value}: {w.label} {days} days after baseline "
+                    f"(minimum {protocol.min_sd_duration_days})"
+                )
     prog = next((w for w in follow if w.overall in progression), None)
     if prog is not None:
         assert prog.overall is not None

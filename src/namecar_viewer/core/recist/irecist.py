@@ -172,7 +172,7 @@ def apply_irecist(case: Case, works: list[TimepointWork]) -> tuple[Response, str
                 persists.append("new lesions still present or not recorded")
             if early:
                 persists.append(f"only {days} days after iUPD, confirmation needs 4-8 weeks")
-            if persists or (r_nt is Response.NE and NON_TARGETS in cats):
+            if persists:
                 w.overall = Response.IUPD
                 w.reasons.append(
                     f"iUPD remains (iUPD at {iupd.label} not confirmed: {'; '.join(persists)})"

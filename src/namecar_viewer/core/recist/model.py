@@ -14,6 +14,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 
+from namecar_viewer.core.recist.constants import (
+    DEFAULT_MIN_CONFIRMATION_INTERVAL_DAYS,
+    DEFAULT_MIN_SD_DURATION_DAYS,
+)
+
 
 def to_fraction(value: int | float | str | Decimal | Fraction) -> Fraction:
     """Exact value of a reader's number: floats go through their shortest decimal repr."""
@@ -171,8 +176,8 @@ class Protocol:
     """Protocol settings of best overall response (RECIST 1.1 sec. 4.4.3, 4.6)."""
 
     confirmation_required: bool = False  # Schwartz 2016: not required in randomised trials
-    min_confirmation_interval_days: int = 28  # RECIST 1.1 sec. 4.6.1 (>= 4 weeks)
-    min_sd_duration_days: int = 42  # RECIST 1.1 sec. 4.6.3 (protocol-defined, 6-8 weeks)
+    min_confirmation_interval_days: int = DEFAULT_MIN_CONFIRMATION_INTERVAL_DAYS
+    min_sd_duration_days: int = DEFAULT_MIN_SD_DURATION_DAYS
 
 
 @dataclass(frozen=True)
