@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pydicom
+import pytest
 from phantom_helpers import read_series
 
 from namecar_viewer.phantom.demo import write_demo_patient
@@ -151,3 +152,34 @@ def test_rerun_writes_identical_uids_and_pixels(small_demo, tmp_path):
             assert a.SOPInstanceUID == b.SOPInstanceUID
             assert a.StudyInstanceUID == b.StudyInstanceUID
             assert a.PixelData == b.PixelData
+
+
+def test_ground_truth_scenario_numbers(ground_truth):
+    by_label = {t["label"]: t for t in ground_truth["ct_timepoints"]}
+    # Targets (long axis; short axis for the node T5):
+    # baseline  T1 60 + T2 30 + T3 20 + T4 40 + T5 18 = 168; metastatic (no T1) 108.
+    # inclusion T1 60 + 6 + 4 + 7 + 7 = 84; metastatic 24 -> (24 - 108) / 108 = -77.78 %.
+    # fu06m 60 + 5 + 4 + 6 + 6 = 81 (nadir); fu09m 60 + 5 + 4 + 24 + 6 = 99 = +18 mm, +22.2 %.
+    assert (
+        by_label["baseline"]["sum_mm"] == 168 and by_label["baseline"]["metastatic_sum_mm"] == 108
+    )
+    assert by_label["inclusion"]["metastatic_sum_mm"] == 24
+    assert by_label["inclusion"]["metastatic_pct_change_from_baseline"] == pytest.approx(-77.7778)
+    assert by_label["fu06m"]["sum_mm"] == 81 and by_label["fu09m"]["sum_mm"] == 99
+    lesions = {les["id"]: les for les in ground_truth["lesions"]}
+    assert lesions["T1"]["is_primary_renal"] and not lesions["T2"]["is_primary_renal"]
+    assert lesions["T5"]["is_lymph_node"] and lesions["T5"]["ct"]["baseline"]["short_axis_mm"] == 18
+    assert lesions["T5"]["ct"]["inclusion"]["short_axis_mm"] < 10
+    assert lesions["NT1"]["role"] == "non_target" and lesions["NT1"]["organ"] == "bone"
+    # Patient shifts are applied to the centres: study = body + shift.
+    base = lesions["T4"]["ct"]["baseline"]["centre_mm"]
+    incl = lesions["T4"]["ct"]["inclusion"]["centre_mm"]
+    assert np.allclose(np.subtract(incl, base), by_label["inclusion"]["patient_shift_mm"])
+    case = ground_truth["recist_case"]
+    assert case["timepoints"][1]["target_measurements_mm"] == {
+        "T1": 60,
+        "T2": 6,
+        "T3": 4,
+        "T4": 7,
+        "T5": 7,
+    }

@@ -301,6 +301,7 @@ def rigid_transform(
     """4x4 homogeneous transform: rotation about the z axis, then translation (mm)."""
     t = np.deg2rad(rotation_z_deg)
     out = np.eye(4)
-    out[:2, :2] = [[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]]
+    # + 0.0 turns the -0.0 of a zero rotation into 0.0 (cleaner JSON).
+    out[:2, :2] = np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]]) + 0.0
     out[:3, 3] = np.asarray(translation, dtype=np.float64)
     return out

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import shutil
 import time
 from collections.abc import Callable, Sequence
@@ -628,6 +629,16 @@ def _recist_case() -> dict[str, Any]:
     }
 
 
+def _dump_json(obj: Any) -> str:
+    """Indented JSON with arrays of numbers kept on one line (centres, transform rows)."""
+    text = json.dumps(obj, indent=1)
+
+    def one_line(m: re.Match[str]) -> str:
+        return "[" + ", ".join(v.strip() for v in m.group(1).split(",")) + "]"
+
+    return re.sub(r"\[\s+([-+0-9.eE,\s]+?)\s+\]", one_line, text) + "\n"
+
+
 def write_demo_patient(out_dir: str | Path, *, size: str = "full") -> DemoManifest:
     """Write the demo patient's DICOM series and ``ground_truth.json`` into ``out_dir``.
 
@@ -645,6 +656,6 @@ def write_demo_patient(out_dir: str | Path, *, size: str = "full") -> DemoManife
     gt = _ground_truth(spec, size, records)
     gt_path = out / GROUND_TRUTH_FILE
     tmp = gt_path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(gt, indent=1), encoding="utf-8")
+    tmp.write_text(_dump_json(gt), encoding="utf-8")
     tmp.replace(gt_path)
     return DemoManifest(out, gt_path, tuple(records), size, time.perf_counter() - t0)
