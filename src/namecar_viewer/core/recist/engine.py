@@ -2,6 +2,12 @@
 
 Every threshold is compared on exact rationals built from the reader's decimal numbers, so a
 sum exactly 30.0% below baseline is PR and one exactly 20.0% and 5.0 mm above the nadir is PD.
+
+Readings of the texts the engine commits to: "after a true CR" means the last evaluable overall
+response was CR (RECIST committee Q&A); a node is disease again at >= 10 mm short axis; a nadir
+of 0 has no percent change and PD from it needs the 5 mm increase; targets or non-targets
+missing from a timepoint are not evaluated; timepoints after the first PD are still evaluated
+but flagged and not used for best response.
 """
 
 from __future__ import annotations
@@ -233,8 +239,7 @@ def _apply_confirmed_equivocal(case: Case, works: list[TimepointWork]) -> None:
             if w.overall is not Response.PD:
                 w.reasons.append(
                     f"Overall revised to PD: the equivocal new lesion first seen at {src} was "
-                    f"confirmed "
-                    f"at {tp.label}, so progression dates from {src} (sec. 4.3.5)"
+                    f"confirmed at {tp.label}, so progression dates from {src} (sec. 4.3.5)"
                 )
                 w.overall = Response.PD
 
@@ -243,17 +248,6 @@ def _days(a: dt.date | None, b: dt.date | None) -> int | None:
     if a is None or b is None:
         return None
     return (b - a).days
-
-
-# Ranks for best overall response; lower is better.
-_BEST_ORDER = {
-    Response.CR: 0,
-    Response.PR: 1,
-    Response.SD: 2,
-    Response.NON_CR_NON_PD: 3,
-    Response.PD: 4,
-    Response.NE: 5,
-}
 
 
 def best_overall_response(
