@@ -216,7 +216,11 @@ class Grid:
 
     @staticmethod
     def axial(
-        rows: int, cols: int, spacing: float, z_positions: Sequence[float], centre_xy=(0.0, 0.0)
+        rows: int,
+        cols: int,
+        spacing: float,
+        z_positions: npt.ArrayLike,
+        centre_xy: tuple[float, float] = (0.0, 0.0),
     ) -> Grid:
         """Axial slices (row direction +x, column direction +y) at the given z, head first."""
         z = np.asarray(z_positions, dtype=np.float64)

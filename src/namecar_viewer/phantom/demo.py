@@ -133,7 +133,9 @@ def _pet_grid(spec: SizeSpec) -> Grid:
     return Grid.axial(spec.pet_matrix, spec.pet_matrix, PET_VOXEL_MM, z, centre_xy=(14.0, -11.0))
 
 
-def _labels(grid: Grid, study_from_body: FloatArray, timepoint: str, slices=None):
+def _labels(
+    grid: Grid, study_from_body: FloatArray, timepoint: str, slices: Sequence[int] | None = None
+) -> npt.NDArray[np.uint8]:
     shapes = [*body_structures(), *sc.lesion_shapes(timepoint)]
     return rasterise(shapes, grid, study_from_body, slices=slices)
 
@@ -204,7 +206,8 @@ def _rician(signal: npt.NDArray[np.float32], rng: np.random.Generator) -> npt.ND
     n1 = rng.standard_normal(signal.shape, dtype=np.float32) * MR_NOISE_SD
     n2 = rng.standard_normal(signal.shape, dtype=np.float32) * MR_NOISE_SD
     mag = np.sqrt((signal + n1) ** 2 + n2**2)
-    return np.clip(np.rint(mag), 0, 4095).astype(np.uint16)
+    out: npt.NDArray[np.uint16] = np.clip(np.rint(mag), 0, 4095).astype(np.uint16)
+    return out
 
 
 def enhancement(t: float, peak_s: float, plateau: float) -> float:
@@ -533,7 +536,7 @@ def _ground_truth(spec: SizeSpec, size: str, records: Sequence[SeriesRecord]) ->
                 "description": tp.description,
                 "date": tp.date.isoformat(),
                 "patient_shift_mm": list(tp.shift_mm),
-                "study_from_body": sc.rigid_transform(0, tp.shift_mm).tolist(),
+                "study_from_body": tp.study_from_body.tolist(),
                 "folder": _folder("CT", tp.date, tp.label),
                 **sums[tp.label],
             }

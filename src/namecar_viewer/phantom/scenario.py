@@ -119,7 +119,7 @@ def bqml_per_suv() -> float:
     SUVbw = C (Bq/ml) * weight (g) / (dose (Bq) * 2^(-(series_time - injection_time)/half_life)),
     so C = SUV * dose * 2^(-dt/T) / weight, taking 1 ml of tissue as 1 g.
     """
-    decayed = INJECTED_ACTIVITY_BQ * 2.0 ** (-pet_uptake_seconds() / GA68_HALF_LIFE_S)
+    decayed: float = INJECTED_ACTIVITY_BQ * 2.0 ** (-pet_uptake_seconds() / GA68_HALF_LIFE_S)
     return decayed / (PATIENT_WEIGHT_KG * 1000.0)
 
 

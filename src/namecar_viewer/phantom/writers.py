@@ -18,6 +18,7 @@ import numpy.typing as npt
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence as DicomSequence
 from pydicom.uid import (
+    UID,
     CTImageStorage,
     ExplicitVRLittleEndian,
     MRImageStorage,
@@ -85,9 +86,9 @@ def base_dataset(study: StudyInfo, series: SeriesInfo, sop_class: str) -> Datase
     """Patient, clinical trial, study, series, frame of reference and equipment modules."""
     ds = Dataset()
     meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = sop_class
+    meta.MediaStorageSOPClassUID = UID(sop_class)
     meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    meta.ImplementationClassUID = demo_uid("implementation")
+    meta.ImplementationClassUID = UID(demo_uid("implementation"))
     meta.ImplementationVersionName = IMPLEMENTATION_VERSION
     ds.file_meta = meta
     ds.SpecificCharacterSet = "ISO_IR 100"
@@ -163,13 +164,14 @@ def base_dataset(study: StudyInfo, series: SeriesInfo, sop_class: str) -> Datase
 
 
 def set_plane(
-    ds: Dataset, position: Sequence[float], spacing: Sequence[float], thickness: float
+    ds: Dataset, position: npt.ArrayLike, spacing: Sequence[float], thickness: float
 ) -> None:
     """Image Plane module for an axial slice; ``spacing`` is (row spacing, column spacing)."""
-    ds.ImagePositionPatient = [f"{float(v):.4f}".rstrip("0").rstrip(".") or "0" for v in position]
+    pos = np.asarray(position, dtype=np.float64)
+    ds.ImagePositionPatient = [f"{float(v):.4f}".rstrip("0").rstrip(".") or "0" for v in pos]
     ds.PixelSpacing = [f"{float(v):.6g}" for v in spacing]
     ds.SliceThickness = f"{thickness:g}"
-    ds.SliceLocation = f"{float(position[2]):.4f}".rstrip("0").rstrip(".") or "0"
+    ds.SliceLocation = f"{float(pos[2]):.4f}".rstrip("0").rstrip(".") or "0"
 
 
 def set_pixels(ds: Dataset, arr: npt.NDArray[np.integer]) -> None:
@@ -189,7 +191,7 @@ def set_pixels(ds: Dataset, arr: npt.NDArray[np.integer]) -> None:
 
 def write_instance(ds: Dataset, path: Path, sop_uid: str, instance_number: int) -> None:
     ds.SOPInstanceUID = sop_uid
-    ds.file_meta.MediaStorageSOPInstanceUID = sop_uid
+    ds.file_meta.MediaStorageSOPInstanceUID = UID(sop_uid)
     ds.InstanceNumber = instance_number
     ds.save_as(path, enforce_file_format=True)
 
@@ -209,7 +211,7 @@ def ct_template(study: StudyInfo, series: SeriesInfo) -> Dataset:
     ds.AcquisitionNumber = 1
     ds.ScanOptions = "HELICAL MODE"
     ds.DataCollectionDiameter = 500
-    ds.ReconstructionDiameter = float(series.extra.get("recon_diameter", 400))
+    ds.ReconstructionDiameter = float(str(series.extra.get("recon_diameter", 400)))
     ds.DistanceSourceToDetector = 1085.6
     ds.DistanceSourceToPatient = 595
     ds.GantryDetectorTilt = 0
