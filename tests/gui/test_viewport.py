@@ -128,9 +128,9 @@ def test_crosshair_click_moves_linked_viewports_to_the_same_point(
     s_cor = round((y + 120.0) / 0.8)
     assert cor.model.index == s_cor == 117
     assert cor.model.plane.distance(state.crosshair)[0] == pytest.approx(y - (-120 + s_cor * 0.8))
-    # Sagittal plane 0 is the patient's leftmost column x = -100 + 255 * 0.6 = 53.0, then -0.6 mm
-    s_sag = round((53.0 - x) / 0.6)
-    assert sag.model.index == s_sag == 120
+    # Sagittal planes are numbered like the columns: x = -100 + s * 0.6
+    s_sag = round((x + 100.0) / 0.6)
+    assert sag.model.index == s_sag == 135
     # The crosshair projects into each linked view at the same patient point.
     for vp in (cor, sag):
         back = vp.screen_to_patient(vp.patient_to_screen(state.crosshair))

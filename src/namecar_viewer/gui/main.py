@@ -8,8 +8,9 @@ import sys
 from pathlib import Path
 
 APP_NAME = "namecar-viewer"
-# Marker written after the demo patient is complete, so a half-written folder is redone.
-_DEMO_DONE = ".namecar-demo-complete"
+# Marker written beside (not inside, where a scan would list it) the demo folder once complete,
+# so a half-written demo patient is written again.
+_DEMO_DONE_SUFFIX = ".complete"
 
 
 def demo_dir() -> Path:
@@ -22,7 +23,8 @@ def demo_dir() -> Path:
 def ensure_demo_patient() -> tuple[Path | None, str]:
     """Write the demo patient once; return its folder or ``None`` with the reason."""
     out = demo_dir()
-    if (out / _DEMO_DONE).exists():
+    done = out.with_name(out.name + _DEMO_DONE_SUFFIX)
+    if done.exists() and out.is_dir():
         return out, ""
     try:
         module = importlib.import_module("namecar_viewer.phantom.demo")
@@ -34,7 +36,7 @@ def ensure_demo_patient() -> tuple[Path | None, str]:
         write(out, size="full")
     except Exception as exc:  # reported in the window, not a traceback
         return None, f"writing the demo patient failed: {exc}"
-    (out / _DEMO_DONE).write_text("ok\n", encoding="utf-8")
+    done.write_text("ok\n", encoding="utf-8")
     return out, ""
 
 

@@ -64,12 +64,18 @@ def test_coronal_and_sagittal_values_by_hand() -> None:
     assert s.pixels[1, 5] == 200 + 30 + 5
 
     sag = slice_geometry(v, SAG)
-    # sagittal planes: normal = P x F = -x, so plane 0 is the patient's most left column (i=5)
+    # sagittal planes are numbered like the columns they cut: plane 0 is i = 0 (x = -10)
     assert sag.shape == (6, 4, 5)
     s = reslice(v, SAG, 0, sag)
     # screen right = posterior (j increasing), top = head (k=3)
-    assert s.pixels[0].tolist() == [305, 315, 325, 335, 345]
-    assert s.plane.pixel_to_patient([[0, 0]])[0] == pytest.approx([-10 + 5 * 0.6, 20.0, 37.5])
+    assert s.pixels[0].tolist() == [300, 310, 320, 330, 340]
+    assert s.plane.pixel_to_patient([[0, 0]])[0] == pytest.approx([-10.0, 20.0, 37.5])
+    # shown position is the x coordinate
+    assert s.position_mm == pytest.approx(-10.0)
+    s = reslice(v, SAG, 5, sag)
+    assert s.pixels[3].tolist() == [5, 15, 25, 35, 45]
+    # x = -10 + 5 * 0.6 = -7.0
+    assert s.plane.pixel_to_patient([[3, 0]])[0] == pytest.approx([-7.0, 20.0, 30.0])
     assert edge_letters(s.plane) == {"left": "A", "right": "P", "top": "H", "bottom": "F"}
 
 
@@ -79,11 +85,16 @@ def test_flipped_stack_is_shown_in_radiological_orientation() -> None:
     aff = affine_from_dicom([-1, 0, 0, 0, -1, 0], (1.0, 1.0), (0, 0, 0), (0, 0, -2.0))
     v = Volume(arr, aff)
     s = reslice(v, AX, 0)
-    # axial plane 0 is the lowest z = slice k=2; screen right = +x = i=0 end; down = +y = j=0
-    expected = arr[2, ::-1, ::-1]
+    # axial planes follow the stored order: plane 0 is k = 0 (z = 0, the head end);
+    # screen right = +x = the i = 0 end; screen down = +y = the j = 0 end
+    expected = arr[0, ::-1, ::-1]
     assert s.pixels.tolist() == expected.tolist()
     assert edge_letters(s.plane)["right"] == "L"
-    assert s.plane.pixel_to_patient([[0, 0]])[0] == pytest.approx([-3.0, -1.0, -4.0])
+    # pixel (0, 0) is voxel (k=0, j=1, i=3): x = -3, y = -1, z = 0
+    assert s.plane.pixel_to_patient([[0, 0]])[0] == pytest.approx([-3.0, -1.0, 0.0])
+    # plane 2 is k = 2 at z = -4
+    assert reslice(v, AX, 2).pixels.tolist() == arr[2, ::-1, ::-1].tolist()
+    assert reslice(v, AX, 2).position_mm == pytest.approx(-4.0)
 
 
 def test_interpolated_path_equals_view_path_on_aligned_volume() -> None:

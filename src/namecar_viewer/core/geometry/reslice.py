@@ -6,7 +6,8 @@ Viewports draw these slices and measurement tools convert screen points through
 Display convention (radiological, as every PACS shows it): on an axial slice the patient's left
 is on the screen's right and posterior at the bottom; on a coronal slice left is on the right and
 the feet at the bottom; on a sagittal slice posterior is on the right and the feet at the bottom.
-The acquisition plane shows the stored rows and columns unchanged.
+The acquisition plane shows the stored rows and columns unchanged.  Reformatted slices are
+numbered in the stored stack's order along the nearest axis.
 
 When the volume's axes are parallel to the patient axes (nearly every CT and most MR), an
 axial, coronal or sagittal slice is a numpy view of the array: no copy, no interpolation, exact
@@ -275,7 +276,12 @@ def slice_geometry(volume: Volume, orientation: SliceOrientation) -> SliceGeomet
         )
     row_dir = np.asarray(_DISPLAY_AXES[orientation][0], dtype=np.float64)
     col_dir = np.asarray(_DISPLAY_AXES[orientation][1], dtype=np.float64)
+    # Slices run the way the stored stack runs along its axis nearest the normal, so that an
+    # axial view of an axial stack numbers its images like the acquisition (Im 1 = first stored).
     normal = np.cross(row_dir, col_dir)
+    nearest = int(np.argmax(np.abs(volume.direction.T @ normal)))
+    if float(volume.direction[:, nearest] @ normal) < 0:
+        normal = -normal
     aligned = _aligned_axes(volume, [row_dir, col_dir, normal])
     steps = [_finest_step(volume, v) for v in (row_dir, col_dir, normal)]
     if aligned is not None:
