@@ -166,6 +166,7 @@ class ShortcutsDialog(QDialog):
                 table.setItem(r, c, QTableWidgetItem(v))
         table.resizeColumnsToContents()
         table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        table.verticalHeader().setVisible(False)
         self.table = table
         lay = QVBoxLayout(self)
         lay.addWidget(table)
@@ -246,9 +247,7 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         mb = self.menuBar()
         f = mb.addMenu("&File")
-        self._act(
-            f, "File", "open", "&Open folder...", self._open_dialog, QKeySequence.StandardKey.Open
-        )
+        self._act(f, "File", "open", "&Open folder...", self._open_dialog, "Ctrl+O")
         self._act(
             f,
             "File",
@@ -258,7 +257,7 @@ class MainWindow(QMainWindow):
             "Ctrl+Shift+S",
         )
         f.addSeparator()
-        self._act(f, "File", "quit", "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self._act(f, "File", "quit", "&Quit", self.close, "Ctrl+Q")
 
         v = mb.addMenu("&View")
         lay_group = QActionGroup(self)
@@ -456,7 +455,7 @@ class MainWindow(QMainWindow):
             "shortcuts",
             "&Keyboard shortcuts",
             self.show_shortcuts,
-            QKeySequence.StandardKey.HelpContents,
+            "F1",
         )
         self._act(h, "Help", "about", "&About", self._about)
 
