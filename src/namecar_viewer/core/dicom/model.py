@@ -1,4 +1,4 @@
-"""What a header-only scan finds: stacks a reader can display, objects that are not images, bad files."""
+"""What a header-only scan finds: stacks to display, non-image objects, unreadable files."""
 
 from __future__ import annotations
 
@@ -23,19 +23,37 @@ class ObjectKind(enum.Enum):
 
 
 @dataclass(frozen=True)
+class PixelInfo:
+    """How to turn one frame's stored pixels into modality values."""
+
+    transfer_syntax: str
+    bits_allocated: int = 16
+    pixel_representation: int = 0
+    samples_per_pixel: int = 1
+    photometric: str = "MONOCHROME2"
+    rescale_slope: float = 1.0
+    rescale_intercept: float = 0.0
+    pixel_offset: int | None = None  # byte offset of native little-endian pixel data in the file
+    pixel_length: int | None = None
+    file_size: int | None = None
+
+
+@dataclass(frozen=True)
 class InstanceRef:
     """One displayable 2D image: a single-frame file, or one frame of a multi-frame file."""
 
     path: str
     sop_instance_uid: str
     frame: int | None = None  # 1-based frame number in a multi-frame instance
-    position: tuple[float, float, float] | None = None
+    position: tuple[float, ...] | None = None
     orientation: tuple[float, ...] | None = None
-    pixel_spacing: tuple[float, float] | None = None
+    pixel_spacing: tuple[float, ...] | None = None
     rows: int = 0
     columns: int = 0
     instance_number: int | None = None
     member: str | None = None  # member name inside a zip archive
+    pixel: PixelInfo | None = None
+    slice_thickness: float | None = None
 
 
 @dataclass

@@ -31,11 +31,14 @@ import numpy.typing as npt
 FloatArray = npt.NDArray[np.float64]
 
 
+Vector = Sequence[float] | npt.NDArray[np.float64]
+
+
 def affine_from_dicom(
-    image_orientation: Sequence[float],
-    pixel_spacing: Sequence[float],
-    first_position: Sequence[float],
-    slice_step: Sequence[float] | None = None,
+    image_orientation: Vector,
+    pixel_spacing: Vector,
+    first_position: Vector,
+    slice_step: Vector | None = None,
 ) -> FloatArray:
     """Build the (k, j, i) -> LPS affine from DICOM Image Plane tags (PS3.3 C.7.6.2.1.1).
 
@@ -80,10 +83,10 @@ class Volume:
     metadata: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.array.ndim != 3:
+        if self.array.ndim != 3 and not (self.array.ndim == 4 and self.array.shape[3] in (3, 4)):
             raise ValueError(
-                f'Argument "array" must be three-dimensional (slices, rows, columns), '
-                f"got shape {self.array.shape}."
+                f'Argument "array" must be three-dimensional (slices, rows, columns), or four-'
+                f"dimensional with colour samples last; got shape {self.array.shape}."
             )
         self.affine = np.asarray(self.affine, dtype=np.float64)
         if self.affine.shape != (4, 4):
@@ -93,6 +96,10 @@ class Volume:
             value = getattr(self, name)
             if value and len(value) != n:
                 raise ValueError(f'Argument "{name}" must have one entry per slice ({n}).')
+
+    @property
+    def is_colour(self) -> bool:
+        return self.array.ndim == 4
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -127,7 +134,9 @@ class Volume:
         """Map an (n, 3) array of (k, j, i) indices (fractional allowed) to (n, 3) LPS mm."""
         idx = np.asarray(indices, dtype=np.float64)
         if idx.ndim != 2 or idx.shape[1] != 3:
-            raise ValueError('Argument "indices" must be a two-dimensional array with shape [n, 3].')
+            raise ValueError(
+                'Argument "indices" must be a two-dimensional array with shape [n, 3].'
+            )
         return np.asarray(idx @ self.affine[:3, :3].T + self.affine[:3, 3], dtype=np.float64)
 
     def patient_to_index(self, points: npt.ArrayLike) -> FloatArray:
@@ -141,7 +150,7 @@ class Volume:
     def center_of_voxels(self) -> FloatArray:
         """Patient coordinates of the volume's centre."""
         c = (np.asarray(self.shape, dtype=np.float64) - 1.0) / 2.0
-        return self.index_to_patient(c[None, :])[0]
+        return np.asarray(self.index_to_patient(c[None, :])[0], dtype=np.float64)
 
     def slice_position_mm(self, k: int) -> float:
         """Signed distance of slice k along the slice normal, as shown beside a slice number."""

@@ -1,0 +1,390 @@
+"""Turn a scanned stack into a ``Volume``: modality values, an exact affine, problems named.
+
+Native little-endian files are read straight into the final array (no intermediate copies, both
+cores through a thread pool, since file reads and numpy release the GIL); everything else goes
+through pydicom's pixel handlers (RLE, JPEG, JPEG-LS, JPEG 2000, deflate, big endian), decoded in
+worker processes when there are enough files to repay the start-up.  Rescale slope and intercept
+are applied per frame (PET slices carry their own slopes); CT stays int16 when that is exact.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from namecar_viewer.core.dicom.geometry_plan import GeometryPlan, plan_geometry
+from namecar_viewer.core.dicom.model import InstanceRef, Stack
+from namecar_viewer.core.dicom.scan import scan
+from namecar_viewer.core.geometry.volume import Volume
+from namecar_viewer.core.problems import DicomInputError, Problem, Severity
+
+LoadProgress = Callable[[int, int], None]
+NATIVE_LE = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1"}
+PROCESS_POOL_MIN_FILES = 24  # below this, process start-up costs more than it saves
+INT16_MIN, INT16_MAX = -32768, 32767
+
+
+class LoadCancelled(Exception):
+    """The reader cancelled a load; nothing partial is returned."""
+
+
+def _workers() -> int:
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def _is_native(inst: InstanceRef) -> bool:
+    p = inst.pixel
+    return bool(
+        p is not None
+        and p.transfer_syntax in NATIVE_LE
+        and p.pixel_offset is not None
+        and p.pixel_length is not None
+        and p.samples_per_pixel == 1
+        and p.bits_allocated in (8, 16, 32)
+        and inst.member is None
+        and inst.frame is None
+    )
+
+
+def _stored_dtype(inst: InstanceRef) -> np.dtype[Any]:
+    p = inst.pixel
+    assert p is not None
+    kind = "i" if p.pixel_representation == 1 else "u"
+    return np.dtype(f"<{kind}{p.bits_allocated // 8}")
+
+
+def _int16_exact(instances: list[InstanceRef], modality: str) -> bool:
+    """CT HU stay int16 when every slope is 1 and every intercept an integer (checked per slice)."""
+    if modality != "CT":
+        return False
+    for inst in instances:
+        p = inst.pixel
+        if p is None or p.samples_per_pixel != 1 or p.bits_allocated > 16:
+            return False
+        if p.rescale_slope != 1.0 or p.rescale_intercept != int(p.rescale_intercept):
+            return False
+    return True
+
+
+def decode_file(path: str, member: str | None) -> npt.NDArray[Any]:
+    """Decode every frame of one file with pydicom: shape (frames, rows, cols[, samples])."""
+    from pydicom import dcmread
+
+    if member is not None:
+        import zipfile
+
+        with zipfile.ZipFile(path) as zf:
+            fp: Any = io.BytesIO(zf.read(member))
+    else:
+        fp = path
+    ds = dcmread(fp, force=True)
+    if "PixelData" not in ds and "FloatPixelData" not in ds and "DoubleFloatPixelData" not in ds:
+        raise DicomInputError(f"{path}: no pixel data")
+    arr = ds.pixel_array
+    frames = int(ds.get("NumberOfFrames", 1) or 1)
+    spp = int(ds.get("SamplesPerPixel", 1) or 1)
+    if frames == 1 and (arr.ndim == 2 or (spp > 1 and arr.ndim == 3)):
+        arr = arr[None, ...]
+    return np.asarray(arr)
+
+
+def _read_native_into(
+    inst: InstanceRef, dest: npt.NDArray[Any], scratch_dtype: np.dtype[Any]
+) -> tuple[float, float]:
+    """Read one native frame straight from disk into ``dest`` (rescaled); return its min/max."""
+    p = inst.pixel
+    assert p is not None and p.pixel_offset is not None
+    rows, cols = dest.shape
+    stored = _stored_dtype(inst)
+    nbytes = rows * cols * stored.itemsize
+    with open(inst.path, "rb", buffering=0) as f:
+        f.seek(p.pixel_offset)
+        if stored.itemsize == dest.dtype.itemsize and dest.flags.c_contiguous:
+            view = dest.view(stored)
+            got = f.readinto(view.data.cast("B"))
+            raw = view
+        else:
+            buf = bytearray(nbytes)
+            got = f.readinto(buf)
+            raw = np.frombuffer(buf, dtype=stored).reshape(rows, cols)
+    if got != nbytes:
+        raise DicomInputError(f"{inst.path}: truncated pixel data ({got} of {nbytes} bytes)")
+    slope, intercept = p.rescale_slope, p.rescale_intercept
+    if dest.dtype == np.int16:
+        if stored == np.dtype("<i2") and intercept == 0:
+            return 0.0, 0.0  # nothing to convert; range is int16 by construction
+        wide = raw.astype(np.int32)
+        wide += int(intercept)
+        lo, hi = int(wide.min()), int(wide.max())
+        np.clip(wide, INT16_MIN, INT16_MAX, out=wide)
+        dest[...] = wide
+        return float(lo), float(hi)
+    vals = raw.astype(np.float32)  # a copy even when ``raw`` aliases ``dest``
+    if slope != 1.0:
+        vals *= np.float32(slope)
+    if intercept != 0.0:
+        vals += np.float32(intercept)
+    dest[...] = vals
+    return 0.0, 0.0
+
+
+def load_stack(
+    stack: Stack,
+    progress: LoadProgress | None = None,
+    cancel: threading.Event | None = None,
+) -> Volume:
+    """Load one scanned stack as a Volume; raises DicomInputError naming the file when it cannot."""
+    if not stack.loadable:
+        reasons = "; ".join(str(p) for p in stack.problems if p.severity is Severity.ERROR)
+        raise DicomInputError(
+            f"stack {stack.series_description or stack.key} is not loadable: {reasons}"
+        )
+    instances = stack.instances
+    plan = plan_geometry(instances)
+    src = [instances[i] for i in plan.order]
+    m = len(src)
+    first = src[0]
+    rows, cols = first.rows, first.columns
+    spp = first.pixel.samples_per_pixel if first.pixel else 1
+    problems = list(stack.problems)
+    int16 = _int16_exact(src, stack.modality)
+    if spp > 1:
+        dtype: np.dtype[Any] = (
+            np.dtype(np.uint8)
+            if (first.pixel and first.pixel.bits_allocated == 8)
+            else np.dtype(np.float32)
+        )
+        shape: tuple[int, ...] = (m, rows, cols, spp)
+    else:
+        dtype = np.dtype(np.int16) if int16 else np.dtype(np.float32)
+        shape = (m, rows, cols)
+    data = np.empty(shape, dtype=dtype)
+    done = 0
+    lock = threading.Lock()
+    failures: list[tuple[int, str]] = []
+    overflow = False
+
+    def tick() -> None:
+        nonlocal done
+        with lock:
+            done += 1
+            d = done
+        if progress is not None:
+            progress(d, m)
+
+    def check_cancel() -> None:
+        if cancel is not None and cancel.is_set():
+            raise LoadCancelled
+
+    native = [k for k, inst in enumerate(src) if _is_native(inst) and spp == 1]
+    native_set = set(native)
+    other = [k for k in range(m) if k not in native_set]
+
+    def do_native(k: int) -> None:
+        nonlocal overflow
+        check_cancel()
+        try:
+            lo, hi = _read_native_into(src[k], data[k], dtype)
+            if dtype == np.int16 and (lo < INT16_MIN or hi > INT16_MAX):
+                overflow = True
+        except (OSError, DicomInputError, ValueError) as exc:
+            failures.append((k, str(exc)))
+        tick()
+
+    with ThreadPoolExecutor(_workers()) as pool:
+        list(pool.map(do_native, native))
+    if other:
+        _decode_other(src, other, data, dtype, failures, tick, check_cancel)
+    if overflow:
+        # HU beyond int16: reload as float32 so no value is clipped.
+        data = data.astype(np.float32)
+        for k in native:
+            _read_native_into(src[k], data[k], np.dtype(np.float32))
+    for k, reason in failures:
+        problems.append(
+            Problem(
+                "unreadable-pixels",
+                f"pixel data cannot be decoded: {reason}",
+                Severity.WARNING,
+                (_name(src[k]),),
+            )
+        )
+    if len(failures) == m:
+        raise DicomInputError(
+            f"no image of stack {stack.series_description or stack.key} could be decoded: "
+            f"{failures[0][1]}"
+        )
+    fill = _fill_value(data, {k for k, _ in failures})
+    for k, _ in failures:
+        data[k] = fill
+    volume_array = data if plan.is_direct else _apply_slots(data, plan, fill)
+    sop_uids = _per_slot(plan, [s.sop_instance_uid for s in src], "")
+    frames = _per_slot(plan, [s.frame for s in src], None)
+    files = _per_slot(plan, [_name(s) for s in src], "")
+    photometric = first.pixel.photometric if first.pixel else "MONOCHROME2"
+    return Volume(
+        array=volume_array,
+        affine=plan.affine,
+        frame_of_reference_uid=stack.frame_of_reference_uid,
+        modality=stack.modality,
+        sop_instance_uids=tuple(sop_uids),
+        series_instance_uid=stack.series_instance_uid,
+        study_instance_uid=stack.study_instance_uid,
+        frame_numbers=tuple(frames),
+        files=tuple(files),
+        metadata={
+            "problems": problems,
+            "calibrated": plan.calibrated,
+            "photometric": photometric,
+            "blank_slices": [k for k, sl in enumerate(plan.slots) if not sl],
+            "label": stack.label,
+            "series_description": stack.series_description,
+            "stack_key": stack.key,
+            "slice_thickness": first.slice_thickness,
+        },
+    )
+
+
+def _name(inst: InstanceRef) -> str:
+    name = inst.path if inst.member is None else f"{inst.path}!{inst.member}"
+    return name if inst.frame is None else f"{name} (frame {inst.frame})"
+
+
+def _per_slot(plan: GeometryPlan, values: list[Any], blank: Any) -> list[Any]:
+    out = []
+    for sl in plan.slots:
+        if len(sl) == 1 and sl[0][1] == 1.0:
+            out.append(values[sl[0][0]])
+        elif sl:
+            best = max(sl, key=lambda t: t[1])  # nearest source of an interpolated slice
+            out.append(values[best[0]])
+        else:
+            out.append(blank)
+    return out
+
+
+def _fill_value(data: npt.NDArray[Any], skip: set[int]) -> Any:
+    good = [k for k in range(data.shape[0]) if k not in skip]
+    if not good:
+        return 0
+    return min(data[k].min() for k in good[:: max(1, len(good) // 16)])
+
+
+def _apply_slots(data: npt.NDArray[Any], plan: GeometryPlan, fill: Any) -> npt.NDArray[Any]:
+    out = np.empty(
+        (plan.n_slices, *data.shape[1:]),
+        dtype=data.dtype if all(len(s) <= 1 for s in plan.slots) else np.float32,
+    )
+    for k, sl in enumerate(plan.slots):
+        if not sl:
+            out[k] = fill
+        elif len(sl) == 1:
+            out[k] = data[sl[0][0]]
+        else:
+            (a, wa), (b, wb) = sl
+            out[k] = data[a].astype(np.float32) * wa + data[b].astype(np.float32) * wb
+    return out
+
+
+def _decode_other(
+    src: list[InstanceRef],
+    ks: list[int],
+    data: npt.NDArray[Any],
+    dtype: np.dtype[Any],
+    failures: list[tuple[int, str]],
+    tick: Callable[[], None],
+    check_cancel: Callable[[], None],
+) -> None:
+    """Decode compressed or unusual files through pydicom, one task per file."""
+    by_file: dict[tuple[str, str | None], list[int]] = defaultdict(list)
+    for k in ks:
+        by_file[(src[k].path, src[k].member)].append(k)
+    keys = list(by_file)
+    executor: Executor
+    if len(keys) >= PROCESS_POOL_MIN_FILES and _workers() > 1:
+        import multiprocessing
+
+        executor = ProcessPoolExecutor(
+            min(2, _workers()), mp_context=multiprocessing.get_context("fork")
+        )
+    else:
+        executor = ThreadPoolExecutor(1)
+    with executor as pool:
+        futures = {key: pool.submit(decode_file, key[0], key[1]) for key in keys}
+        for key in keys:
+            check_cancel()
+            try:
+                arr = futures[key].result()
+            except Exception as exc:  # noqa: BLE001 - a bad file is reported, the rest loads
+                for k in by_file[key]:
+                    failures.append((k, f"{_name(src[k])}: {exc}"))
+                    tick()
+                continue
+            for k in by_file[key]:
+                inst = src[k]
+                f = (inst.frame or 1) - 1
+                try:
+                    frame = arr[f]
+                    if frame.shape[:2] != data.shape[1:3]:
+                        raise DicomInputError(
+                            f"{_name(inst)}: decoded size {frame.shape[:2]} differs from "
+                            f"Rows/Columns {data.shape[1:3]}"
+                        )
+                    p = inst.pixel
+                    slope = p.rescale_slope if p else 1.0
+                    intercept = p.rescale_intercept if p else 0.0
+                    if dtype == np.int16:
+                        wide = frame.astype(np.int32) + int(intercept)
+                        data[k] = np.clip(wide, INT16_MIN, INT16_MAX)
+                    elif dtype == np.uint8:
+                        data[k] = frame
+                    else:
+                        vals = frame.astype(np.float32)
+                        if slope != 1.0:
+                            vals *= np.float32(slope)
+                        if intercept != 0.0:
+                            vals += np.float32(intercept)
+                        data[k] = vals
+                except Exception as exc:  # noqa: BLE001
+                    failures.append((k, str(exc)))
+                tick()
+
+
+def load_series(paths: Iterable[str | os.PathLike[str]]) -> Volume:
+    """Scan ``paths`` and load the largest image stack found there as a Volume.
+
+    Examples
+    --------
+    >>> from pydicom.data import get_testdata_file
+    >>> v = load_series([get_testdata_file("CT_small.dcm")])
+    >>> v.shape, v.modality, v.array.dtype.name
+    ((1, 128, 128), 'CT', 'int16')
+    """
+    report = scan([str(p) for p in paths])
+    candidates = [s for s in report.stacks if s.loadable]
+    if not candidates:
+        reasons = "; ".join(f"{u.path}: {u.reason}" for u in report.unreadable[:5])
+        raise DicomInputError(f"no loadable image stack found{': ' + reasons if reasons else ''}")
+    candidates.sort(key=lambda s: (not s.is_localizer, len(s.instances)), reverse=True)
+    volume = load_stack(candidates[0])
+    problems: list[Problem] = volume.metadata["problems"]
+    for u in report.unreadable:
+        problems.append(Problem("unreadable-file", u.reason, Severity.WARNING, (u.path,)))
+    if len(candidates) > 1:
+        problems.append(
+            Problem(
+                "other-stacks",
+                f"{len(candidates) - 1} other stack(s) found and not loaded: "
+                + ", ".join(f"{s.series_description} {s.label}".strip() for s in candidates[1:5]),
+                Severity.INFO,
+            )
+        )
+    return volume

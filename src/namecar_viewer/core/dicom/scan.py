@@ -1,0 +1,566 @@
+"""Header-only scan: find every image stack, non-image object and unreadable file under some paths.
+
+A series is split into display stacks where a reader needs them apart (PS3.3 attributes):
+orientation, matrix size, DWI b-value (0018,9087), temporal position (0020,0100 / 0020,9128),
+echo (0018,0086), stack (0020,9056), localizer ImageType, and repeated acquisitions at the same
+positions.  Pixel data is never read here.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from pydicom import dcmread
+from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
+
+from namecar_viewer.core.dicom.fastheader import FastHeader, NeedMoreBytes, parse_fast_header
+from namecar_viewer.core.dicom.geometry_plan import plan_geometry
+from namecar_viewer.core.dicom.model import (
+    InstanceRef,
+    NonImageObject,
+    ObjectKind,
+    PixelInfo,
+    ScanReport,
+    Stack,
+    UnreadableFile,
+)
+from namecar_viewer.core.dicom.sources import HEAD_BYTES, Source, iter_sources
+from namecar_viewer.core.problems import Problem, Severity
+
+ProgressCallback = Callable[[int, int | None, str], None]
+
+_SR_PREFIX = "1.2.840.10008.5.1.4.1.1.88."
+_KO = "1.2.840.10008.5.1.4.1.1.88.59"
+_SEG = "1.2.840.10008.5.1.4.1.1.66.4"
+_RTSTRUCT = "1.2.840.10008.5.1.4.1.1.481.3"
+_RTDOSE = "1.2.840.10008.5.1.4.1.1.481.2"
+_RT_PREFIX = "1.2.840.10008.5.1.4.1.1.481."
+_PR_PREFIX = "1.2.840.10008.5.1.4.1.1.11."
+_PDF = "1.2.840.10008.5.1.4.1.1.104.1"
+_DICOMDIR = "1.2.840.10008.1.3.10"
+ORIENTATION_DECIMALS = 3
+
+
+@dataclass
+class _Frame:
+    """An image with the attributes that decide which stack it belongs to."""
+
+    ref: InstanceRef
+    series_uid: str
+    split: tuple[tuple[str, Any], ...]
+    extra: dict[str, Any]
+    ds: Dataset
+
+
+def _str(ds: Dataset, keyword: str) -> str:
+    v = ds.get(keyword)
+    return "" if v is None else str(v).strip()
+
+
+def _floats(value: Any, n: int) -> tuple[float, ...] | None:
+    try:
+        if value is None:
+            return None
+        out = tuple(float(x) for x in value)
+    except (TypeError, ValueError):
+        return None
+    return out if len(out) == n else None
+
+
+def _num(value: Any) -> float | None:
+    try:
+        return None if value is None or value == "" else float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def read_header(src: Source) -> tuple[Dataset, FastHeader | None, int] | UnreadableFile:
+    """Read one file's header (never its pixels): the fast parser first, pydicom when needed."""
+    try:
+        size = src.size()
+        if size == 0:
+            return UnreadableFile(src.display, "empty file")
+        head = src.read_head(HEAD_BYTES) if src.member is None else src.read_all()
+        fast: FastHeader | None
+        while True:
+            try:
+                fast = parse_fast_header(head, size)
+                break
+            except NeedMoreBytes:
+                if len(head) >= size:
+                    fast = None
+                    break
+                head = src.read_head(max(len(head) * 4, size if len(head) * 4 > size else 0))
+        if fast is not None:
+            return fast.dataset, fast, size
+        fp: Any = io.BytesIO(src.read_all()) if src.member is not None else src.path
+        try:
+            ds = dcmread(fp, stop_before_pixels=True)
+        except InvalidDicomError:
+            fp = io.BytesIO(src.read_all())
+            ds = dcmread(fp, stop_before_pixels=True, force=True)
+            if not any(k in ds for k in ("SOPClassUID", "Modality", "Rows", "StudyInstanceUID")):
+                return UnreadableFile(src.display, "not a DICOM file (no preamble, no DICOM tags)")
+        return ds, None, size
+    except OSError as exc:
+        return UnreadableFile(src.display, f"cannot be read: {exc.strerror or exc}")
+    except Exception as exc:  # noqa: BLE001 - a corrupt header is reported, never fatal
+        return UnreadableFile(src.display, f"corrupt DICOM header: {exc}")
+
+
+def _kind(sop_class: str, ds: Dataset) -> ObjectKind | None:
+    """The non-image kind of an object, or None for an image."""
+    if sop_class == _KO:
+        return ObjectKind.KO
+    if sop_class.startswith(_SR_PREFIX):
+        return ObjectKind.SR
+    if sop_class == _SEG:
+        return ObjectKind.SEG
+    if sop_class == _RTSTRUCT:
+        return ObjectKind.RTSTRUCT
+    if sop_class.startswith(_RT_PREFIX) and sop_class != _RTDOSE:
+        return ObjectKind.RT
+    if sop_class.startswith(_PR_PREFIX):
+        return ObjectKind.PR
+    if sop_class == _PDF:
+        return ObjectKind.PDF
+    if "Rows" not in ds or "Columns" not in ds:
+        return ObjectKind.OTHER
+    return None
+
+
+def _pixel_info(
+    ds: Dataset, fast: FastHeader | None, size: int, slope: float, intercept: float
+) -> PixelInfo:
+    ts = ""
+    fm = getattr(ds, "file_meta", None)
+    if fm is not None and "TransferSyntaxUID" in fm:
+        ts = str(fm.TransferSyntaxUID)
+    return PixelInfo(
+        transfer_syntax=ts,
+        bits_allocated=int(ds.get("BitsAllocated", 16) or 16),
+        pixel_representation=int(ds.get("PixelRepresentation", 0) or 0),
+        samples_per_pixel=int(ds.get("SamplesPerPixel", 1) or 1),
+        photometric=_str(ds, "PhotometricInterpretation") or "MONOCHROME2",
+        rescale_slope=slope,
+        rescale_intercept=intercept,
+        pixel_offset=fast.pixel_offset if fast else None,
+        pixel_length=fast.pixel_length if fast else None,
+        file_size=size,
+    )
+
+
+def _first(seq: Any) -> Any:
+    try:
+        return seq[0] if seq else None
+    except (TypeError, IndexError):
+        return None
+
+
+def _fg(frame_fg: Any, shared: Any, seq_kw: str) -> Any:
+    """An item of a functional group macro, per-frame first, then shared (PS3.3 C.7.6.16)."""
+    for source in (frame_fg, shared):
+        if source is not None and seq_kw in source:
+            item = _first(source.get(seq_kw))
+            if item is not None:
+                return item
+    return None
+
+
+def _is_localizer(ds: Dataset) -> bool:
+    it = ds.get("ImageType")
+    if it is None:
+        return False
+    values = [it.upper()] if isinstance(it, str) else [str(v).upper() for v in it]
+    return "LOCALIZER" in values or "SCOUT" in values
+
+
+def _frames_of(src: Source, ds: Dataset, fast: FastHeader | None, size: int) -> list[_Frame]:
+    """Expand one image file into its frames with their geometry and split attributes."""
+    sop_uid = _str(ds, "SOPInstanceUID") or src.display
+    series_uid = _str(ds, "SeriesInstanceUID") or f"no-series:{src.path}"
+    rows = int(ds.get("Rows", 0) or 0)
+    cols = int(ds.get("Columns", 0) or 0)
+    n_frames = int(_num(ds.get("NumberOfFrames")) or 1)
+    slope = _num(ds.get("RescaleSlope"))
+    intercept = _num(ds.get("RescaleIntercept"))
+    base_slope = 1.0 if slope is None else slope
+    base_intercept = 0.0 if intercept is None else intercept
+    localizer = _is_localizer(ds)
+    extra: dict[str, Any] = {"localizer": localizer}
+    frames: list[_Frame] = []
+    common_split: list[tuple[str, Any]] = [("size", (rows, cols)), ("localizer", localizer)]
+
+    if "PerFrameFunctionalGroupsSequence" in ds or (fast and 0x52009230 in fast.skipped_sequences):
+        if fast is not None:  # sequences were skipped by the fast parser: read them properly
+            fp: Any = io.BytesIO(src.read_all()) if src.member else src.path
+            ds = dcmread(fp, stop_before_pixels=True)
+        shared = _first(ds.get("SharedFunctionalGroupsSequence"))
+        per_frame = ds.get("PerFrameFunctionalGroupsSequence") or []
+        for f in range(n_frames):
+            pf = per_frame[f] if f < len(per_frame) else None
+            pos_item = _fg(pf, shared, "PlanePositionSequence")
+            ori_item = _fg(pf, shared, "PlaneOrientationSequence")
+            pm_item = _fg(pf, shared, "PixelMeasuresSequence")
+            pvt = _fg(pf, shared, "PixelValueTransformationSequence")
+            content = _fg(pf, None, "FrameContentSequence")
+            diff = _fg(pf, shared, "MRDiffusionSequence")
+            echo = _fg(pf, shared, "MREchoSequence")
+            orientation = _floats(ori_item.get("ImageOrientationPatient") if ori_item else None, 6)
+            f_slope = _num(pvt.get("RescaleSlope")) if pvt else None
+            f_int = _num(pvt.get("RescaleIntercept")) if pvt else None
+            split = [
+                *common_split,
+                (
+                    "orientation",
+                    tuple(round(v, ORIENTATION_DECIMALS) for v in orientation)
+                    if orientation
+                    else None,
+                ),
+                ("stack", content.get("StackID") if content else None),
+                ("time", content.get("TemporalPositionIndex") if content else None),
+                ("b", _num(diff.get("DiffusionBValue")) if diff else None),
+                ("echo", _num(echo.get("EffectiveEchoTime")) if echo else None),
+            ]
+            ref = InstanceRef(
+                path=src.path,
+                member=src.member,
+                sop_instance_uid=sop_uid,
+                frame=f + 1,
+                position=_floats(pos_item.get("ImagePositionPatient") if pos_item else None, 3),
+                orientation=orientation,
+                pixel_spacing=_floats(pm_item.get("PixelSpacing") if pm_item else None, 2),
+                rows=rows,
+                columns=cols,
+                instance_number=(content.get("InStackPositionNumber") if content else None)
+                or f + 1,
+                pixel=_pixel_info(
+                    ds,
+                    None,
+                    size,
+                    base_slope if f_slope is None else f_slope,
+                    base_intercept if f_int is None else f_int,
+                ),
+                slice_thickness=_num(pm_item.get("SliceThickness")) if pm_item else None,
+            )
+            frames.append(_Frame(ref, series_uid, tuple(split), extra, ds))
+        return frames
+
+    position = _floats(ds.get("ImagePositionPatient"), 3)
+    orientation = _floats(ds.get("ImageOrientationPatient"), 6)
+    spacing = _floats(ds.get("PixelSpacing"), 2) or _floats(ds.get("ImagerPixelSpacing"), 2)
+    offsets = ds.get("GridFrameOffsetVector")
+    split = [
+        *common_split,
+        (
+            "orientation",
+            tuple(round(v, ORIENTATION_DECIMALS) for v in orientation) if orientation else None,
+        ),
+        ("time", _num(ds.get("TemporalPositionIdentifier"))),
+        ("b", _num(ds.get("DiffusionBValue"))),
+        ("echo", _num(ds.get("EchoNumbers"))),
+    ]
+    extra = {
+        **extra,
+        "acquisition": _num(ds.get("AcquisitionNumber")),
+        "trigger": _num(ds.get("TriggerTime")),
+        "acq_time": _str(ds, "AcquisitionTime"),
+        "content_time": _str(ds, "ContentTime"),
+    }
+    pixel = _pixel_info(ds, fast, size, base_slope, base_intercept)
+    inst_no = _num(ds.get("InstanceNumber"))
+    thickness = _num(ds.get("SliceThickness"))
+    if n_frames > 1:
+        import numpy as np
+
+        normal = None
+        if orientation:
+            o = np.asarray(orientation)
+            normal = np.cross(o[:3], o[3:])
+        for f in range(n_frames):
+            pos_f = None
+            if position and normal is not None and offsets is not None and len(offsets) == n_frames:
+                # RT Dose / NM style: GridFrameOffsetVector along the normal (PS3.3 C.8.8.3.2)
+                pos_f = tuple(float(v) for v in np.asarray(position) + normal * float(offsets[f]))
+            ref = InstanceRef(
+                path=src.path,
+                member=src.member,
+                sop_instance_uid=sop_uid,
+                frame=f + 1,
+                position=pos_f,
+                orientation=orientation if pos_f else None,
+                pixel_spacing=spacing,
+                rows=rows,
+                columns=cols,
+                instance_number=f + 1,
+                pixel=pixel,
+                slice_thickness=thickness,
+            )
+            frames.append(_Frame(ref, series_uid, tuple(split), extra, ds))
+        return frames
+    ref = InstanceRef(
+        path=src.path,
+        member=src.member,
+        sop_instance_uid=sop_uid,
+        frame=None,
+        position=position,
+        orientation=orientation,
+        pixel_spacing=spacing,
+        rows=rows,
+        columns=cols,
+        instance_number=int(inst_no) if inst_no is not None else None,
+        pixel=pixel,
+        slice_thickness=thickness,
+    )
+    return [_Frame(ref, series_uid, tuple(split), extra, ds)]
+
+
+def _label(split: tuple[tuple[str, Any], ...], varying: set[str]) -> str:
+    parts: list[str] = []
+    d = dict(split)
+    if d.get("localizer"):
+        parts.append("localizer")
+    for key in ("b", "time", "echo", "stack", "orientation", "size"):
+        if key not in varying or d.get(key) is None:
+            continue
+        v = d[key]
+        if key == "b":
+            parts.append(f"b={v:g}")
+        elif key == "time":
+            parts.append(f"phase {v:g}" if isinstance(v, float) else f"phase {v}")
+        elif key == "echo":
+            parts.append(f"echo {v:g}")
+        elif key == "stack":
+            parts.append(f"stack {v}")
+        elif key == "orientation":
+            parts.append(orientation_name(v))
+        elif key == "size":
+            parts.append(f"{v[0]}x{v[1]}")
+    return ", ".join(parts)
+
+
+def orientation_name(iop: tuple[float, ...]) -> str:
+    """Axial, coronal, sagittal or oblique, from the slice normal's main component."""
+    import numpy as np
+
+    o = np.asarray(iop, dtype=float)
+    n = np.abs(np.cross(o[:3], o[3:]))
+    main = int(np.argmax(n))
+    if n[main] < 0.9:
+        return "oblique"
+    return ("sagittal", "coronal", "axial")[main]
+
+
+def _split_repeats(frames: list[_Frame]) -> list[tuple[str, list[_Frame]]]:
+    """Split frames that repeat positions by acquisition number, trigger time or time."""
+    positions = [f.ref.position for f in frames if f.ref.position is not None]
+    rounded = {tuple(round(c, 3) for c in p) for p in positions}
+    if len(rounded) == len(positions):
+        return [("", frames)]
+    for key, name in (
+        ("acquisition", "acquisition"),
+        ("trigger", "trigger"),
+        ("acq_time", "time"),
+        ("content_time", "time"),
+    ):
+        groups: dict[Any, list[_Frame]] = defaultdict(list)
+        for f in frames:
+            groups[f.extra.get(key)].append(f)
+        if len(groups) < 2 or None in groups or "" in groups:
+            continue
+        ok = all(
+            len({tuple(round(c, 3) for c in g.ref.position) for g in grp if g.ref.position})
+            == len(grp)
+            for grp in groups.values()
+        )
+        if ok:
+            out = []
+            for value in sorted(groups, key=lambda v: (str(type(v)), v)):
+                label = f"{name} {value:g}" if isinstance(value, float) else f"{name} {value}"
+                out.append((label, groups[value]))
+            return out
+    return [("", frames)]
+
+
+def _stack_from(frames: list[_Frame], label: str, key: str) -> Stack:
+    ds = frames[0].ds
+    refs = [f.ref for f in frames]
+    stack = Stack(
+        key=key,
+        series_instance_uid=frames[0].series_uid,
+        modality=_str(ds, "Modality") or "OT",
+        label=label,
+        instances=refs,
+        patient_id=_str(ds, "PatientID"),
+        patient_name=_str(ds, "PatientName"),
+        study_instance_uid=_str(ds, "StudyInstanceUID"),
+        study_date=_str(ds, "StudyDate"),
+        study_description=_str(ds, "StudyDescription"),
+        series_number=int(_num(ds.get("SeriesNumber")) or 0) or None,
+        series_description=_str(ds, "SeriesDescription"),
+        frame_of_reference_uid=_str(ds, "FrameOfReferenceUID") or None,
+        transfer_syntaxes=sorted(
+            {r.pixel.transfer_syntax for r in refs if r.pixel and r.pixel.transfer_syntax}
+        ),
+        is_localizer=bool(frames[0].extra.get("localizer")),
+        header={
+            "study_time": _str(ds, "StudyTime"),
+            "body_part": _str(ds, "BodyPartExamined"),
+            "accession_number": _str(ds, "AccessionNumber"),
+            "patient_birth_date": _str(ds, "PatientBirthDate"),
+            "institution": _str(ds, "InstitutionName"),
+            "series_date": _str(ds, "SeriesDate"),
+        },
+    )
+    plan = plan_geometry(refs)
+    # Images left out (duplicates, no position) are named in the plan's problems.
+    stack.instances = [refs[i] for i in plan.order]
+    stack.problems.extend(plan.problems)
+    ps = refs[0].pixel_spacing or (1.0, 1.0)
+    stack.spacing_mm = (round(plan.slice_spacing, 6), float(ps[0]), float(ps[1]))
+    stack.orientation = refs[plan.order[0]].orientation
+    stack.header["n_slices"] = plan.n_slices
+    return stack
+
+
+def group_frames(frames: list[_Frame]) -> list[Stack]:
+    """Group frames into series, then split each series into display stacks."""
+    by_series: dict[str, list[_Frame]] = defaultdict(list)
+    for f in frames:
+        by_series[f.series_uid].append(f)
+    stacks: list[Stack] = []
+    for series_uid, series_frames in by_series.items():
+        parts: dict[tuple[tuple[str, Any], ...], list[_Frame]] = defaultdict(list)
+        for f in series_frames:
+            parts[f.split].append(f)
+        varying = {
+            k
+            for k in ("size", "orientation", "time", "b", "echo", "stack")
+            if len({dict(s).get(k) for s in parts}) > 1
+        }
+        sizes = {dict(s).get("size") for s in parts}
+        n = 0
+        largest = max(len(v) for v in parts.values())
+        for split, part in parts.items():
+            base = _label(split, varying)
+            for extra_label, sub in _split_repeats(part):
+                label = ", ".join(x for x in (base, extra_label) if x)
+                n += 1
+                stack = _stack_from(sub, label, f"{series_uid}#{n}")
+                if (
+                    not stack.is_localizer
+                    and len(parts) > 1
+                    and len(sub) <= 3
+                    and largest > 10
+                    and "orientation" in varying
+                ):
+                    stack.is_localizer = True  # a few images across the main stack: a scout
+                if len(sizes) > 1:
+                    stack.problems.append(
+                        Problem(
+                            "mixed-sizes",
+                            f"series mixes image sizes {sorted(z for z in sizes if z)}: "
+                            "split into one stack per size",
+                            Severity.INFO,
+                            tuple(stack.files[:1]),
+                        )
+                    )
+                stacks.append(stack)
+    stacks.sort(
+        key=lambda s: (
+            s.patient_id,
+            s.study_date,
+            s.study_instance_uid,
+            s.series_number or 0,
+            s.label,
+        )
+    )
+    return stacks
+
+
+def scan(
+    paths: Iterable[str],
+    progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+) -> ScanReport:
+    """Scan folders, DICOMDIRs or zips (header-only) into a report of stacks and problems."""
+    report = ScanReport()
+    frames: list[_Frame] = []
+    sources = list(iter_sources(paths))
+    total = len(sources)
+    for n, item in enumerate(sources):
+        if cancel is not None and cancel.is_set():
+            report.cancelled = True
+            break
+        if isinstance(item, UnreadableFile):
+            report.unreadable.append(item)
+            continue
+        if progress is not None:
+            progress(n, total, item.display)
+        result = read_header(item)
+        if isinstance(result, UnreadableFile):
+            report.unreadable.append(result)
+            continue
+        ds, fast, size = result
+        sop_class = _str(ds, "SOPClassUID")
+        if sop_class == _DICOMDIR:
+            continue
+        kind = _kind(sop_class, ds)
+        if kind is not None:
+            report.non_image.append(
+                NonImageObject(
+                    item.display,
+                    kind,
+                    sop_class,
+                    _str(ds, "SOPInstanceUID"),
+                    _str(ds, "SeriesInstanceUID"),
+                    _str(ds, "StudyInstanceUID"),
+                    _str(ds, "PatientID"),
+                    _str(ds, "Modality"),
+                    _str(ds, "SeriesDescription") or _str(ds, "ContentLabel"),
+                )
+            )
+            continue
+        bad = _pixel_problem(ds, fast, size)
+        if bad:
+            report.unreadable.append(UnreadableFile(item.display, bad))
+            continue
+        try:
+            frames.extend(_frames_of(item, ds, fast, size))
+        except Exception as exc:  # noqa: BLE001 - one odd file must not stop the scan
+            report.unreadable.append(
+                UnreadableFile(item.display, f"image header not understood: {exc}")
+            )
+    if progress is not None:
+        progress(total, total, "grouping")
+    report.stacks = group_frames(frames)
+    return report
+
+
+def _pixel_problem(ds: Dataset, fast: FastHeader | None, size: int) -> str | None:
+    """Detect files whose pixel data cannot be complete, from the header alone."""
+    if fast is None:
+        return None
+    if fast.pixel_offset is None:
+        return "no Pixel Data (7FE0,0010) element: file truncated before the pixels"
+    if fast.pixel_length is None:
+        return None  # encapsulated: checked when decoded
+    rows = int(ds.get("Rows", 0) or 0)
+    cols = int(ds.get("Columns", 0) or 0)
+    bits = int(ds.get("BitsAllocated", 16) or 16)
+    spp = int(ds.get("SamplesPerPixel", 1) or 1)
+    frames = int(_num(ds.get("NumberOfFrames")) or 1)
+    expected = rows * cols * spp * frames * bits // 8
+    available = size - fast.pixel_offset
+    if available < min(expected, fast.pixel_length):
+        return (
+            f"truncated pixel data: Rows {rows} x Columns {cols} x {bits} bits x {frames} frame(s) "
+            f"needs {expected} bytes, the file holds {max(available, 0)}"
+        )
+    return None

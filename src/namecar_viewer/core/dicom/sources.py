@@ -1,0 +1,143 @@
+"""Where DICOM files come from: folders (recursive), DICOMDIR files, zip archives.
+
+A ``Source`` names one candidate file; zip members are read into memory on demand and never
+extracted, so the archive the site sent stays untouched.
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from namecar_viewer.core.dicom.model import UnreadableFile
+
+HEAD_BYTES = 16384
+
+
+@dataclass(frozen=True)
+class Source:
+    """One candidate file on disk, or a member of a zip archive."""
+
+    path: str
+    member: str | None = None
+
+    @property
+    def display(self) -> str:
+        return self.path if self.member is None else f"{self.path}!{self.member}"
+
+    def size(self) -> int:
+        if self.member is None:
+            return os.path.getsize(self.path)
+        with zipfile.ZipFile(self.path) as zf:
+            return zf.getinfo(self.member).file_size
+
+    def read_head(self, n: int) -> bytes:
+        if self.member is None:
+            with open(self.path, "rb") as f:
+                return f.read(n)
+        return self.read_all()[:n]
+
+    def read_all(self) -> bytes:
+        if self.member is None:
+            with open(self.path, "rb") as f:
+                return f.read()
+        with zipfile.ZipFile(self.path) as zf:
+            return zf.read(self.member)
+
+
+def _is_dicomdir(path: Path) -> bool:
+    return path.name.upper() == "DICOMDIR"
+
+
+def dicomdir_files(path: Path) -> tuple[list[Path], list[UnreadableFile]]:
+    """Files a DICOMDIR references (PS3.10 ReferencedFileID), checked to exist."""
+    from pydicom import dcmread
+
+    found: list[Path] = []
+    bad: list[UnreadableFile] = []
+    try:
+        ds = dcmread(path)
+    except Exception as exc:  # noqa: BLE001 - any parse failure is reported, not raised
+        return [], [UnreadableFile(str(path), f"DICOMDIR cannot be read: {exc}")]
+    root = path.parent
+    for record in ds.get("DirectoryRecordSequence", []):
+        ref = record.get("ReferencedFileID")
+        if not ref:
+            continue
+        parts = [ref] if isinstance(ref, str) else list(ref)
+        candidate = root.joinpath(*parts)
+        if not candidate.exists():
+            # ISO 9660 media often change case; try a case-insensitive match
+            alt = _case_insensitive(root, parts)
+            if alt is None:
+                bad.append(UnreadableFile(str(candidate), "referenced by DICOMDIR but missing"))
+                continue
+            candidate = alt
+        found.append(candidate)
+    return found, bad
+
+
+def _case_insensitive(root: Path, parts: list[str]) -> Path | None:
+    cur = root
+    for part in parts:
+        try:
+            match = next((p for p in cur.iterdir() if p.name.upper() == part.upper()), None)
+        except OSError:
+            return None
+        if match is None:
+            return None
+        cur = match
+    return cur
+
+
+def iter_sources(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Source | UnreadableFile]:
+    """Expand folders, DICOMDIRs and zips into candidate files; yield problems as they come."""
+    seen: set[tuple[str, str | None]] = set()
+
+    def emit(src: Source) -> Iterator[Source]:
+        key = (os.path.realpath(src.path), src.member)
+        if key not in seen:
+            seen.add(key)
+            yield src
+
+    for raw in paths:
+        p = Path(raw)
+        if not p.exists():
+            yield UnreadableFile(str(p), "no such file or folder")
+            continue
+        if p.is_dir():
+            for dirpath, dirnames, filenames in os.walk(p):
+                dirnames.sort()
+                for name in sorted(filenames):
+                    full = Path(dirpath) / name
+                    if _is_dicomdir(full):
+                        continue  # the files it references are walked anyway
+                    if name.lower().endswith(".zip"):
+                        yield from _zip_sources(full, emit)
+                    else:
+                        yield from emit(Source(str(full)))
+        elif _is_dicomdir(p):
+            files, bad = dicomdir_files(p)
+            yield from bad
+            for f in files:
+                yield from emit(Source(str(f)))
+        elif zipfile.is_zipfile(p):
+            yield from _zip_sources(p, emit)
+        else:
+            yield from emit(Source(str(p)))
+
+
+def _zip_sources(p: Path, emit):  # type: ignore[no-untyped-def]
+    try:
+        with zipfile.ZipFile(p) as zf:
+            infos = [i for i in zf.infolist() if not i.is_dir()]
+    except (zipfile.BadZipFile, OSError) as exc:
+        yield UnreadableFile(str(p), f"zip archive cannot be opened: {exc}")
+        return
+    for info in sorted(infos, key=lambda i: i.filename):
+        if Path(info.filename).name.upper() == "DICOMDIR":
+            continue
+        yield from emit(Source(str(p), info.filename))
