@@ -88,9 +88,26 @@ def decode_file(path: str, member: str | None) -> npt.NDArray[Any]:
     ds = dcmread(fp, force=True)
     if "PixelData" not in ds and "FloatPixelData" not in ds and "DoubleFloatPixelData" not in ds:
         raise DicomInputError(f"{path}: no pixel data")
+    if "TransferSyntaxUID" not in ds.file_meta:
+        # Files without a File Meta header (ACR-NEMA style): say what pydicom read them as.
+        from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
+
+        implicit = ds.original_encoding[0]
+        ds.file_meta.TransferSyntaxUID = (
+            ImplicitVRLittleEndian if implicit else ExplicitVRLittleEndian
+        )
     arr = ds.pixel_array
+    if str(ds.get("PhotometricInterpretation", "")) == "PALETTE COLOR":
+        from pydicom.pixels import apply_color_lut
+
+        rgb = apply_color_lut(arr, ds)
+        arr = (rgb >> 8).astype(np.uint8) if rgb.dtype.itemsize > 1 else rgb.astype(np.uint8)
     frames = int(ds.get("NumberOfFrames", 1) or 1)
-    spp = int(ds.get("SamplesPerPixel", 1) or 1)
+    spp = (
+        3
+        if arr.ndim >= 3 and arr.shape[-1] == 3 and frames == 1
+        else int(ds.get("SamplesPerPixel", 1) or 1)
+    )
     if frames == 1 and (arr.ndim == 2 or (spp > 1 and arr.ndim == 3)):
         arr = arr[None, ...]
     return np.asarray(arr)
@@ -154,14 +171,14 @@ def load_stack(
     first = src[0]
     rows, cols = first.rows, first.columns
     spp = first.pixel.samples_per_pixel if first.pixel else 1
+    if first.pixel and first.pixel.photometric == "PALETTE COLOR":
+        spp = 3  # indices become RGB through the palette in decode_file
     problems = list(stack.problems)
     int16 = _int16_exact(src, stack.modality)
     if spp > 1:
-        dtype: np.dtype[Any] = (
-            np.dtype(np.uint8)
-            if (first.pixel and first.pixel.bits_allocated == 8)
-            else np.dtype(np.float32)
-        )
+        eight_bit = first.pixel is None or first.pixel.bits_allocated == 8
+        palette = first.pixel is not None and first.pixel.photometric == "PALETTE COLOR"
+        dtype: np.dtype[Any] = np.dtype(np.uint8) if eight_bit or palette else np.dtype(np.float32)
         shape: tuple[int, ...] = (m, rows, cols, spp)
     else:
         dtype = np.dtype(np.int16) if int16 else np.dtype(np.float32)

@@ -37,7 +37,7 @@ ProgressCallback = Callable[[int, int | None, str], None]
 
 _SR_PREFIX = "1.2.840.10008.5.1.4.1.1.88."
 _KO = "1.2.840.10008.5.1.4.1.1.88.59"
-_SEG = "1.2.840.10008.5.1.4.1.1.66.4"
+_SEG = ("1.2.840.10008.5.1.4.1.1.66.4", "1.2.840.10008.5.1.4.1.1.66.7")  # SEG, label map SEG
 _RTSTRUCT = "1.2.840.10008.5.1.4.1.1.481.3"
 _RTDOSE = "1.2.840.10008.5.1.4.1.1.481.2"
 _RT_PREFIX = "1.2.840.10008.5.1.4.1.1.481."
@@ -120,7 +120,7 @@ def _kind(sop_class: str, ds: Dataset) -> ObjectKind | None:
         return ObjectKind.KO
     if sop_class.startswith(_SR_PREFIX):
         return ObjectKind.SR
-    if sop_class == _SEG:
+    if sop_class in _SEG:
         return ObjectKind.SEG
     if sop_class == _RTSTRUCT:
         return ObjectKind.RTSTRUCT
