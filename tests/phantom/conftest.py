@@ -1,1 +1,1 @@
-"""The small demo patient fixtures live in tests/conftest.py, shared with the DICOM and GUI tests."""
+"""The small demo patient fixtures live in tests/conftest.py, shared with other test folders."""

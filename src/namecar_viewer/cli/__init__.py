@@ -1,6 +1,6 @@
-"""Command line entry: ``namecar-viewer [--demo] [--screenshot F]`` opens the GUI; subcommands work headless.
+"""Command line: ``namecar-viewer [--demo] [--screenshot F]`` opens the GUI; the rest is headless.
 
-Each subcommand lives in its own module exposing ``add_parser(subparsers)`` and ``run(args) -> int``;
+Each subcommand lives in its own module exposing ``add_parser(parser)`` and ``run(args) -> int``;
 modules are imported only when needed so that ``namecar-viewer scan`` never loads Qt.
 """
 
@@ -26,7 +26,9 @@ def _gui_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("paths", nargs="*", help="folders, DICOMDIR or zip files to open")
     p.add_argument("--demo", action="store_true", help="write the demo patient once and open it")
-    p.add_argument("--screenshot", metavar="FILE.png", help="render the window offscreen to a PNG and exit")
+    p.add_argument(
+        "--screenshot", metavar="FILE.png", help="render the window offscreen to a PNG and exit"
+    )
     return p
 
 

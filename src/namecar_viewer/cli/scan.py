@@ -48,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
                 flag = "" if s.loadable else "  NOT LOADABLE"
                 print(
                     f"    {s.modality:3} #{s.series_number or '-'} {s.series_description}{label}: "
-                    f"{s.shape[0]}x{s.shape[1]}x{s.shape[2]}, spacing {_fmt_spacing(s.spacing_mm)} mm, "
+                    f"{s.shape[0]}x{s.shape[1]}x{s.shape[2]}, "
+                    f"spacing {_fmt_spacing(s.spacing_mm)} mm, "
                     f"{ori}, FoR {s.frame_of_reference_uid or '-'}, "
                     f"TS {', '.join(s.transfer_syntaxes) or '-'}{flag}"
                 )

@@ -36,7 +36,11 @@ class Problem:
         }
 
     def __str__(self) -> str:
-        where = f" [{', '.join(self.files[:3])}{' ...' if len(self.files) > 3 else ''}]" if self.files else ""
+        where = (
+            f" [{', '.join(self.files[:3])}{' ...' if len(self.files) > 3 else ''}]"
+            if self.files
+            else ""
+        )
         return f"{self.severity.value}: {self.message}{where}"
 
 

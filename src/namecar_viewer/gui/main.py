@@ -34,7 +34,7 @@ def ensure_demo_patient() -> tuple[Path | None, str]:
     out.mkdir(parents=True, exist_ok=True)
     try:
         write(out, size="full")
-    except Exception as exc:  # reported in the window, not a traceback
+    except Exception as exc:  # noqa: BLE001 - reported in the window, not a traceback
         return None, f"writing the demo patient failed: {exc}"
     done.write_text("ok\n", encoding="utf-8")
     return out, ""

@@ -618,7 +618,7 @@ class MainWindow(QMainWindow):
             return
         try:
             self.report = scan(list(paths))
-        except Exception as exc:  # a scan failure must never take the window down
+        except Exception as exc:  # noqa: BLE001 - a scan failure must never take the window down
             self.browser.show_message(f"Scan failed: {exc}")
             return
         self._populate_browser()
@@ -651,7 +651,7 @@ class MainWindow(QMainWindow):
             return
         try:
             volume = load_stack(st)
-        except Exception as exc:  # reason shown in the viewport, never a traceback
+        except Exception as exc:  # noqa: BLE001 - reason shown in the viewport, never a traceback
             self.show_error(str(exc) or type(exc).__name__, title)
             return
         patient = [

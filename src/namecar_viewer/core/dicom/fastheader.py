@@ -48,6 +48,10 @@ class NeedMoreBytes(Exception):
     """The buffer ended before the header did; read a larger head of the file."""
 
 
+class TruncatedFile(Exception):
+    """The file itself ends inside an element: it was cut short in transfer or on disk."""
+
+
 @dataclass
 class FastHeader:
     """Top-level elements of a file (no sequence contents) and where its pixel data lies."""
@@ -169,6 +173,8 @@ def parse_fast_header(buf: bytes, file_size: int) -> FastHeader | None:
         while pos < file_size:
             if pos + 8 > n:
                 if n >= file_size:
+                    if pos < file_size:
+                        raise TruncatedFile(f"the file ends inside an element header at byte {pos}")
                     break
                 raise NeedMoreBytes
             group, elem = unpack("<HH", buf, pos)
@@ -206,7 +212,11 @@ def parse_fast_header(buf: bytes, file_size: int) -> FastHeader | None:
                 return None
             if vpos + length > n:
                 if vpos + length > file_size:
-                    return None
+                    raise TruncatedFile(
+                        f"the file ends at byte {file_size} inside element "
+                        f"({group:04X},{elem:04X}), whose value needs {length} bytes "
+                        f"from byte {vpos}"
+                    )
                 raise NeedMoreBytes
             raw[tag] = RawDataElement(
                 BaseTag(tag), vr, length, buf[vpos : vpos + length], vpos, implicit, True

@@ -98,7 +98,7 @@ def decode_file(path: str, member: str | None) -> npt.NDArray[Any]:
         )
     arr = ds.pixel_array
     if str(ds.get("PhotometricInterpretation", "")) == "PALETTE COLOR":
-        from pydicom.pixels import apply_color_lut
+        from pydicom.pixels.processing import apply_color_lut
 
         rgb = apply_color_lut(arr, ds)
         arr = (rgb >> 8).astype(np.uint8) if rgb.dtype.itemsize > 1 else rgb.astype(np.uint8)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import threading
+import warnings
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -19,7 +20,12 @@ from pydicom import dcmread
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
-from namecar_viewer.core.dicom.fastheader import FastHeader, NeedMoreBytes, parse_fast_header
+from namecar_viewer.core.dicom.fastheader import (
+    FastHeader,
+    NeedMoreBytes,
+    TruncatedFile,
+    parse_fast_header,
+)
 from namecar_viewer.core.dicom.geometry_plan import plan_geometry
 from namecar_viewer.core.dicom.model import (
     InstanceRef,
@@ -94,20 +100,35 @@ def read_header(src: Source) -> tuple[Dataset, FastHeader | None, int] | Unreada
                 break
             except NeedMoreBytes:
                 if len(head) >= size:
-                    fast = None
-                    break
+                    raise TruncatedFile(
+                        f"the file ends at byte {size}, inside its header"
+                    ) from None
                 head = src.read_head(max(len(head) * 4, size if len(head) * 4 > size else 0))
         if fast is not None:
             return fast.dataset, fast, size
         fp: Any = io.BytesIO(src.read_all()) if src.member is not None else src.path
-        try:
-            ds = dcmread(fp, stop_before_pixels=True)
-        except InvalidDicomError:
-            fp = io.BytesIO(src.read_all())
-            ds = dcmread(fp, stop_before_pixels=True, force=True)
-            if not any(k in ds for k in ("SOPClassUID", "Modality", "Rows", "StudyInstanceUID")):
-                return UnreadableFile(src.display, "not a DICOM file (no preamble, no DICOM tags)")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                ds = dcmread(fp, stop_before_pixels=True)
+            except InvalidDicomError:
+                fp = io.BytesIO(src.read_all())
+                ds = dcmread(fp, stop_before_pixels=True, force=True)
+                if not any(
+                    k in ds for k in ("SOPClassUID", "Modality", "Rows", "StudyInstanceUID")
+                ):
+                    return UnreadableFile(
+                        src.display, "not a DICOM file (no preamble, no DICOM tags)"
+                    )
+        if "SOPClassUID" not in ds and "Rows" not in ds and caught:
+            return UnreadableFile(
+                src.display,
+                "corrupt DICOM header: no SOPClassUID (0008,0016) nor image attributes "
+                f"could be read ({caught[0].message})",
+            )
         return ds, None, size
+    except TruncatedFile as exc:
+        return UnreadableFile(src.display, f"truncated file: {exc}")
     except OSError as exc:
         return UnreadableFile(src.display, f"cannot be read: {exc.strerror or exc}")
     except Exception as exc:  # noqa: BLE001 - a corrupt header is reported, never fatal
