@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from typing import Any
 
+from pydicom.datadict import dictionary_VR, tag_for_keyword
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.tag import BaseTag, Tag
+from pydicom.tag import BaseTag
 
 PIXEL_DATA_TAG = 0x7FE00010
 FLOAT_PIXEL_TAGS = (0x7FE00008, 0x7FE00009)
@@ -56,18 +58,18 @@ class TruncatedFile(Exception):
 class FastHeader:
     """Top-level elements of a file (no sequence contents) and where its pixel data lies."""
 
-    dataset: Dataset
+    dataset: FastDataset
     transfer_syntax: str
     pixel_offset: int | None  # byte offset of the Pixel Data value in the file
     pixel_length: int | None  # its length in bytes; None when undefined (encapsulated)
     skipped_sequences: tuple[int, ...]
 
 
-def _parse_meta(buf: bytes) -> tuple[FileMetaDataset, int]:
+def _parse_meta(buf: bytes) -> tuple[dict[int, tuple[str, bytes, int]], int]:
     if len(buf) < 132 or buf[128:132] != b"DICM":
         raise ValueError("no DICOM preamble")
     pos = 132
-    meta: dict[int, RawDataElement] = {}
+    meta: dict[int, tuple[str, bytes, int]] = {}
     end = None
     while True:
         if end is not None and pos >= end:
@@ -90,13 +92,12 @@ def _parse_meta(buf: bytes) -> tuple[FileMetaDataset, int]:
             raise NeedMoreBytes if length != _UNDEFINED else ValueError("undefined meta length")
         tag = (group << 16) | elem
         value = buf[vpos : vpos + length]
-        meta[tag] = RawDataElement(Tag(tag), vr.decode("ascii"), length, value, vpos, False, True)
+        meta[tag] = (vr.decode("ascii"), value, vpos)
         if tag == 0x00020000:
             (glen,) = struct.unpack_from("<L", value, 0)
             end = vpos + length + glen
         pos = vpos + length
-    fm = FileMetaDataset(meta)  # type: ignore[arg-type]
-    return fm, pos
+    return meta, pos
 
 
 def _skip_undefined(buf: bytes, pos: int, implicit: bool) -> int:
@@ -159,11 +160,12 @@ def parse_fast_header(buf: bytes, file_size: int) -> FastHeader | None:
         raise
     except (ValueError, struct.error):
         return None
-    ts = str(meta.get("TransferSyntaxUID", "") or "").strip("\x00 ")
+    ts_elem = meta.get(0x00020010)
+    ts = ts_elem[1].decode("ascii", "replace").strip("\x00 ") if ts_elem else ""
     if ts in ENCAPSULATED_CANDIDATES_SKIP or ts == "":
         return None
     implicit = ts == IMPLICIT_LE
-    raw: dict[int, RawDataElement] = {}
+    raw: dict[int, tuple[str | None, bytes, int]] = {}
     skipped: list[int] = []
     pixel_offset: int | None = None
     pixel_length: int | None = None
@@ -218,13 +220,117 @@ def parse_fast_header(buf: bytes, file_size: int) -> FastHeader | None:
                         f"from byte {vpos}"
                     )
                 raise NeedMoreBytes
-            raw[tag] = RawDataElement(
-                BaseTag(tag), vr, length, buf[vpos : vpos + length], vpos, implicit, True
-            )
+            raw[tag] = (vr, buf[vpos : vpos + length], vpos)
             pos = vpos + length
     except (ValueError, struct.error):
         return None
-    ds = Dataset(raw)  # type: ignore[arg-type]
-    ds.file_meta = meta
-    ds.set_original_encoding(implicit, True, None)
+    ds = FastDataset(raw, meta, implicit)
     return FastHeader(ds, ts, pixel_offset, pixel_length, tuple(skipped))
+
+
+_NUMERIC = {"US": "H", "SS": "h", "UL": "L", "SL": "l", "FL": "f", "FD": "d"}
+_BINARY = {"OB", "OW", "OD", "OF", "OL", "OV", "UN", "SV", "UV", "AT"}
+_TAG_CACHE: dict[str, int | None] = {}
+_VR_CACHE: dict[int, str] = {}
+
+
+def _tag(keyword: str) -> int | None:
+    try:
+        return _TAG_CACHE[keyword]
+    except KeyError:
+        t = tag_for_keyword(keyword)
+        _TAG_CACHE[keyword] = t
+        return t
+
+
+def _dictionary_vr(tag: int) -> str:
+    try:
+        return _VR_CACHE[tag]
+    except KeyError:
+        try:
+            vr = dictionary_VR(tag)
+        except KeyError:
+            vr = "UN"
+        _VR_CACHE[tag] = vr
+        return vr
+
+
+class FastDataset:
+    """The few lookups the scanner needs, decoded straight from the bytes (no pydicom objects).
+
+    Values follow pydicom's shapes: a number or a list of numbers for US/SS/UL/SL/FL/FD, DS and
+    IS; a string, or a list of strings when multi-valued, for text VRs.  ``to_pydicom()`` builds
+    the full pydicom Dataset (with character sets) when a caller needs more.
+    """
+
+    def __init__(
+        self,
+        raw: dict[int, tuple[str | None, bytes, int]],
+        meta: dict[int, tuple[str, bytes, int]],
+        implicit: bool,
+    ) -> None:
+        self._raw = raw
+        self._meta = meta
+        self._file_meta: FileMetaDataset | None = None
+        self._implicit = implicit
+        self._pydicom: Dataset | None = None
+
+    @property
+    def file_meta(self) -> FileMetaDataset:
+        if self._file_meta is None:
+            elems = {
+                t: RawDataElement(BaseTag(t), vr, len(v), v, vpos, False, True)
+                for t, (vr, v, vpos) in self._meta.items()
+            }
+            self._file_meta = FileMetaDataset(elems)  # type: ignore[arg-type]
+        return self._file_meta
+
+    def __contains__(self, keyword: str) -> bool:
+        t = _tag(keyword)
+        return t is not None and t in self._raw
+
+    def get(self, keyword: str, default: Any = None) -> Any:
+        t = _tag(keyword)
+        if t is None or t not in self._raw:
+            return default
+        vr, value, _ = self._raw[t]
+        if vr is None:
+            vr = _dictionary_vr(t)
+        if not value:
+            return default if vr in _NUMERIC else ""
+        if vr in _NUMERIC:
+            fmt = _NUMERIC[vr]
+            n = len(value) // struct.calcsize(fmt)
+            vals = struct.unpack(f"<{n}{fmt}", value[: n * struct.calcsize(fmt)])
+            return vals[0] if n == 1 else list(vals)
+        if vr in _BINARY or vr == "SQ":
+            return value
+        text = value.decode("latin-1").strip(" \x00")
+        if vr in ("DS", "IS"):
+            try:
+                parts = [float(x) for x in text.split("\\") if x.strip()]
+            except ValueError:  # an invalid number: let pydicom decide and warn
+                return self.to_pydicom().get(keyword, default)
+            if vr == "IS":
+                parts = [int(x) for x in parts]  # type: ignore[misc]
+            if not parts:
+                return default
+            return parts[0] if len(parts) == 1 else parts
+        if vr in ("LT", "ST", "UT"):
+            return text
+        if "\\" in text:
+            return [x.strip(" \x00") for x in text.split("\\")]
+        return text
+
+    def to_pydicom(self) -> Dataset:
+        """The same elements as a pydicom Dataset (decoded by pydicom on access)."""
+        if self._pydicom is None:
+            elems = {
+                t: RawDataElement(BaseTag(t), vr, len(v), v, vpos, self._implicit, True)
+                for t, (vr, v, vpos) in self._raw.items()
+            }
+            ds = Dataset(elems)  # type: ignore[arg-type]
+            ds.file_meta = self.file_meta
+            ds.set_original_encoding(self._implicit, True, None)
+            self._pydicom = ds
+        return self._pydicom

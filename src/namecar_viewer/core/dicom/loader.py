@@ -14,7 +14,7 @@ import os
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -28,7 +28,6 @@ from namecar_viewer.core.problems import DicomInputError, Problem, Severity
 
 LoadProgress = Callable[[int, int], None]
 NATIVE_LE = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1"}
-PROCESS_POOL_MIN_FILES = 24  # below this, process start-up costs more than it saves
 INT16_MIN, INT16_MAX = -32768, 32767
 
 
@@ -72,6 +71,58 @@ def _int16_exact(instances: list[InstanceRef], modality: str) -> bool:
         if p.rescale_slope != 1.0 or p.rescale_intercept != int(p.rescale_intercept):
             return False
     return True
+
+
+J2K_SYNTAXES = {
+    "1.2.840.10008.1.2.4.90",  # JPEG 2000 lossless
+    "1.2.840.10008.1.2.4.91",  # JPEG 2000
+    "1.2.840.10008.1.2.4.201",  # HTJ2K lossless
+    "1.2.840.10008.1.2.4.202",  # HTJ2K lossless RPCL
+    "1.2.840.10008.1.2.4.203",  # HTJ2K
+}
+
+
+def _decode_one(inst: InstanceRef, n_frames_wanted: int) -> npt.NDArray[Any]:
+    """Decode one file: JPEG 2000 frames straight through imagecodecs when it can, else pydicom."""
+    fast = _decode_j2k_imagecodecs(inst) if n_frames_wanted == 1 else None
+    return fast if fast is not None else decode_file(inst.path, inst.member)
+
+
+def _decode_j2k_imagecodecs(inst: InstanceRef) -> npt.NDArray[Any] | None:
+    """JPEG 2000 / HTJ2K single frame with imagecodecs (OpenJPEG, releases the GIL).
+
+    Used only where the result is unambiguous: one grey sample, the codestream's signedness
+    equal to PixelRepresentation (0028,0103); anything else goes through pydicom, which applies
+    its corrections for such mismatches.
+    """
+    p = inst.pixel
+    if (
+        p is None
+        or p.transfer_syntax not in J2K_SYNTAXES
+        or p.pixel_offset is None
+        or p.pixel_length is not None  # encapsulated data has undefined length
+        or p.samples_per_pixel != 1
+        or inst.member is not None
+        or inst.frame not in (None, 1)
+    ):
+        return None
+    try:
+        import imagecodecs
+        from pydicom.encaps import generate_frames
+    except ImportError:
+        return None
+    with open(inst.path, "rb") as f:
+        f.seek(p.pixel_offset)
+        data = f.read()
+    try:
+        frame = next(generate_frames(data, number_of_frames=1))
+        arr = imagecodecs.jpeg2k_decode(frame, numthreads=1)
+    except Exception:  # noqa: BLE001 - pydicom's path will report the real reason
+        return None
+    signed = arr.dtype.kind == "i"
+    if arr.ndim != 2 or signed != (p.pixel_representation == 1) or arr.itemsize > 2:
+        return None
+    return np.asarray(arr[None, ...])
 
 
 def decode_file(path: str, member: str | None) -> npt.NDArray[Any]:
@@ -325,17 +376,13 @@ def _decode_other(
     for k in ks:
         by_file[(src[k].path, src[k].member)].append(k)
     keys = list(by_file)
-    executor: Executor
-    if len(keys) >= PROCESS_POOL_MIN_FILES and _workers() > 1:
-        import multiprocessing
-
-        executor = ProcessPoolExecutor(
-            min(2, _workers()), mp_context=multiprocessing.get_context("fork")
-        )
-    else:
-        executor = ThreadPoolExecutor(1)
+    # Threads, not processes: the decoders used release the GIL, and forking a process that
+    # runs Qt threads is unsafe.
+    executor: Executor = ThreadPoolExecutor(_workers() if len(keys) > 1 else 1)
     with executor as pool:
-        futures = {key: pool.submit(decode_file, key[0], key[1]) for key in keys}
+        futures = {
+            key: pool.submit(_decode_one, src[by_file[key][0]], len(by_file[key])) for key in keys
+        }
         for key in keys:
             check_cancel()
             try:

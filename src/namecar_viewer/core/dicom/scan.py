@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydicom import dcmread
-from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
 from namecar_viewer.core.dicom.fastheader import (
+    FastDataset,
     FastHeader,
     NeedMoreBytes,
     TruncatedFile,
@@ -61,10 +61,10 @@ class _Frame:
     series_uid: str
     split: tuple[tuple[str, Any], ...]
     extra: dict[str, Any]
-    ds: Dataset
+    ds: Any  # FastDataset or pydicom Dataset
 
 
-def _str(ds: Dataset, keyword: str) -> str:
+def _str(ds: Any, keyword: str) -> str:
     v = ds.get(keyword)
     return "" if v is None else str(v).strip()
 
@@ -86,7 +86,7 @@ def _num(value: Any) -> float | None:
         return None
 
 
-def read_header(src: Source) -> tuple[Dataset, FastHeader | None, int] | UnreadableFile:
+def read_header(src: Source) -> tuple[Any, FastHeader | None, int] | UnreadableFile:
     """Read one file's header (never its pixels): the fast parser first, pydicom when needed."""
     try:
         size = src.size()
@@ -135,7 +135,7 @@ def read_header(src: Source) -> tuple[Dataset, FastHeader | None, int] | Unreada
         return UnreadableFile(src.display, f"corrupt DICOM header: {exc}")
 
 
-def _kind(sop_class: str, ds: Dataset) -> ObjectKind | None:
+def _kind(sop_class: str, ds: Any) -> ObjectKind | None:
     """The non-image kind of an object, or None for an image."""
     if sop_class == _KO:
         return ObjectKind.KO
@@ -157,12 +157,13 @@ def _kind(sop_class: str, ds: Dataset) -> ObjectKind | None:
 
 
 def _pixel_info(
-    ds: Dataset, fast: FastHeader | None, size: int, slope: float, intercept: float
+    ds: Any, fast: FastHeader | None, size: int, slope: float, intercept: float
 ) -> PixelInfo:
-    ts = ""
-    fm = getattr(ds, "file_meta", None)
-    if fm is not None and "TransferSyntaxUID" in fm:
-        ts = str(fm.TransferSyntaxUID)
+    ts = fast.transfer_syntax if fast else ""
+    if not ts:
+        fm = getattr(ds, "file_meta", None)
+        if fm is not None and "TransferSyntaxUID" in fm:
+            ts = str(fm.TransferSyntaxUID)
     return PixelInfo(
         transfer_syntax=ts,
         bits_allocated=int(ds.get("BitsAllocated", 16) or 16),
@@ -194,7 +195,7 @@ def _fg(frame_fg: Any, shared: Any, seq_kw: str) -> Any:
     return None
 
 
-def _is_localizer(ds: Dataset) -> bool:
+def _is_localizer(ds: Any) -> bool:
     it = ds.get("ImageType")
     if it is None:
         return False
@@ -202,7 +203,7 @@ def _is_localizer(ds: Dataset) -> bool:
     return "LOCALIZER" in values or "SCOUT" in values
 
 
-def _frames_of(src: Source, ds: Dataset, fast: FastHeader | None, size: int) -> list[_Frame]:
+def _frames_of(src: Source, ds: Any, fast: FastHeader | None, size: int) -> list[_Frame]:
     """Expand one image file into its frames with their geometry and split attributes."""
     sop_uid = _str(ds, "SOPInstanceUID") or src.display
     series_uid = _str(ds, "SeriesInstanceUID") or f"no-series:{src.path}"
@@ -409,6 +410,12 @@ def _split_repeats(frames: list[_Frame]) -> list[tuple[str, list[_Frame]]]:
     return [("", frames)]
 
 
+def _patient_name(ds: Any) -> str:
+    """PatientName decoded by pydicom, which honours SpecificCharacterSet (0008,0005)."""
+    full = ds.to_pydicom() if isinstance(ds, FastDataset) else ds
+    return _str(full, "PatientName")
+
+
 def _stack_from(frames: list[_Frame], label: str, key: str) -> Stack:
     ds = frames[0].ds
     refs = [f.ref for f in frames]
@@ -419,7 +426,7 @@ def _stack_from(frames: list[_Frame], label: str, key: str) -> Stack:
         label=label,
         instances=refs,
         patient_id=_str(ds, "PatientID"),
-        patient_name=_str(ds, "PatientName"),
+        patient_name=_patient_name(ds),
         study_instance_uid=_str(ds, "StudyInstanceUID"),
         study_date=_str(ds, "StudyDate"),
         study_description=_str(ds, "StudyDescription"),
@@ -564,7 +571,7 @@ def scan(
     return report
 
 
-def _pixel_problem(ds: Dataset, fast: FastHeader | None, size: int) -> str | None:
+def _pixel_problem(ds: Any, fast: FastHeader | None, size: int) -> str | None:
     """Detect files whose pixel data cannot be complete, from the header alone."""
     if fast is None:
         return None

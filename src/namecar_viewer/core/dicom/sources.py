@@ -98,7 +98,7 @@ def iter_sources(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Source | U
     seen: set[tuple[str, str | None]] = set()
 
     def emit(src: Source) -> Iterator[Source]:
-        key = (os.path.realpath(src.path), src.member)
+        key = (os.path.abspath(src.path), src.member)
         if key not in seen:
             seen.add(key)
             yield src
@@ -112,13 +112,13 @@ def iter_sources(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Source | U
             for dirpath, dirnames, filenames in os.walk(p):
                 dirnames.sort()
                 for name in sorted(filenames):
-                    full = Path(dirpath) / name
-                    if _is_dicomdir(full):
+                    if name.upper() == "DICOMDIR":
                         continue  # the files it references are walked anyway
+                    full = os.path.join(dirpath, name)
                     if name.lower().endswith(".zip"):
-                        yield from _zip_sources(full, emit)
+                        yield from _zip_sources(Path(full), emit)
                     else:
-                        yield from emit(Source(str(full)))
+                        yield from emit(Source(full))
         elif _is_dicomdir(p):
             files, bad = dicomdir_files(p)
             yield from bad
