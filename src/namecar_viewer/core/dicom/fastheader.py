@@ -312,7 +312,7 @@ class FastDataset:
             except ValueError:  # an invalid number: let pydicom decide and warn
                 return self.to_pydicom().get(keyword, default)
             if vr == "IS":
-                parts = [int(x) for x in parts]  # type: ignore[misc]
+                parts = [int(x) for x in parts]
             if not parts:
                 return default
             return parts[0] if len(parts) == 1 else parts
