@@ -220,3 +220,34 @@ def test_streamed_load_equals_two_pass_load_for_any_file_order(tmp_path: Path) -
     assert [int(streamed.array[k, 0, 0]) for k in range(7)] == [0, 2, 4, 6, 8, 10, 12]
     assert streamed.sop_instance_uids == two_pass.sop_instance_uids
     np.testing.assert_array_equal(streamed.affine, two_pass.affine)
+
+
+def test_repeated_acquisitions_and_echoes_split_into_stacks(tmp_path: Path) -> None:
+    uid = pydicom.uid.generate_uid()
+    pos = [(0.0, 0.0, z) for z in (0.0, 2.0, 4.0)]
+    first = write_ct_series(tmp_path / "a1", pos, series_uid=uid)
+    second = write_ct_series(tmp_path / "a2", pos, series_uid=uid)
+    for n, files in ((1, first), (2, second)):
+        for f in files:
+            ds = pydicom.dcmread(f)
+            ds.AcquisitionNumber = n
+            ds.save_as(f)
+    report = scan([tmp_path])
+    assert sorted(s.label for s in report.stacks) == ["acquisition 1", "acquisition 2"]
+    assert all(s.shape[0] == 3 and not s.problems for s in report.stacks)
+    for f in second:  # same positions again, now as a second echo instead
+        ds = pydicom.dcmread(f)
+        ds.AcquisitionNumber = 1
+        ds.EchoNumbers = 2
+        ds.save_as(f)
+    for f in first:
+        ds = pydicom.dcmread(f)
+        ds.EchoNumbers = 1
+        ds.save_as(f)
+    assert sorted(s.label for s in scan([tmp_path]).stacks) == ["echo 1", "echo 2"]
+
+
+def test_radial_stacks_get_distinct_labels() -> None:
+    labels = [s.label for s in scan([DIRTESTS / "98892003" / "MR700"]).stacks]
+    assert len(set(labels)) == 7
+    assert "sagittal #1" in labels and "coronal #2" in labels

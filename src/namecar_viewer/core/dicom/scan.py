@@ -457,6 +457,19 @@ def _stack_from(frames: list[_Frame], label: str, key: str) -> Stack:
     return stack
 
 
+def _make_labels_unique(stacks: list[Stack]) -> None:
+    """Number stacks whose labels collide (e.g. radial slices that all read "sagittal")."""
+    by_label: dict[str, list[Stack]] = defaultdict(list)
+    for st in stacks:
+        by_label[st.label].append(st)
+    for label, same in by_label.items():
+        if len(same) < 2:
+            continue
+        same.sort(key=lambda st: (st.instances[0].instance_number or 0, st.key))
+        for n, st in enumerate(same, 1):
+            st.label = f"{label} #{n}" if label else f"#{n}"
+
+
 def group_frames(frames: list[_Frame]) -> list[Stack]:
     """Group frames into series, then split each series into display stacks."""
     by_series: dict[str, list[_Frame]] = defaultdict(list)
@@ -474,6 +487,7 @@ def group_frames(frames: list[_Frame]) -> list[Stack]:
         }
         sizes = {dict(s).get("size") for s in parts}
         n = 0
+        series_stacks: list[Stack] = []
         largest = max(len(v) for v in parts.values())
         for split, part in parts.items():
             base = _label(split, varying)
@@ -499,7 +513,9 @@ def group_frames(frames: list[_Frame]) -> list[Stack]:
                             tuple(stack.files[:1]),
                         )
                     )
-                stacks.append(stack)
+                series_stacks.append(stack)
+        _make_labels_unique(series_stacks)
+        stacks.extend(series_stacks)
     stacks.sort(
         key=lambda s: (
             s.patient_id,
