@@ -119,3 +119,21 @@ def test_ct_values_are_int16_hu_and_pet_float(shared_testdata: Path) -> None:
     expected = ds.pixel_array * float(ds.RescaleSlope) + float(ds.RescaleIntercept)
     assert pet.array.dtype == np.float32
     np.testing.assert_allclose(pet.array[0], expected, rtol=1e-6)
+
+
+def test_htj2k_lossless_equals_uncompressed(tmp_path: Path) -> None:
+    # No HTJ2K file ships with pydicom: encode MR_small's pixels with imagecodecs' HTJ2K codec,
+    # encapsulate them per PS3.5 A.4 and check the decoded volume against the original.
+    import imagecodecs
+    from pydicom.encaps import encapsulate
+
+    ds = pydicom.dcmread(get_testdata_file("MR_small.dcm"))
+    pixels = ds.pixel_array
+    ds.PixelData = encapsulate([imagecodecs.htj2k_encode(pixels, level=0)])
+    ds["PixelData"].VR = "OB"
+    ds.file_meta.TransferSyntaxUID = "1.2.840.10008.1.2.4.201"  # HTJ2K lossless
+    path = tmp_path / "mr_htj2k.dcm"
+    ds.save_as(path, enforce_file_format=True)
+    v = load_series([path])
+    twin = load_series([get_testdata_file("MR_small.dcm")])
+    np.testing.assert_array_equal(v.array, twin.array)

@@ -74,6 +74,7 @@ def _int16_exact(instances: list[InstanceRef], modality: str) -> bool:
     return True
 
 
+HTJ2K_SYNTAXES = {"1.2.840.10008.1.2.4.201", "1.2.840.10008.1.2.4.202", "1.2.840.10008.1.2.4.203"}
 J2K_SYNTAXES = {
     "1.2.840.10008.1.2.4.90",  # JPEG 2000 lossless
     "1.2.840.10008.1.2.4.91",  # JPEG 2000
@@ -117,7 +118,10 @@ def _decode_j2k_imagecodecs(inst: InstanceRef) -> npt.NDArray[Any] | None:
         data = f.read()
     try:
         frame = next(generate_frames(data, number_of_frames=1))
-        arr = imagecodecs.jpeg2k_decode(frame, numthreads=1)
+        if p.transfer_syntax in HTJ2K_SYNTAXES:
+            arr = imagecodecs.htj2k_decode(frame)
+        else:
+            arr = imagecodecs.jpeg2k_decode(frame, numthreads=1)
     except Exception:  # noqa: BLE001 - pydicom's path will report the real reason
         return None
     signed = arr.dtype.kind == "i"
