@@ -51,8 +51,10 @@ class Event:
 class ViewportModel:
     """What one viewport shows: a volume in a plane at a slice, with its window.
 
-    Events: ``volume_changed()``, ``slice_changed(index)``, ``window_changed(window, invert)``.
-    A viewport that cannot show its stack carries ``error`` (the reason, shown as text).
+    Events: ``volume_changed()``, ``slice_changed(index)``, ``window_changed(window, invert)``,
+    ``navigated(index)`` (the slice changed by navigation, not by loading: linked scrolling
+    follows this one).  A viewport that cannot show its stack carries ``error`` (the reason,
+    shown as text).
     """
 
     def __init__(self, name: str = "") -> None:
@@ -69,6 +71,7 @@ class ViewportModel:
         self.volume_changed = Event()
         self.slice_changed = Event()
         self.window_changed = Event()
+        self.navigated = Event()
         self._slice: Slice | None = None
 
     # --- content ---------------------------------------------------------------------------
@@ -126,9 +129,12 @@ class ViewportModel:
             return
         index = min(max(int(index), 0), self.geometry.count - 1)
         if index != self.index or self._slice is None:
+            moved = index != self.index
             self.index = index
             self._slice = None
             self.slice_changed.emit(index)
+            if moved:
+                self.navigated.emit(index)
 
     def scroll(self, delta: int) -> None:
         self.set_index(self.index + delta)
@@ -180,12 +186,30 @@ class ViewportModel:
         self.set_window(preset_window(preset, self.volume), preset.invert)
 
 
+# Two slice normals closer than this (|cos|) count as parallel for linked scrolling.
+PARALLEL_COS = 0.999
+
+
+def translation(offset: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """A 4x4 homogeneous transform moving LPS points by ``offset`` mm."""
+    m = np.eye(4)
+    m[:3, 3] = np.asarray(offset, dtype=np.float64).reshape(3)
+    return m
+
+
 class ViewState:
-    """State shared by all viewports: crosshair in patient mm, blinded mode, the viewport list.
+    """State shared by all viewports: crosshair in patient mm, blinded mode, the viewport list,
+    and the transforms that relate frames of reference.
+
+    Viewports in one frame of reference are linked directly.  Different frames of reference
+    (another timepoint, another study) are linked once a transform is known between them:
+    ``set_transform(for_a, for_b, m)`` stores the 4x4 homogeneous matrix ``m`` with
+    ``p_b = m @ p_a`` (LPS mm); a manual offset is a pure translation, a rigid registration
+    (the PET/MRI work) plugs in the same way.  Transforms chain (A->B and B->C give A->C).
 
     Events: ``crosshair_changed(point, frame_of_reference_uid)``, ``planes_changed()`` (any
     viewport changed slice or plane, so cross-reference lines move), ``display_changed()``
-    (blinded mode, overlay or reference-line visibility).
+    (blinded mode, overlay or reference-line visibility), ``transforms_changed()``.
     """
 
     def __init__(self) -> None:
@@ -196,17 +220,103 @@ class ViewState:
         self.show_overlays = True
         self.show_reference_lines = True
         self.show_crosshair = True
+        self.link_scrolling = True
         self.crosshair_changed = Event()
         self.planes_changed = Event()
         self.display_changed = Event()
+        self.transforms_changed = Event()
+        self._transforms: dict[tuple[str, str], npt.NDArray[np.float64]] = {}
+        self._syncing = False
 
     def add_viewport(self, model: ViewportModel) -> None:
         self.viewports.append(model)
         model.slice_changed.connect(self._on_plane_change)
         model.volume_changed.connect(self._on_plane_change)
+        model.navigated.connect(lambda _i, m=model: self._on_navigated(m))
 
     def _on_plane_change(self, *_: Any) -> None:
         self.planes_changed.emit()
+
+    # --- frames of reference -----------------------------------------------------------------
+    def set_transform(self, for_a: str, for_b: str, matrix: npt.ArrayLike) -> None:
+        """Relate two frames of reference: ``p_b = matrix @ p_a`` (4x4, LPS mm)."""
+        m = np.asarray(matrix, dtype=np.float64)
+        if m.shape != (4, 4) or not np.allclose(m[3], (0, 0, 0, 1)):
+            raise ValueError(
+                f"Argument \"matrix\" must be a 4x4 homogeneous transform, got shape {m.shape}."
+            )
+        if for_a == for_b:
+            raise ValueError("A transform relates two different frames of reference.")
+        self._transforms[(for_a, for_b)] = m
+        self._transforms[(for_b, for_a)] = np.linalg.inv(m)
+        self.transforms_changed.emit()
+
+    def set_offset_from_points(
+        self, for_a: str, point_a: npt.ArrayLike, for_b: str, point_b: npt.ArrayLike
+    ) -> npt.NDArray[np.float64]:
+        """A manual offset: the same anatomy at ``point_a`` (in ``for_a``) and ``point_b``."""
+        pa = np.asarray(point_a, dtype=np.float64).reshape(3)
+        pb = np.asarray(point_b, dtype=np.float64).reshape(3)
+        m = translation(pb - pa)
+        self.set_transform(for_a, for_b, m)
+        return m
+
+    def clear_transform(self, for_a: str, for_b: str) -> None:
+        self._transforms.pop((for_a, for_b), None)
+        self._transforms.pop((for_b, for_a), None)
+        self.transforms_changed.emit()
+
+    def transform(self, for_a: str | None, for_b: str | None) -> npt.NDArray[np.float64] | None:
+        """The 4x4 taking ``for_a`` points to ``for_b`` (identity when equal), or None."""
+        if for_a is None or for_b is None:
+            return None
+        if for_a == for_b:
+            return np.eye(4)
+        direct = self._transforms.get((for_a, for_b))
+        if direct is not None:
+            return direct
+        # breadth-first through the known pairs: the shortest chain of transforms
+        prev: dict[str, tuple[str, npt.NDArray[np.float64]]] = {}
+        frontier = [for_a]
+        seen = {for_a}
+        while frontier:
+            nxt = []
+            for node in frontier:
+                for (a, b), m in self._transforms.items():
+                    if a == node and b not in seen:
+                        seen.add(b)
+                        prev[b] = (a, m)
+                        nxt.append(b)
+            frontier = nxt
+            if for_b in seen:
+                break
+        if for_b not in prev:
+            return None
+        out = np.eye(4)
+        node = for_b
+        while node != for_a:
+            a, m = prev[node]
+            out = out @ m
+            node = a
+        return out
+
+    def map_point(
+        self, point: npt.ArrayLike, for_a: str | None, for_b: str | None
+    ) -> npt.NDArray[np.float64] | None:
+        """``point`` (LPS mm in ``for_a``) in ``for_b``, or None when they are not related."""
+        m = self.transform(for_a, for_b)
+        if m is None:
+            return None
+        p = np.append(np.asarray(point, dtype=np.float64).reshape(3), 1.0)
+        return (m @ p)[:3]
+
+    def crosshair_in(self, frame_of_reference_uid: str | None) -> npt.NDArray[np.float64] | None:
+        """The crosshair point expressed in another frame of reference (None if unrelated)."""
+        if self.crosshair is None:
+            return None
+        return self.map_point(
+            self.crosshair, self.crosshair_frame_of_reference, frame_of_reference_uid
+        )
 
     def linked(self, model: ViewportModel) -> list[ViewportModel]:
         """Other viewports in the same frame of reference as ``model``."""
@@ -220,15 +330,49 @@ class ViewState:
         ]
 
     def set_crosshair(self, point: npt.ArrayLike, frame_of_reference_uid: str | None) -> None:
-        """Place the crosshair at an LPS point; every viewport in that frame moves to it."""
+        """Place the crosshair at an LPS point; every viewport in that frame (or related to it by
+        a transform) moves to it."""
         p = np.asarray(point, dtype=np.float64).reshape(3)
         self.crosshair = p
         self.crosshair_frame_of_reference = frame_of_reference_uid
         if frame_of_reference_uid is not None:
-            for v in self.viewports:
-                if v.frame_of_reference_uid == frame_of_reference_uid:
-                    v.move_to_point(p)
+            self._syncing = True
+            try:
+                for v in self.viewports:
+                    q = self.map_point(p, frame_of_reference_uid, v.frame_of_reference_uid)
+                    if q is not None:
+                        v.move_to_point(q)
+            finally:
+                self._syncing = False
         self.crosshair_changed.emit(p, frame_of_reference_uid)
+
+    def set_link_scrolling(self, on: bool) -> None:
+        self.link_scrolling = on
+        self.display_changed.emit()
+
+    def _on_navigated(self, source: ViewportModel) -> None:
+        """Linked scrolling: viewports with parallel planes follow to the same position."""
+        if self._syncing or not self.link_scrolling or source.geometry is None:
+            return
+        centre = source.slice_centre()
+        if centre is None:
+            return
+        self._syncing = True
+        try:
+            for v in self.viewports:
+                if v is source or not v.shown or v.geometry is None:
+                    continue
+                m = self.transform(source.frame_of_reference_uid, v.frame_of_reference_uid)
+                if m is None:
+                    continue
+                normal = m[:3, :3] @ source.geometry.normal
+                if abs(float(np.dot(normal, v.geometry.normal))) < PARALLEL_COS * float(
+                    np.linalg.norm(normal)
+                ):
+                    continue
+                v.move_to_point((m @ np.append(centre, 1.0))[:3])
+        finally:
+            self._syncing = False
 
     def set_blinded(self, blinded: bool) -> None:
         self.blinded = blinded

@@ -541,9 +541,10 @@ class SliceViewport(QWidget):
         st = self.state
         if not st.show_crosshair or st.crosshair is None:
             return
-        if st.crosshair_frame_of_reference != self.model.frame_of_reference_uid:
+        point = st.crosshair_in(self.model.frame_of_reference_uid)  # mapped across timepoints
+        if point is None:
             return
-        s = self.patient_to_screen(st.crosshair)
+        s = self.patient_to_screen(point)
         if s is None:
             return
         p.setPen(QPen(QColor(80, 255, 80), 1))
