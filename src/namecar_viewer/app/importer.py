@@ -184,8 +184,8 @@ def import_paths(
         if progress is not None:
             progress(done, total, what)
 
-    def scan_progress(n: int, total: int, what: str) -> None:
-        report(int(50 * n / max(total, 1)), 100, f"Reading headers: {what}")
+    def scan_progress(n: int, total: int | None, what: str) -> None:
+        report(int(50 * n / max(total or n, 1)), 100, f"Reading headers: {what}")
 
     rep = scan(plist, progress=scan_progress, cancel=cancel)
     for u in rep.unreadable:

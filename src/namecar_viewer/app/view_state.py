@@ -248,7 +248,7 @@ class ViewState:
         if for_a == for_b:
             raise ValueError("A transform relates two different frames of reference.")
         self._transforms[(for_a, for_b)] = m
-        self._transforms[(for_b, for_a)] = np.linalg.inv(m)
+        self._transforms[(for_b, for_a)] = np.asarray(np.linalg.inv(m), dtype=np.float64)
         self.transforms_changed.emit()
 
     def set_offset_from_points(
@@ -308,7 +308,8 @@ class ViewState:
         if m is None:
             return None
         p = np.append(np.asarray(point, dtype=np.float64).reshape(3), 1.0)
-        return (m @ p)[:3]
+        out: npt.NDArray[np.float64] = (m @ p)[:3]
+        return out
 
     def crosshair_in(self, frame_of_reference_uid: str | None) -> npt.NDArray[np.float64] | None:
         """The crosshair point expressed in another frame of reference (None if unrelated)."""

@@ -300,13 +300,15 @@ class StudyIndex:
             pid = stack.patient_id or "(no patient ID)"
             p_row = conn.execute(select(patients.c.id).where(patients.c.patient_id == pid)).first()
             if p_row is None:
-                p_fk = conn.execute(
-                    patients.insert().values(
-                        patient_id=pid,
-                        patient_name=stack.patient_name,
-                        birth_date=str(hdr.get("patient_birth_date", "")),
+                p_fk = _pk(
+                    conn.execute(
+                        patients.insert().values(
+                            patient_id=pid,
+                            patient_name=stack.patient_name,
+                            birth_date=str(hdr.get("patient_birth_date", "")),
+                        )
                     )
-                ).inserted_primary_key[0]
+                )
             else:
                 p_fk = p_row[0]
             st_uid = stack.study_instance_uid or f"(no study UID) {pid}"
@@ -314,33 +316,37 @@ class StudyIndex:
                 select(studies.c.id).where(studies.c.study_instance_uid == st_uid)
             ).first()
             if s_row is None:
-                s_fk = conn.execute(
-                    studies.insert().values(
-                        study_instance_uid=st_uid,
-                        patient_fk=p_fk,
-                        study_date=stack.study_date,
-                        study_time=str(hdr.get("study_time", "")),
-                        description=stack.study_description,
-                        accession_number=str(hdr.get("accession_number", "")),
+                s_fk = _pk(
+                    conn.execute(
+                        studies.insert().values(
+                            study_instance_uid=st_uid,
+                            patient_fk=p_fk,
+                            study_date=stack.study_date,
+                            study_time=str(hdr.get("study_time", "")),
+                            description=stack.study_description,
+                            accession_number=str(hdr.get("accession_number", "")),
+                        )
                     )
-                ).inserted_primary_key[0]
+                )
             else:
                 s_fk = s_row[0]
             se_row = conn.execute(
                 select(series.c.id).where(series.c.series_instance_uid == stack.series_instance_uid)
             ).first()
             if se_row is None:
-                se_fk = conn.execute(
-                    series.insert().values(
-                        series_instance_uid=stack.series_instance_uid,
-                        study_fk=s_fk,
-                        modality=stack.modality,
-                        series_number=stack.series_number,
-                        description=stack.series_description,
-                        frame_of_reference_uid=stack.frame_of_reference_uid,
-                        body_part=str(hdr.get("body_part", "")),
+                se_fk = _pk(
+                    conn.execute(
+                        series.insert().values(
+                            series_instance_uid=stack.series_instance_uid,
+                            study_fk=s_fk,
+                            modality=stack.modality,
+                            series_number=stack.series_number,
+                            description=stack.series_description,
+                            frame_of_reference_uid=stack.frame_of_reference_uid,
+                            body_part=str(hdr.get("body_part", "")),
+                        )
                     )
-                ).inserted_primary_key[0]
+                )
             else:
                 se_fk = se_row[0]
             k_row = conn.execute(
@@ -359,9 +365,11 @@ class StudyIndex:
                 "header_json": json.dumps(hdr, default=str),
             }
             if k_row is None:
-                k_fk = conn.execute(
-                    stacks.insert().values(series_fk=se_fk, label=stack.label, **values)
-                ).inserted_primary_key[0]
+                k_fk = _pk(
+                    conn.execute(
+                        stacks.insert().values(series_fk=se_fk, label=stack.label, **values)
+                    )
+                )
             else:
                 k_fk = k_row[0]
             keys = [(i.sop_instance_uid, i.frame or 0) for i in stack.instances]
@@ -623,6 +631,13 @@ class StudyIndex:
                     select(instances.c.path).where(instances.c.stack_fk == stack_id).distinct()
                 )
             ]
+
+
+def _pk(result: Any) -> int:
+    key = result.inserted_primary_key
+    if key is None:
+        raise RuntimeError("the database returned no primary key for an insert")
+    return int(key[0])
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
