@@ -149,6 +149,8 @@ class SliceViewport(QWidget):
         self.colour = QColor(colour)
         self.active = False
         self.patient_text: list[str] = []
+        self.busy_text: str | None = None  # "Loading ... 120/400 images" while a load runs
+        self.empty_text = "No series loaded.\nDouble-click a series in the study browser."
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMouseTracking(True)
         self.setMinimumSize(120, 120)
@@ -442,9 +444,7 @@ class SliceViewport(QWidget):
             if self.model.error is not None:
                 self._paint_message(p, self.model.error, error=True)
             elif self.model.volume is None:
-                self._paint_message(
-                    p, "No series loaded.\nDouble-click a series in the study browser."
-                )
+                self._paint_message(p, self.busy_text or self.empty_text)
             else:
                 self._paint_image(p)
                 self._paint_reference_lines(p)
@@ -452,6 +452,14 @@ class SliceViewport(QWidget):
                 self.tool.paint(self, p)
                 if self.state.show_overlays:
                     self._paint_overlays(p)
+                if self.busy_text:
+                    p.setFont(self._font)
+                    self._text(
+                        p,
+                        QRectF(self.rect()).adjusted(8, 26, -8, -6),
+                        Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,
+                        self.busy_text,
+                    )
             if self.active:
                 p.setPen(QPen(self.colour, 2))
                 p.drawRect(QRectF(1, 1, self.width() - 2, self.height() - 2))
