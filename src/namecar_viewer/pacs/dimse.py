@@ -1,0 +1,542 @@
+"""DIMSE services with pynetdicom: C-ECHO, C-FIND, C-GET, C-MOVE and C-STORE.
+
+Every failure is turned into a :class:`PacsError` whose message names the node and says what
+happened: nothing listens (server down), the association was rejected (with the reason the peer
+gave, e.g. "Called AE title not recognised"), or the connection was lost during a transfer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydicom.dataset import Dataset
+from pydicom.uid import (
+    JPEG2000,
+    DeflatedExplicitVRLittleEndian,
+    ExplicitVRBigEndian,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+    JPEG2000Lossless,
+    JPEGBaseline8Bit,
+    JPEGExtended12Bit,
+    JPEGLosslessSV1,
+    JPEGLSLossless,
+    RLELossless,
+)
+
+from namecar_viewer.pacs.errors import PacsError, TransferCancelled
+from namecar_viewer.pacs.local_store import LocalStore
+from namecar_viewer.pacs.nodes import DimseNode, LocalAe
+
+# Storage SOP classes a reading workstation asks for when it is the C-STORE SCP of a C-GET
+# (at most 128 presentation contexts fit in one association, PS3.8 9.3.2.2).
+RETRIEVE_SOP_CLASSES = (
+    "1.2.840.10008.5.1.4.1.1.2",  # CT Image Storage
+    "1.2.840.10008.5.1.4.1.1.2.1",  # Enhanced CT Image Storage
+    "1.2.840.10008.5.1.4.1.1.4",  # MR Image Storage
+    "1.2.840.10008.5.1.4.1.1.4.1",  # Enhanced MR Image Storage
+    "1.2.840.10008.5.1.4.1.1.128",  # Positron Emission Tomography Image Storage
+    "1.2.840.10008.5.1.4.1.1.130",  # Enhanced PET Image Storage
+    "1.2.840.10008.5.1.4.1.1.20",  # Nuclear Medicine Image Storage
+    "1.2.840.10008.5.1.4.1.1.7",  # Secondary Capture Image Storage
+    "1.2.840.10008.5.1.4.1.1.1",  # Computed Radiography Image Storage
+    "1.2.840.10008.5.1.4.1.1.1.1",  # Digital X-Ray Image Storage - For Presentation
+    "1.2.840.10008.5.1.4.1.1.6.1",  # Ultrasound Image Storage
+    "1.2.840.10008.5.1.4.1.1.88.11",  # Basic Text SR
+    "1.2.840.10008.5.1.4.1.1.88.22",  # Enhanced SR
+    "1.2.840.10008.5.1.4.1.1.88.33",  # Comprehensive SR
+    "1.2.840.10008.5.1.4.1.1.88.34",  # Comprehensive 3D SR
+    "1.2.840.10008.5.1.4.1.1.88.59",  # Key Object Selection Document
+    "1.2.840.10008.5.1.4.1.1.104.1",  # Encapsulated PDF Storage
+    "1.2.840.10008.5.1.4.1.1.66.4",  # Segmentation Storage
+    "1.2.840.10008.5.1.4.1.1.67",  # Real World Value Mapping Storage
+    "1.2.840.10008.5.1.4.1.1.30",  # Parametric Map Storage
+    "1.2.840.10008.5.1.4.1.1.481.3",  # RT Structure Set Storage
+    "1.2.840.10008.5.1.4.1.1.11.1",  # Grayscale Softcopy Presentation State
+)
+TRANSFER_SYNTAXES = [
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+    DeflatedExplicitVRLittleEndian,
+    ExplicitVRBigEndian,
+    JPEGLosslessSV1,
+    JPEGBaseline8Bit,
+    JPEGExtended12Bit,
+    JPEGLSLossless,
+    JPEG2000Lossless,
+    JPEG2000,
+    RLELossless,
+]
+_BASIC_TS = [ExplicitVRLittleEndian, ImplicitVRLittleEndian]
+STUDY_ROOT_FIND = "1.2.840.10008.5.1.4.1.2.2.1"
+STUDY_ROOT_MOVE = "1.2.840.10008.5.1.4.1.2.2.2"
+STUDY_ROOT_GET = "1.2.840.10008.5.1.4.1.2.2.3"
+VERIFICATION = "1.2.840.10008.1.1"
+
+# PS3.7 C.4 status classes
+_PENDING = (0xFF00, 0xFF01)
+_SUCCESS = 0x0000
+_CANCEL = 0xFE00
+_WARNING = (0x0001, 0xB000, 0xB006, 0xB007)
+
+
+def _status_text(status: int) -> str:
+    try:
+        from pynetdicom.status import code_to_category
+
+        return f"0x{status:04X} ({code_to_category(status)})"
+    except Exception:  # noqa: BLE001 - cosmetic only
+        return f"0x{status:04X}"
+
+
+def check_reachable(node: DimseNode) -> None:
+    """Fail fast with a clear message when nothing accepts TCP connections at the node."""
+    try:
+        with socket.create_connection((node.host, node.port), timeout=min(node.timeout_s, 5)):
+            pass
+    except ConnectionRefusedError:
+        raise PacsError(
+            f"{node.name}: nothing listens at {node.host}:{node.port} (connection refused); "
+            "is the server running and the port right?"
+        ) from None
+    except TimeoutError:
+        raise PacsError(
+            f"{node.name}: no answer from {node.host}:{node.port} within "
+            f"{min(node.timeout_s, 5):.0f} s (host down or firewall)"
+        ) from None
+    except OSError as exc:
+        raise PacsError(f"{node.name}: cannot reach {node.host}:{node.port}: {exc}") from None
+
+
+def _make_ae(local: LocalAe, node: DimseNode) -> Any:
+    from pynetdicom import AE
+
+    ae = AE(ae_title=local.ae_title)
+    ae.acse_timeout = node.timeout_s
+    ae.dimse_timeout = node.timeout_s
+    ae.network_timeout = node.timeout_s
+    ae.connection_timeout = min(node.timeout_s, 10)
+    return ae
+
+
+@contextlib.contextmanager
+def association(
+    node: DimseNode,
+    local: LocalAe,
+    contexts: Sequence[tuple[str, Sequence[str]]],
+    scp_roles: Sequence[str] = (),
+    handlers: Sequence[tuple[Any, Callable[..., Any]]] = (),
+) -> Iterator[Any]:
+    """An established association; released on exit (aborted when an error escapes)."""
+    from pynetdicom import build_role, evt
+
+    node.validate()
+    check_reachable(node)
+    ae = _make_ae(local, node)
+    for uid, syntaxes in contexts:
+        ae.add_requested_context(uid, list(syntaxes))
+    roles = [build_role(uid, scp_role=True) for uid in scp_roles]
+    rejection: list[str] = []
+
+    def on_acse(event: Any) -> None:
+        p = event.primitive
+        if getattr(p, "result", None) in (0x01, 0x02):
+            rejection.append(f"{p.result_str}, {p.source_str}: {p.reason_str}")
+
+    all_handlers = [(evt.EVT_ACSE_RECV, on_acse), *handlers]
+    tls = (node.tls.ssl_context(), node.host) if node.tls.enabled else None
+    assoc = ae.associate(
+        node.host,
+        node.port,
+        ae_title=node.ae_title,
+        ext_neg=roles or None,
+        evt_handlers=all_handlers,
+        tls_args=tls,
+    )
+    if not assoc.is_established:
+        if assoc.is_rejected or rejection:
+            raise PacsError(
+                f"{node.name}: association refused by {node.address}"
+                + (f": {rejection[0]}" if rejection else "")
+                + f" (our AE title {local.ae_title!r})"
+            )
+        raise PacsError(
+            f"{node.name}: association with {node.address} failed (aborted by the peer or "
+            "timed out" + ("; check the TLS settings" if node.tls.enabled else "") + ")"
+        )
+    ok = False
+    try:
+        yield assoc
+        ok = True
+    finally:
+        if assoc.is_established:
+            if ok:
+                assoc.release()
+            else:
+                assoc.abort()
+        ae.shutdown()
+
+
+def echo(node: DimseNode, local: LocalAe) -> float:
+    """C-ECHO; returns the round trip in milliseconds."""
+    t0 = time.perf_counter()
+    with association(node, local, [(VERIFICATION, _BASIC_TS)]) as a:
+        status = a.send_c_echo()
+        if not status or "Status" not in status:
+            raise PacsError(f"{node.name}: no answer to C-ECHO from {node.address}")
+        if status.Status != _SUCCESS:
+            raise PacsError(f"{node.name}: C-ECHO failed with status {_status_text(status.Status)}")
+    return (time.perf_counter() - t0) * 1000.0
+
+
+def find(node: DimseNode, local: LocalAe, identifier: Dataset) -> list[Dataset]:
+    """Study Root C-FIND; returns every matching identifier."""
+    out: list[Dataset] = []
+    with association(node, local, [(STUDY_ROOT_FIND, _BASIC_TS)]) as a:
+        for status, ident in a.send_c_find(identifier, STUDY_ROOT_FIND):
+            if not status:
+                raise PacsError(
+                    f"{node.name}: connection lost during C-FIND "
+                    f"({identifier.QueryRetrieveLevel} level) after {len(out)} results"
+                )
+            if status.Status in _PENDING:
+                if ident is not None:
+                    out.append(ident)
+            elif status.Status != _SUCCESS:
+                comment = status.get("ErrorComment", "")
+                raise PacsError(
+                    f"{node.name}: C-FIND failed with status {_status_text(status.Status)}"
+                    + (f": {comment}" if comment else "")
+                )
+    return out
+
+
+@dataclass
+class TransferOutcome:
+    """What a C-GET/C-MOVE sub-operation batch reported and what actually arrived."""
+
+    received: list[str] = field(default_factory=list)  # SOP Instance UIDs written
+    failed_remote: list[str] = field(default_factory=list)  # Failed SOP Instance UID List
+    warnings: list[str] = field(default_factory=list)
+
+
+class CancelToken:
+    """Set from any thread to stop a transfer between instances."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def reset(self) -> None:
+        self._event.clear()
+
+
+def _retrieve_identifier(study: str, series: str, sops: Sequence[str] | None) -> Dataset:
+    ds = Dataset()
+    ds.StudyInstanceUID = study
+    ds.SeriesInstanceUID = series
+    if sops:
+        ds.QueryRetrieveLevel = "IMAGE"
+        ds.SOPInstanceUID = list(sops) if len(sops) > 1 else sops[0]
+    else:
+        ds.QueryRetrieveLevel = "SERIES"
+    return ds
+
+
+def _failed_list(ident: Dataset | None) -> list[str]:
+    if ident is None or "FailedSOPInstanceUIDList" not in ident:
+        return []
+    v = ident.FailedSOPInstanceUIDList
+    return [
+        str(x)
+        for x in (
+            v
+            if isinstance(v, list | tuple) or (hasattr(v, "__iter__") and not isinstance(v, str))
+            else [v]
+        )
+    ]
+
+
+def _drive(
+    node: DimseNode,
+    what: str,
+    responses: Any,
+    assoc: Any,
+    outcome: TransferOutcome,
+    cancel: CancelToken | None,
+) -> None:
+    for status, ident in responses:
+        if cancel is not None and cancel.cancelled:
+            assoc.abort()
+            raise TransferCancelled(
+                f"{what} cancelled after {len(outcome.received)} instances; they are kept"
+            )
+        if not status:
+            raise PacsError(
+                f"{node.name}: connection to {node.address} lost during {what} after "
+                f"{len(outcome.received)} instances were received; they are kept and a new "
+                "retrieve resumes with the missing ones"
+            )
+        s = status.Status
+        if s in _PENDING:
+            continue
+        outcome.failed_remote.extend(_failed_list(ident))
+        if s == _SUCCESS:
+            return
+        if s == _CANCEL:
+            raise TransferCancelled(f"{what} cancelled by the peer")
+        if s in _WARNING:
+            outcome.warnings.append(
+                f"{what}: warning status {_status_text(s)}, "
+                f"{int(status.get('NumberOfFailedSuboperations', 0) or 0)} failed sub-operations"
+            )
+            return
+        comment = status.get("ErrorComment", "")
+        raise PacsError(
+            f"{node.name}: {what} failed with status {_status_text(s)}"
+            + (f": {comment}" if comment else "")
+        )
+
+
+def _receive_handler(
+    store: LocalStore, outcome: TransferOutcome, on_instance: Callable[[str, str], None] | None
+) -> Callable[[Any], int]:
+    def handle(event: Any) -> int:
+        try:
+            ds = event.dataset
+            ds.file_meta = event.file_meta
+            store.write(ds)
+        except Exception as exc:  # noqa: BLE001 - answer the peer with a failure status
+            outcome.warnings.append(f"instance not stored: {exc}")
+            return 0xA700  # Out of resources / refused
+        sop = str(ds.SOPInstanceUID)
+        outcome.received.append(sop)
+        if on_instance is not None:
+            on_instance(str(ds.SeriesInstanceUID), sop)
+        return _SUCCESS
+
+    return handle
+
+
+def c_get(
+    node: DimseNode,
+    local: LocalAe,
+    store: LocalStore,
+    study_uid: str,
+    series_uid: str,
+    sop_uids: Sequence[str] | None = None,
+    cancel: CancelToken | None = None,
+    on_instance: Callable[[str, str], None] | None = None,
+) -> TransferOutcome:
+    """C-GET a series (or listed instances of it) into ``store`` on the same association."""
+    from pynetdicom import evt
+
+    outcome = TransferOutcome()
+    contexts = [(STUDY_ROOT_GET, [ExplicitVRLittleEndian, ImplicitVRLittleEndian])]
+    contexts += [(uid, TRANSFER_SYNTAXES) for uid in RETRIEVE_SOP_CLASSES]
+    handler = _receive_handler(store, outcome, on_instance)
+    with association(
+        node, local, contexts, scp_roles=RETRIEVE_SOP_CLASSES, handlers=[(evt.EVT_C_STORE, handler)]
+    ) as a:
+        ident = _retrieve_identifier(study_uid, series_uid, sop_uids)
+        _drive(node, "C-GET", a.send_c_get(ident, STUDY_ROOT_GET), a, outcome, cancel)
+    return outcome
+
+
+class StoreReceiver:
+    """Our C-STORE SCP (the C-MOVE destination), a pynetdicom server thread started on demand."""
+
+    def __init__(self, local: LocalAe, store: LocalStore) -> None:
+        self.local = local.validate()
+        self.store = store
+        self._server: Any = None
+        self._lock = threading.Lock()
+        self._listeners: list[Callable[[Dataset], None]] = []
+        self.errors: list[str] = []
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    def start(self) -> None:
+        from pynetdicom import AE, evt
+        from pynetdicom.presentation import AllStoragePresentationContexts
+
+        with self._lock:
+            if self._server is not None:
+                return
+            ae = AE(ae_title=self.local.ae_title)
+            ae.require_called_aet = True
+            for cx in AllStoragePresentationContexts:
+                ae.add_supported_context(cx.abstract_syntax, TRANSFER_SYNTAXES)
+            ae.add_supported_context(VERIFICATION)
+            try:
+                self._server = ae.start_server(
+                    (self.local.receiver_host, self.local.receiver_port),
+                    block=False,
+                    evt_handlers=[(evt.EVT_C_STORE, self._on_store)],
+                )
+            except OSError as exc:
+                raise PacsError(
+                    f"cannot start our C-STORE receiver on {self.local.receiver_host}:"
+                    f"{self.local.receiver_port}: {exc} (port in use? change it in the settings)"
+                ) from None
+
+    def stop(self) -> None:
+        with self._lock:
+            if self._server is not None:
+                self._server.shutdown()
+                self._server = None
+
+    def add_listener(self, fn: Callable[[Dataset], None]) -> None:
+        with self._lock:
+            self._listeners.append(fn)
+
+    def remove_listener(self, fn: Callable[[Dataset], None]) -> None:
+        with self._lock, contextlib.suppress(ValueError):
+            self._listeners.remove(fn)
+
+    def _on_store(self, event: Any) -> int:
+        try:
+            ds = event.dataset
+            ds.file_meta = event.file_meta
+            self.store.write(ds)
+        except Exception as exc:  # noqa: BLE001 - answer the peer with a failure status
+            self.errors.append(str(exc))
+            return 0xA700
+        with self._lock:
+            listeners = list(self._listeners)
+        for fn in listeners:
+            fn(ds)
+        return _SUCCESS
+
+
+def c_move(
+    node: DimseNode,
+    local: LocalAe,
+    receiver: StoreReceiver,
+    study_uid: str,
+    series_uid: str,
+    sop_uids: Sequence[str] | None = None,
+    cancel: CancelToken | None = None,
+    on_instance: Callable[[str, str], None] | None = None,
+) -> TransferOutcome:
+    """C-MOVE a series to our own receiver (started if needed)."""
+    receiver.start()
+    outcome = TransferOutcome()
+
+    def listener(ds: Dataset) -> None:
+        if str(ds.get("SeriesInstanceUID", "")) == series_uid:
+            sop = str(ds.SOPInstanceUID)
+            outcome.received.append(sop)
+            if on_instance is not None:
+                on_instance(series_uid, sop)
+
+    receiver.add_listener(listener)
+    try:
+        with association(node, local, [(STUDY_ROOT_MOVE, _BASIC_TS)]) as a:
+            ident = _retrieve_identifier(study_uid, series_uid, sop_uids)
+            _drive(
+                node,
+                "C-MOVE",
+                a.send_c_move(ident, local.ae_title, STUDY_ROOT_MOVE),
+                a,
+                outcome,
+                cancel,
+            )
+    finally:
+        receiver.remove_listener(listener)
+    return outcome
+
+
+@dataclass(frozen=True)
+class InstanceResult:
+    """The outcome of sending one instance."""
+
+    path: str
+    sop_instance_uid: str
+    ok: bool
+    status: str  # e.g. "0x0000 (Success)" or the HTTP/STOW failure reason
+    message: str = ""
+
+
+def c_store(
+    node: DimseNode,
+    local: LocalAe,
+    items: Sequence[tuple[str, Dataset]],
+    cancel: CancelToken | None = None,
+    on_result: Callable[[InstanceResult], None] | None = None,
+) -> list[InstanceResult]:
+    """C-STORE datasets (each with the path it came from, for the report) on one association."""
+    if not items:
+        return []
+    classes = sorted({str(ds.SOPClassUID) for _p, ds in items})
+    if len(classes) > 127:
+        raise PacsError("too many different SOP classes for one association (max 127)")
+    results: list[InstanceResult] = []
+    contexts = []
+    for uid in classes:
+        syntaxes = {
+            str(ds.file_meta.TransferSyntaxUID)
+            for _p, ds in items
+            if str(ds.SOPClassUID) == uid and "TransferSyntaxUID" in getattr(ds, "file_meta", {})
+        }
+        contexts.append((uid, sorted(syntaxes | {ExplicitVRLittleEndian, ImplicitVRLittleEndian})))
+    with association(node, local, contexts) as a:
+        for path, ds in items:
+            if cancel is not None and cancel.cancelled:
+                raise TransferCancelled(f"send cancelled after {len(results)} instances")
+            sop = str(ds.get("SOPInstanceUID", ""))
+            try:
+                status = a.send_c_store(ds)
+            except (ValueError, AttributeError, RuntimeError) as exc:
+                r = InstanceResult(path, sop, False, "not sent", str(exc))
+            else:
+                if not status:
+                    r = InstanceResult(path, sop, False, "no response", "connection lost")
+                    results.append(r)
+                    if on_result:
+                        on_result(r)
+                    raise PacsError(
+                        f"{node.name}: connection lost during C-STORE after "
+                        f"{sum(x.ok for x in results)} instances were stored"
+                    )
+                s = int(status.Status)
+                ok = s == _SUCCESS or s in _WARNING
+                r = InstanceResult(
+                    path, sop, ok, _status_text(s), str(status.get("ErrorComment", ""))
+                )
+            results.append(r)
+            if on_result:
+                on_result(r)
+    return results
+
+
+def read_for_send(paths: Sequence[Path]) -> list[tuple[str, Dataset]]:
+    """Read files to send; a file that is not DICOM raises a PacsError naming it."""
+    from pydicom import dcmread
+    from pydicom.errors import InvalidDicomError
+
+    out = []
+    for p in paths:
+        try:
+            ds = dcmread(p)
+        except (InvalidDicomError, OSError, ValueError) as exc:
+            raise PacsError(f"{p}: cannot be sent, not a readable DICOM file: {exc}") from None
+        if "SOPClassUID" not in ds or "SOPInstanceUID" not in ds:
+            raise PacsError(f"{p}: cannot be sent, SOP Class/Instance UID missing")
+        out.append((str(p), ds))
+    return out
