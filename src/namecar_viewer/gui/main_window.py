@@ -7,7 +7,6 @@ drift from what the keys do.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,8 +22,6 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QTableWidget,
     QTableWidgetItem,
-    QTreeWidget,
-    QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -42,6 +39,8 @@ from namecar_viewer.core.geometry.reslice import (
     SliceOrientation,
     WindowPreset,
 )
+from namecar_viewer.gui.reading import ReadingController
+from namecar_viewer.gui.study_browser import StudyBrowser
 from namecar_viewer.gui.viewport import (
     VIEWPORT_COLOURS,
     CrosshairTool,
@@ -50,6 +49,7 @@ from namecar_viewer.gui.viewport import (
     ViewportTool,
     WindowLevelTool,
 )
+from namecar_viewer.persistence.study_index import StudyIndex
 
 # (rows, columns) of each layout
 LAYOUTS: dict[str, tuple[int, int]] = {"1x1": (1, 1), "1x2": (1, 2), "2x2": (2, 2), "1x3": (1, 3)}
@@ -84,74 +84,6 @@ VIEWPORT_KEYS = (
 )
 
 
-class StudyBrowser(QTreeWidget):
-    """Patients > studies > stacks found by a scan; double-click loads a stack."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setHeaderLabels(["Series", "Mod", "Images"])
-        self.setColumnWidth(0, 250)
-        self.setColumnWidth(1, 44)
-        self.stacks: list[Any] = []
-
-    def show_message(self, text: str) -> None:
-        self.clear()
-        item = QTreeWidgetItem([text])
-        item.setFlags(Qt.ItemFlag.ItemIsEnabled)
-        self.addTopLevelItem(item)
-
-    def populate(self, report: Any, blinded: bool = False) -> None:
-        """Fill from a ``ScanReport`` (duck-typed: ``stacks``, ``unreadable``)."""
-        self.clear()
-        # Patients, then studies by date (baseline first), then series number.
-        self.stacks = sorted(
-            getattr(report, "stacks", []),
-            key=lambda st: (
-                st.patient_id,
-                st.study_date,
-                st.study_instance_uid,
-                st.series_number if st.series_number is not None else 1 << 30,
-                st.label,
-            ),
-        )
-        patients: dict[str, QTreeWidgetItem] = {}
-        studies: dict[str, QTreeWidgetItem] = {}
-        for n, st in enumerate(self.stacks):
-            pkey = st.patient_id or "(no patient ID)"
-            pitem = patients.get(pkey)
-            if pitem is None:
-                label = "Patient" if blinded else f"{st.patient_name or ''} [{pkey}]".strip()
-                pitem = QTreeWidgetItem([label])
-                self.addTopLevelItem(pitem)
-                patients[pkey] = pitem
-            skey = st.study_instance_uid or pkey
-            sitem = studies.get(skey)
-            if sitem is None:
-                date = "" if blinded else st.study_date
-                sitem = QTreeWidgetItem([f"{date} {st.study_description}".strip() or "Study"])
-                pitem.addChild(sitem)
-                studies[skey] = sitem
-            text = f"{st.series_number or ''} {st.series_description} {st.label}".strip()
-            if st.is_localizer:
-                text += " (localizer)"
-            if not st.loadable:
-                text += " (not loadable)"
-            item = QTreeWidgetItem([text or st.series_instance_uid, st.modality, str(st.shape[0])])
-            item.setData(0, Qt.ItemDataRole.UserRole, n)
-            tips = [str(p) for p in st.problems]
-            if tips:
-                item.setToolTip(0, "\n".join(tips))
-            sitem.addChild(item)
-        unreadable = list(getattr(report, "unreadable", []))
-        if unreadable:
-            uitem = QTreeWidgetItem([f"Unreadable files ({len(unreadable)})"])
-            for u in unreadable[:200]:
-                child = QTreeWidgetItem([f"{u.path}: {u.reason}"])
-                uitem.addChild(child)
-            self.addTopLevelItem(uitem)
-        self.expandAll()
-
-
 class ShortcutsDialog(QDialog):
     """Help > Keyboard shortcuts: every key of the window, from the action table."""
 
@@ -175,9 +107,11 @@ class ShortcutsDialog(QDialog):
 class MainWindow(QMainWindow):
     """Viewport grid, study browser and every action of the reading viewer."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, index: StudyIndex | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("NAMECAR Viewer")
+        # the application passes the persistent index; without one (tests, tools) it is in memory
+        self.index = index if index is not None else StudyIndex(":memory:")
         self.state = ViewState()
         self.models = [ViewportModel(name=f"viewport {i + 1}") for i in range(4)]
         self.viewports: list[SliceViewport] = []
@@ -196,9 +130,10 @@ class MainWindow(QMainWindow):
         self._grid.setSpacing(2)
         self._grid_host.setStyleSheet("background: #202024;")
         self.setCentralWidget(self._grid_host)
-        self.browser = StudyBrowser(self)
-        self.browser.itemDoubleClicked.connect(self._on_browser_activated)
-        self.browser.show_message("No studies open. File > Open folder (Ctrl+O).")
+        self.browser = StudyBrowser(self.index, self)
+        self.browser.refresh()
+        if not self.browser.studies:
+            self.browser.show_message("No studies yet. File > Import (Ctrl+I) or Open folder.")
         dock = QDockWidget("Studies", self)
         dock.setObjectName("studies_dock")
         dock.setWidget(self.browser)
@@ -207,6 +142,7 @@ class MainWindow(QMainWindow):
         self.browser_dock = dock
         self.shortcut_rows: list[ShortcutEntry] = []
         self.actions_by_name: dict[str, QAction] = {}
+        self.reading = ReadingController(self)
         self._build_menus()
         self.set_layout("1x3")
         self.statusBar().showMessage("Ready")
@@ -248,6 +184,14 @@ class MainWindow(QMainWindow):
         mb = self.menuBar()
         f = mb.addMenu("&File")
         self._act(f, "File", "open", "&Open folder...", self._open_dialog, "Ctrl+O")
+        self._act(
+            f,
+            "File",
+            "import",
+            "&Import studies (folder, DICOMDIR, zip)...",
+            self.reading.show_import_dialog,
+            "Ctrl+I",
+        )
         self._act(
             f,
             "File",
@@ -448,6 +392,7 @@ class MainWindow(QMainWindow):
             if e.menu in ("Tools", "View"):
                 self.shortcut_rows.append(e)
 
+        self.reading.add_menus(mb)
         h = mb.addMenu("&Help")
         self._act(
             h,
@@ -574,8 +519,7 @@ class MainWindow(QMainWindow):
 
     def _toggle_blinded(self) -> None:
         self.state.set_blinded(not self.state.blinded)
-        if self.browser.stacks:
-            self._populate_browser()
+        self.browser.set_blinded(self.state.blinded)
 
     def _toggle_browser(self) -> None:
         self.browser_dock.setVisible(not self.browser_dock.isVisible())
@@ -604,60 +548,9 @@ class MainWindow(QMainWindow):
             self.grab().save(path, "PNG")
 
     def open_paths(self, paths: Sequence[str]) -> None:
-        """Scan ``paths`` and list their stacks; show the first loadable one."""
-        if not paths:
-            return
-        try:
-            dicom = importlib.import_module("namecar_viewer.core.dicom")
-            scan = dicom.scan
-        except (ImportError, AttributeError):
-            self.browser.show_message(
-                "Scanning is not available yet (namecar_viewer.core.dicom.scan)."
-            )
-            self.statusBar().showMessage("Cannot scan: namecar_viewer.core.dicom.scan is missing")
-            return
-        try:
-            self.report = scan(list(paths))
-        except Exception as exc:  # noqa: BLE001 - a scan failure must never take the window down
-            self.browser.show_message(f"Scan failed: {exc}")
-            return
-        self._populate_browser()
-        for n, st in enumerate(self.browser.stacks):
-            if st.loadable and not st.is_localizer:
-                self.load_stack_index(n)
-                break
+        """Index ``paths`` in place, list them and show the first loadable series as MPR."""
+        self.reading.open_paths(paths)
 
-    def _populate_browser(self) -> None:
-        self.browser.populate(getattr(self, "report", None), blinded=self.state.blinded)
-
-    def _on_browser_activated(self, item: QTreeWidgetItem, _col: int) -> None:
-        n = item.data(0, Qt.ItemDataRole.UserRole)
-        if n is not None:
-            self.load_stack_index(int(n))
-
-    def load_stack_index(self, n: int) -> None:
-        st = self.browser.stacks[n]
-        title = f"{st.series_description} {st.label}".strip() or st.modality
-        if not st.loadable:
-            self.show_error("\n".join(str(p) for p in st.problems) or "not loadable", title)
-            return
-        try:
-            dicom = importlib.import_module("namecar_viewer.core.dicom")
-            load_stack = dicom.load_stack
-        except (ImportError, AttributeError):
-            self.show_error(
-                "loading is not available yet (namecar_viewer.core.dicom.load_stack)", title
-            )
-            return
-        try:
-            volume = load_stack(st)
-        except Exception as exc:  # noqa: BLE001 - reason shown in the viewport, never a traceback
-            self.show_error(str(exc) or type(exc).__name__, title)
-            return
-        patient = [
-            st.patient_name,
-            st.patient_id,
-            f"{st.study_date} {st.study_description}".strip(),
-        ]
-        self.show_volume(volume, title, [t for t in patient if t])
-        self.statusBar().showMessage(f"Loaded {title}: {volume.shape[0]} images")
+    def load_stack_id(self, stack_id: int, vp: SliceViewport | None = None) -> None:
+        """Load a stack of the study index into a viewport (the active one) in the background."""
+        self.reading.load_into(vp if vp is not None else self.active, stack_id)

@@ -1,0 +1,398 @@
+"""What connects the study index to the viewports of the main window: import, background loading,
+drag and drop of a series onto a viewport, hanging protocols and the timepoint offset.
+
+Kept apart from ``main_window`` (which owns menus, layout and view actions) so each stays small;
+the window creates one :class:`ReadingController` and delegates to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+from PySide6.QtCore import QEvent, QObject
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QMenuBar, QProgressBar, QPushButton
+
+from namecar_viewer.app.hanging_protocols import (
+    PROTOCOLS,
+    ProtocolResult,
+    SlotKind,
+    StudyRole,
+    ViewportAssignment,
+    apply_protocol,
+)
+from namecar_viewer.app.importer import ImportMode, ImportSummary, import_paths
+from namecar_viewer.core.dicom import LoadCancelled, Stack, load_stack
+from namecar_viewer.core.geometry import Volume
+from namecar_viewer.core.geometry.reslice import SliceOrientation
+from namecar_viewer.gui.linking import OffsetPicker, OffsetTool
+from namecar_viewer.gui.loading import ViewportLoader
+from namecar_viewer.gui.study_browser import STACK_MIME, ImportDialog, display_date
+from namecar_viewer.gui.viewport import CrosshairTool, SliceViewport
+from namecar_viewer.persistence.study_index import StackRow
+
+if TYPE_CHECKING:
+    from namecar_viewer.gui.main_window import MainWindow
+
+EMPTY_TEXT = "No series loaded.\nDouble-click a series in the study browser, or drag it here."
+# Renders a derived slot (fusion, MIP) into a viewport; the PET/MRI work registers these.
+SlotRenderer = Callable[[SliceViewport, ViewportAssignment, ProtocolResult], None]
+
+
+def stack_title(stack: Stack) -> str:
+    return f"{stack.series_description} {stack.label}".strip() or stack.modality
+
+
+def patient_lines(stack: Stack) -> list[str]:
+    lines = [
+        stack.patient_name.replace("^", " ").strip(),
+        stack.patient_id,
+        f"{display_date(stack.study_date)} {stack.study_description}".strip(),
+    ]
+    return [t for t in lines if t]
+
+
+class ReadingController(QObject):
+    """Import, load, drop, protocols and offsets for one :class:`MainWindow`."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.w = window
+        self.index = window.index
+        self.loaders = [ViewportLoader(vp, self) for vp in window.viewports]
+        self.marks: dict[str, StudyRole] = {}
+        self.slot_renderers: dict[SlotKind, SlotRenderer] = {}
+        self.protocol: ProtocolResult | None = None
+        self.import_dialog: ImportDialog | None = None
+        self.picker = OffsetPicker(window.state, self._say, self._offset_done)
+        for vp, loader in zip(window.viewports, self.loaders, strict=True):
+            vp.setAcceptDrops(True)
+            vp.installEventFilter(self)
+            loader.progress.connect(self._on_progress)
+            loader.finished.connect(lambda _v: self._idle_check())
+            loader.failed.connect(lambda r, vp=vp: self._on_failed(vp, r))
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setMaximumWidth(220)
+        self.progress_bar.setFormat("Loading %p%")
+        self.cancel_button = QPushButton("Cancel loading")
+        self.cancel_button.clicked.connect(lambda _c=False: self.cancel_loads())
+        sb = window.statusBar()
+        sb.addPermanentWidget(self.progress_bar)
+        sb.addPermanentWidget(self.cancel_button)
+        self.progress_bar.hide()
+        self.cancel_button.hide()
+        window.browser.stack_activated.connect(self.open_in_active)
+        window.browser.import_requested.connect(self.show_import_dialog)
+        for vp in window.viewports:
+            vp.empty_text = EMPTY_TEXT
+
+    # --- menus -----------------------------------------------------------------------------
+    def add_menus(self, mb: QMenuBar) -> None:
+        w = self.w
+        p = mb.addMenu("&Protocols")
+        for proto in PROTOCOLS:
+            w._act(
+                p,
+                "Protocols",
+                f"protocol_{proto.key}",
+                f"{proto.name}: {proto.description}",
+                lambda k=proto.key: self.apply_protocol(k),
+                proto.shortcut,
+            )
+        p.addSeparator()
+        w._act(
+            p,
+            "Protocols",
+            "mark_baseline",
+            "Mark the active viewport's study as pre-treatment baseline",
+            lambda: self.mark_active_study(StudyRole.PRE_TREATMENT_BASELINE),
+        )
+        w._act(
+            p,
+            "Protocols",
+            "mark_inclusion",
+            "Mark the active viewport's study as inclusion scan",
+            lambda: self.mark_active_study(StudyRole.INCLUSION),
+        )
+        p.addSeparator()
+        w._act(
+            p,
+            "Protocols",
+            "link_offset",
+            "Link timepoints: click the same anatomy in two viewports",
+            self.start_offset_picking,
+            "Ctrl+K",
+        )
+        w._act(p, "Protocols", "unlink", "Forget timepoint links", self.clear_links)
+        a = w._act(
+            p,
+            "Protocols",
+            "link_scrolling",
+            "Linked scrolling (same frame of reference or linked timepoints)",
+            self.toggle_link_scrolling,
+            "Ctrl+L",
+            True,
+        )
+        a.setChecked(w.state.link_scrolling)
+
+    # --- import ----------------------------------------------------------------------------
+    def show_import_dialog(self) -> ImportDialog:
+        if self.import_dialog is None:
+            self.import_dialog = ImportDialog(self.index, self.w)
+            self.import_dialog.imported.connect(self._on_imported)
+        self.import_dialog.show()
+        self.import_dialog.raise_()
+        return self.import_dialog
+
+    def _on_imported(self, summary: ImportSummary) -> None:
+        self.w.browser.refresh()
+        self._say(summary.text().splitlines()[0])
+
+    def open_paths(self, paths: Sequence[str]) -> ImportSummary | None:
+        """Index ``paths`` in place (reference), list them and show the first series as MPR."""
+        if not paths:
+            return None
+        try:
+            summary = import_paths(self.index, list(paths), ImportMode.REFERENCE)
+        except Exception as exc:  # noqa: BLE001 - never a traceback in the window
+            self.w.browser.show_message(f"Import failed: {exc}")
+            return None
+        self.w.browser.refresh()
+        if summary.skipped:
+            self.w.browser.show_message(
+                f"{len(summary.skipped)} files skipped: "
+                + "; ".join(f"{s.path}: {s.reason}" for s in summary.skipped[:3])
+                + (" ..." if len(summary.skipped) > 3 else "")
+            )
+        wanted = set(summary.stack_ids)
+        for row in self.w.browser.stack_rows():
+            if row.id in wanted and row.loadable and not row.is_localizer:
+                self.load_mpr_now(row.id)
+                break
+        return summary
+
+    # --- loading ---------------------------------------------------------------------------
+    def _stack(self, stack_id: int, vp: SliceViewport) -> Stack | None:
+        try:
+            return self.index.stack(stack_id)
+        except Exception as exc:  # noqa: BLE001 - shown in the viewport
+            vp.model.set_error(f"the study index cannot give this series: {exc}")
+            return None
+
+    def load_mpr_now(self, stack_id: int) -> Volume | None:
+        """Load in the foreground and show as MPR in every viewport (opening a folder)."""
+        vp = self.w.active
+        st = self._stack(stack_id, vp)
+        if st is None:
+            return None
+        title = stack_title(st)
+        if not st.loadable:
+            self.w.show_error("\n".join(str(p) for p in st.problems) or "not loadable", title)
+            return None
+        try:
+            vol = load_stack(st)
+        except (LoadCancelled, Exception) as exc:  # noqa: BLE001 - reason in the viewport
+            self.w.show_error(str(exc) or type(exc).__name__, title)
+            return None
+        self.w.show_volume(vol, title, patient_lines(st))
+        self._say(f"Loaded {title}: {vol.shape[0]} images")
+        return vol
+
+    def open_in_active(self, stack_id: int) -> None:
+        """Double-click in the browser: load into the active viewport (M makes it MPR)."""
+        self.load_into(self.w.active, stack_id)
+
+    def loader_of(self, vp: SliceViewport) -> ViewportLoader:
+        return self.loaders[self.w.viewports.index(vp)]
+
+    def load_into(
+        self,
+        vp: SliceViewport,
+        stack_id: int,
+        orientation: SliceOrientation = SliceOrientation.AXIAL,
+    ) -> ViewportLoader | None:
+        """Load a stack of the index into one viewport in the background."""
+        st = self._stack(stack_id, vp)
+        if st is None:
+            return None
+        vp.empty_text = EMPTY_TEXT
+        loader = self.loader_of(vp)
+        loader.load(st, orientation, stack_title(st), patient_lines(st))
+        self.progress_bar.setValue(0)
+        self.progress_bar.show()
+        self.cancel_button.show()
+        return loader
+
+    @property
+    def loading(self) -> bool:
+        return any(ld.busy for ld in self.loaders)
+
+    def wait_loads(self, ms: int = 30000) -> None:
+        for ld in self.loaders:
+            ld.wait(ms)
+
+    def cancel_loads(self) -> None:
+        for ld in self.loaders:
+            ld.cancel()
+        self._idle_check()
+        self._say("Loading cancelled")
+
+    def _on_progress(self, done: int, total: int) -> None:
+        self.progress_bar.setValue(int(100 * done / max(total, 1)))
+
+    def _on_failed(self, vp: SliceViewport, reason: str) -> None:
+        self._say(f"Cannot load {vp.model.title}: {reason}")
+        self._idle_check()
+
+    def _idle_check(self) -> None:
+        if not self.loading:
+            self.progress_bar.hide()
+            self.cancel_button.hide()
+
+    # --- drag and drop ---------------------------------------------------------------------
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        et = event.type()
+        if isinstance(obj, SliceViewport) and et in (QEvent.Type.DragEnter, QEvent.Type.DragMove):
+            ev: Any = event
+            if isinstance(ev, QDragEnterEvent | QDropEvent) and ev.mimeData().hasFormat(STACK_MIME):
+                ev.acceptProposedAction()
+                return True
+        if isinstance(obj, SliceViewport) and et == QEvent.Type.Drop:
+            drop: Any = event
+            data = drop.mimeData()
+            if data.hasFormat(STACK_MIME):
+                sid = int(bytes(data.data(STACK_MIME).data()).decode())
+                self.drop_stack(obj, sid)
+                drop.acceptProposedAction()
+                return True
+        return False
+
+    def drop_stack(self, vp: SliceViewport, stack_id: int) -> None:
+        """A series dropped on a viewport replaces whatever a protocol put there."""
+        self.w.set_active(vp)
+        orientation = (
+            vp.model.orientation
+            if vp.model.volume is not None
+            and vp.model.orientation is not SliceOrientation.ACQUISITION
+            else SliceOrientation.AXIAL
+        )
+        self.load_into(vp, stack_id, orientation)
+
+    # --- hanging protocols -----------------------------------------------------------------
+    def current_patient_rows(self) -> list[StackRow]:
+        """Stacks of the patient the reader is on: the selected browser item's patient, else the
+        active viewport's, else the only patient of the index."""
+        rows = self.index.stack_rows()
+        item = self.w.browser.tree.currentItem()
+        pid: str | None = None
+        if item is not None:
+            node = item
+            while node.parent() is not None:
+                node = node.parent()
+            text = node.text(0)
+            for r in rows:
+                if text.endswith(f"[{r.patient_id}]"):
+                    pid = r.patient_id
+                    break
+        if pid is None:
+            vol = self.w.active.model.volume
+            if vol is not None:
+                for r in rows:
+                    if r.series_instance_uid == vol.series_instance_uid:
+                        pid = r.patient_id
+                        break
+        if pid is None:
+            ids = {r.patient_id for r in rows}
+            if len(ids) == 1:
+                pid = ids.pop()
+        return [r for r in rows if r.patient_id == pid] if pid is not None else []
+
+    def apply_protocol(self, key: str) -> ProtocolResult:
+        rows = self.current_patient_rows()
+        result = apply_protocol(key, rows, self.marks)
+        self.protocol = result
+        self.w.set_layout(result.layout)
+        for vp, a in zip(self.w.visible_viewports(), result.assignments, strict=False):
+            self._assign(vp, a, result)
+        msg = f"{result.name}: " + ", ".join(
+            f"{a.slot} = {a.title}" for a in result.assignments if a.kind is SlotKind.SERIES
+        )
+        if result.missing:
+            msg += " (missing: " + "; ".join(result.missing) + ")"
+        elif result.link_timepoints and not self._series_linked(result):
+            msg += (
+                ". The timepoints are not linked yet: Ctrl+K, then click the same anatomy in both."
+            )
+        self._say(msg)
+        return result
+
+    def _series_linked(self, result: ProtocolResult) -> bool:
+        fors = [
+            a.stack.frame_of_reference_uid
+            for a in result.assignments
+            if a.kind is SlotKind.SERIES and a.stack is not None
+        ]
+        if len(fors) < 2:
+            return True
+        return all(self.w.state.transform(fors[0], f) is not None for f in fors[1:])
+
+    def _assign(self, vp: SliceViewport, a: ViewportAssignment, result: ProtocolResult) -> None:
+        loader = self.loader_of(vp)
+        loader.cancel()
+        if a.kind is not SlotKind.SERIES:
+            renderer = self.slot_renderers.get(a.kind)
+            if renderer is not None:
+                renderer(vp, a, result)
+                return
+            vp.empty_text = f"{a.reason}\n(this view comes with the PET/MRI work)"
+            vp.model.set_volume(None, a.orientation, a.title)
+            return
+        if a.stack is None:
+            vp.empty_text = "\n".join(result.missing) or "No series for this slot"
+            vp.model.set_volume(None, a.orientation, a.title)
+            return
+        self.load_into(vp, int(a.stack.id), a.orientation)
+
+    def mark_active_study(self, role: StudyRole) -> None:
+        vol = self.w.active.model.volume
+        if vol is None or not vol.study_instance_uid:
+            self._say("Load a series of the study first.")
+            return
+        for uid, r in list(self.marks.items()):
+            if r is role:
+                del self.marks[uid]
+        self.marks[vol.study_instance_uid] = role
+        self._say(f"Study marked as {role.value}.")
+
+    # --- timepoint offset ------------------------------------------------------------------
+    def start_offset_picking(self) -> None:
+        self.picker.first = None
+        for vp in self.w.viewports:
+            vp.set_tool(OffsetTool(self.picker))
+        self._say("Offset: click a landmark in one timepoint, then the same one in the other.")
+
+    def _offset_done(self, _m: npt.NDArray[np.float64]) -> None:
+        self.w.set_tool(CrosshairTool)
+        act = self.w.actions_by_name.get("tool_crosshair")
+        if act is not None:
+            act.setChecked(True)
+
+    def clear_links(self) -> None:
+        state = self.w.state
+        fors = {v.frame_of_reference_uid for v in state.viewports if v.frame_of_reference_uid}
+        for a in fors:
+            for b in fors:
+                if a < b:
+                    state.clear_transform(a, b)
+        self._say("Timepoint links forgotten.")
+
+    def toggle_link_scrolling(self) -> None:
+        st = self.w.state
+        st.set_link_scrolling(not st.link_scrolling)
+        self._say("Linked scrolling " + ("on" if st.link_scrolling else "off"))
+
+    def _say(self, text: str) -> None:
+        self.w.statusBar().showMessage(text)

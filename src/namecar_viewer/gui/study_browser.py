@@ -1,0 +1,451 @@
+"""The study browser: patients > studies > stacks of the local index, with thumbnails and search,
+and the import dialog (progress, cancel, what was skipped and why).
+
+Stacks are dragged from here onto a viewport (MIME type :data:`STACK_MIME`, the index's stack
+id) or double-clicked.  In blinded mode names are hidden and dates become days from the patient's
+first study.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QMimeData, QSize, Qt, QThread, Signal
+from PySide6.QtGui import QIcon, QImage, QPixmap
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QButtonGroup,
+    QComboBox,
+    QDialog,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QRadioButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from namecar_viewer.app.importer import ImportMode, ImportSummary, import_paths
+from namecar_viewer.persistence.study_index import StackRow, StudyIndex, StudyRow, Thumbnail
+
+STACK_MIME = "application/x-namecar-stack-id"
+ICON_SIZE = 48
+MODALITIES = ("", "CT", "MR", "PT", "US", "CR", "DX", "NM", "OT")
+_STACK_ROLE = Qt.ItemDataRole.UserRole
+_D = r"(\d{4}(?:\d{2}(?:\d{2})?)?)"  # YYYY, YYYYMM or YYYYMMDD
+_DATE_RE = re.compile(rf"^\s*{_D}?\s*(?:(-)\s*{_D}?)?\s*$")
+
+
+def parse_date_filter(text: str) -> tuple[str, str] | None:
+    """``YYYY``, ``YYYYMM``, ``YYYYMMDD`` or a range ``A-B`` (either end open) as (from, to)
+    in ``YYYYMMDD``; ``None`` when the text is not a date filter.
+
+    >>> parse_date_filter("2025")
+    ('20250101', '20251231')
+    >>> parse_date_filter("202507-")
+    ('20250701', '')
+    """
+    t = text.replace("/", "").replace(".", "").strip()
+    if not t:
+        return ("", "")
+    m = _DATE_RE.match(t)
+    if m is None:
+        return None
+    a, dash, b = m.group(1) or "", m.group(2), m.group(3) or ""
+    lo = (a + "0101"[len(a) - 4 :]) if a else ""
+    if len(a) == 6:
+        lo = a + "01"
+    hi_src = b if dash else a
+    hi = ""
+    if hi_src:
+        hi = hi_src + "1231"[len(hi_src) - 4 :] if len(hi_src) < 8 else hi_src
+        if len(hi_src) == 6:
+            hi = hi_src + "31"
+    return (lo, hi)
+
+
+def _date(d: str) -> _dt.date | None:
+    try:
+        return _dt.date(int(d[:4]), int(d[4:6]), int(d[6:8]))
+    except (ValueError, IndexError):
+        return None
+
+
+def display_date(d: str) -> str:
+    dd = _date(d)
+    return dd.isoformat() if dd else d
+
+
+def thumbnail_icon(thumb: Thumbnail | None) -> QIcon:
+    if thumb is None:
+        return QIcon()
+    img = QImage(
+        thumb.pixels, thumb.columns, thumb.rows, thumb.columns, QImage.Format.Format_Grayscale8
+    ).copy()
+    return QIcon(QPixmap.fromImage(img))
+
+
+class StudyTree(QTreeWidget):
+    """The tree; stack rows drag their index id."""
+
+    def mimeData(self, items: Sequence[QTreeWidgetItem]) -> QMimeData:
+        data = QMimeData()
+        for it in items:
+            sid = it.data(0, _STACK_ROLE)
+            if sid is not None:
+                data.setData(STACK_MIME, str(int(sid)).encode())
+                data.setText(it.text(0))
+                break
+        return data
+
+    def mimeTypes(self) -> list[str]:
+        return [STACK_MIME]
+
+
+class StudyBrowser(QWidget):
+    """Search fields over a patients > studies > stacks tree of the study index.
+
+    Signals: ``stack_activated(stack_id)`` (double-click or Enter), ``import_requested()``.
+    """
+
+    stack_activated = Signal(int)
+    import_requested = Signal()
+
+    def __init__(self, index: StudyIndex, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.index = index
+        self.blinded = False
+        self.studies: list[StudyRow] = []
+        self._thumbs: dict[int, QIcon] = {}
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(2, 2, 2, 2)
+        row = QHBoxLayout()
+        self.patient_edit = QLineEdit(self)
+        self.patient_edit.setPlaceholderText("Patient name or ID")
+        self.patient_edit.setClearButtonEnabled(True)
+        self.date_edit = QLineEdit(self)
+        self.date_edit.setPlaceholderText("Date: 2025, 202507, A-B")
+        self.date_edit.setToolTip(
+            "Study date: YYYY, YYYYMM, YYYYMMDD, or a range such as 20250101-20250630"
+        )
+        self.modality_combo = QComboBox(self)
+        for m in MODALITIES:
+            self.modality_combo.addItem(m or "Any", m)
+        self.import_button = QPushButton("Import...", self)
+        self.import_button.setToolTip("Import a folder, DICOMDIR or zip (Ctrl+I)")
+        row.addWidget(self.patient_edit, 3)
+        row.addWidget(self.date_edit, 2)
+        row.addWidget(self.modality_combo, 1)
+        row.addWidget(self.import_button)
+        lay.addLayout(row)
+        self.tree = StudyTree(self)
+        self.tree.setHeaderLabels(["Patient / study / series", "Mod", "Images"])
+        self.tree.setColumnWidth(0, 300)
+        self.tree.setColumnWidth(1, 52)
+        self.tree.setIconSize(QSize(ICON_SIZE, ICON_SIZE))
+        self.tree.setDragEnabled(True)
+        self.tree.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
+        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        lay.addWidget(self.tree, 1)
+        self.status = QLabel(self)
+        self.status.setWordWrap(True)
+        lay.addWidget(self.status)
+        self.patient_edit.textChanged.connect(lambda _t: self.refresh())
+        self.date_edit.textChanged.connect(lambda _t: self.refresh())
+        self.modality_combo.currentIndexChanged.connect(lambda _i: self.refresh())
+        self.import_button.clicked.connect(lambda _c=False: self.import_requested.emit())
+        self.tree.itemActivated.connect(self._on_activated)
+        self.tree.itemDoubleClicked.connect(self._on_activated)
+
+    # --- content ---------------------------------------------------------------------------
+    def show_message(self, text: str) -> None:
+        self.status.setText(text)
+
+    def set_blinded(self, blinded: bool) -> None:
+        self.blinded = blinded
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Re-read the index with the current filters."""
+        dates = parse_date_filter(self.date_edit.text())
+        if dates is None:
+            self.date_edit.setStyleSheet("color: #d04040;")
+            self.status.setText("Date filter: YYYY, YYYYMM, YYYYMMDD or A-B")
+            return
+        self.date_edit.setStyleSheet("")
+        self.studies = self.index.search(
+            patient=self.patient_edit.text().strip(),
+            date_from=dates[0],
+            date_to=dates[1],
+            modality=str(self.modality_combo.currentData() or ""),
+        )
+        self._fill()
+
+    def stack_rows(self) -> list[StackRow]:
+        return [s for st in self.studies for s in st.stacks]
+
+    def item_of_stack(self, stack_id: int) -> QTreeWidgetItem | None:
+        it = self.tree.invisibleRootItem()
+        stack = [it]
+        while stack:
+            node = stack.pop()
+            if node.data(0, _STACK_ROLE) == stack_id:
+                return node
+            stack.extend(node.child(i) for i in range(node.childCount()))
+        return None
+
+    def _icon(self, stack_id: int) -> QIcon:
+        icon = self._thumbs.get(stack_id)
+        if icon is None:
+            icon = thumbnail_icon(self.index.thumbnail(stack_id))
+            self._thumbs[stack_id] = icon
+        return icon
+
+    def _fill(self) -> None:
+        self.tree.clear()
+        patients: dict[str, QTreeWidgetItem] = {}
+        first_date: dict[str, _dt.date | None] = {}
+        for st in self.studies:
+            first_date.setdefault(st.patient_id, _date(st.study_date))
+        n_stacks = 0
+        for st in self.studies:
+            pitem = patients.get(st.patient_id)
+            if pitem is None:
+                label = (
+                    "Patient (blinded)"
+                    if self.blinded
+                    else f"{st.patient_name.replace('^', ' ').strip()} [{st.patient_id}]"
+                )
+                pitem = QTreeWidgetItem([label])
+                self.tree.addTopLevelItem(pitem)
+                patients[st.patient_id] = pitem
+            if self.blinded:
+                d0, d = first_date.get(st.patient_id), _date(st.study_date)
+                when = f"Day {(d - d0).days}" if d0 and d else "Day ?"
+            else:
+                when = display_date(st.study_date)
+            sitem = QTreeWidgetItem(
+                [f"{when}  {st.description}".strip(), "/".join(st.modalities), ""]
+            )
+            sitem.setToolTip(0, f"{st.description}\nModalities: {', '.join(st.modalities)}")
+            pitem.addChild(sitem)
+            for s in st.stacks:
+                text = f"{s.series_number or ''} {s.series_description} {s.label}".strip()
+                if s.is_localizer:
+                    text += " (localizer)"
+                if not s.loadable:
+                    text += " (not loadable)"
+                item = QTreeWidgetItem([text or s.series_instance_uid, s.modality, str(s.n_images)])
+                item.setData(0, _STACK_ROLE, s.id)
+                item.setIcon(0, self._icon(s.id))
+                item.setFlags(item.flags() | Qt.ItemFlag.ItemIsDragEnabled)
+                tips = [f"{s.rows} x {s.columns} x {s.n_images}", *(str(p) for p in s.problems)]
+                item.setToolTip(0, "\n".join(tips))
+                sitem.addChild(item)
+                n_stacks += 1
+        self.tree.expandAll()
+        self.status.setText(
+            f"{len(patients)} patients, {len(self.studies)} studies, {n_stacks} series"
+            if self.studies
+            else "No studies match. Import a folder, DICOMDIR or zip (Ctrl+I)."
+        )
+
+    def _on_activated(self, item: QTreeWidgetItem, _col: int = 0) -> None:
+        sid = item.data(0, _STACK_ROLE)
+        if sid is not None:
+            self.stack_activated.emit(int(sid))
+
+
+class ImportWorker(QThread):
+    """Runs :func:`import_paths` off the GUI thread."""
+
+    progress = Signal(int, int, str)
+    done = Signal(object)
+
+    def __init__(
+        self,
+        index: StudyIndex,
+        paths: Sequence[str],
+        mode: ImportMode,
+        store_dir: Path | None = None,
+        parent: Any = None,
+    ) -> None:
+        super().__init__(parent)
+        self.index = index
+        self.paths = list(paths)
+        self.mode = mode
+        self.store_dir = store_dir
+        self.cancel_event = threading.Event()
+
+    def run(self) -> None:
+        try:
+            summary = import_paths(
+                self.index,
+                self.paths,
+                self.mode,
+                store_dir=self.store_dir,
+                progress=self.progress.emit,
+                cancel=self.cancel_event,
+            )
+        except Exception as exc:  # noqa: BLE001 - shown in the dialog, never a traceback
+            summary = ImportSummary(self.mode, cancelled=True)
+            summary.warnings.append(f"import failed: {exc}")
+        self.done.emit(summary)
+
+
+class ImportDialog(QDialog):
+    """Choose folders, DICOMDIRs or zips, copy or reference, then watch progress and the summary.
+
+    Signal ``imported(summary)`` when an import ends (finished or cancelled).
+    """
+
+    imported = Signal(object)
+
+    def __init__(
+        self, index: StudyIndex, parent: QWidget | None = None, store_dir: Path | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Import studies")
+        self.resize(720, 520)
+        self.index = index
+        self.store_dir = store_dir
+        self.worker: ImportWorker | None = None
+        self.summary: ImportSummary | None = None
+        lay = QVBoxLayout(self)
+        lay.addWidget(QLabel("Folders, DICOMDIR files or zip archives to import:"))
+        self.path_list = QListWidget(self)
+        lay.addWidget(self.path_list, 1)
+        row = QHBoxLayout()
+        self.add_folder = QPushButton("Add folder...", self)
+        self.add_file = QPushButton("Add DICOMDIR or zip...", self)
+        self.clear_paths = QPushButton("Clear", self)
+        for b in (self.add_folder, self.add_file, self.clear_paths):
+            row.addWidget(b)
+        row.addStretch(1)
+        lay.addLayout(row)
+        mode_row = QHBoxLayout()
+        self.copy_radio = QRadioButton("Copy into the managed store", self)
+        self.ref_radio = QRadioButton("Reference in place (files stay where they are)", self)
+        self.ref_radio.setChecked(True)
+        group = QButtonGroup(self)
+        group.addButton(self.copy_radio)
+        group.addButton(self.ref_radio)
+        mode_row.addWidget(self.copy_radio)
+        mode_row.addWidget(self.ref_radio)
+        lay.addLayout(mode_row)
+        self.progress_bar = QProgressBar(self)
+        self.progress_bar.setRange(0, 100)
+        self.progress_label = QLabel("", self)
+        self.progress_label.setWordWrap(True)
+        lay.addWidget(self.progress_bar)
+        lay.addWidget(self.progress_label)
+        self.summary_text = QPlainTextEdit(self)
+        self.summary_text.setReadOnly(True)
+        self.summary_text.setPlaceholderText("What was imported, and what was skipped and why.")
+        lay.addWidget(self.summary_text, 2)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        self.start_button = QPushButton("Import", self)
+        self.cancel_button = QPushButton("Cancel import", self)
+        self.cancel_button.setEnabled(False)
+        self.close_button = QPushButton("Close", self)
+        for b in (self.start_button, self.cancel_button, self.close_button):
+            buttons.addWidget(b)
+        lay.addLayout(buttons)
+        self.add_folder.clicked.connect(lambda _c=False: self._add_folder())
+        self.add_file.clicked.connect(lambda _c=False: self._add_file())
+        self.clear_paths.clicked.connect(lambda _c=False: self.path_list.clear())
+        self.start_button.clicked.connect(lambda _c=False: self.start())
+        self.cancel_button.clicked.connect(lambda _c=False: self.cancel())
+        self.close_button.clicked.connect(lambda _c=False: self.close())
+
+    def paths(self) -> list[str]:
+        return [self.path_list.item(i).text() for i in range(self.path_list.count())]
+
+    def add_paths(self, paths: Sequence[str]) -> None:
+        for p in paths:
+            self.path_list.addItem(str(p))
+
+    def _add_folder(self) -> None:
+        p = QFileDialog.getExistingDirectory(self, "Folder to import")
+        if p:
+            self.add_paths([p])
+
+    def _add_file(self) -> None:
+        p, _ = QFileDialog.getOpenFileName(
+            self, "DICOMDIR or zip to import", "", "DICOMDIR or zip (DICOMDIR *.zip);;All (*)"
+        )
+        if p:
+            self.add_paths([p])
+
+    @property
+    def mode(self) -> ImportMode:
+        return ImportMode.COPY if self.copy_radio.isChecked() else ImportMode.REFERENCE
+
+    def start(self, paths: Sequence[str] | None = None, mode: ImportMode | None = None) -> bool:
+        """Start importing (the listed paths, or ``paths``); False when there is nothing to do."""
+        if paths is not None:
+            self.path_list.clear()
+            self.add_paths(paths)
+        if mode is not None:
+            (self.copy_radio if mode is ImportMode.COPY else self.ref_radio).setChecked(True)
+        todo = self.paths()
+        if not todo or self.worker is not None:
+            if not todo:
+                self.progress_label.setText("Add a folder, DICOMDIR or zip first.")
+            return False
+        self.summary = None
+        self.summary_text.clear()
+        self.progress_bar.setValue(0)
+        self.worker = ImportWorker(self.index, todo, self.mode, self.store_dir, self)
+        self.worker.progress.connect(self._on_progress)
+        self.worker.done.connect(self._on_done)
+        self.start_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.worker.start()
+        return True
+
+    def cancel(self) -> None:
+        if self.worker is not None:
+            self.worker.cancel_event.set()
+            self.progress_label.setText("Cancelling after the current series...")
+
+    @property
+    def running(self) -> bool:
+        return self.worker is not None
+
+    def _on_progress(self, done: int, total: int, what: str) -> None:
+        self.progress_bar.setValue(int(100 * done / max(total, 1)))
+        self.progress_label.setText(what)
+
+    def _on_done(self, summary: ImportSummary) -> None:
+        w = self.worker
+        self.worker = None
+        if w is not None:
+            w.wait()
+            w.deleteLater()
+        self.summary = summary
+        self.progress_bar.setValue(100 if not summary.cancelled else self.progress_bar.value())
+        self.progress_label.setText(summary.text().splitlines()[0])
+        self.summary_text.setPlainText(summary.text())
+        self.start_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+        self.imported.emit(summary)
+
+    def closeEvent(self, event: Any) -> None:
+        if self.worker is not None:
+            self.worker.cancel_event.set()
+            self.worker.wait()
+        super().closeEvent(event)
