@@ -62,6 +62,10 @@ class ViewportTool:
     def paint(self, vp: SliceViewport, painter: QPainter) -> None:
         return None
 
+    def key_press(self, vp: SliceViewport, event: QKeyEvent) -> bool:
+        """Keys for the tool (Delete, Escape, Enter) before the viewport's own keys."""
+        return False
+
 
 class CrosshairTool(ViewportTool):
     """A left click (or drag) places the crosshair at that patient point."""
@@ -163,6 +167,9 @@ class SliceViewport(QWidget):
         self._drag: tuple[str, QPointF, Any] | None = None
         self._cursor: QPointF | None = None
         self.tool: ViewportTool = CrosshairTool()
+        # Layers drawn under the tool whatever the tool (measurements): objects with
+        # ``paint(viewport, painter)``.
+        self.overlay_layers: list[Any] = []
         self.setCursor(self.tool.cursor)
         self._cine = QTimer(self)
         self._cine.setInterval(int(1000 / CINE_FPS))
@@ -363,6 +370,9 @@ class SliceViewport(QWidget):
         event.accept()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
+        if self.tool.key_press(self, event):
+            event.accept()
+            return
         key = event.key()
         m = self.model
         if key in (Qt.Key.Key_Down, Qt.Key.Key_Right):
@@ -449,6 +459,8 @@ class SliceViewport(QWidget):
                 self._paint_image(p)
                 self._paint_reference_lines(p)
                 self._paint_crosshair(p)
+                for layer in self.overlay_layers:
+                    layer.paint(self, p)
                 self.tool.paint(self, p)
                 if self.state.show_overlays:
                     self._paint_overlays(p)
