@@ -50,7 +50,18 @@ def run_gui(paths: list[str], demo: bool, screenshot: str | None) -> int:
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("NAMECAR Viewer")
-    window = MainWindow()
+    from namecar_viewer.persistence.study_index import StudyIndex, default_db_path
+
+    index_problem = ""
+    try:
+        # the persistent index survives restarts; a --screenshot run (docs, checks) leaves it alone
+        index: StudyIndex | None = None if screenshot else StudyIndex(default_db_path())
+    except Exception as exc:  # noqa: BLE001 - the window opens on a temporary index instead
+        index = None
+        index_problem = f"The study index cannot be opened ({exc}); using a temporary one."
+    window = MainWindow(index=index)
+    if index_problem:
+        window.statusBar().showMessage(index_problem)
     window.resize(1600, 1000)
     all_paths = list(paths)
     if demo:
