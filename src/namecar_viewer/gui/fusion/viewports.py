@@ -1,0 +1,207 @@
+"""Slice viewports for PET work: a crosshair that follows accepted transforms, and a fused view.
+
+:class:`LinkedSliceViewport` draws the crosshair wherever the shared ViewState can map it (same
+frame of reference, or another one through an accepted transform).  :class:`FusedViewport` shows
+the base volume (CT/MRI) in grey with the SUV PET resampled onto it in colour; its readout gives
+both values, the PET one in SUV with the unit.  Without an accepted transform between different
+frames of reference it shows the base alone and says so: never a silent fusion.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QImage, QPainter, QPen
+from PySide6.QtWidgets import QWidget
+
+from namecar_viewer.app.pet import PetFusion, value_unit
+from namecar_viewer.app.view_state import ViewportModel, ViewState
+from namecar_viewer.core.geometry import Volume
+from namecar_viewer.core.geometry.reslice import WindowLevel, apply_window, reslice
+from namecar_viewer.core.registration import FrameOfReferenceMismatch
+from namecar_viewer.gui.fusion.colormaps import ColourMap, argb_table, suv_to_index
+from namecar_viewer.gui.viewport import VIEWPORT_COLOURS, SliceViewport
+
+DEFAULT_SUV_WINDOW = (0.0, 10.0)  # PSMA: liver about 5, lesions 5-50 (see reslice.pet_window)
+DEFAULT_OPACITY = 0.5
+
+
+class LinkedSliceViewport(SliceViewport):
+    """A slice viewport whose crosshair is drawn in any frame the view state can map to.
+
+    Overlay text sits on a translucent dark box so it stays legible on an inverted-grey PET
+    (white background).
+    """
+
+    def _text(self, p: QPainter, rect: QRectF, flags: Qt.AlignmentFlag, text: str) -> None:
+        if text:
+            box = p.boundingRect(rect, flags, text).adjusted(-3, -1, 3, 1)
+            p.fillRect(box, QColor(0, 0, 0, 150))
+        super()._text(p, rect, flags, text)
+
+    def _paint_crosshair(self, p: QPainter) -> None:
+        st = self.state
+        if not st.show_crosshair or st.crosshair is None:
+            return
+        point = st.crosshair_in(self.model.frame_of_reference_uid)
+        if point is None:
+            return
+        s = self.patient_to_screen(point)
+        if s is None:
+            return
+        p.setPen(QPen(QColor(80, 255, 80), 1))
+        gap, arm = 6.0, 18.0
+        x, y = s.x(), s.y()
+        p.drawLine(QPointF(x - gap - arm, y), QPointF(x - gap, y))
+        p.drawLine(QPointF(x + gap, y), QPointF(x + gap + arm, y))
+        p.drawLine(QPointF(x, y - gap - arm), QPointF(x, y - gap))
+        p.drawLine(QPointF(x, y + gap), QPointF(x, y + gap + arm))
+
+
+class FusedViewport(LinkedSliceViewport):
+    """Base volume in grey with the SUV PET over it (colour map, opacity, SUV window)."""
+
+    def __init__(
+        self,
+        model: ViewportModel,
+        state: ViewState | None = None,
+        parent: QWidget | None = None,
+        colour: str = VIEWPORT_COLOURS[2],
+    ) -> None:
+        super().__init__(model, state, parent, colour)
+        self.fusion: PetFusion | None = None
+        self.pet: Volume | None = None
+        self.candidate = False  # True while showing an unaccepted registration
+        self.colour_map = ColourMap.HOT_IRON
+        self.opacity = DEFAULT_OPACITY
+        self.suv_window = DEFAULT_SUV_WINDOW
+        self.message = ""
+
+    # --- configuration ---------------------------------------------------------------------
+    def set_pet(
+        self, pet: Volume | None, matrix: npt.ArrayLike | None = None, candidate: bool = False
+    ) -> None:
+        """Fuse ``pet`` over the model's volume; ``matrix`` maps base LPS to PET LPS.
+
+        Different frames of reference without ``matrix`` leave the base alone with a message.
+        """
+        self.pet = pet
+        self.candidate = candidate and matrix is not None
+        self.fusion = None
+        self.message = ""
+        base = self.model.volume
+        if pet is not None and base is not None:
+            try:
+                self.fusion = PetFusion(base, pet, matrix)
+            except FrameOfReferenceMismatch:
+                self.message = (
+                    "PET NOT FUSED: different frame of reference.\n"
+                    "Register (automatic or manual) and accept first."
+                )
+            except ValueError as exc:
+                self.message = f"PET not fused: {exc}"
+        self._image = None
+        self.update()
+
+    def set_colour_map(self, cmap: ColourMap) -> None:
+        self.colour_map = cmap
+        self._image = None
+        self.update()
+
+    def set_opacity(self, opacity: float) -> None:
+        self.opacity = min(max(float(opacity), 0.0), 1.0)
+        self._image = None
+        self.update()
+
+    def set_suv_window(self, lower: float, upper: float) -> None:
+        if upper <= lower:
+            raise ValueError("The SUV window's upper end must exceed its lower end.")
+        self.suv_window = (float(lower), float(upper))
+        self._image = None
+        self.update()
+
+    # --- rendering -------------------------------------------------------------------------
+    def overlay_pixels(self) -> npt.NDArray[np.float32] | None:
+        """The SUV PET on the displayed slice (same pixels as the base slice), or None."""
+        m = self.model
+        if self.fusion is None or m.geometry is None:
+            return None
+        sl = reslice(self.fusion.overlay, m.orientation, m.index, m.geometry)
+        return np.asarray(sl.pixels, dtype=np.float32)
+
+    def _ensure_image(self) -> QImage | None:
+        if self._image is not None:
+            return self._image
+        sl = self.model.current_slice()
+        if sl is None:
+            return None
+        grey = apply_window(sl.pixels, self.model.window, self.model.invert).astype(np.float32)
+        base_rgb = np.repeat(grey[:, :, None], 3, axis=2)
+        overlay = self.overlay_pixels()
+        if overlay is not None:
+            idx = suv_to_index(overlay, *self.suv_window)
+            lut = argb_table(self.colour_map)[idx]
+            rgb = np.stack([(lut >> 16) & 0xFF, (lut >> 8) & 0xFF, lut & 0xFF], axis=2).astype(
+                np.float32
+            )
+            # transparent below the window so the anatomy stays visible where there is no uptake
+            alpha = np.where(idx > 0, self.opacity, 0.0).astype(np.float32)[:, :, None]
+            base_rgb = base_rgb * (1.0 - alpha) + rgb * alpha
+        out = np.clip(np.rint(base_rgb), 0, 255).astype(np.uint32)
+        buf = np.ascontiguousarray(
+            np.uint32(0xFF000000) | (out[:, :, 0] << 16) | (out[:, :, 1] << 8) | out[:, :, 2]
+        )
+        h, w = buf.shape
+        self._image_buf = buf
+        self._image = QImage(buf.data, w, h, 4 * w, QImage.Format.Format_ARGB32_Premultiplied)
+        return self._image
+
+    def paintEvent(self, event: Any) -> None:
+        super().paintEvent(event)
+        banner = self.message or ("CANDIDATE REGISTRATION - not accepted" if self.candidate else "")
+        if banner and self.model.volume is not None:
+            p = QPainter(self)
+            try:
+                p.setFont(self._font)
+                colour = QColor(255, 120, 100) if self.message else QColor(255, 210, 80)
+                p.setPen(colour)
+                p.drawText(
+                    QRectF(self.rect()).adjusted(8, 70, -8, -8),
+                    Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,
+                    banner,
+                )
+            finally:
+                p.end()
+
+    def overlay_texts(self) -> dict[str, str]:
+        out = super().overlay_texts()
+        if self.fusion is not None:
+            lo, hi = self.suv_window
+            out["top_right"] += (
+                f"\n+ PET {self.colour_map.value} {lo:g}-{hi:g} {self.fusion.unit}"
+                f" ({self.opacity:.0%})"
+            )
+        return out
+
+    def readout(self) -> str:
+        """Base value and the PET's SUV (with its unit) under the cursor."""
+        text = super().readout()
+        if not text or self.fusion is None or self._cursor is None:
+            return text
+        point = self.screen_to_patient(self._cursor)
+        if point is None:
+            return text
+        suv = self.fusion.suv_at(point)
+        pet_text = "PET: outside" if math.isnan(suv) else f"PET: {suv:.2f} {self.fusion.unit}"
+        return pet_text + "\n" + text
+
+    def window_text(self) -> str:
+        return f"SUV window {self.suv_window[0]:g}-{self.suv_window[1]:g} {value_unit(self.pet)}"
+
+
+def pet_window_level(lower: float, upper: float) -> WindowLevel:
+    return WindowLevel(upper - lower, (upper + lower) / 2.0)
