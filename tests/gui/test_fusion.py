@@ -127,3 +127,22 @@ def test_registration_panel_automatic_then_accept(
     lesions = np.array([les["mri"]["centre_mm"] for les in ground_truth["lesions"]])
     assert point_error_mm(m, truth, lesions).max() <= 2.0
     assert not view.fused_view.candidate and view.fused_view.fusion is not None
+
+
+def test_main_window_menu_opens_mri_pet_layout(
+    qtbot: Any, small_demo: Path, shots_dir: str
+) -> None:
+    from namecar_viewer.gui.main_window import MainWindow
+
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.open_paths(
+        [str(small_demo / "MR_2025-07-22_T2_TSE_AX"), str(small_demo / "PT_2025-07-24_PSMA_Ga68")]
+    )
+    win.actions_by_name["mri_pet_layout"].trigger()
+    host = getattr(win, "mri_pet_window", None)
+    assert host is not None
+    view = host.centralWidget()
+    assert view.pet.metadata["unit"] == SUV_UNIT and view.mri.modality == "MR"
+    assert "NOT FUSED" in view.fused_view.message  # separate frames, nothing accepted yet
+    host.close()

@@ -296,6 +296,13 @@ class MainWindow(QMainWindow):
             True,
         )
         self._act(v, "View", "browser", "Show study &browser", self._toggle_browser, "F2")
+        self._act(
+            v,
+            "View",
+            "mri_pet_layout",
+            "MRI-&PET layout (MRI, PET in SUV, fusion, MIP)",
+            self._open_mri_pet_layout,
+        )
 
         w = mb.addMenu("&Window")
         presets: list[tuple[WindowPreset, str]] = [
@@ -520,6 +527,11 @@ class MainWindow(QMainWindow):
     def _toggle_blinded(self) -> None:
         self.state.set_blinded(not self.state.blinded)
         self.browser.set_blinded(self.state.blinded)
+
+    def _open_mri_pet_layout(self) -> None:
+        from namecar_viewer.gui.fusion import open_mri_pet_layout
+
+        open_mri_pet_layout(self)
 
     def _toggle_browser(self) -> None:
         self.browser_dock.setVisible(not self.browser_dock.isVisible())

@@ -194,13 +194,31 @@ def _pick_stacks(stacks: list[Any]) -> tuple[Any | None, Any | None]:
     return mr, pet
 
 
+def _stacks_of(window: Any) -> tuple[Any | None, Any | None]:
+    """The MRI and PET stacks the *MRI-PET* hanging protocol picks for the current patient
+    (study index of the reading controller), else a pick among the browser's scanned stacks."""
+    reading = getattr(window, "reading", None)
+    if reading is not None and hasattr(reading, "current_patient_rows"):
+        from namecar_viewer.app.hanging_protocols import apply_protocol
+
+        try:
+            result = apply_protocol("mri_pet", reading.current_patient_rows())
+            rows = (result.slot("mri").stack, result.slot("pet").stack)
+            if rows[0] is None or rows[1] is None:
+                return None, None
+            return reading.index.stack(int(rows[0].id)), reading.index.stack(int(rows[1].id))
+        except Exception:  # noqa: BLE001 - fall back to the scanned stacks below
+            pass
+    stacks = list(getattr(getattr(window, "browser", None), "stacks", []) or [])
+    return _pick_stacks(stacks)
+
+
 def open_mri_pet_layout(window: Any) -> QMainWindow | None:
     """Menu entry: the MRI-PET layout of the open studies, in its own window."""
     from namecar_viewer.core.dicom import load_stack
     from namecar_viewer.gui.fusion.suv_dialog import load_pet_with_dialog
 
-    stacks = list(getattr(getattr(window, "browser", None), "stacks", []) or [])
-    mr_stack, pet_stack = _pick_stacks(stacks)
+    mr_stack, pet_stack = _stacks_of(window)
     if mr_stack is None or pet_stack is None:
         window.statusBar().showMessage(
             "MRI-PET layout needs an MRI and a PET series among the open studies."
