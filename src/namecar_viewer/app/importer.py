@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from namecar_viewer.core.dicom import LoadCancelled, Stack, load_stack, scan
+from namecar_viewer.core.dicom import LoadCancelled, ObjectKind, Stack, load_stack, scan
 from namecar_viewer.core.geometry.reslice import apply_window, default_display
 from namecar_viewer.core.problems import DicomInputError
 from namecar_viewer.persistence.study_index import StudyIndex, Thumbnail, default_data_dir
@@ -191,12 +191,17 @@ def import_paths(
     for u in rep.unreadable:
         summary.skipped.append(SkippedItem(u.path, u.reason))
     for obj in rep.non_image:
-        summary.skipped.append(
-            SkippedItem(
-                obj.path,
-                f"{obj.kind.value} object ({obj.description or obj.modality}): not an image, "
-                "not indexed as a stack",
+        what = obj.kind.value if obj.kind is not ObjectKind.OTHER else "non-image object"
+        detail = ", ".join(
+            x
+            for x in (
+                obj.description or obj.modality,
+                f"SOP class {obj.sop_class_uid}" if obj.sop_class_uid else "no SOP Class UID",
             )
+            if x
+        )
+        summary.skipped.append(
+            SkippedItem(obj.path, f"{what} ({detail}): no image to show, not indexed as a stack")
         )
     if rep.cancelled:
         summary.cancelled = True

@@ -83,6 +83,10 @@ def _date(d: str) -> _dt.date | None:
         return None
 
 
+def _n(count: int, one: str, many: str | None = None) -> str:
+    return f"{count} {one if count == 1 else (many or one + 's')}"
+
+
 def display_date(d: str) -> str:
     dd = _date(d)
     return dd.isoformat() if dd else d
@@ -257,7 +261,8 @@ class StudyBrowser(QWidget):
                 n_stacks += 1
         self.tree.expandAll()
         self.status.setText(
-            f"{len(patients)} patients, {len(self.studies)} studies, {n_stacks} series"
+            f"{_n(len(patients), 'patient')}, {_n(len(self.studies), 'study', 'studies')}, "
+            f"{n_stacks} series"
             if self.studies
             else "No studies match. Import a folder, DICOMDIR or zip (Ctrl+I)."
         )

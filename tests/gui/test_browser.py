@@ -1,0 +1,197 @@
+"""Study browser on the index, import dialog, background loading with a first image, drops."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import warnings
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from pytestqt.qtbot import QtBot
+
+from namecar_viewer.app.importer import import_paths
+from namecar_viewer.gui.main_window import MainWindow
+from namecar_viewer.gui.study_browser import STACK_MIME, ImportDialog, StudyBrowser
+from namecar_viewer.persistence.study_index import StudyIndex
+
+
+@pytest.fixture(scope="module")
+def demo_index(small_demo: Path) -> StudyIndex:
+    idx = StudyIndex(":memory:")
+    import_paths(idx, [small_demo])
+    return idx
+
+
+def _tree_texts(b: StudyBrowser) -> list[list[str]]:
+    out = []
+    for i in range(b.tree.topLevelItemCount()):
+        p = b.tree.topLevelItem(i)
+        out.append([p.text(0)] + [p.child(j).text(0) for j in range(p.childCount())])
+    return out
+
+
+def test_browser_shows_demo_studies(
+    qtbot: QtBot, demo_index: StudyIndex, ground_truth: dict, shots_dir: str
+) -> None:
+    b = StudyBrowser(demo_index)
+    qtbot.addWidget(b)
+    b.resize(480, 900)
+    b.refresh()
+    b.show()
+    texts = _tree_texts(b)
+    assert len(texts) == 1 and texts[0][0] == "NAMECAR DEMO [NAMECAR-001]"
+    dates = [t.split()[0] for t in texts[0][1:]]
+    ct_dates = [tp["date"] for tp in ground_truth["ct_timepoints"]]
+    expected = sorted([*ct_dates, ground_truth["mri"]["date"], ground_truth["pet"]["date"]])
+    assert dates == expected
+    patient = b.tree.topLevelItem(0)
+    mods = [patient.child(j).text(1) for j in range(patient.childCount())]
+    assert mods == ["CT", "CT", "MR", "PT", "CT", "CT", "CT"]
+    t2 = patient.child(2).child(0)
+    assert t2.text(0) == "3 T2 TSE AX" and t2.text(2) == "30"
+    assert not t2.icon(0).isNull()  # thumbnail
+    b.grab().save(f"{shots_dir}/browser_demo.png")
+    # search: modality, date range, patient
+    b.modality_combo.setCurrentIndex(b.modality_combo.findData("PT"))
+    assert [st.study_date for st in b.studies] == ["20250724"]
+    b.modality_combo.setCurrentIndex(0)
+    b.date_edit.setText("2026")
+    assert [st.study_date for st in b.studies] == ["20260108", "20260409"]
+    b.date_edit.setText("")
+    b.patient_edit.setText("somebody else")
+    assert b.tree.topLevelItemCount() == 0
+    b.patient_edit.setText("")
+    # blinded: no name, no calendar date; days from the first study instead
+    b.set_blinded(True)
+    texts = _tree_texts(b)
+    assert texts[0][0] == "Patient (blinded)"
+    # 2025-01-15 -> 2025-07-10: 16 + 28 + 31 + 30 + 31 + 30 + 10 = 176 days
+    assert texts[0][1].startswith("Day 0 ") and texts[0][2].startswith("Day 176 ")
+    assert not any("2025" in t or "NAMECAR DEMO" in t for t in texts[0])
+    b.grab().save(f"{shots_dir}/browser_demo_blinded.png")
+
+
+def test_import_dialog_reports_corrupt_file(
+    qtbot: QtBot, small_demo: Path, ground_truth: dict, tmp_path: Path, shots_dir: str
+) -> None:
+    folder = tmp_path / "in"
+    shutil.copytree(small_demo / ground_truth["series"][5]["folder"], folder)  # T2, 30 files
+    bad = folder / "broken.dcm"
+    bad.write_bytes(b"\x00" * 128 + b"DICM" + os.urandom(200))
+    idx = StudyIndex(tmp_path / "i.sqlite")
+    dlg = ImportDialog(idx)
+    qtbot.addWidget(dlg)
+    dlg.show()
+    with qtbot.waitSignal(dlg.imported, timeout=30000) as sig:
+        assert dlg.start([str(folder)])
+    summary = sig.args[0]
+    assert not summary.cancelled
+    assert [Path(s.path).name for s in summary.skipped] == ["broken.dcm"]
+    assert summary.instances_added == 30
+    assert "broken.dcm" in dlg.summary_text.toPlainText()
+    assert dlg.progress_bar.value() == 100
+    dlg.grab().save(f"{shots_dir}/import_dialog.png")
+    # cancelled straight away: nothing half-written
+    idx2 = StudyIndex(tmp_path / "j.sqlite")
+    dlg2 = ImportDialog(idx2)
+    qtbot.addWidget(dlg2)
+    with qtbot.waitSignal(dlg2.imported, timeout=30000) as sig2:
+        dlg2.start([str(small_demo)])
+        dlg2.cancel()
+    assert sig2.args[0].cancelled
+    assert idx2.counts()["instances"] == 0
+
+
+def test_first_image_before_volume(
+    qtbot: QtBot, demo_index: StudyIndex, ground_truth: dict, shots_dir: str
+) -> None:
+    w = MainWindow(index=demo_index)
+    qtbot.addWidget(w)
+    w.resize(1200, 800)
+    w.show()
+    w.browser.refresh()
+    base_uid = ground_truth["series"][0]["series_instance_uid"]
+    row = next(r for r in demo_index.stack_rows() if r.series_instance_uid == base_uid)
+    vp = w.viewports[0]
+    loader = w.reading.loader_of(vp)
+    events: list[tuple[str, int, bool]] = []
+    loader.first_image.connect(lambda v: events.append(("first", v.shape[0], loader.busy)))
+    loader.finished.connect(lambda v: events.append(("volume", v.shape[0], loader.busy)))
+    with qtbot.waitSignal(loader.finished, timeout=30000):
+        w.load_stack_id(row.id, vp)
+    # the middle image alone was on screen first, while the load was still running
+    assert events[0] == ("first", 1, True)
+    assert events[-1] == ("volume", 84, False)
+    # the volume opens on the slice of the preview: the middle instance (84 // 2 = 42)
+    assert vp.model.index == 42
+    assert vp.busy_text is None
+
+
+def test_unloadable_stack_shows_reason(
+    qtbot: QtBot, small_demo: Path, ground_truth: dict, tmp_path: Path, shots_dir: str
+) -> None:
+    folder = tmp_path / "t2"
+    shutil.copytree(small_demo / ground_truth["series"][5]["folder"], folder)
+    idx = StudyIndex(":memory:")
+    import_paths(idx, [folder], thumbnails=False)
+    shutil.rmtree(folder)  # the referenced files are gone (unplugged disk)
+    w = MainWindow(index=idx)
+    qtbot.addWidget(w)
+    w.resize(900, 600)
+    w.show()
+    vp = w.viewports[0]
+    loader = w.reading.loader_of(vp)
+    with qtbot.waitSignal(loader.failed, timeout=30000) as sig:
+        w.load_stack_id(idx.stack_rows()[0].id, vp)
+    assert "t2" in sig.args[0]  # the reason names the missing file
+    assert vp.model.error == sig.args[0]
+    w.grab().save(f"{shots_dir}/viewport_load_error.png")
+
+
+def test_drag_from_browser_drop_on_viewport(
+    qtbot: QtBot, demo_index: StudyIndex, ground_truth: dict
+) -> None:
+    w = MainWindow(index=demo_index)
+    qtbot.addWidget(w)
+    w.resize(1200, 800)
+    w.show()
+    w.browser.refresh()
+    pet_uid = next(s for s in ground_truth["series"] if s["modality"] == "PT")[
+        "series_instance_uid"
+    ]
+    row = next(r for r in demo_index.stack_rows() if r.series_instance_uid == pet_uid)
+    item = w.browser.item_of_stack(row.id)
+    assert item is not None
+    mime = w.browser.tree.mimeData([item])
+    assert bytes(mime.data(STACK_MIME).data()).decode() == str(row.id)
+    vp = w.viewports[1]
+    data = QMimeData()
+    data.setData(STACK_MIME, mime.data(STACK_MIME))
+    ev = QDropEvent(
+        QPointF(50, 50),
+        Qt.DropAction.CopyAction,
+        data,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    loader = w.reading.loader_of(vp)
+    # Qt delivers drops only inside a real drag session (none offscreen): hand the drop event
+    # to the viewport's event filter as Qt's dispatcher would
+    with warnings.catch_warnings():  # PySide marks the only constructor deprecated
+        warnings.simplefilter("ignore", DeprecationWarning)
+        enter = QDragEnterEvent(
+            QPoint(50, 50),
+            Qt.DropAction.CopyAction,
+            data,
+            Qt.MouseButton.LeftButton,
+            Qt.KeyboardModifier.NoModifier,
+        )
+    assert w.reading.eventFilter(vp, enter) and enter.isAccepted()
+    with qtbot.waitSignal(loader.finished, timeout=30000):
+        assert w.reading.eventFilter(vp, ev)
+    assert vp.model.volume is not None
+    assert vp.model.volume.series_instance_uid == pet_uid
+    assert w.active is vp
