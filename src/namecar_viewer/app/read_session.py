@@ -415,6 +415,12 @@ class ReadSession:
         if db is not None and not stored:
             self._commit()
 
+    def attach_database(self, db: ReadsDatabase) -> None:
+        """Start saving a read edited so far in memory only (the whole read is written now)."""
+        self.db = db
+        self._committed = None
+        self._commit()
+
     @classmethod
     def open(cls, db: ReadsDatabase, uid: str) -> ReadSession:
         """Resume a stored read exactly as last committed."""

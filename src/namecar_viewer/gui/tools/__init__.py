@@ -1,0 +1,1 @@
+"""Measurement tools on the viewports (line, bidirectional, ROI, point/arrow, sphere, semi-auto)."""
