@@ -502,7 +502,8 @@ def default_display(volume: Volume) -> tuple[WindowLevel, bool]:
     """First window and inversion for a newly shown volume, by modality."""
     if volume.modality == "CT":
         return CT_SOFT_TISSUE.window or WindowLevel(400.0, 40.0), False
-    if volume.modality == "PT" and volume.metadata.get("units") in ("SUV", "GML", "g/ml"):
+    units = str(volume.metadata.get("units") or volume.metadata.get("unit") or "")
+    if volume.modality == "PT" and (units.startswith("SUV") or units in ("GML", "g/ml")):
         return pet_window(), True
     return auto_window(volume.array), volume.modality == "PT"
 
