@@ -24,6 +24,8 @@ from namecar_viewer.pacs import (
     send,
     test_connection,
 )
+from namecar_viewer.pacs.local_store import index_import_hook
+from namecar_viewer.persistence.study_index import StudyIndex
 
 SR_EXAMPLE = Path(__file__).resolve().parents[2].parent / "shared/testdata/dcmqi/sr-example/sr.dcm"
 
@@ -121,7 +123,15 @@ def test_retrieve_demo_patient_into_empty_store(
     node = web_node if method is Method.WADO_RS else dimse_node
     store = LocalStore(tmp_path / "store")
     imported: list[list[Path]] = []
-    retriever = Retriever(local_ae, store, import_hook=lambda folders: imported.append(folders))
+    index = StudyIndex(tmp_path / "index.sqlite")
+    index_hook = index_import_hook(index)
+    assert index_hook is not None
+
+    def hook(folders: list[Path]) -> object:
+        imported.append(folders)
+        return index_hook(folders)
+
+    retriever = Retriever(local_ae, store, import_hook=hook)
     progress: list[tuple[str, int, int | None]] = []
     try:
         studies = find_studies(node, local_ae, StudyQuery(patient_id="NAMECAR-001"))
@@ -144,6 +154,10 @@ def test_retrieve_demo_patient_into_empty_store(
     series_sizes = Counter(str(ds.SeriesInstanceUID) for _p, ds in originals.values())
     assert {s: d for s, (d, _t) in finals.items()} == dict(series_sizes)
     assert len(imported) == 7 and sum(len(f) for f in imported) == len(series_sizes)
+    # handed to the study index: every instance indexed, every study there
+    counts = index.counts()
+    index.close()
+    assert counts["instances"] == 746 and counts["studies"] == 7, counts
 
 
 def test_resume_fetches_only_missing_instances(

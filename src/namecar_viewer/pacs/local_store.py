@@ -118,22 +118,36 @@ class LocalStore:
         return sorted(base.rglob("*.dcm")) if base.is_dir() else []
 
 
-def default_import_hook() -> ImportHook | None:
-    """The study index's import function when the index is available, else None.
+def default_retrieve_dir() -> Path:
+    """The managed folder for retrieved studies (user data directory, per platformdirs)."""
+    import platformdirs
 
-    HOOK: ``namecar_viewer.app.importer`` (study browser and local database) is being written in
-    parallel; when it exposes ``import_paths(paths)`` retrieved folders are indexed through it.
-    Without it, retrieved files stay in the managed folder and are opened from there.
+    return Path(platformdirs.user_data_dir("namecar-viewer", appauthor=False)) / "pacs-retrieved"
+
+
+def index_import_hook(index: Any = None) -> ImportHook | None:
+    """A hook that indexes retrieved folders in the study index (referenced in place).
+
+    Uses ``namecar_viewer.app.importer.import_paths`` with ``ImportMode.REFERENCE``: the
+    retrieved files already live in the managed PACS folder, so they are not copied again.
+    Returns None when the study index is not available in this installation.
     """
     try:
-        from namecar_viewer.app import importer  # type: ignore[attr-defined]
+        from namecar_viewer.app.importer import ImportMode, import_paths
+        from namecar_viewer.persistence.study_index import StudyIndex
     except ImportError:
         return None
-    for name in ("import_paths", "import_folder", "import_files"):
-        fn = getattr(importer, name, None)
-        if callable(fn):
-            return lambda paths: fn(paths)
-    return None
+
+    def hook(folders: list[Path]) -> Any:
+        idx = index if index is not None else StudyIndex()
+        return import_paths(idx, folders, mode=ImportMode.REFERENCE, thumbnails=True)
+
+    return hook
+
+
+def default_import_hook() -> ImportHook | None:
+    """The study index's import (see :func:`index_import_hook`), or None without the index."""
+    return index_import_hook()
 
 
 def hand_to_index(paths: Iterable[Path], hook: ImportHook | None) -> Any:

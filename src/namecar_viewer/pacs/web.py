@@ -113,9 +113,9 @@ def qido(
     url = f"{node.base_url}/{path}" + ("?" + "&".join(parts) if parts else "")
     with _session(node) as s:
         r = s.get(url, headers={"Accept": "application/dicom+json"}, timeout=node.timeout_s)
+        r.raise_for_status()
         if r.status_code == 204 or not r.content:
             return []
-        r.raise_for_status()
         data = r.json()
     if not isinstance(data, list):
         raise PacsError(f"{node.name}: QIDO-RS answer from {url} is not a JSON list")
