@@ -145,6 +145,10 @@ class MainWindow(QMainWindow):
         self.reading = ReadingController(self)
         self._build_menus()
         self.set_layout("1x3")
+        # Lesion marking: measurement tools and toolbar, Edit > Undo/Redo, the lesion panel.
+        from namecar_viewer.gui.tools.controller import ReadController
+
+        self.reads = ReadController(self)
         self.statusBar().showMessage("Ready")
 
     # --- actions ---------------------------------------------------------------------------
