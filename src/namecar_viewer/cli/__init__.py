@@ -16,6 +16,8 @@ SUBCOMMANDS = {
     "demo": "namecar_viewer.cli.demo",
     "recist": "namecar_viewer.cli.recist",
     "suv": "namecar_viewer.cli.suv",
+    "pacs": "namecar_viewer.cli.pacs",
+    "deid": "namecar_viewer.cli.deid",
 }
 
 
