@@ -21,6 +21,7 @@ from namecar_viewer.core.reads import (
     diff_reads,
 )
 from namecar_viewer.persistence.reads_db import (
+    SCHEMA_VERSION,
     ConcurrentEditError,
     ReadsDatabase,
     ReadsDatabaseError,
@@ -76,7 +77,7 @@ def test_round_trip_is_exact_and_sqlite_uses_wal(tmp_path: Path) -> None:
     db.close()
     again = ReadsDatabase(path)
     assert again.load_read(read.uid) == read
-    assert again.schema_version() == 1
+    assert again.schema_version() == SCHEMA_VERSION
     assert [i.uid for i in again.list_reads("NAMECAR-0042")] == [read.uid]
     with sqlite3.connect(path) as con:
         assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

@@ -322,6 +322,23 @@ class SetStatus(Command):
 
 
 @dataclass(frozen=True)
+class SetReadSetting(Command):
+    """Set (``value`` JSON text) or clear (``None``) a read-level setting, e.g. the RECIST
+    baseline choice or one eligibility answer; ``description`` is the undo text."""
+
+    key: str
+    value: str | None
+    description: str = ""
+
+    def apply(self, read: Read) -> Read:
+        return read.with_setting(self.key, self.value)
+
+    @property
+    def text(self) -> str:
+        return self.description or f"Set {self.key}"
+
+
+@dataclass(frozen=True)
 class DeleteLesion(Command):
     uid: str
 
@@ -605,6 +622,7 @@ __all__ = [
     "RelabelLesion",
     "SetLesionFlags",
     "SetMeasurementPoints",
+    "SetReadSetting",
     "SetStatus",
     "SetTimepoint",
     "next_lesion",

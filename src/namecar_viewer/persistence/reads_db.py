@@ -51,6 +51,7 @@ from namecar_viewer.core.reads.diff import (
     ChangeOp,
     HeaderRow,
     ReadDiff,
+    SettingRow,
     StatusRow,
     diff_reads,
     status_key,
@@ -67,7 +68,9 @@ from namecar_viewer.core.reads.model import (
     TimepointRole,
 )
 
-SCHEMA_VERSION = 1
+# 1: reads, timepoints, lesions, measurements, statuses.  2: + read_settings (RECIST baseline
+# choice, eligibility checklist answers); a version-1 file gains the table when opened.
+SCHEMA_VERSION = 2
 DB_FILE_NAME = "reads.sqlite"
 # Seconds SQLite waits for another writer before reporting "database is locked".
 SQLITE_BUSY_TIMEOUT_S = 5.0
@@ -157,12 +160,22 @@ statuses_table = Table(
     Column("row_version", Integer, nullable=False),
 )
 
+settings_table = Table(
+    "read_settings",
+    metadata,
+    Column("read_uid", String(UID), ForeignKey("reads.uid"), primary_key=True),
+    Column("key", String(128), primary_key=True),
+    Column("value_json", Text, nullable=False),
+    Column("row_version", Integer, nullable=False),
+)
+
 _TABLES = {
     "reads": reads_table,
     "timepoints": timepoints_table,
     "lesions": lesions_table,
     "measurements": measurements_table,
     "statuses": statuses_table,
+    "settings": settings_table,
 }
 
 
@@ -260,6 +273,13 @@ class ReadsDatabase:
                         id=1, version=SCHEMA_VERSION, applied_utc=_now()
                     )
                 )
+            elif create and int(row[0]) < SCHEMA_VERSION:
+                # create_all above added the new tables; existing rows are unchanged.
+                conn.execute(
+                    schema_version_table.update()
+                    .where(schema_version_table.c.id == 1)
+                    .values(version=SCHEMA_VERSION, applied_utc=_now())
+                )
             elif int(row[0]) > SCHEMA_VERSION:
                 raise ReadsDatabaseError(
                     f"The reads database {self.where} has schema version {row[0]}, newer than "
@@ -335,6 +355,10 @@ class ReadsDatabase:
                     r.row_version
                 )
                 statuses[(r.lesion_uid, r.timepoint_uid)] = LesionStatus(r.status)
+            settings = {}
+            for r in rows(settings_table):
+                self._versions[_vkey("settings", uid, r.key)] = r.row_version
+                settings[r.key] = r.value_json
         return Read(
             uid=head.uid,
             patient_id=head.patient_id,
@@ -343,6 +367,7 @@ class ReadsDatabase:
             timepoints=tuple(tps),
             measurements=tuple(ms),
             statuses=statuses,
+            settings=settings,
         )
 
     # --- writing ---------------------------------------------------------------------------
@@ -358,7 +383,9 @@ class ReadsDatabase:
         try:
             with self._transaction() as conn:
                 for change in diff.changes:
-                    new_versions[(change.table, change.key)] = self._write(conn, read_uid, change)
+                    new_versions[_vkey(change.table, read_uid, change.key)] = self._write(
+                        conn, read_uid, change
+                    )
                 if not any(c.table == "reads" for c in diff.changes):
                     self._touch(conn, read_uid)
         except ReadsDatabaseError:
@@ -385,8 +412,8 @@ class ReadsDatabase:
 
     def _write(self, conn: Connection, read_uid: str, change: Change) -> int | None:
         table = _TABLES[change.table]
-        known = self._versions.get((change.table, change.key))
-        where = _key_clause(change.table, change.key)
+        known = self._versions.get(_vkey(change.table, read_uid, change.key))
+        where = _key_clause(change.table, change.key, read_uid)
         if change.op is ChangeOp.REMOVED:
             cond = where if known is None else and_(where, table.c.row_version == known)
             res = conn.execute(table.delete().where(cond))
@@ -418,8 +445,15 @@ class ReadsDatabase:
         return version + 1
 
 
-def _key_clause(table: str, key: str) -> Any:
+def _vkey(table: str, read_uid: str, key: str) -> tuple[str, str]:
+    """Row-version key: settings keys are per read ("recist/baseline" in every read)."""
+    return (table, f"{read_uid}|{key}" if table == "settings" else key)
+
+
+def _key_clause(table: str, key: str, read_uid: str) -> Any:
     t = _TABLES[table]
+    if table == "settings":
+        return and_(t.c.read_uid == read_uid, t.c.key == key)
     if table == "statuses":
         lesion_uid, timepoint_uid = key.split("|", 1)
         return and_(t.c.lesion_uid == lesion_uid, t.c.timepoint_uid == timepoint_uid)
@@ -483,6 +517,8 @@ def _row_values(read_uid: str, value: Any) -> dict[str, Any]:
             "read_uid": read_uid,
             "status": e.status.value,
         }
+    if isinstance(e, SettingRow):
+        return {"read_uid": read_uid, "key": e.key, "value_json": e.value}
     raise TypeError(f"Cannot store {type(e).__name__} in the reads database.")
 
 

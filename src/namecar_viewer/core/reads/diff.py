@@ -44,6 +44,14 @@ class StatusRow:
 
 
 @dataclass(frozen=True)
+class SettingRow:
+    """A read-level setting (key ``key``): JSON text."""
+
+    key: str
+    value: str
+
+
+@dataclass(frozen=True)
 class HeaderRow:
     """The read's own fields."""
 
@@ -88,11 +96,12 @@ def entity_rows(read: Read) -> dict[str, dict[str, Any]]:
         "statuses": {
             status_key(lu, tu): StatusRow(lu, tu, s) for (lu, tu), s in read.statuses.items()
         },
+        "settings": {k: SettingRow(k, v) for k, v in read.settings.items()},
     }
 
 
 # Parents before children when adding, children before parents when removing.
-TABLE_ORDER = ("reads", "timepoints", "lesions", "measurements", "statuses")
+TABLE_ORDER = ("reads", "timepoints", "lesions", "measurements", "statuses", "settings")
 
 
 def diff_reads(old: Read | None, new: Read | None) -> ReadDiff:
@@ -130,6 +139,7 @@ __all__ = [
     "LesionMeasurement",
     "ReadDiff",
     "ReadTimepoint",
+    "SettingRow",
     "StatusRow",
     "diff_reads",
     "entity_rows",

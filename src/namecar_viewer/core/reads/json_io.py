@@ -88,6 +88,7 @@ def read_to_json(read: Read) -> dict[str, Any]:
             {"lesion_uid": lu, "timepoint_uid": tu, "status": s.value}
             for (lu, tu), s in read.statuses.items()
         ],
+        "settings": dict(read.settings),
     }
 
 
@@ -108,4 +109,5 @@ def read_from_json(d: dict[str, Any]) -> Read:
             (str(x["lesion_uid"]), str(x["timepoint_uid"])): LesionStatus(x["status"])
             for x in d.get("statuses", [])
         },
+        settings={str(k): str(v) for k, v in d.get("settings", {}).items()},
     )

@@ -191,6 +191,9 @@ class Read:
     timepoints: tuple[ReadTimepoint, ...] = ()
     measurements: tuple[LesionMeasurement, ...] = ()
     statuses: Mapping[tuple[str, str], LesionStatus] = field(default_factory=dict)
+    # Read-level settings and answers stored with the read, key -> JSON text (the app layer
+    # gives them meaning: "recist/baseline", "eligibility/I1", ...).
+    settings: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def new(cls, patient_id: str = "", reader: str = "", uid: str | None = None) -> Read:
@@ -303,6 +306,17 @@ class Read:
     def without_measurement(self, uid: str) -> Read:
         self.measurement(uid)
         return replace(self, measurements=tuple(x for x in self.measurements if x.uid != uid))
+
+    def with_setting(self, key: str, value: str | None) -> Read:
+        """Set (or with ``None`` remove) one read-level setting, a JSON text."""
+        if not key:
+            raise ValueError("A read setting needs a key.")
+        st = dict(self.settings)
+        if value is None:
+            st.pop(key, None)
+        else:
+            st[key] = value
+        return replace(self, settings=st)
 
     def with_status(self, lesion_uid: str, timepoint_uid: str, status: LesionStatus | None) -> Read:
         self.lesion(lesion_uid)
