@@ -287,10 +287,12 @@ def run(args: argparse.Namespace) -> int:
                     indent=2,
                 )
                 print()
-            for s in rep.series:
-                print(
-                    f"{s.series_instance_uid}: {s.status.value}, {s.done}/{s.total} ({s.message})"
-                )
+            else:
+                for s in rep.series:
+                    print(
+                        f"{s.series_instance_uid}: {s.status.value}, {s.done}/{s.total} "
+                        f"({s.message})"
+                    )
             if rep.error:
                 print(f"error: {rep.error}", file=sys.stderr)
             print(f"files in {store.root}", file=sys.stderr)
