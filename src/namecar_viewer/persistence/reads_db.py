@@ -19,7 +19,7 @@ import contextlib
 import datetime as dt
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -245,9 +245,14 @@ class ReadsDatabase:
         elif url.startswith("sqlite"):
             self.where = url.split("///", 1)[-1].removeprefix("file:").split("?")[0]
         else:
-            self.where = url.split("@")[-1]  # never show a password
+            from namecar_viewer.persistence.engine import resolve_url
+
+            resolved = resolve_url(url)  # postgresql:// -> psycopg 3; ValueError names the URL
+            self.where = resolved.where  # never show a password
+            url = resolved.url
         self.url = url
-        self.engine: Engine = create_engine(url)
+        # pre-ping: a server restarted between edits costs a reconnect, not a failed save
+        self.engine: Engine = create_engine(url, pool_pre_ping=not self.is_sqlite)
         if self.is_sqlite:
             timeout_ms = int(busy_timeout_s * 1000)
             event.listen(self.engine, "connect", lambda c, r: _sqlite_pragmas(c, r, timeout_ms))
@@ -263,6 +268,18 @@ class ReadsDatabase:
 
     # --- schema ----------------------------------------------------------------------------
     def _ensure_schema(self, create: bool) -> None:
+        # Alembic migrations (persistence/migrations) first: a newer database is refused
+        # before anything is written; create_all below only adds tables no migration has yet.
+        from namecar_viewer.persistence import migrations
+
+        try:
+            if create:
+                migrations.upgrade(self.engine, self.where)
+            else:
+                with self.engine.connect() as conn:
+                    migrations.check_not_newer(conn, self.where)
+        except migrations.NewerSchemaError as exc:
+            raise ReadsDatabaseError(str(exc)) from exc
         with self.engine.begin() as conn:
             if create:
                 metadata.create_all(conn)
@@ -375,8 +392,17 @@ class ReadsDatabase:
         """Write a whole read that is not in the database yet."""
         self.apply(read.uid, diff_reads(None, read))
 
-    def apply(self, read_uid: str, diff: ReadDiff) -> None:
-        """Write the rows of one edit in one transaction (all or nothing)."""
+    def apply(
+        self,
+        read_uid: str,
+        diff: ReadDiff,
+        on_commit: Callable[[Connection], None] | None = None,
+    ) -> None:
+        """Write the rows of one edit in one transaction (all or nothing).
+
+        ``on_commit(conn)`` runs inside the same transaction after the rows are written (the
+        audit trail's entries): if it fails, the edit is not saved either.
+        """
         if diff.empty:
             return
         new_versions: dict[tuple[str, str], int | None] = {}
@@ -388,6 +414,8 @@ class ReadsDatabase:
                     )
                 if not any(c.table == "reads" for c in diff.changes):
                     self._touch(conn, read_uid)
+                if on_commit is not None:
+                    on_commit(conn)
         except ReadsDatabaseError:
             raise
         except SQLAlchemyError as exc:
