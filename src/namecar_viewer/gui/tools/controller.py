@@ -10,6 +10,7 @@ nothing.  Location: ``$NAMECAR_READS_DB`` or ``reads.sqlite`` in the user data d
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import getpass
 import os
@@ -166,14 +167,18 @@ class ReadController(QObject):
                 mb.insertMenu(acts[1], edit)  # after File
             else:
                 mb.addMenu(edit)
-        self.undo_action = self.undo.createUndoAction(w, "&Undo")
+        # Own actions bound to whichever read's stack is current (a new patient, a new stack).
+        self.undo_action = QAction("&Undo", w)
         self.undo_action.setShortcut(QKeySequence("Ctrl+Z"))
-        self.redo_action = self.undo.createRedoAction(w, "&Redo")
+        self.undo_action.triggered.connect(lambda: self.undo.undo())
+        self.redo_action = QAction("&Redo", w)
         self.redo_action.setShortcut(QKeySequence("Ctrl+Shift+Z"))
+        self.redo_action.triggered.connect(lambda: self.undo.redo())
         for a in (self.undo_action, self.redo_action):
             a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
             edit.addAction(a)
             w.addAction(a)
+        self._bind_undo_actions()
         retry = QAction("Retry saving the read", w)
         retry.triggered.connect(self.retry_save)
         edit.addAction(retry)
@@ -261,34 +266,30 @@ class ReadController(QObject):
 
     def _switch(self, session: ReadSession) -> None:
         self.session = session
-        self.undo.setParent(None)
         self.undo = ReadUndoStack(session, self)
         self.undo.error.connect(self._show_error)
         self.layer.set_undo(self.undo)
         self.panel.set_undo(self.undo)
         session.changed.connect(self._on_first_edit)
-        self._rebind_undo_actions()
+        self._bind_undo_actions()
 
-    def _rebind_undo_actions(self) -> None:
-        w = self.window
-        for old in (self.undo_action, self.redo_action):
-            menus: list[Any] = [m for m in old.associatedObjects() if hasattr(m, "insertAction")]
-            new = (
-                self.undo.createUndoAction(w, "&Undo")
-                if old is self.undo_action
-                else self.undo.createRedoAction(w, "&Redo")
-            )
-            new.setShortcut(old.shortcut())
-            new.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-            for m in menus:
-                m.insertAction(old, new)
-                m.removeAction(old)
-            w.removeAction(old)
-            w.addAction(new)
-            if old is self.undo_action:
-                self.undo_action = new
-            else:
-                self.redo_action = new
+    def _bind_undo_actions(self) -> None:
+        stack = self.undo
+
+        def update() -> None:
+            if stack is not self.undo:
+                return
+            # QUndoStack emits while it is destroyed with its window: nothing left to update.
+            with contextlib.suppress(RuntimeError):
+                self.undo_action.setEnabled(stack.canUndo())
+                self.redo_action.setEnabled(stack.canRedo())
+                u, r = stack.undoText(), stack.redoText()
+                self.undo_action.setText(f"&Undo {u}".strip())
+                self.redo_action.setText(f"&Redo {r}".strip())
+
+        stack.indexChanged.connect(lambda _i: update())
+        stack.cleanChanged.connect(lambda _c: update())
+        update()
 
     def _database(self, create: bool) -> ReadsDatabase | None:
         if self.db is not None:

@@ -90,6 +90,7 @@ class MeasurementLayer:
         self.proposal: tuple[SliceViewport, tuple[Any, ...], tuple[Any, ...]] | None = None
         self.stack_info = stack_info or (lambda _v: {})
         self._stats_cache: dict[tuple[Any, ...], RoiStats | str] = {}
+        self._placed: dict[int, list[QRectF]] = {}  # label rectangles drawn in this paint
         self._font = QFont()
         self._font.setPixelSize(12)
         self._font.setBold(True)
@@ -199,6 +200,7 @@ class MeasurementLayer:
     # --- painting --------------------------------------------------------------------------
     def paint(self, vp: SliceViewport, p: QPainter) -> None:
         p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        self._placed[id(vp)] = []
         read = self.read
         for lm in self.visible(vp):
             m = lm.measurement
@@ -265,7 +267,18 @@ class MeasurementLayer:
         text = self.label_text(vp, m) + suffix
         if text:
             p.setFont(self._font)
-            rect = QRectF(label_at.x() + 8, label_at.y() - 8, 420, 48)
+            flags = int(Qt.AlignmentFlag.AlignLeft)
+            rect = p.boundingRect(QRectF(label_at.x() + 8, label_at.y() - 8, 420, 60), flags, text)
+            # labels never cover each other: move down past any label already drawn
+            placed = self._placed.setdefault(id(vp), [])
+            moved = True
+            while moved:
+                moved = False
+                for other in placed:
+                    if rect.intersects(other):
+                        rect.moveTop(other.bottom() + 2)
+                        moved = True
+            placed.append(QRectF(rect))
             p.setPen(QColor(0, 0, 0, 220))
             p.drawText(rect.translated(1, 1), Qt.AlignmentFlag.AlignLeft, text)
             p.setPen(colour)
