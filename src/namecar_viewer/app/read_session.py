@@ -23,6 +23,7 @@ Qt-free: ``gui/undo.py`` mirrors this stack in a QUndoStack for Edit > Undo/Redo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -49,6 +50,10 @@ class CommandError(ValueError):
 
 class ReadSaveError(RuntimeError):
     """The edit is applied in memory but could not be saved; it stays pending."""
+
+
+class ReadLockedError(CommandError):
+    """The edit touches a signed timepoint: unlock it with a reason first."""
 
 
 @dataclass(frozen=True)
@@ -418,9 +423,23 @@ class ReadSession:
     ``saved()`` when everything pending has been committed.
     """
 
-    def __init__(self, read: Read, db: ReadsDatabase | None = None, *, stored: bool = False):
+    def __init__(
+        self,
+        read: Read,
+        db: ReadsDatabase | None = None,
+        *,
+        stored: bool = False,
+        user: str | None = None,
+    ):
         self._read = read
         self.db = db
+        # Who edits: every commit writes audit entries in its transaction under this name.
+        self.user = user or read.reader or "unknown"
+        self.audit = True
+        # Signing: returns why a change from the first read to the second is refused (a signed
+        # timepoint), or None; set by app/signing.SigningService.
+        self.guard: Callable[[Read, Read], str | None] | None = None
+        self._actions: list[str] = []
         self._committed: Read | None = read if stored else None
         self._steps: list[_Step] = []
         self._index = 0  # steps[:index] are done
@@ -436,6 +455,7 @@ class ReadSession:
         """Start saving a read edited so far in memory only (the whole read is written now)."""
         self.db = db
         self._committed = None
+        self._actions.append("Create read")
         self._commit()
 
     @classmethod
@@ -465,6 +485,7 @@ class ReadSession:
         if after == before:
             self.last_result = ExecuteResult(False, False)
             return self.last_result
+        self._check_guard(before, after)
         merged = False
         mid = command.merge_id
         if self._index > 0 and mid is not None:
@@ -479,6 +500,7 @@ class ReadSession:
             self._index = len(self._steps)
         # Set before committing: when the save fails the caller still learns what happened.
         self.last_result = ExecuteResult(True, merged)
+        self._actions.append(command.text)
         self._set(after)
         return self.last_result
 
@@ -490,9 +512,11 @@ class ReadSession:
     def undo(self) -> bool:
         if not self.can_undo:
             return False
+        step = self._steps[self._index - 1]
+        self._check_guard(self._read, step.before)
         self._index -= 1
-        step = self._steps[self._index]
         step.sealed = True
+        self._actions.append(f"Undo {step.command.text}")
         self._set(step.before)
         return True
 
@@ -500,7 +524,9 @@ class ReadSession:
         if not self.can_redo:
             return False
         step = self._steps[self._index]
+        self._check_guard(self._read, step.after)
         self._index += 1
+        self._actions.append(f"Redo {step.command.text}")
         self._set(step.after)
         return True
 
@@ -546,11 +572,27 @@ class ReadSession:
             if events:
                 self.changed.emit(events)
 
+    def _check_guard(self, before: Read, after: Read) -> None:
+        if self.guard is not None:
+            why = self.guard(before, after)
+            if why:
+                raise ReadLockedError(why)
+
     def _commit(self) -> None:
         assert self.db is not None
         target = self._read
+        diff = diff_reads(self._committed, target)
+        on_commit = None
+        if self.audit:
+            from namecar_viewer.persistence.audit import append, entries_for_diff
+
+            entries = entries_for_diff(self.user, target.uid, diff, "; ".join(self._actions))
+
+            def on_commit(conn: Any) -> None:
+                append(conn, entries)
+
         try:
-            self.db.apply(target.uid, diff_reads(self._committed, target))
+            self.db.apply(target.uid, diff, on_commit=on_commit)
         except ReadsDatabaseError as exc:
             msg = (
                 f"{exc}\nThe edit is kept in this window and not yet saved; it will be saved "
@@ -560,6 +602,7 @@ class ReadSession:
             self.save_failed.emit(msg)
             raise ReadSaveError(msg) from exc
         self._committed = target
+        self._actions = []
         self.last_error = None
         self.saved.emit()
 
@@ -617,6 +660,7 @@ __all__ = [
     "DeleteMeasurement",
     "ExecuteResult",
     "ReadEvent",
+    "ReadLockedError",
     "ReadSaveError",
     "ReadSession",
     "RelabelLesion",

@@ -44,7 +44,7 @@ def resolve_url(location: str | Path | None, default_path: Path | None = None) -
         return DatabaseURL(f"sqlite:///{path}", str(path), True, path)
     try:
         url = make_url(text)
-    except Exception as exc:  # noqa: BLE001 - SQLAlchemy raises ArgumentError for garbage
+    except Exception as exc:  # SQLAlchemy raises ArgumentError for garbage
         raise ValueError(f"Not a database URL: {redact(text)} ({exc}).") from exc
     backend = url.get_backend_name()
     if backend == "sqlite":

@@ -57,6 +57,12 @@ def upgrade() -> None:
         sa.Column("prev_hash", sa.String(64), nullable=False),
         sa.Column("hash", sa.String(64), nullable=False),
     )
+    # The chain head: every append locks and advances this one row, so concurrent writers
+    # (PostgreSQL) queue up instead of forking the chain.
+    head = sa.table(
+        "audit_head", sa.column("id", sa.Integer), sa.column("seq", sa.Integer), sa.column("hash")
+    )
+    op.bulk_insert(head, [{"id": 1, "seq": 0, "hash": "0" * 64}])
     op.create_index("ix_audit_log_username", "audit_log", ["username"])
     op.create_index("ix_audit_log_read_uid", "audit_log", ["read_uid"])
     op.create_table(
@@ -86,7 +92,7 @@ def upgrade() -> None:
         "read_signatures",
         sa.Column("uid", sa.String(UID), primary_key=True),
         sa.Column("read_uid", sa.String(UID), nullable=False),
-        sa.Column("timepoint_label", sa.String(64), nullable=False),
+        sa.Column("timepoint_uid", sa.String(UID), nullable=False),
         sa.Column("username", sa.String(128), nullable=False),
         sa.Column("meaning", sa.Text, nullable=False),
         sa.Column("signed_utc", TS, nullable=False),

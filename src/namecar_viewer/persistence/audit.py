@@ -1,0 +1,429 @@
+"""The audit trail: append-only, hash-chained record of who did what to a read, and when.
+
+Every create, change, delete, sign, unlock, export, login (and failed login) is one
+:class:`AuditEntry`: who, when (UTC), action, entity and key, old and new value (canonical
+JSON), reason.  Each entry stores ``hash = SHA-256(canonical content + previous entry's
+hash)``, the chain starting at 64 zeros; the ``audit_head`` row holds the last sequence number
+and hash, so deleting the newest entries is caught too.  :func:`verify` recomputes the chain
+and names every entry that was edited, deleted or inserted (21 CFR 11.10(e): secure,
+computer-generated, time-stamped audit trails; ICH E6(R2) 4.9.0).
+
+Appends lock the head row first (``UPDATE audit_head`` is the transaction's first write), so
+two readers writing at once on PostgreSQL queue up instead of forking the chain; on SQLite the
+same statement takes the database write lock.  Entries written with an edit of a read go in
+that edit's transaction (``ReadsDatabase.apply(on_commit=...)``): both or neither are saved.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    select,
+)
+from sqlalchemy.engine import Connection, Engine
+
+GENESIS_HASH = "0" * 64
+SYSTEM_USER = "(system)"
+
+audit_metadata = MetaData()
+
+audit_head_table = Table(
+    "audit_head",
+    audit_metadata,
+    Column("id", Integer, primary_key=True),
+    Column("seq", Integer, nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+audit_table = Table(
+    "audit_log",
+    audit_metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("ts_utc", String(40), nullable=False),
+    Column("username", String(128), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("entity", String(64), nullable=False),
+    Column("entity_key", String(300), nullable=False),
+    Column("read_uid", String(128), nullable=True),
+    Column("old_value", Text, nullable=True),
+    Column("new_value", Text, nullable=True),
+    Column("reason", Text, nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+
+class AuditAction(enum.Enum):
+    """What an entry records."""
+
+    CREATE = "create"
+    CHANGE = "change"
+    DELETE = "delete"
+    SIGN = "sign"
+    UNLOCK = "unlock"
+    EXPORT = "export"
+    LOGIN = "login"
+    LOGIN_FAILED = "login failed"
+    LOGOUT = "logout"
+    ASSIGN = "assign"
+    ADJUDICATE = "adjudicate"
+    ACCOUNT = "account"
+
+
+@dataclass(frozen=True)
+class NewEntry:
+    """An entry to append (sequence, time and hashes are added by :func:`append`)."""
+
+    username: str
+    action: AuditAction
+    entity: str
+    entity_key: str = ""
+    old_value: Any = None
+    new_value: Any = None
+    reason: str = ""
+    detail: str = ""
+    read_uid: str | None = None
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    seq: int
+    ts_utc: str
+    username: str
+    action: str
+    entity: str
+    entity_key: str
+    read_uid: str | None
+    old_value: str | None
+    new_value: str | None
+    reason: str
+    detail: str
+    prev_hash: str
+    hash: str
+
+    def content(self) -> dict[str, Any]:
+        """The hashed fields (everything but ``hash``)."""
+        d = dataclasses.asdict(self)
+        d.pop("hash")
+        return d
+
+
+def to_jsonable(value: Any) -> Any:
+    """Plain JSON types for any read entity (dataclasses, enums, dates, fractions)."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value
+    if isinstance(value, enum.Enum):
+        return to_jsonable(value.value)
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, (Fraction, Decimal)):
+        return str(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {
+            ("|".join(map(str, k)) if isinstance(k, tuple) else str(k)): to_jsonable(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [to_jsonable(v) for v in value]
+    return str(value)
+
+
+def canonical_json(value: Any) -> str | None:
+    """Sorted keys, no spaces, UTF-8: the same value always gives the same text."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    return json.dumps(to_jsonable(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def compute_hash(content: Mapping[str, Any]) -> str:
+    """SHA-256 of the canonical JSON of an entry's content (which includes ``prev_hash``)."""
+    text = json.dumps(dict(content), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def utc_now_text() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+
+
+def append(conn: Connection, entries: Sequence[NewEntry]) -> list[AuditEntry]:
+    """Append entries in the caller's transaction; returns them with sequence and hashes."""
+    if not entries:
+        return []
+    # First write of the transaction: takes the head's row lock (PostgreSQL) / the write lock.
+    res = conn.execute(
+        audit_head_table.update()
+        .where(audit_head_table.c.id == 1)
+        .values(seq=audit_head_table.c.seq)
+    )
+    if res.rowcount == 0:
+        conn.execute(audit_head_table.insert().values(id=1, seq=0, hash=GENESIS_HASH))
+    head = conn.execute(select(audit_head_table).where(audit_head_table.c.id == 1)).one()
+    seq, prev = int(head.seq), str(head.hash)
+    out: list[AuditEntry] = []
+    ts = utc_now_text()
+    for e in entries:
+        seq += 1
+        content = {
+            "seq": seq,
+            "ts_utc": ts,
+            "username": e.username,
+            "action": e.action.value,
+            "entity": e.entity,
+            "entity_key": e.entity_key,
+            "read_uid": e.read_uid,
+            "old_value": canonical_json(e.old_value),
+            "new_value": canonical_json(e.new_value),
+            "reason": e.reason,
+            "detail": e.detail,
+            "prev_hash": prev,
+        }
+        h = compute_hash(content)
+        conn.execute(audit_table.insert().values(**content, hash=h))
+        out.append(AuditEntry(**content, hash=h))  # type: ignore[arg-type]
+        prev = h
+    conn.execute(
+        audit_head_table.update().where(audit_head_table.c.id == 1).values(seq=seq, hash=prev)
+    )
+    return out
+
+
+_OP_ACTION = {
+    "added": AuditAction.CREATE,
+    "updated": AuditAction.CHANGE,
+    "removed": AuditAction.DELETE,
+}
+
+
+def entries_for_diff(username: str, read_uid: str, diff: Any, detail: str = "") -> list[NewEntry]:
+    """One entry per row a read edit adds, changes or removes (old and new values in full).
+
+    ``diff`` is a :class:`~namecar_viewer.core.reads.diff.ReadDiff`; ``detail`` names the
+    commands (``"Create lesion T1"``, ``"Undo Move measurement"``).
+    """
+    from namecar_viewer.core.reads.diff import unwrap
+
+    out = []
+    for c in diff.changes:
+        out.append(
+            NewEntry(
+                username=username,
+                action=_OP_ACTION[c.op.value],
+                entity=c.table,
+                entity_key=c.key,
+                old_value=None if c.old is None else unwrap(c.old),
+                new_value=None if c.new is None else unwrap(c.new),
+                detail=detail,
+                read_uid=read_uid,
+            )
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """Filters of the audit view and ``audit list``: all optional, combined with AND."""
+
+    username: str | None = None
+    action: AuditAction | None = None
+    read_uid: str | None = None
+    entity: str | None = None
+    since_utc: str | None = None
+    until_utc: str | None = None
+    text: str | None = None
+    limit: int | None = None
+
+
+def _row(r: Any) -> AuditEntry:
+    return AuditEntry(
+        seq=int(r.seq),
+        ts_utc=r.ts_utc,
+        username=r.username,
+        action=r.action,
+        entity=r.entity,
+        entity_key=r.entity_key,
+        read_uid=r.read_uid,
+        old_value=r.old_value,
+        new_value=r.new_value,
+        reason=r.reason,
+        detail=r.detail,
+        prev_hash=r.prev_hash,
+        hash=r.hash,
+    )
+
+
+@dataclass
+class VerifyReport:
+    """Result of :func:`verify`: ``ok`` and one message per problem naming the entry."""
+
+    entries: int
+    problems: list[str] = field(default_factory=list)
+    bad_seqs: list[int] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+class AuditLog:
+    """Append and query the audit trail of one database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def record(self, entry: NewEntry) -> AuditEntry:
+        """Append one entry in its own transaction."""
+        with self.engine.begin() as conn:
+            return append(conn, [entry])[0]
+
+    def record_many(self, entries: Iterable[NewEntry]) -> list[AuditEntry]:
+        with self.engine.begin() as conn:
+            return append(conn, list(entries))
+
+    def entries(self, flt: AuditFilter | None = None) -> list[AuditEntry]:
+        flt = flt or AuditFilter()
+        t = audit_table
+        conds: list[Any] = []
+        if flt.username:
+            conds.append(t.c.username == flt.username)
+        if flt.action is not None:
+            conds.append(t.c.action == flt.action.value)
+        if flt.read_uid:
+            conds.append(t.c.read_uid == flt.read_uid)
+        if flt.entity:
+            conds.append(t.c.entity == flt.entity)
+        if flt.since_utc:
+            conds.append(t.c.ts_utc >= flt.since_utc)
+        if flt.until_utc:
+            conds.append(t.c.ts_utc <= flt.until_utc)
+        q = select(t).order_by(t.c.seq)
+        if conds:
+            q = q.where(and_(*conds))
+        with self.engine.connect() as conn:
+            rows = [_row(r) for r in conn.execute(q)]
+        if flt.text:
+            needle = flt.text.lower()
+            rows = [
+                e
+                for e in rows
+                if needle
+                in " ".join(
+                    str(x or "")
+                    for x in (e.entity_key, e.old_value, e.new_value, e.reason, e.detail)
+                ).lower()
+            ]
+        if flt.limit is not None:
+            rows = rows[-flt.limit :]
+        return rows
+
+    def users(self) -> list[str]:
+        with self.engine.connect() as conn:
+            return [
+                str(r[0])
+                for r in conn.execute(
+                    select(audit_table.c.username).distinct().order_by(audit_table.c.username)
+                )
+            ]
+
+    def verify(self) -> VerifyReport:
+        return verify(self.engine)
+
+
+def verify(engine: Engine) -> VerifyReport:
+    """Recompute the chain; report every edited, deleted or inserted entry by sequence number."""
+    with engine.connect() as conn:
+        rows = [_row(r) for r in conn.execute(select(audit_table).order_by(audit_table.c.seq))]
+        head = conn.execute(select(audit_head_table).where(audit_head_table.c.id == 1)).first()
+    rep = VerifyReport(entries=len(rows))
+    expected_seq, prev = 1, GENESIS_HASH
+    for e in rows:
+        if e.seq > expected_seq:
+            missing = (
+                f"entry {expected_seq}"
+                if e.seq == expected_seq + 1
+                else f"entries {expected_seq}-{e.seq - 1}"
+            )
+            rep.problems.append(f"Audit {missing} deleted (the chain jumps to entry {e.seq}).")
+            rep.bad_seqs.extend(range(expected_seq, e.seq))
+        elif e.seq < expected_seq:
+            rep.problems.append(f"Audit entry {e.seq} is duplicated or out of order.")
+            rep.bad_seqs.append(e.seq)
+        recomputed = compute_hash(e.content())
+        if recomputed != e.hash:
+            rep.problems.append(
+                f"Audit entry {e.seq} ({e.ts_utc}, {e.username}, {e.action} {e.entity}) was "
+                "edited: its content does not match its stored hash."
+            )
+            rep.bad_seqs.append(e.seq)
+        elif e.prev_hash != prev and e.seq == expected_seq:
+            rep.problems.append(
+                f"Audit entry {e.seq} does not follow entry {e.seq - 1}: the previous entry "
+                "was edited or replaced (its hash changed)."
+            )
+            rep.bad_seqs.append(e.seq)
+        prev = e.hash
+        expected_seq = e.seq + 1
+    if head is not None:
+        last_seq = rows[-1].seq if rows else 0
+        if int(head.seq) > last_seq:
+            gone = (
+                f"entry {last_seq + 1}"
+                if int(head.seq) == last_seq + 1
+                else f"entries {last_seq + 1}-{head.seq}"
+            )
+            rep.problems.append(
+                f"Audit {gone} deleted (the chain head records {head.seq} entries)."
+            )
+            rep.bad_seqs.extend(range(last_seq + 1, int(head.seq) + 1))
+        elif int(head.seq) == last_seq and rows and head.hash != rows[-1].hash:
+            rep.problems.append(
+                f"Audit entry {last_seq} does not match the chain head (edited and re-hashed)."
+            )
+            rep.bad_seqs.append(last_seq)
+        elif int(head.seq) < last_seq:
+            rep.problems.append(
+                f"Audit entries {int(head.seq) + 1}-{last_seq} were inserted outside the "
+                "application (the chain head does not know them)."
+            )
+            rep.bad_seqs.extend(range(int(head.seq) + 1, last_seq + 1))
+    return rep
+
+
+__all__ = [
+    "GENESIS_HASH",
+    "AuditAction",
+    "AuditEntry",
+    "AuditFilter",
+    "AuditLog",
+    "NewEntry",
+    "VerifyReport",
+    "append",
+    "canonical_json",
+    "compute_hash",
+    "entries_for_diff",
+    "to_jsonable",
+    "verify",
+]
