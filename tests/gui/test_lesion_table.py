@@ -115,6 +115,21 @@ def test_cell_selection_navigates_and_follow_up_jumps_to_mapped_location(
     assert "mapped from baseline" in text
     assert np.allclose(state.crosshair, t2["ct"]["fu03m"]["centre_mm"], atol=1e-9)
     assert state.crosshair_frame_of_reference == ff
+    # re-measuring at the follow-up: the lesion chosen in the panel takes the new line
+    panel.lesion_selected = lambda uid: setattr(layer, "active_lesion", uid)
+    panel.select_cell(les.uid, tp_base.uid)
+    panel.select_cell(les.uid, tp_fu.uid)
+    assert layer.active_lesion == les.uid
+    fu_c = np.asarray(t2["ct"]["fu03m"]["centre_mm"])
+    half = np.array([3.0, 0.0, 0.0])  # the metastasis shrank to 6 mm
+    layer.add(vf, MeasurementKind.LINE, [fu_c - half, fu_c + half])
+    assert session.read.assessment(les.uid, tp_fu.uid).long_axis_mm == pytest.approx(6.0)
+    assert panel.table.item(0, 4).text() == "6.0 mm"
+    assert len(session.read.lesions) == 2  # no new lesion
+    # a non-target recorded by status at the follow-up, from the panel
+    uid = panel.new_lesion_here(LesionRole.NON_TARGET, tp_fu.uid)
+    assert session.read.lesion(uid).label == "NT2"
+    assert panel.table.item(2, 4).text() == "present"
     assert abs(float(vf.model.plane.distance([t2["ct"]["fu03m"]["centre_mm"]])[0])) <= 1.25
 
 

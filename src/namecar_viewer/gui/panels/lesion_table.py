@@ -35,10 +35,12 @@ from PySide6.QtWidgets import (
 from namecar_viewer.app.read_session import (
     ChangeRole,
     ChangeSite,
+    CreateLesion,
     DeleteLesion,
     RelabelLesion,
     SetLesionFlags,
     SetStatus,
+    next_lesion,
 )
 from namecar_viewer.core.reads import (
     LesionRole,
@@ -373,10 +375,23 @@ class LesionTablePanel(QWidget):
         a.setCheckable(True)
         a.setChecked(les.is_primary_renal)
         a.triggered.connect(lambda c: push(SetLesionFlags(lesion_uid, is_primary_renal=bool(c))))
+        if tp_uid is not None:
+            menu.addSeparator()
+            for role in (LesionRole.NON_TARGET, LesionRole.NEW):
+                a = menu.addAction(f"New {role.value.replace('_', '-')} lesion, present here")
+                a.triggered.connect(lambda _c=False, r=role: self.new_lesion_here(r, tp_uid))
         menu.addSeparator()
         a = menu.addAction("Delete lesion")
         a.triggered.connect(lambda: push(DeleteLesion(lesion_uid)))
         return menu
+
+    def new_lesion_here(self, role: LesionRole, timepoint_uid: str) -> str:
+        """A lesion recorded by status (present) at a timepoint, to mark or measure next."""
+        les = next_lesion(self.read, role, Site.OTHER)
+        self.undo.push_command(CreateLesion(les))
+        self.undo.push_command(SetStatus(les.uid, timepoint_uid, LesionStatus.PRESENT))
+        self.select_cell(les.uid, timepoint_uid)
+        return les.uid
 
     def _set_site(self, lesion_uid: str, site: Site) -> None:
         station = ""

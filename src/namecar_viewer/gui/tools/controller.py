@@ -181,7 +181,16 @@ class ReadController(QObject):
         self._bind_undo_actions()
         retry = QAction("Retry saving the read", w)
         retry.triggered.connect(self.retry_save)
-        edit.addAction(retry)
+        file_menu: Any = next(
+            (
+                a.menu()
+                for a in mb.actions()
+                if a.text().replace("&", "") == "File" and a.menu() is not None
+            ),
+            edit,
+        )
+        file_menu.insertAction(file_menu.actions()[-1] if file_menu.actions() else None, retry)
+        self.retry_action = retry
         self._register_keys("Edit", [("Undo", "Ctrl+Z"), ("Redo", "Ctrl+Shift+Z")])
 
         tools_menu: Any = None

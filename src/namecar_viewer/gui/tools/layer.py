@@ -377,18 +377,19 @@ class MeasurementLayer:
         m = self.make_record(vp, kind, points)
         tp = self.timepoint(vp)
         read = self.read
-        cmd: Command
         diameter = kind in (MeasurementKind.LINE, MeasurementKind.BIDIRECTIONAL)
         active = self.active_lesion if self.active_lesion in {x.uid for x in read.lesions} else None
-        if diameter and active is not None and tp is not None:
+        if active is not None and tp is not None:
+            # re-measuring the lesion chosen in the lesion panel (a follow-up, or a non-target
+            # marked by a point or arrow) when it has nothing at this timepoint yet
             has = any(
                 lm.lesion_uid == active and lm.timepoint_uid == tp.uid for lm in read.measurements
             )
             if not has:
-                cmd = AddMeasurement(m, active, tp)
-                self.undo.push_command(cmd)
+                self.undo.push_command(AddMeasurement(m, active, tp))
                 self.selected = m.uid
                 return m.uid
+        cmd: Command
         if diameter:
             les = next_lesion(read, LesionRole.TARGET, self.default_site)
             cmd = CreateLesion(les, m, tp)
