@@ -123,6 +123,10 @@ class ReadController(QObject):
         self.db: ReadsDatabase | None = None
         self.reader = reader_name()
         self.session = ReadSession(Read.new(reader=self.reader))
+        # switched(undo_stack): another read opened; views bound to the read rebind (response).
+        from namecar_viewer.app.view_state import Event
+
+        self.switched = Event()
         self.undo = ReadUndoStack(self.session, self)
         self.undo.error.connect(self._show_error)
         self.layer = MeasurementLayer(self.undo, stack_info=study_info)
@@ -281,6 +285,7 @@ class ReadController(QObject):
         self.panel.set_undo(self.undo)
         session.changed.connect(self._on_first_edit)
         self._bind_undo_actions()
+        self.switched.emit(self.undo)
 
     def _bind_undo_actions(self) -> None:
         stack = self.undo
