@@ -6,7 +6,6 @@ import datetime as dt
 import json
 
 import pytest
-
 from sqlalchemy import text
 
 from namecar_viewer.app.read_session import CreateLesion, ReadSession, SetStatus

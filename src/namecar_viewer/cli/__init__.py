@@ -18,6 +18,7 @@ SUBCOMMANDS = {
     "suv": "namecar_viewer.cli.suv",
     "pacs": "namecar_viewer.cli.pacs",
     "deid": "namecar_viewer.cli.deid",
+    "audit": "namecar_viewer.cli.audit",
 }
 
 
