@@ -7,6 +7,7 @@ the window creates one :class:`ReadingController` and delegates to it.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -99,7 +100,7 @@ class ReadingController(QObject):
                 "Protocols",
                 f"protocol_{proto.key}",
                 f"{proto.name}: {proto.description}",
-                lambda k=proto.key: self.apply_protocol(k),
+                functools.partial(self.apply_protocol, proto.key),
                 proto.shortcut,
             )
         p.addSeparator()
@@ -290,8 +291,8 @@ class ReadingController(QObject):
         pid: str | None = None
         if item is not None:
             node = item
-            while node.parent() is not None:
-                node = node.parent()
+            while (parent := node.parent()) is not None:
+                node = parent
             text = node.text(0)
             for r in rows:
                 if text.endswith(f"[{r.patient_id}]"):

@@ -207,7 +207,7 @@ class StudyBrowser(QWidget):
             node = stack.pop()
             if node.data(0, _STACK_ROLE) == stack_id:
                 return node
-            stack.extend(node.child(i) for i in range(node.childCount()))
+            stack.extend(c for i in range(node.childCount()) if (c := node.child(i)) is not None)
         return None
 
     def _icon(self, stack_id: int) -> QIcon:
