@@ -122,6 +122,11 @@ def _fmt_date(d: str) -> str:
     return f"{d[:4]}-{d[4:6]}-{d[6:8]}" if len(d) == 8 and d.isdigit() else d
 
 
+def _prefixed(word: str, description: str) -> str:
+    """``"PET PSMA AC"`` stays as is, ``"T2 TSE AX"`` becomes ``"MRI T2 TSE AX"``."""
+    return description if description.upper().startswith(word) else f"{word} {description}"
+
+
 def _usable(c: Candidate) -> bool:
     return c.loadable and not c.is_localizer and c.n_images > 0
 
@@ -269,13 +274,17 @@ def mri_pet(
         missing.append("no PET series")
     mr_slot = ViewportAssignment(
         "mri",
-        f"MRI {mr.series_description} {_fmt_date(mr.study_date)}" if mr else "MRI: none",
+        f"{_prefixed('MRI', mr.series_description)} {_fmt_date(mr.study_date)}"
+        if mr
+        else "MRI: none",
         stack=mr,
         reason="axial T2 preferred, then dynamic T1, then DWI",
     )
     pet_slot = ViewportAssignment(
         "pet",
-        f"PET {pet.series_description} {_fmt_date(pet.study_date)}" if pet else "PET: none",
+        f"{_prefixed('PET', pet.series_description)} {_fmt_date(pet.study_date)}"
+        if pet
+        else "PET: none",
         stack=pet,
         reason="attenuation-corrected PSMA PET",
     )

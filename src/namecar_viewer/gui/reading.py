@@ -325,7 +325,8 @@ class ReadingController(QObject):
             msg += " (missing: " + "; ".join(result.missing) + ")"
         elif result.link_timepoints and not self._series_linked(result):
             msg += (
-                ". The timepoints are not linked yet: Ctrl+K, then click the same anatomy in both."
+                ". Their frames of reference are not linked yet: Ctrl+K, then click the same "
+                "anatomy in both (or register them)."
             )
         self._say(msg)
         return result
