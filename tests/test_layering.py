@@ -18,6 +18,9 @@ def test_qt_free_layers_import_without_pyside6() -> None:
         )
         for layer in QT_FREE
         for p in (SRC / layer).rglob("*.py")
+        # Alembic runs migration scripts itself (env.py needs alembic's running context); they
+        # are still covered by the import-statement check below.
+        if "migrations" not in p.parts
     )
     code = textwrap.dedent(
         f"""
