@@ -21,7 +21,7 @@ def test_connection(node: DimseNode | DicomWebNode, local: LocalAe) -> str:
     if isinstance(node, DicomWebNode):
         n = web.test_connection(node)
         return (
-            f"{node.name}: QIDO-RS answered at {node.base_url} ({n} study shown of a 1-study probe)"
+            f"{node.name}: QIDO-RS answered at {node.base_url} ({n} result for a one-study probe)"
         )
     ms = dimse.echo(node, local)
     return f"{node.name}: C-ECHO to {node.address} succeeded in {ms:.0f} ms"
