@@ -504,6 +504,11 @@ class ReadSession:
         self._set(after)
         return self.last_result
 
+    def clear_history(self) -> None:
+        """Forget the undo stack (after a signature: undo never crosses a signature)."""
+        self._steps.clear()
+        self._index = 0
+
     def end_merge(self) -> None:
         """Close the current drag: the next command starts a new undo step."""
         if self._index > 0:
