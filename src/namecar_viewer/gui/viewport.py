@@ -161,6 +161,7 @@ class SliceViewport(QWidget):
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
         self._image: QImage | None = None
         self._image_buf: npt.NDArray[np.uint32] | None = None
+        self._rgb_lut: tuple[Any, npt.NDArray[np.uint32]] | None = None
         self._fit = True
         self._scale = 1.0  # screen pixels per mm
         self._centre = (0.0, 0.0)  # plane mm (u along the row direction, v down) at widget centre
@@ -439,9 +440,18 @@ class SliceViewport(QWidget):
         sl = self.model.current_slice()
         if sl is None:
             return None
-        grey = apply_window(sl.pixels, self.model.window, self.model.invert)
         # Opaque ARGB32 premultiplied is the backing store format: scaled drawing is fastest.
-        buf = _GREY_TO_RGB32[grey]
+        px = sl.pixels
+        if px.dtype.kind in "iu" and px.dtype.itemsize == 2:
+            # 16-bit data (CT HU): one gather through a stored-value -> ARGB table per window
+            key = (px.dtype.str, self.model.window, self.model.invert)
+            if self._rgb_lut is None or self._rgb_lut[0] != key:
+                codes = np.arange(65536, dtype=np.uint16).view(px.dtype)
+                grey_lut = apply_window(codes, self.model.window, self.model.invert)
+                self._rgb_lut = (key, _GREY_TO_RGB32[grey_lut])
+            buf = self._rgb_lut[1][px.view(np.uint16)]
+        else:
+            buf = _GREY_TO_RGB32[apply_window(px, self.model.window, self.model.invert)]
         h, w = buf.shape
         self._image_buf = buf
         self._image = QImage(buf.data, w, h, 4 * w, QImage.Format.Format_ARGB32_Premultiplied)
