@@ -121,3 +121,39 @@ def test_nodes_dialog_edit_test_and_save(
     dlg2.dimse.item(0, 3).setText("abc")
     dlg2.test_selected(dlg2.dimse)
     assert dlg2.status.text() == "Invalid settings: DIMSE row 1: port 'abc' is not a number"
+
+
+def test_main_window_file_menu_retrieve_lands_in_index(
+    qtbot,
+    settings: NodeSettings,
+    demo_on_server: list[Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from PySide6.QtCore import Qt
+
+    import namecar_viewer.gui.pacs.qr_dialog as qr
+    import namecar_viewer.pacs.nodes as nodes
+    from namecar_viewer.gui.main_window import MainWindow
+
+    cfg = tmp_path / "nodes.json"
+    settings.save(cfg)
+    monkeypatch.setattr(nodes, "default_settings_path", lambda: cfg)
+    monkeypatch.setattr(qr, "default_store", lambda: LocalStore(tmp_path / "store"))
+    w = MainWindow()
+    qtbot.addWidget(w)
+    assert w.actions_by_name["pacs_qr"].text() == "Query/&Retrieve from PACS..."
+    assert "pacs_nodes" in w.actions_by_name
+    w.actions_by_name["pacs_qr"].trigger()
+    (dlg,) = [c for c in w.findChildren(qr.QueryRetrieveDialog)]
+    qtbot.addWidget(dlg)
+    dlg.fields["modality"].setText("PT")
+    qtbot.mouseClick(dlg.search_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dlg.study_table.rowCount() == 1, timeout=20000)
+    qtbot.waitUntil(lambda: dlg.series_table.rowCount() == 1, timeout=20000)
+    with qtbot.waitSignal(dlg.retrieved, timeout=60000):
+        qtbot.mouseClick(dlg.retrieve_all_btn, Qt.MouseButton.LeftButton)
+    # the main window indexed what arrived (its in-memory study index) and lists it
+    qtbot.waitUntil(lambda: w.index.counts()["instances"] == 56, timeout=30000)
+    assert w.index.counts()["studies"] == 1
+    dlg.close()

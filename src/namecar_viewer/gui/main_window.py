@@ -205,6 +205,16 @@ class MainWindow(QMainWindow):
             "Ctrl+Shift+S",
         )
         f.addSeparator()
+        self._act(
+            f,
+            "File",
+            "pacs_qr",
+            "Query/&Retrieve from PACS...",
+            self.show_pacs_dialog,
+            "Ctrl+Shift+R",
+        )
+        self._act(f, "File", "pacs_nodes", "PACS &nodes...", self.show_pacs_nodes, None)
+        f.addSeparator()
         self._act(f, "File", "quit", "&Quit", self.close, "Ctrl+Q")
 
         v = mb.addMenu("&View")
@@ -557,6 +567,35 @@ class MainWindow(QMainWindow):
         path = QFileDialog.getExistingDirectory(self, "Open folder")
         if path:
             self.open_paths([path])
+
+    def show_pacs_dialog(self) -> Any:
+        """File > Query/Retrieve: what arrives is indexed and opened like an opened folder."""
+        from namecar_viewer.gui.pacs import QueryRetrieveDialog
+        from namecar_viewer.gui.pacs.qr_dialog import default_store
+        from namecar_viewer.pacs import NodeSettings, PacsError
+
+        try:
+            settings = NodeSettings.load()
+        except PacsError as exc:
+            self.show_error(str(exc), "PACS nodes")
+            return None
+        dlg = QueryRetrieveDialog(settings, default_store(), self)
+        dlg.retrieved.connect(lambda folders: self.open_paths([str(p) for p in folders]))
+        dlg.show()
+        return dlg
+
+    def show_pacs_nodes(self) -> Any:
+        from namecar_viewer.gui.pacs import NodesDialog
+        from namecar_viewer.pacs import NodeSettings, PacsError
+
+        try:
+            settings = NodeSettings.load()
+        except PacsError as exc:
+            self.show_error(f"{exc}; starting from empty settings", "PACS nodes")
+            settings = NodeSettings()
+        dlg = NodesDialog(settings, None, self)
+        dlg.show()
+        return dlg
 
     def _save_screenshot_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save screenshot", "namecar.png", "PNG (*.png)")
