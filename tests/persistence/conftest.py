@@ -134,3 +134,9 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return str(tmp_path / "reads.sqlite")
     server = request.getfixturevalue("postgres_server")
     return create_database(server)
+
+
+@pytest.fixture
+def pg_url(postgres_server: PostgresServer) -> str:
+    """A fresh database on the throwaway PostgreSQL server."""
+    return create_database(postgres_server)
