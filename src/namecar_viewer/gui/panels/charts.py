@@ -1,0 +1,331 @@
+"""Response charts drawn with QPainter (PySide6-Essentials has no QtCharts).
+
+* :class:`SumChart`: sum of target diameters (mm) against the scan date, each point coloured by
+  its overall response, the nadir ringed and labelled, the PD threshold of each follow-up
+  (nadir + max(20 %, 5 mm), RECIST 1.1 sec. 4.3.1) as a dashed red step and the PR threshold
+  (baseline - 30 %) as a dashed line.
+* :class:`SpiderChart`: each target's percent change from its baseline diameter against the
+  scan date, with the -30 % and +20 % reference lines; the primary renal tumour dashed.
+
+Both take a :class:`~namecar_viewer.app.response.ResponseReport` and draw axes with ticks and
+labels; x is the date (days), or the timepoint order when a date is missing.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from fractions import Fraction
+
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPaintEvent, QPen
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from namecar_viewer.app.response import ResponseReport
+from namecar_viewer.core.recist import Response
+
+RESPONSE_COLOURS: dict[str, str] = {
+    "CR": "#2e9d4f",  # green
+    "PR": "#16a3a0",  # blue-green
+    "SD": "#e0a100",  # amber
+    "PD": "#d93025",  # red
+    "NE": "#8a8a8a",  # grey
+    "Non-CR/Non-PD": "#c7a64a",
+    "NA": "#b0b0b0",
+}
+TARGET_COLOURS = ("#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#9c755f", "#e15759", "#76b7b2")
+BG = QColor("#ffffff")
+AXIS = QColor("#404040")
+GRID = QColor("#e4e4e4")
+
+
+def response_colour(r: Response | None) -> QColor:
+    return QColor(RESPONSE_COLOURS.get(r.value, "#8a8a8a") if r is not None else "#606060")
+
+
+def nice_ticks(lo: float, hi: float, n: int = 6) -> list[float]:
+    """Round tick values covering [lo, hi] (1, 2, 5 x 10^k steps)."""
+    if hi <= lo:
+        hi = lo + 1.0
+    raw = (hi - lo) / max(n, 1)
+    mag = 10 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw)
+    start = math.floor(lo / step) * step
+    ticks = []
+    v = start
+    while v <= hi + step * 1e-9:
+        ticks.append(round(v, 10))
+        v += step
+    if ticks[-1] < hi:
+        ticks.append(round(ticks[-1] + step, 10))
+    return ticks
+
+
+class _Chart(QWidget):
+    """Axes, ticks and the date mapping shared by both charts."""
+
+    title = ""
+    y_label = ""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.report: ResponseReport | None = None
+        self.setMinimumSize(260, 190)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.margins = (52, 26, 34, 40)  # left, top, right, bottom
+
+    def sizeHint(self) -> QSize:
+        return QSize(380, 230)
+
+    def set_report(self, report: ResponseReport) -> None:
+        self.report = report
+        self.update()
+
+    # x positions: days since the first row, or the row order when any date is missing
+    def x_values(self) -> list[float]:
+        assert self.report is not None
+        rows = self.report.rows
+        if rows and all(r.date is not None for r in rows):
+            d0 = rows[0].date
+            assert d0 is not None
+            return [float((r.date - d0).days) for r in rows if r.date is not None]
+        return [float(i) for i in range(len(rows))]
+
+    def plot_rect(self) -> QRectF:
+        left, top, right, bottom = self.margins
+        return QRectF(left, top, self.width() - left - right, self.height() - top - bottom)
+
+    def y_range(self) -> tuple[float, float]:
+        raise NotImplementedError
+
+    def paintEvent(self, _e: QPaintEvent) -> None:
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.fillRect(self.rect(), BG)
+        small = QFont(self.font())
+        small.setPointSizeF(max(7.0, small.pointSizeF() - 1))
+        p.setFont(small)
+        p.setPen(AXIS)
+        p.drawText(QRectF(0, 2, self.width(), 18), Qt.AlignmentFlag.AlignHCenter, self.title)
+        rep = self.report
+        if rep is None or not rep.rows:
+            msg = "No response to chart yet"
+            if rep is not None and rep.errors:
+                msg = "Not evaluable: see the message above"
+            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, msg)
+            p.end()
+            return
+        xs = self.x_values()
+        lo, hi = self.y_range()
+        ticks = nice_ticks(lo, hi)
+        lo, hi = ticks[0], ticks[-1]
+        r = self.plot_rect()
+        x0, x1 = min(xs), max(xs)
+        span = (x1 - x0) or 1.0
+
+        def X(x: float) -> float:
+            return r.left() + 8 + (x - x0) / span * (r.width() - 16)
+
+        def Y(y: float) -> float:
+            return r.bottom() - (y - lo) / (hi - lo) * r.height()
+
+        self._X, self._Y = X, Y
+        fm = p.fontMetrics()
+        # grid, y ticks and labels
+        for t in ticks:
+            y = Y(t)
+            p.setPen(QPen(GRID, 1))
+            p.drawLine(QPointF(r.left(), y), QPointF(r.right(), y))
+            p.setPen(AXIS)
+            p.drawLine(QPointF(r.left() - 4, y), QPointF(r.left(), y))
+            text = f"{t:g}"
+            p.drawText(
+                QRectF(0, y - 8, r.left() - 6, 16),
+                int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
+                text,
+            )
+        # x ticks at each timepoint: label and date
+        for row, x in zip(rep.rows, xs, strict=False):
+            px = X(x)
+            p.setPen(AXIS)
+            p.drawLine(QPointF(px, r.bottom()), QPointF(px, r.bottom() + 4))
+            w = 70
+            p.drawText(
+                QRectF(px - w / 2, r.bottom() + 4, w, 14), Qt.AlignmentFlag.AlignHCenter, row.label
+            )
+            if row.date is not None:
+                p.drawText(
+                    QRectF(px - w / 2, r.bottom() + 17, w, 14),
+                    Qt.AlignmentFlag.AlignHCenter,
+                    row.date.strftime("%Y-%m"),
+                )
+        p.setPen(QPen(AXIS, 1))
+        p.drawLine(r.bottomLeft(), r.bottomRight())
+        p.drawLine(r.bottomLeft(), r.topLeft())
+        # y axis label, rotated
+        p.save()
+        p.translate(11, r.center().y())
+        p.rotate(-90)
+        p.drawText(
+            QRectF(-r.height() / 2, -8, r.height(), 16), Qt.AlignmentFlag.AlignCenter, self.y_label
+        )
+        p.restore()
+        self.draw_data(p, xs, fm.height())
+        p.end()
+
+    def draw_data(self, p: QPainter, xs: Sequence[float], text_h: int) -> None:
+        raise NotImplementedError
+
+
+def _f(v: Fraction | None) -> float | None:
+    return None if v is None else float(v)
+
+
+class SumChart(_Chart):
+    """Sum of diameters over time with the nadir and the PD / PR thresholds."""
+
+    title = "Sum of target diameters"
+    y_label = "mm"
+
+    def y_range(self) -> tuple[float, float]:
+        assert self.report is not None
+        vals = [float(r.sum_mm) for r in self.report.rows if r.sum_mm is not None]
+        vals += [float(t) for r in self.report.rows if (t := r.pd_threshold_mm) is not None]
+        return 0.0, max(vals, default=10.0) * 1.08
+
+    def nadir_index(self) -> int | None:
+        """Row holding the smallest complete sum (the nadir the last follow-up refers to)."""
+        assert self.report is not None
+        best = None
+        for i, r in enumerate(self.report.rows):
+            if r.sum_mm is None or r.targets_not_evaluated:
+                continue
+            if best is None or r.sum_mm < self.report.rows[best].sum_mm:  # type: ignore[operator]
+                best = i
+        return best
+
+    def draw_data(self, p: QPainter, xs: Sequence[float], text_h: int) -> None:
+        rep = self.report
+        assert rep is not None
+        X, Y = self._X, self._Y
+        r = self.plot_rect()
+        # PR threshold: baseline - 30 %
+        pr = _f(rep.pr_threshold_mm)
+        if pr is not None:
+            p.setPen(QPen(QColor(RESPONSE_COLOURS["PR"]), 1, Qt.PenStyle.DashLine))
+            p.drawLine(QPointF(r.left(), Y(pr)), QPointF(r.right(), Y(pr)))
+            p.drawText(QPointF(r.left() + 4, Y(pr) - 3), f"PR \u2264 {pr:.1f} mm (-30%)")
+        # PD threshold step: each follow-up's threshold from the previous scan to this one
+        pen = QPen(QColor(RESPONSE_COLOURS["PD"]), 1.4, Qt.PenStyle.DashLine)
+        p.setPen(pen)
+        path = QPainterPath()
+        started = False
+        last_label = None
+        for i, row in enumerate(rep.rows):
+            t = _f(row.pd_threshold_mm)
+            if t is None or i == 0:
+                continue
+            a, b = X(xs[i - 1]), X(xs[i])
+            if not started:
+                path.moveTo(a, Y(t))
+                started = True
+            else:
+                path.lineTo(a, Y(t))
+            path.lineTo(b, Y(t))
+            last_label = (b, Y(t), t)
+        p.drawPath(path)
+        if last_label is not None:
+            bx, by, t = last_label
+            p.drawText(
+                QRectF(bx - 150, by - 16, 146, 14),
+                int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignBottom),
+                f"PD \u2265 {t:.1f} mm",
+            )
+        # the sum line, points coloured by overall response
+        pts = [
+            (X(x), Y(float(row.sum_mm)), row)
+            for x, row in zip(xs, rep.rows, strict=False)
+            if row.sum_mm is not None
+        ]
+        p.setPen(QPen(QColor("#303030"), 1.6))
+        for (ax, ay, _), (bx, by, _) in itertools.pairwise(pts):
+            p.drawLine(QPointF(ax, ay), QPointF(bx, by))
+        for px, py, row in pts:
+            c = response_colour(row.overall_response) if not row.is_baseline else QColor("#303030")
+            p.setPen(QPen(QColor("#202020"), 1))
+            p.setBrush(c)
+            p.drawEllipse(QPointF(px, py), 4.5, 4.5)
+            p.setPen(AXIS)
+            p.drawText(QPointF(px + 6, py - 6), f"{float(row.sum_mm):g}")  # type: ignore[arg-type]
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        n = self.nadir_index()
+        if n is not None and rep.rows[n].sum_mm is not None:
+            nx, ny = X(xs[n]), Y(float(rep.rows[n].sum_mm))  # type: ignore[arg-type]
+            p.setPen(QPen(QColor("#1a56c4"), 1.6))
+            p.drawEllipse(QPointF(nx, ny), 8, 8)
+            p.drawText(QPointF(nx - 20, ny + 22), "nadir")
+
+
+class SpiderChart(_Chart):
+    """Percent change of each target from its baseline diameter."""
+
+    title = "Spider plot: change of each target from baseline"
+    y_label = "% from baseline"
+
+    def y_range(self) -> tuple[float, float]:
+        assert self.report is not None
+        vals = [float(v) for t in self.report.targets for v in t.pct_from_baseline if v is not None]
+        return min([-40.0, *vals]), max([30.0, *vals])
+
+    def draw_data(self, p: QPainter, xs: Sequence[float], text_h: int) -> None:
+        rep = self.report
+        assert rep is not None
+        X, Y = self._X, self._Y
+        r = self.plot_rect()
+        for level, colour, text in (
+            (0.0, "#606060", ""),
+            (-30.0, RESPONSE_COLOURS["PR"], "-30%"),
+            (20.0, RESPONSE_COLOURS["PD"], "+20%"),
+        ):
+            p.setPen(
+                QPen(QColor(colour), 1, Qt.PenStyle.DashLine if text else Qt.PenStyle.SolidLine)
+            )
+            p.drawLine(QPointF(r.left(), Y(level)), QPointF(r.right(), Y(level)))
+            if text:
+                p.drawText(QPointF(r.right() - 34, Y(level) - 3), text)
+        legend_x = r.left() + 6
+        end_labels: list[tuple[float, float, str, QColor]] = []
+        for k, t in enumerate(rep.targets):
+            colour = QColor(TARGET_COLOURS[k % len(TARGET_COLOURS)])
+            style = Qt.PenStyle.DashLine if t.is_primary_renal else Qt.PenStyle.SolidLine
+            p.setPen(QPen(colour, 1.8, style))
+            pts = [
+                QPointF(X(x), Y(float(v)))
+                for x, v in zip(xs, t.pct_from_baseline, strict=False)
+                if v is not None
+            ]
+            for a, b in itertools.pairwise(pts):
+                p.drawLine(a, b)
+            p.setBrush(colour)
+            for q in pts:
+                p.drawEllipse(q, 3, 3)
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            if pts:
+                end_labels.append((pts[-1].y() + 4, pts[-1].x() + 5, t.label, colour))
+            # legend along the top of the plot
+            name = t.label + (" (primary)" if t.is_primary_renal else "")
+            p.drawLine(QPointF(legend_x, r.top() + 6), QPointF(legend_x + 14, r.top() + 6))
+            p.drawText(QPointF(legend_x + 17, r.top() + 10), name)
+            legend_x += 24 + p.fontMetrics().horizontalAdvance(name)
+        # end-of-line labels pushed apart so close lines stay readable
+        end_labels.sort()
+        last_y = -1e9
+        for y, x, label, colour in end_labels:
+            y = max(y, last_y + text_h - 2)
+            p.setPen(colour)
+            p.drawText(QPointF(x, y), label)
+            last_y = y
+
+
+__all__ = ["RESPONSE_COLOURS", "SpiderChart", "SumChart", "nice_ticks", "response_colour"]

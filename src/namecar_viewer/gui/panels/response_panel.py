@@ -1,0 +1,332 @@
+"""Response panel beside the lesion table: RECIST 1.1 per timepoint, live as the reader measures.
+
+One row per timepoint (sum, change from baseline, nadir, change from the nadir, target /
+non-target / new-lesion / overall response in colour, the reason), the NAMECAR eligibility line,
+best overall response and first progression, the reasons in full (tooltip and an expandable
+text), and two charts (:mod:`.charts`).  The panel listens to the read session through
+:class:`~namecar_viewer.app.response.ResponseModel`: an edit, undo or redo redraws it with no
+refresh call.  The baseline choice (pre-treatment / inclusion) is a read setting changed
+through the undo stack.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QFont
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPlainTextEdit,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from namecar_viewer.app.response import (
+    EligibilityStatus,
+    RecistBaseline,
+    ResponseModel,
+    ResponseReport,
+    ResponseRow,
+    set_baseline_command,
+)
+from namecar_viewer.core.recist import NewLesions, Response
+from namecar_viewer.gui.panels.charts import RESPONSE_COLOURS, SpiderChart, SumChart
+from namecar_viewer.gui.undo import ReadUndoStack
+
+COLUMNS = (
+    "Timepoint",
+    "Date",
+    "Sum",
+    "vs baseline",
+    "Nadir",
+    "vs nadir",
+    "Target",
+    "Non-target",
+    "New lesions",
+    "Overall",
+    "Reason",
+)
+ELIGIBILITY_COLOURS = {
+    EligibilityStatus.ELIGIBLE: RESPONSE_COLOURS["CR"],
+    EligibilityStatus.NOT_ELIGIBLE: RESPONSE_COLOURS["PD"],
+    EligibilityStatus.INCOMPLETE: RESPONSE_COLOURS["NE"],
+}
+_NEW = {NewLesions.NONE: "none", NewLesions.EQUIVOCAL: "equivocal", NewLesions.UNEQUIVOCAL: "yes"}
+
+
+def _response_item(r: Response | None) -> QTableWidgetItem:
+    item = QTableWidgetItem("" if r is None else r.value)
+    if r is not None:
+        colour = RESPONSE_COLOURS.get(r.value)
+        if colour is not None:
+            item.setBackground(QColor(colour))
+            item.setForeground(QColor("#ffffff" if r.value in ("CR", "PR", "PD", "NE") else "#000"))
+        font = item.font()
+        font.setBold(True)
+        item.setFont(font)
+        item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+    return item
+
+
+class ResponsePanel(QWidget):
+    """RECIST response of the read in the undo stack's session."""
+
+    def __init__(self, undo: ReadUndoStack, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.undo = undo
+        self.model = ResponseModel(undo.session)
+        self.baseline_combo = QComboBox(self)
+        self.baseline_combo.addItem("Pre-treatment", RecistBaseline.PRE_TREATMENT)
+        self.baseline_combo.addItem("Inclusion (re-baseline)", RecistBaseline.INCLUSION)
+        self.baseline_combo.setToolTip(
+            "RECIST baseline of the rows below, stored with the read. NAMECAR eligibility "
+            "always compares the pre-treatment baseline with the inclusion scan; the PFS "
+            "follow-up may be re-baselined at the inclusion (randomisation) scan."
+        )
+        self.baseline_combo.currentIndexChanged.connect(self._on_baseline_chosen)
+        self.baseline_label = QLabel(self)
+        self.baseline_label.setWordWrap(True)
+        self.eligibility_label = QLabel(self)
+        self.eligibility_label.setWordWrap(True)
+        self.eligibility_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message_label = QLabel(self)
+        self.message_label.setWordWrap(True)
+        self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.table = QTableWidget(0, len(COLUMNS), self)
+        self.table.setHorizontalHeaderLabels(list(COLUMNS))
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().setDefaultSectionSize(24)
+        self.table.setMinimumHeight(150)
+        self.summary_label = QLabel(self)
+        self.summary_label.setWordWrap(True)
+        self.reasons_button = QToolButton(self)
+        self.reasons_button.setText("Reasons")
+        self.reasons_button.setCheckable(True)
+        self.reasons_button.setArrowType(Qt.ArrowType.RightArrow)
+        self.reasons_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.reasons_button.toggled.connect(self._toggle_reasons)
+        self.reasons_text = QPlainTextEdit(self)
+        self.reasons_text.setReadOnly(True)
+        self.reasons_text.setVisible(False)
+        self.reasons_text.setMaximumHeight(160)
+        self.sum_chart = SumChart(self)
+        self.spider_chart = SpiderChart(self)
+        charts = QSplitter(Qt.Orientation.Horizontal, self)
+        charts.addWidget(self.sum_chart)
+        charts.addWidget(self.spider_chart)
+        charts.setChildrenCollapsible(False)
+        top = QHBoxLayout()
+        top.addWidget(QLabel("RECIST baseline:", self))
+        top.addWidget(self.baseline_combo)
+        top.addWidget(self.baseline_label, 1)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addLayout(top)
+        lay.addWidget(self.eligibility_label)
+        lay.addWidget(self.message_label)
+        lay.addWidget(self.table, 2)
+        lay.addWidget(self.summary_label)
+        lay.addWidget(self.reasons_button)
+        lay.addWidget(self.reasons_text)
+        lay.addWidget(charts, 3)
+        self.model.changed.connect(self._show)
+        self._show(self.model.report)
+
+    # --- binding ---------------------------------------------------------------------------
+    def set_undo(self, undo: ReadUndoStack) -> None:
+        """Follow another read's undo stack (another patient opened)."""
+        self.undo = undo
+        self.model.set_session(undo.session)
+
+    @property
+    def report(self) -> ResponseReport:
+        return self.model.report
+
+    def _on_baseline_chosen(self, index: int) -> None:
+        choice = self.baseline_combo.itemData(index)
+        if isinstance(choice, RecistBaseline) and choice is not self.model.baseline:
+            self.undo.push_command(set_baseline_command(choice))
+
+    def set_baseline(self, choice: RecistBaseline) -> None:
+        """What choosing in the combo box does (undoable, stored with the read)."""
+        self.baseline_combo.setCurrentIndex(self.baseline_combo.findData(choice))
+
+    def _toggle_reasons(self, on: bool) -> None:
+        self.reasons_text.setVisible(on)
+        self.reasons_button.setArrowType(Qt.ArrowType.DownArrow if on else Qt.ArrowType.RightArrow)
+
+    # --- display ---------------------------------------------------------------------------
+    def _show(self, rep: ResponseReport) -> None:
+        self.baseline_combo.blockSignals(True)
+        self.baseline_combo.setCurrentIndex(self.baseline_combo.findData(rep.baseline))
+        self.baseline_combo.blockSignals(False)
+        self.baseline_label.setText(rep.baseline_text.removeprefix("RECIST baseline: "))
+        colour = ELIGIBILITY_COLOURS[rep.eligibility.status]
+        self.eligibility_label.setText(f"NAMECAR eligibility: {rep.eligibility.text}")
+        self.eligibility_label.setStyleSheet(f"QLabel {{ color: {colour}; font-weight: bold; }}")
+        msgs = [f"Cannot evaluate: {e}" for e in rep.errors] + [f"Note: {n}" for n in rep.notes]
+        self.message_label.setText("\n".join(msgs))
+        self.message_label.setVisible(bool(msgs))
+        self.message_label.setStyleSheet(
+            f"QLabel {{ color: {RESPONSE_COLOURS['PD'] if rep.errors else '#6a5a00'}; }}"
+        )
+        self.table.setRowCount(len(rep.rows))
+        for n, row in enumerate(rep.rows):
+            self._fill_row(n, row)
+        if rep.rows:
+            best = rep.best_text
+            if rep.best_overall_reason:
+                best += f" ({rep.best_overall_reason})"
+            self.summary_label.setText(f"{best}. {rep.first_pd_text}.")
+        else:
+            self.summary_label.setText("")
+        self.reasons_text.setPlainText(self._reasons_text(rep))
+        self.sum_chart.set_report(rep)
+        self.spider_chart.set_report(rep)
+
+    def _fill_row(self, n: int, row: ResponseRow) -> None:
+        tip = "\n".join(row.reasons)
+        cells: list[QTableWidgetItem] = [
+            QTableWidgetItem(row.label + (" (baseline)" if row.is_baseline else "")),
+            QTableWidgetItem(row.date.isoformat() if row.date else "undated"),
+            QTableWidgetItem(row.sum_text),
+            QTableWidgetItem(row.pct_baseline_text),
+            QTableWidgetItem(row.nadir_text),
+            QTableWidgetItem(row.pct_nadir_text),
+            _response_item(row.target_response),
+            _response_item(row.non_target_response),
+            QTableWidgetItem("" if row.is_baseline else _NEW[row.new_lesions]),
+            _response_item(row.overall_response),
+            QTableWidgetItem(row.main_reason),
+        ]
+        if row.is_baseline:
+            f = QFont(cells[0].font())
+            f.setBold(True)
+            cells[0].setFont(f)
+        for c, item in enumerate(cells):
+            item.setToolTip(tip)
+            if 2 <= c <= 5:
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            self.table.setItem(n, c, item)
+
+    @staticmethod
+    def _reasons_text(rep: ResponseReport) -> str:
+        lines = [rep.baseline_text, f"NAMECAR: {rep.eligibility.text}"]
+        lines += [f"Cannot evaluate: {e}" for e in rep.errors]
+        lines += [f"Note: {n}" for n in rep.notes]
+        for row in rep.rows:
+            lines.append("")
+            lines.append(f"{row.label} ({row.date.isoformat() if row.date else 'undated'}):")
+            lines += [f"  {r}" for r in row.reasons]
+        if rep.rows:
+            lines += ["", f"{rep.best_text}: {rep.best_overall_reason}", rep.first_pd_text]
+        return "\n".join(lines)
+
+    def text(self) -> str:
+        """Everything the panel shows as text (for tests, copy and accessibility)."""
+        parts = [
+            self.baseline_combo.currentText(),
+            self.baseline_label.text(),
+            self.eligibility_label.text(),
+            self.message_label.text() if self.message_label.isVisibleTo(self) else "",
+        ]
+        for r in range(self.table.rowCount()):
+            cells = [self.table.item(r, c) for c in range(self.table.columnCount())]
+            parts.append(" | ".join(i.text() if i is not None else "" for i in cells))
+        parts.append(self.summary_label.text())
+        return "\n".join(p for p in parts if p)
+
+    def cell(self, label: str, column: str) -> QTableWidgetItem:
+        """The table item of a timepoint (label) and a column title."""
+        c = COLUMNS.index(column)
+        for r, row in enumerate(self.report.rows):
+            if row.label == label:
+                item = self.table.item(r, c)
+                assert item is not None
+                return item
+        raise KeyError(label)
+
+
+def install_response_dock(window: Any) -> Any:
+    """Add the Response dock beside the lesion dock and View > Eligibility to ``window``.
+
+    ``window`` is the main window (``reads`` its ReadController, ``_act`` its action maker);
+    returns the :class:`ResponseDock` holding panel, dock and eligibility view.
+    """
+    return ResponseDock(window)
+
+
+class ResponseDock:
+    """The response dock and the eligibility view of a main window, following its read."""
+
+    def __init__(self, window: Any) -> None:
+        from PySide6.QtWidgets import QDockWidget
+
+        self.window = window
+        reads = window.reads
+        self.panel = ResponsePanel(reads.undo)
+        self.dock = QDockWidget("Response (RECIST 1.1)", window)
+        self.dock.setObjectName("response_dock")
+        self.dock.setWidget(self.panel)
+        window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.dock)
+        window.splitDockWidget(reads.dock, self.dock, Qt.Orientation.Horizontal)
+        self.eligibility: Any = None
+        switched = getattr(reads, "switched", None)
+        if switched is not None:
+            switched.connect(self._on_switched)
+        view_menu = None
+        for act in window.menuBar().actions():
+            if act.text().replace("&", "") == "View" and act.menu() is not None:
+                view_menu = act.menu()
+        if view_menu is not None:
+            view_menu.addSeparator()
+            window._act(
+                view_menu,
+                "View",
+                "eligibility",
+                "&Eligibility (NAMECAR checklist)...",
+                self.show_eligibility,
+                "Ctrl+Shift+E",
+            )
+            window._act(
+                view_menu,
+                "View",
+                "response_panel",
+                "Show &response panel (RECIST)",
+                self.toggle_dock,
+                "F3",
+            )
+
+    def _on_switched(self, undo: ReadUndoStack) -> None:
+        self.panel.set_undo(undo)
+        if self.eligibility is not None:
+            self.eligibility.set_undo(undo)
+
+    def toggle_dock(self) -> None:
+        self.dock.setVisible(not self.dock.isVisible())
+
+    def show_eligibility(self) -> Any:
+        from namecar_viewer.gui.eligibility import EligibilityView
+
+        if self.eligibility is None:
+            self.eligibility = EligibilityView(self.window.reads.undo, parent=self.window)
+        self.eligibility.show()
+        self.eligibility.raise_()
+        return self.eligibility
+
+
+__all__ = ["COLUMNS", "ResponseDock", "ResponsePanel", "install_response_dock"]
