@@ -49,8 +49,8 @@ def resolve_url(location: str | Path | None, default_path: Path | None = None) -
     backend = url.get_backend_name()
     if backend == "sqlite":
         db = url.database or ""
-        path = Path(db.removeprefix("file:").split("?")[0]) if db and db != ":memory:" else None
-        return DatabaseURL(text, db or ":memory:", True, path)
+        file = Path(db.removeprefix("file:").split("?")[0]) if db and db != ":memory:" else None
+        return DatabaseURL(text, db or ":memory:", True, file)
     if backend == "postgresql":
         if url.drivername == "postgresql":
             url = url.set(drivername="postgresql+psycopg")
