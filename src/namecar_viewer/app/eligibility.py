@@ -299,7 +299,7 @@ def decide(
                 ChecklistItem(
                     c,
                     _RECIST_ANSWER[rep.eligibility.status],
-                    f"RECIST engine, read by {reader}",
+                    f"RECIST, read by {reader}",
                     None,
                     True,
                     rep.eligibility.text,

@@ -97,7 +97,7 @@ class EligibilityView(QDialog):
         self.decision_label.setFont(f)
         self.reasons = QPlainTextEdit(self)
         self.reasons.setReadOnly(True)
-        self.reasons.setMaximumHeight(120)
+        self.reasons.setMaximumHeight(90)
         self.error_label = QLabel(self)
         self.error_label.setStyleSheet(f"QLabel {{ color: {RESPONSE_COLOURS['PD']}; }}")
         self.error_label.setWordWrap(True)
@@ -109,6 +109,7 @@ class EligibilityView(QDialog):
         hh = self.table.horizontalHeader()
         hh.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         hh.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        hh.setSectionResizeMode(3, QHeaderView.ResizeMode.Interactive)
         hh.setSectionResizeMode(5, QHeaderView.ResizeMode.Interactive)
         self.combos: dict[str, QComboBox] = {}
         for r, c in enumerate(crit.criteria):
@@ -132,7 +133,8 @@ class EligibilityView(QDialog):
         lay.addWidget(self.reasons)
         self.model.changed.connect(self._show)
         self._show(self.model.decision)
-        self.table.setColumnWidth(5, 260)
+        self.table.setColumnWidth(3, 150)
+        self.table.setColumnWidth(5, 220)
 
     def set_undo(self, undo: ReadUndoStack) -> None:
         self.undo = undo
