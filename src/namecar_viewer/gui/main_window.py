@@ -149,6 +149,10 @@ class MainWindow(QMainWindow):
         from namecar_viewer.gui.tools.controller import ReadController
 
         self.reads = ReadController(self)
+        # RECIST response dock beside the lesion panel, View > Eligibility (issue 5).
+        from namecar_viewer.gui.panels.response_panel import install_response_dock
+
+        self.response = install_response_dock(self)
         self.statusBar().showMessage("Ready")
 
     # --- actions ---------------------------------------------------------------------------
