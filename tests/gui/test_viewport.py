@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from gui_synthetic import CT_ORIGIN, CT_PIXEL_SPACING, CT_SHAPE, CT_SLICE_STEP
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QColor, QImage
 from pytestqt.qtbot import QtBot
 
-from conftest import CT_ORIGIN, CT_PIXEL_SPACING, CT_SHAPE, CT_SLICE_STEP
 from namecar_viewer.app.view_state import ViewportModel, ViewState
 from namecar_viewer.core.geometry import Volume
 from namecar_viewer.core.geometry.reslice import SliceOrientation, WindowLevel
