@@ -18,6 +18,8 @@ SUBCOMMANDS = {
     "suv": "namecar_viewer.cli.suv",
     "pacs": "namecar_viewer.cli.pacs",
     "deid": "namecar_viewer.cli.deid",
+    "export": "namecar_viewer.cli.export",
+    "import-sr": "namecar_viewer.cli.import_sr",
     "audit": "namecar_viewer.cli.audit",
 }
 
