@@ -71,7 +71,7 @@ class _Chart(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.report: ResponseReport | None = None
-        self.setMinimumSize(260, 190)
+        self.setMinimumSize(220, 100)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.margins = (52, 26, 34, 40)  # left, top, right, bottom
 
@@ -283,13 +283,13 @@ class SpiderChart(_Chart):
         assert rep is not None
         X, Y = self._X, self._Y
         r = self.plot_rect()
-        for level, colour, text in (
+        for level, ref_colour, text in (
             (0.0, "#606060", ""),
             (-30.0, RESPONSE_COLOURS["PR"], "-30%"),
             (20.0, RESPONSE_COLOURS["PD"], "+20%"),
         ):
             p.setPen(
-                QPen(QColor(colour), 1, Qt.PenStyle.DashLine if text else Qt.PenStyle.SolidLine)
+                QPen(QColor(ref_colour), 1, Qt.PenStyle.DashLine if text else Qt.PenStyle.SolidLine)
             )
             p.drawLine(QPointF(r.left(), Y(level)), QPointF(r.right(), Y(level)))
             if text:

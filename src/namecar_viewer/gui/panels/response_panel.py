@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -110,7 +110,7 @@ class ResponsePanel(QWidget):
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setWordWrap(False)
         self.table.verticalHeader().setDefaultSectionSize(24)
-        self.table.setMinimumHeight(150)
+        self.table.setMinimumHeight(60)
         self.summary_label = QLabel(self)
         self.summary_label.setWordWrap(True)
         self.reasons_button = QToolButton(self)
@@ -125,6 +125,8 @@ class ResponsePanel(QWidget):
         self.reasons_text.setMaximumHeight(160)
         self.sum_chart = SumChart(self)
         self.spider_chart = SpiderChart(self)
+        # table and charts share the height through a splitter: the dock stays small enough
+        # beside the lesion table that the viewports keep their room
         charts = QSplitter(Qt.Orientation.Horizontal, self)
         charts.addWidget(self.sum_chart)
         charts.addWidget(self.spider_chart)
@@ -138,13 +140,28 @@ class ResponsePanel(QWidget):
         lay.addLayout(top)
         lay.addWidget(self.eligibility_label)
         lay.addWidget(self.message_label)
-        lay.addWidget(self.table, 2)
-        lay.addWidget(self.summary_label)
-        lay.addWidget(self.reasons_button)
-        lay.addWidget(self.reasons_text)
-        lay.addWidget(charts, 3)
+        upper = QWidget(self)
+        ul = QVBoxLayout(upper)
+        ul.setContentsMargins(0, 0, 0, 0)
+        ul.addWidget(self.table, 1)
+        line = QHBoxLayout()
+        line.addWidget(self.reasons_button)
+        line.addWidget(self.summary_label, 1)
+        ul.addLayout(line)
+        ul.addWidget(self.reasons_text)
+        split = QSplitter(Qt.Orientation.Vertical, self)
+        split.addWidget(upper)
+        split.addWidget(charts)
+        split.setStretchFactor(0, 2)
+        split.setStretchFactor(1, 3)
+        split.setChildrenCollapsible(False)
+        self.splitter = split
+        lay.addWidget(split, 1)
         self.model.changed.connect(self._show)
         self._show(self.model.report)
+
+    def sizeHint(self) -> QSize:
+        return QSize(640, 240)
 
     # --- binding ---------------------------------------------------------------------------
     def set_undo(self, undo: ReadUndoStack) -> None:
@@ -284,6 +301,7 @@ class ResponseDock:
         self.dock.setWidget(self.panel)
         window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.dock)
         window.splitDockWidget(reads.dock, self.dock, Qt.Orientation.Horizontal)
+        window.resizeDocks([reads.dock, self.dock], [1, 1], Qt.Orientation.Horizontal)
         self.eligibility: Any = None
         switched = getattr(reads, "switched", None)
         if switched is not None:
