@@ -17,6 +17,12 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
         help="output folder (default: the demo folder in the user data directory)",
     )
     parser.add_argument(
+        "--db",
+        metavar="PATH",
+        default=None,
+        help="reads database for the finished demo read (default: the user's)",
+    )
+    parser.add_argument(
         "--small",
         action="store_true",
         help="coarse, quick version for tests (192x192 CT, fewer slices)",
@@ -40,4 +46,15 @@ def run(args: argparse.Namespace) -> int:
     for s in manifest.series:
         print(f"  {s.folder:<32} {s.modality}  {s.n_files:4d} files  {s.description}")
     print(f"Ground truth: {manifest.ground_truth_path.resolve()}")
+    from namecar_viewer.phantom.demo_read import ensure_demo_read
+
+    if args.db is None and args.dir and out.resolve() != default_demo_dir().resolve():
+        # A demo written elsewhere (tests, a scratch folder) does not touch the user's reads.
+        print("Demo read: not saved for a custom folder; add --db PATH to save it there")
+        return 0
+    uid, problem = ensure_demo_read(manifest.out_dir, args.db)
+    if uid is None:
+        print(f"Demo read: {problem}")
+    else:
+        print(f"Demo read: {uid}  (namecar-viewer export --read {uid} --format pdf --out F)")
     return 0

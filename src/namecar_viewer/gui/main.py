@@ -25,7 +25,7 @@ def ensure_demo_patient() -> tuple[Path | None, str]:
     out = demo_dir()
     done = out.with_name(out.name + _DEMO_DONE_SUFFIX)
     if done.exists() and out.is_dir():
-        return out, ""
+        return out, _demo_read(out)
     try:
         module = importlib.import_module("namecar_viewer.phantom.demo")
         write = module.write_demo_patient
@@ -37,7 +37,14 @@ def ensure_demo_patient() -> tuple[Path | None, str]:
     except Exception as exc:  # noqa: BLE001 - reported in the window, not a traceback
         return None, f"writing the demo patient failed: {exc}"
     done.write_text("ok\n", encoding="utf-8")
-    return out, ""
+    return out, _demo_read(out)
+
+
+def _demo_read(folder: Path) -> str:
+    """The finished demo read in the reads database (saved once; "" or why not)."""
+    from namecar_viewer.phantom.demo_read import ensure_demo_read
+
+    return ensure_demo_read(folder)[1]
 
 
 def run_gui(paths: list[str], demo: bool, screenshot: str | None) -> int:
@@ -71,6 +78,8 @@ def run_gui(paths: list[str], demo: bool, screenshot: str | None) -> int:
             window.browser.show_message(f"Demo patient unavailable: {reason}")
         else:
             all_paths.append(str(folder))
+            if reason:
+                window.statusBar().showMessage(reason)
     window.show()
     window.open_paths(all_paths)
     if screenshot:

@@ -49,7 +49,13 @@ def demo_uid(*parts: object) -> str:
     return "2.25." + str(uuid.uuid5(DEMO_NAMESPACE, name).int)
 
 
-DEMO_READ_UID = demo_uid("read")
+DEMO_READ_UID = demo_uid("read", "full")
+"""The demo read of the full-size demo patient (the one the app writes); the small test
+patient's read is ``demo_read_uid("small")``: their images differ, so their reads do too."""
+
+
+def demo_read_uid(size: str = "full") -> str:
+    return demo_uid("read", size)
 
 
 def _header(path: Path) -> Any:
@@ -173,3 +179,18 @@ def save_demo_read(read: Read, db_location: str | Path | None = None) -> bool:
             return True
     finally:
         db.close()
+
+
+def ensure_demo_read(
+    demo_dir: str | Path, db_location: str | Path | None = None
+) -> tuple[str | None, str]:
+    """Save the demo read of the demo patient in ``demo_dir`` once: (its uid, "") or (None, why).
+
+    Never raises: the app and ``namecar-viewer demo`` report the reason and carry on.
+    """
+    try:
+        read = build_demo_read(demo_dir)
+        save_demo_read(read, db_location)
+    except Exception as exc:  # noqa: BLE001 - reported to the caller as text
+        return None, f"the demo read could not be saved: {exc}"
+    return read.uid, ""

@@ -1,0 +1,148 @@
+"""``namecar-viewer export``: a read as DICOM SR, CSV, PDF or the ``recist`` JSON, for batch use.
+
+Exit codes: 0 written; 1 the export failed (unwritable place, source images not found); 2 bad
+arguments or no such read.  Nothing half-written is ever left at ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+FORMATS = ("sr", "csv", "pdf", "json")
+
+
+def add_parser(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Export a read: DICOM SR (TID 1500), CSV for the trial database, PDF response report, "
+        "or the JSON of the recist command (case + result)."
+    )
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--read", metavar="READ_ID", help="the read's uid")
+    which.add_argument("--patient", metavar="ID", help="the patient's latest read")
+    parser.add_argument("--format", choices=FORMATS, required=True)
+    parser.add_argument("--out", required=True, metavar="PATH", help="file to write")
+    parser.add_argument("--db", metavar="PATH", help="reads database (default: the user's)")
+    parser.add_argument(
+        "--images",
+        metavar="DIR",
+        action="append",
+        default=[],
+        help="folder with the source images (SR and PDF; repeatable). The study index and the "
+        "demo patient folder are searched too.",
+    )
+    parser.add_argument(
+        "--blinded",
+        action="store_true",
+        help="hide patient name/ID, birth date, institution, accession and calendar dates",
+    )
+
+
+def _fail(code: int, message: str) -> int:
+    print(f"namecar-viewer export: {message}", file=sys.stderr)
+    return code
+
+
+def header_index(images: list[str]) -> Any:
+    """Source image headers from ``--images``, the study index and the demo patient folder."""
+    from namecar_viewer.core.reports.sources import HeaderIndex
+
+    idx = HeaderIndex.from_folders(images)
+    try:
+        from sqlalchemy import create_engine, select
+
+        from namecar_viewer.persistence.study_index import default_db_path, instances
+
+        db = default_db_path()
+        if db.is_file():
+            engine = create_engine(f"sqlite:///{db}")
+
+            def find(uid: str) -> str | None:
+                with engine.connect() as conn:
+                    row = conn.execute(
+                        select(instances.c.path, instances.c.member).where(
+                            instances.c.sop_instance_uid == uid
+                        )
+                    ).first()
+                return None if row is None or row.member else str(row.path)
+
+            idx.add_fallback(find)
+    except Exception as exc:  # noqa: BLE001 - a broken index must not stop an export
+        print(f"namecar-viewer export: study index not used ({exc})", file=sys.stderr)
+    from namecar_viewer.phantom.demo import default_demo_dir
+
+    demo = default_demo_dir()
+    if demo.is_dir() and not images:
+        idx.add_folders([demo])
+    return idx
+
+
+def run(args: argparse.Namespace) -> int:
+    from namecar_viewer.app.blinding import BlindingPolicy
+    from namecar_viewer.core.reports.atomic import ExportError, atomic_write_text
+    from namecar_viewer.persistence.reads_db import ReadsDatabase, ReadsDatabaseError
+
+    try:
+        db = ReadsDatabase(args.db, create=False) if args.db else ReadsDatabase()
+    except ReadsDatabaseError as exc:
+        return _fail(2, str(exc))
+    except Exception as exc:  # noqa: BLE001 - SQLAlchemy errors for a missing/odd file
+        return _fail(2, f"cannot open the reads database {args.db}: {exc}")
+    try:
+        uid = args.read
+        if uid is None:
+            infos = db.list_reads(args.patient)
+            if not infos:
+                return _fail(2, f"no read of patient {args.patient} in {db.where}.")
+            uid = infos[-1].uid
+            if len(infos) > 1:
+                print(f"Patient {args.patient} has {len(infos)} reads; exporting the latest, {uid}")
+        try:
+            read = db.load_read(uid)
+        except KeyError:
+            return _fail(2, f"no read {uid} in {db.where}.")
+    finally:
+        db.close()
+
+    policy = BlindingPolicy.for_mode(args.blinded)
+    out = Path(args.out)
+    try:
+        if args.format == "csv":
+            from namecar_viewer.core.reports.csv_export import read_to_csv
+
+            atomic_write_text(out, read_to_csv(read, blinding=policy))
+        elif args.format == "json":
+            import json
+
+            from namecar_viewer.core.recist import RecistInputError
+            from namecar_viewer.core.reports.csv_export import read_to_case_json
+
+            try:
+                data = read_to_case_json(read, blinding=policy)
+            except RecistInputError as exc:
+                return _fail(1, f"read {uid} cannot be evaluated: {exc}")
+            atomic_write_text(out, json.dumps(data, indent=2) + "\n")
+        elif args.format == "sr":
+            from namecar_viewer.core.reports.sr_export import SrExportError, read_to_sr, write_sr
+
+            try:
+                export = read_to_sr(read, header_index(args.images), blinding=policy)
+            except SrExportError as exc:
+                return _fail(1, str(exc))
+            write_sr(export, out)
+            for w in export.warnings:
+                print(f"warning: {w}", file=sys.stderr)
+        else:
+            from namecar_viewer.gui.reports.pdf_report import write_pdf_report
+
+            warnings = write_pdf_report(
+                read, out, headers=header_index(args.images), blinding=policy
+            )
+            for w in warnings:
+                print(f"warning: {w}", file=sys.stderr)
+    except ExportError as exc:
+        return _fail(1, str(exc))
+    print(f"Wrote {args.format.upper()} of read {uid} to {out}")
+    return 0
