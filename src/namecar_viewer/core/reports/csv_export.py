@@ -176,11 +176,11 @@ def csv_rows(
     if result is not None:
         by_label = {tp.label: tp for tp in read.timepoints}
         for tr in result.timepoints:
-            tp = by_label.get(tr.label)
-            if tp is None:
+            rtp = by_label.get(tr.label)
+            if rtp is None:
                 continue
             row = dict.fromkeys(COLUMNS, "")
-            row.update(common(tp))
+            row.update(common(rtp))
             reasons = " | ".join(tr.reasons)
             if blinded:
                 reasons = blind_dates_in_text(reasons, read)
