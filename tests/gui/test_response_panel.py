@@ -57,6 +57,8 @@ def test_panel_shows_demo_rows_in_colour(panel: ResponsePanel) -> None:
     assert "Overall PD (RECIST 1.1 Table 1)" in panel.reasons_text.toPlainText()
     SHOTS.mkdir(exist_ok=True)
     panel.grab().save(str(SHOTS / "response_panel.png"))
+    panel.tabs.setCurrentIndex(1)
+    panel.grab().save(str(SHOTS / "response_panel_charts.png"))
 
 
 def test_measurement_edit_updates_panel_without_refresh(panel: ResponsePanel) -> None:
@@ -90,6 +92,7 @@ def test_baseline_switch_through_undo_stack(panel: ResponsePanel) -> None:
     # eligibility unchanged: it always uses the pre-treatment baseline
     assert "Eligible: metastatic PR -77.8%" in panel.eligibility_label.text()
     SHOTS.mkdir(exist_ok=True)
+    panel.tabs.setCurrentIndex(1)
     panel.grab().save(str(SHOTS / "response_panel_inclusion.png"))
     panel.undo.undo()
     assert panel.baseline_combo.currentData() is RecistBaseline.PRE_TREATMENT

@@ -118,7 +118,7 @@ class _Chart(QWidget):
             return
         xs = self.x_values()
         lo, hi = self.y_range()
-        ticks = nice_ticks(lo, hi)
+        ticks = nice_ticks(lo, hi, max(2, min(6, int(self.plot_rect().height() // 28))))
         lo, hi = ticks[0], ticks[-1]
         r = self.plot_rect()
         x0, x1 = min(xs), max(xs)

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -125,8 +126,6 @@ class ResponsePanel(QWidget):
         self.reasons_text.setMaximumHeight(160)
         self.sum_chart = SumChart(self)
         self.spider_chart = SpiderChart(self)
-        # table and charts share the height through a splitter: the dock stays small enough
-        # beside the lesion table that the viewports keep their room
         charts = QSplitter(Qt.Orientation.Horizontal, self)
         charts.addWidget(self.sum_chart)
         charts.addWidget(self.spider_chart)
@@ -149,14 +148,12 @@ class ResponsePanel(QWidget):
         line.addWidget(self.summary_label, 1)
         ul.addLayout(line)
         ul.addWidget(self.reasons_text)
-        split = QSplitter(Qt.Orientation.Vertical, self)
-        split.addWidget(upper)
-        split.addWidget(charts)
-        split.setStretchFactor(0, 2)
-        split.setStretchFactor(1, 3)
-        split.setChildrenCollapsible(False)
-        self.splitter = split
-        lay.addWidget(split, 1)
+        # timepoints and charts as tabs: each gets the dock's full height beside the lesion
+        # table, so the viewports keep their room
+        self.tabs = QTabWidget(self)
+        self.tabs.addTab(upper, "Timepoints")
+        self.tabs.addTab(charts, "Charts (sum, spider)")
+        lay.addWidget(self.tabs, 1)
         self.model.changed.connect(self._show)
         self._show(self.model.report)
 
