@@ -1,0 +1,1 @@
+"""PDF and other Qt-painted reports."""

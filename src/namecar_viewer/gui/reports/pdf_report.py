@@ -1,0 +1,337 @@
+"""The PDF response report of a read, painted with QPdfWriter/QPainter (A4 portrait).
+
+Page 1: subject (or its pseudonym when blinded), reader, the read's status (draft / signed),
+timepoints, the lesion table, the response per timepoint with its reasons and the NAMECAR
+eligibility decision.  Page 2: the sum-over-time chart and the spider plot
+(:mod:`namecar_viewer.gui.panels.charts`).  Then one key image per target lesion per timepoint
+(the source slice around the lesion, windowed, with the measurement drawn from its LPS points).
+
+What is written comes from :mod:`namecar_viewer.core.reports.layout` (Qt-free) and
+:func:`namecar_viewer.app.response.evaluate_read`; this module only paints.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from namecar_viewer.core.reads.model import Read
+
+
+def _ensure_app() -> Any:
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    return QApplication.instance() or QApplication(["namecar-viewer"])
+
+
+def write_pdf_report(
+    read: Read,
+    out: str | Path,
+    *,
+    headers: Any | None = None,
+    blinding: Any | None = None,
+    subject_id: str | None = None,
+) -> list[str]:
+    """Write the report atomically to ``out``; returns warnings (missing images...).
+
+    ``headers``: a :class:`~namecar_viewer.core.reports.sources.HeaderIndex` (its ``path``
+    finds the source slices) or None (no key images).  Raises ``ExportError`` when the file
+    cannot be written.
+    """
+    from namecar_viewer.core.reports.atomic import atomic_write
+
+    _ensure_app()
+    warnings: list[str] = []
+
+    def _write(tmp: Path) -> None:
+        warnings.extend(_paint(read, tmp, headers, blinding, subject_id))
+
+    atomic_write(out, _write)
+    return warnings
+
+
+def _paint(
+    read: Read, path: Path, headers: Any | None, blinding: Any | None, subject_id: str | None
+) -> list[str]:
+    from PySide6.QtCore import QMarginsF
+    from PySide6.QtGui import QPageLayout, QPageSize, QPainter, QPdfWriter
+
+    from namecar_viewer.app.response import evaluate_read
+    from namecar_viewer.core.reports.layout import build_key_images, report_text
+
+    blinded = blinding is not None and getattr(blinding, "enabled", False)
+    if subject_id is None and headers is not None:
+        subject_id = _subject_from_headers(read, headers)
+    text = report_text(read, subject_id, blinding)
+    report = evaluate_read(read)
+    file_of: Callable[[str], str | None] | None = getattr(headers, "path", None)
+    keys, warnings = build_key_images(read, file_of)
+
+    writer = QPdfWriter(str(path))
+    writer.setResolution(150)
+    writer.setPageLayout(
+        QPageLayout(
+            QPageSize(QPageSize.PageSizeId.A4),
+            QPageLayout.Orientation.Portrait,
+            QMarginsF(12, 12, 12, 12),
+            QPageLayout.Unit.Millimeter,
+        )
+    )
+    writer.setTitle(f"NAMECAR response report {text.subject}")
+    writer.setCreator("NAMECAR Viewer")
+    p = QPainter(writer)
+    try:
+        return _pages(p, writer, read, text, report, keys, warnings, blinded)
+    finally:
+        if p.isActive():
+            p.end()
+
+
+def _pages(
+    p: Any,
+    writer: Any,
+    read: Read,
+    text: Any,
+    report: Any,
+    keys: list[Any],
+    warnings: list[str],
+    blinded: bool,
+) -> list[str]:
+    from PySide6.QtCore import QPointF, QRectF, Qt
+    from PySide6.QtGui import QColor, QFont, QImage, QPen
+
+    from namecar_viewer.core.reports.csv_export import blind_dates_in_text
+    from namecar_viewer.core.reports.layout import KeyImage
+    from namecar_viewer.gui.panels.charts import RESPONSE_COLOURS, SpiderChart, SumChart
+
+    page = writer.pageLayout().paintRectPixels(150)
+    W, H = float(page.width()), float(page.height())
+
+    def font(size: float, bold: bool = False) -> QFont:
+        f = QFont("DejaVu Sans")
+        f.setPointSizeF(size)
+        f.setBold(bold)
+        return f
+
+    y = 0.0
+
+    def line(s: str, size: float = 9.0, bold: bool = False, colour: str = "#000000") -> None:
+        nonlocal y
+        p.setFont(font(size, bold))
+        p.setPen(QColor(colour))
+        r = p.boundingRect(QRectF(0, y, W, 1000), int(Qt.TextFlag.TextWordWrap), s)
+        p.drawText(QRectF(0, y, W, r.height()), int(Qt.TextFlag.TextWordWrap), s)
+        y += r.height() + 4
+
+    def footer(n: int) -> None:
+        p.setFont(font(7))
+        p.setPen(QColor("#606060"))
+        p.drawText(
+            QRectF(0, H - 20, W, 20),
+            int(Qt.AlignmentFlag.AlignRight),
+            f"{text.subject} - {text.status} - page {n}",
+        )
+
+    def table(
+        header: list[str],
+        rows: list[list[str]],
+        widths: list[float],
+        size: float = 7.5,
+        colours: list[list[str | None]] | None = None,
+    ) -> None:
+        nonlocal y
+        p.setFont(font(size, True))
+        fm_h = p.fontMetrics().height() + 6
+        x = 0.0
+        p.fillRect(QRectF(0, y, sum(widths), fm_h), QColor("#e8e8e8"))
+        p.setPen(QColor("#000000"))
+        for w, h in zip(widths, header, strict=False):
+            p.drawText(QRectF(x + 3, y, w - 6, fm_h), int(Qt.AlignmentFlag.AlignVCenter), h)
+            x += w
+        y += fm_h
+        p.setFont(font(size))
+        for ri, row in enumerate(rows):
+            heights = [
+                p.boundingRect(QRectF(0, 0, w - 6, 1000), int(Qt.TextFlag.TextWordWrap), c).height()
+                for w, c in zip(widths, row, strict=False)
+            ]
+            rh = max([fm_h - 6, *heights]) + 6
+            x = 0.0
+            for ci, (w, cell) in enumerate(zip(widths, row, strict=False)):
+                colour = colours[ri][ci] if colours else None
+                if colour:
+                    p.fillRect(QRectF(x, y, w, rh), QColor(colour).lighter(160))
+                p.setPen(QColor("#000000"))
+                p.drawText(QRectF(x + 3, y + 3, w - 6, rh - 6), int(Qt.TextFlag.TextWordWrap), cell)
+                x += w
+            p.setPen(QPen(QColor("#c8c8c8"), 1))
+            p.drawLine(QPointF(0, y + rh), QPointF(sum(widths), y + rh))
+            y += rh
+
+    # --- page 1: identification, lesions, responses, eligibility ---------------------------
+    line(text.title, 15, True)
+    line(f"Subject: {text.subject}    Reader: {text.reader}", 10)
+    line(
+        f"Status: {text.status}",
+        10,
+        True,
+        "#b06000" if text.status.startswith("DRAFT") else "#1b7f3b",
+    )
+    tps = "   ".join(f"{lbl}: {when} ({role})" for lbl, when, role in text.timepoints)
+    line(f"Timepoints - {tps}", 8.5)
+    y += 6
+    line("Lesions (long x short axis, mm; status)", 11, True)
+    n_tp = len(text.lesion_header) - 3
+    fixed = [0.07 * W, 0.09 * W, 0.16 * W]
+    rest = (W - sum(fixed)) / max(n_tp, 1)
+    table(text.lesion_header, text.lesion_rows, [*fixed, *([rest] * n_tp)])
+    y += 10
+    line("Response per timepoint (RECIST 1.1)", 11, True)
+    if report.errors:
+        for e in report.errors:
+            line(f"Not evaluable: {e}", 8.5, colour="#b00000")
+    rows, colours = [], []
+    for r in report.rows:
+        when = r.date.isoformat() if (r.date and not blinded) else ""
+        if blinded:
+            when = next((w for lbl, w, _ in text.timepoints if lbl == r.label), "")
+        reasons = "; ".join(r.reasons)
+        if blinded:
+            reasons = blind_dates_in_text(reasons, read)
+        rows.append(
+            [
+                f"{r.label}\n{when}",
+                r.sum_text,
+                r.pct_baseline_text,
+                f"{r.nadir_text} {r.pct_nadir_text}".strip() or "-",
+                "-" if r.target_response is None else r.target_response.value,
+                "-" if r.non_target_response is None else r.non_target_response.value,
+                r.new_lesions.value,
+                "-" if r.overall_response is None else r.overall_response.value,
+                reasons,
+            ]
+        )
+        oc = None if r.overall_response is None else RESPONSE_COLOURS.get(r.overall_response.value)
+        colours.append([None] * 7 + [oc, None])
+    table(
+        ["Timepoint", "Sum", "vs BL", "Nadir", "Target", "Non-tgt", "New", "Overall", "Reasons"],
+        rows,
+        [w * W for w in (0.1, 0.07, 0.07, 0.1, 0.06, 0.1, 0.06, 0.07, 0.37)],
+        size=7,
+        colours=colours,
+    )
+    y += 10
+    elig = report.eligibility.text
+    if blinded:
+        elig = blind_dates_in_text(elig, read)
+    line("NAMECAR eligibility (pre-treatment baseline vs inclusion)", 11, True)
+    line(
+        elig,
+        10,
+        True,
+        {"eligible": "#1b7f3b", "not eligible": "#b00000"}.get(
+            report.eligibility.status.value, "#606060"
+        ),
+    )
+    if report.rows:
+        best = f"{report.best_text} ({report.best_overall_reason})"
+        line(blind_dates_in_text(best, read) if blinded else best, 9)
+        first = report.first_pd_text
+        line(blind_dates_in_text(first, read) if blinded else first, 9)
+    footer(1)
+
+    # --- page 2: charts --------------------------------------------------------------------
+    writer.newPage()
+    y = 0.0
+    line("Response over time", 13, True)
+    chart_report = report
+    if blinded:
+        # The charts label their x axis with dates: blinded, they plot by timepoint order.
+        chart_report = dataclasses.replace(
+            report, rows=tuple(dataclasses.replace(r, date=None) for r in report.rows)
+        )
+    for cls in (SumChart, SpiderChart):
+        chart = cls()
+        chart.resize(760, 420)
+        chart.set_report(chart_report)
+        image = chart.grab().toImage()
+        target = QRectF(0, y, W, W * 420 / 760)
+        p.drawImage(target, image)
+        y += target.height() + 20
+        chart.deleteLater()
+    footer(2)
+
+    # --- key images ------------------------------------------------------------------------
+    page_no = 3
+    targets = [row[0] for row in text.lesion_rows if row[1] == "target"]
+    n_cols = max(n_tp, 1)
+    cell = min(W / n_cols, 0.19 * H)
+    per_page = max(1, int((H - 80) // (cell + 40)))
+    for start in range(0, len(targets), per_page):
+        writer.newPage()
+        y = 0.0
+        line("Key images: each target lesion at each timepoint, measurement drawn", 13, True)
+        for t_label in targets[start : start + per_page]:
+            line(t_label, 10, True)
+            for ci in range(n_tp):
+                idx = targets.index(t_label) * n_tp + ci
+                item = keys[idx] if idx < len(keys) else None
+                rect = QRectF(ci * (W / n_cols) + 2, y, cell - 4, cell - 4)
+                p.fillRect(rect, QColor("#000000"))
+                if isinstance(item, KeyImage):
+                    arr = item.pixels
+                    img = QImage(
+                        arr.data,
+                        arr.shape[1],
+                        arr.shape[0],
+                        arr.strides[0],
+                        QImage.Format.Format_Grayscale8,
+                    ).copy()
+                    p.drawImage(rect, img)
+                    sx = rect.width() / arr.shape[1]
+                    sy = rect.height() / arr.shape[0]
+                    colours_ = ("#ffd000", "#00d0ff")
+                    for li, ((x0, y0), (x1, y1)) in enumerate(item.lines):
+                        p.setPen(QPen(QColor(colours_[li % 2]), 2))
+                        # pixel (col, row) index -> its centre in the drawn crop
+                        p.drawLine(
+                            QPointF(rect.left() + (x0 + 0.5) * sx, rect.top() + (y0 + 0.5) * sy),
+                            QPointF(rect.left() + (x1 + 0.5) * sx, rect.top() + (y1 + 0.5) * sy),
+                        )
+                    caption = (
+                        f"{item.timepoint_label}: {item.caption.removeprefix(t_label).strip()}"
+                    )
+                else:
+                    p.setPen(QColor("#d0d0d0"))
+                    p.setFont(font(7))
+                    p.drawText(
+                        rect,
+                        int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap),
+                        item or "",
+                    )
+                    caption = text.timepoints[ci][0]
+                p.setPen(QColor("#000000"))
+                p.setFont(font(7))
+                p.drawText(
+                    QRectF(rect.left(), rect.bottom() + 2, rect.width(), 16),
+                    int(Qt.AlignmentFlag.AlignHCenter),
+                    caption,
+                )
+            y += cell + 20
+        footer(page_no)
+        page_no += 1
+    return warnings
+
+
+def _subject_from_headers(read: Read, headers: Any) -> str | None:
+    for lm in read.measurements:
+        for ref in lm.measurement.images:
+            h = headers(ref.sop_instance_uid)
+            if h is not None and str(getattr(h, "ClinicalTrialSubjectID", "")):
+                return str(h.ClinicalTrialSubjectID)
+    return None
