@@ -34,6 +34,13 @@ def _gui_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--screenshot", metavar="FILE.png", help="render the window offscreen to a PNG and exit"
     )
+    p.add_argument(
+        "--db",
+        metavar="URL",
+        help="reads database: file path, sqlite:///FILE or postgresql://user@host/db "
+        "(default: $NAMECAR_DB, else reads.sqlite in the user data folder)",
+    )
+    p.add_argument("--user", metavar="NAME", help="log in as NAME without the dialog (scripts)")
     return p
 
 
@@ -49,4 +56,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _gui_parser().parse_args(args_list)
     from namecar_viewer.gui.main import run_gui
 
-    return run_gui(paths=args.paths, demo=args.demo, screenshot=args.screenshot)
+    return run_gui(
+        paths=args.paths, demo=args.demo, screenshot=args.screenshot, db=args.db, user=args.user
+    )

@@ -1,4 +1,5 @@
-"""GUI entry point called by the CLI: ``namecar-viewer [PATH...] [--demo] [--screenshot F]``."""
+"""GUI entry point called by the CLI:
+``namecar-viewer [PATH...] [--demo] [--screenshot F] [--db URL] [--user NAME]``."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import importlib
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 APP_NAME = "namecar-viewer"
 # Marker written beside (not inside, where a scan would list it) the demo folder once complete,
@@ -47,8 +49,53 @@ def _demo_read(folder: Path) -> str:
     return ensure_demo_read(folder)[1]
 
 
-def run_gui(paths: list[str], demo: bool, screenshot: str | None) -> int:
-    """Open the main window on ``paths`` (and the demo); with ``screenshot`` save a PNG and exit."""
+def start_review(window: Any, db: str | None, user: str | None, screenshot: bool) -> str | None:
+    """Open the reads database (``--db``, ``$NAMECAR_DB``, else the default file; a screenshot
+    run without either uses a throwaway one), log the user in and bind the window to them.
+
+    Returns None when the login was cancelled (the application quits), else a problem to show
+    ("" when none).  A screenshot run never opens a dialog: the single-user default logs in.
+    """
+    from namecar_viewer.gui.login import log_in
+    from namecar_viewer.gui.tools.controller import reader_name, reads_database_path
+    from namecar_viewer.persistence.engine import DB_ENV
+    from namecar_viewer.persistence.reads_db import ReadsDatabase, ReadsDatabaseError
+
+    location: str | Path | None = db or os.environ.get(DB_ENV) or None
+    if location is None:
+        if screenshot:
+            import tempfile
+
+            location = Path(tempfile.mkdtemp(prefix="namecar-shot-")) / "reads.sqlite"
+        else:
+            location = reads_database_path()
+    try:
+        rdb = ReadsDatabase(location)
+    except (ReadsDatabaseError, ValueError) as exc:
+        return f"Reads database unavailable ({exc}); working without login and signing."
+    ctx, why = log_in(
+        rdb, username=user, interactive=not screenshot, fallback_name=reader_name(), parent=None
+    )
+    if ctx is None:
+        if screenshot:
+            return why
+        return None if why == "Login cancelled." else why
+    window.set_review(ctx)
+    return ""
+
+
+def run_gui(
+    paths: list[str],
+    demo: bool,
+    screenshot: str | None,
+    db: str | None = None,
+    user: str | None = None,
+) -> int:
+    """Open the main window on ``paths`` (and the demo); with ``screenshot`` save a PNG and exit.
+
+    ``db``: reads database (file path or ``postgresql://`` URL, else ``$NAMECAR_DB``); ``user``:
+    log in as this user without the dialog (scripted runs, tests).
+    """
     if screenshot and "QT_QPA_PLATFORM" not in os.environ:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     from PySide6.QtWidgets import QApplication
@@ -69,6 +116,12 @@ def run_gui(paths: list[str], demo: bool, screenshot: str | None) -> int:
     window = MainWindow(index=index)
     if index_problem:
         window.statusBar().showMessage(index_problem)
+    review_problem = start_review(window, db, user, bool(screenshot))
+    if review_problem is None:
+        window.close()
+        return 1
+    if review_problem:
+        window.statusBar().showMessage(review_problem)
     window.resize(1600, 1000)
     all_paths = list(paths)
     if demo:

@@ -153,7 +153,17 @@ class MainWindow(QMainWindow):
         from namecar_viewer.gui.panels.response_panel import install_response_dock
 
         self.response = install_response_dock(self)
+        # Central review (login, worklist, signing, audit, adjudication): set_review after login.
+        self.review: Any = None
         self.statusBar().showMessage("Ready")
+
+    def set_review(self, context: Any) -> Any:
+        """Bind the window to the logged-in user and the reads database (gui/login.py):
+        Review menu, user and role in the status bar, signed-read banner."""
+        from namecar_viewer.gui.signing import install_review
+
+        self.review = install_review(self, context)
+        return self.review
 
     # --- actions ---------------------------------------------------------------------------
     def _act(

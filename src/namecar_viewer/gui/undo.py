@@ -6,15 +6,25 @@ A handle drag is merged into one step on both sides: the session merges commands
 ``merge_id`` in a row, and the QUndoCommand reports the same decision through ``mergeWith``.
 
 A failed save never raises out of Qt's redo/undo: the session keeps the edit pending and the
-stack emits ``error(message)`` for the window to show in a message box.
+stack emits ``error(message)`` for the window to show in a message box.  An undo or redo that
+would change a signed timepoint (:class:`ReadLockedError`) is refused the same way and the Qt
+stack stays where the session is; a signature clears both histories (:meth:`clear_history`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from namecar_viewer.app.read_session import Command, CommandError, ReadSaveError, ReadSession
+from namecar_viewer.app.read_session import (
+    Command,
+    CommandError,
+    ReadLockedError,
+    ReadSaveError,
+    ReadSession,
+)
 
 _MERGE_IDS: dict[str, int] = {}
 
@@ -56,14 +66,22 @@ class SessionCommand(QUndoCommand):
             if not result.changed:
                 self.setObsolete(True)
             return
+        if self.stack.syncing:
+            return
         try:
             session.redo()
+        except ReadLockedError as exc:
+            self.stack.refused = str(exc)
         except ReadSaveError as exc:
             self.stack.report(str(exc))
 
     def undo(self) -> None:
+        if self.stack.syncing:
+            return
         try:
             self.stack.session.undo()
+        except ReadLockedError as exc:
+            self.stack.refused = str(exc)
         except ReadSaveError as exc:
             self.stack.report(str(exc))
 
@@ -86,6 +104,9 @@ class ReadUndoStack(QUndoStack):
         self.session = session
         self._signals = _Signals()
         self.error = self._signals.error
+        # set by a command whose undo/redo the session refused (signed timepoint)
+        self.refused: str | None = None
+        self.syncing = False
 
     def push_command(self, command: Command) -> None:
         self.push(SessionCommand(self, command))
@@ -96,3 +117,28 @@ class ReadUndoStack(QUndoStack):
 
     def report(self, message: str) -> None:
         self.error.emit(message)
+
+    def undo(self) -> None:
+        self._step(super().undo, +1)
+
+    def redo(self) -> None:
+        self._step(super().redo, -1)
+
+    def _step(self, step: Callable[[], None], back: int) -> None:
+        """Undo or redo; when the session refuses (a signed timepoint) put Qt's index back
+        without touching the session, and tell the reader why."""
+        self.refused = None
+        step()
+        if self.refused is not None:
+            why, self.refused = self.refused, None
+            self.syncing = True
+            try:
+                self.setIndex(self.index() + back)
+            finally:
+                self.syncing = False
+            self.report(why)
+
+    def clear_history(self) -> None:
+        """Forget every step on both sides (after a signature: undo never crosses it)."""
+        self.session.clear_history()
+        self.clear()

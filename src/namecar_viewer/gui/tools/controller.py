@@ -272,10 +272,32 @@ class ReadController(QObject):
             if infos:
                 read = db.load_read(infos[-1].uid)
         if read is not None and db is not None:
-            session = ReadSession(read, db, stored=True)
+            session = ReadSession(read, db, stored=True, user=self.reader)
         else:
-            session = ReadSession(Read.new(patient_id=patient_id, reader=self.reader))
+            session = ReadSession(
+                Read.new(patient_id=patient_id, reader=self.reader), user=self.reader
+            )
         self._switch(session)
+
+    def use_database(self, db: ReadsDatabase, reader: str) -> None:
+        """Central review: reads live in ``db`` (SQLite or PostgreSQL) and belong to the
+        logged-in ``reader``, who is the user of every audited edit."""
+        self.db = db
+        if db.is_sqlite:
+            self.db_path = Path(db.where)
+        self.reader = reader
+        self._switch(ReadSession(Read.new(reader=reader), user=reader))
+
+    def open_read(self, uid: str) -> ReadSession:
+        """Open a stored read (a worklist case) as the current read."""
+        if self.session.pending:
+            self.retry_save()
+        db = self._database(create=True)
+        if db is None:
+            raise ReadsDatabaseError(f"No reads database to open the read {uid} from.")
+        session = ReadSession(db.load_read(uid), db, stored=True, user=self.reader)
+        self._switch(session)
+        return session
 
     def _switch(self, session: ReadSession) -> None:
         self.session = session

@@ -1,0 +1,506 @@
+"""Review > Sign / Unlock, the locked banner, and the wiring of the central-review screens.
+
+:class:`ReviewController` binds one main window to a :class:`~namecar_viewer.gui.login.
+ReviewContext` (the logged-in user and the reads database): the read controller edits as that
+user, the Review menu opens the worklist, the signature and unlock dialogs, the audit trail and
+the adjudication view, the status bar shows who is logged in with their roles, and a banner says
+when the timepoints of the read on screen are signed and locked.
+
+Signing goes through :class:`~namecar_viewer.app.signing.SigningService` (password again unless
+single-user, the meaning "I confirm this assessment" shown and ticked); edits of a signed
+timepoint are then refused by the session with :class:`ReadLockedError`'s message.  Unlocking
+needs a reason; signing again keeps the old version and writes the next one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMenu,
+    QPlainTextEdit,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from namecar_viewer.app.auth import AuthError
+from namecar_viewer.app.blinding import BlindingPolicy
+from namecar_viewer.app.signing import SIGNATURE_MEANING, Signature, SigningError
+from namecar_viewer.core.reads.model import Read, ReadTimepoint
+from namecar_viewer.gui.login import ReviewContext, roles_text
+
+_BANNER_STYLE = "background: #7a5a10; color: #fff4d0; padding: 4px 10px; font-weight: bold;"
+
+
+def timepoint_text(tp: ReadTimepoint, read: Read, policy: BlindingPolicy) -> str:
+    """``FU03M (Day 267)`` blinded, ``FU03M (2025-10-09)`` open, the label alone when undated."""
+    if tp.date is None:
+        return tp.label
+    base = read.baseline()
+    return f"{tp.label} ({policy.date(tp.date, base.date if base else None)})"
+
+
+class SignDialog(QDialog):
+    """Sign one timepoint: the meaning shown and ticked, the password again unless single-user."""
+
+    def __init__(
+        self,
+        read: Read,
+        unsigned: list[ReadTimepoint],
+        policy: BlindingPolicy,
+        ask_password: bool,
+        parent: QWidget | None = None,
+        preselect: str | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Sign timepoint read")
+        self.setMinimumWidth(460)
+        lay = QVBoxLayout(self)
+        form = QFormLayout()
+        self.timepoint_combo = QComboBox(self)
+        for tp in unsigned:
+            self.timepoint_combo.addItem(timepoint_text(tp, read, policy), tp.uid)
+        if preselect is not None:
+            i = self.timepoint_combo.findData(preselect)
+            if i >= 0:
+                self.timepoint_combo.setCurrentIndex(i)
+        form.addRow("Timepoint:", self.timepoint_combo)
+        form.addRow("Reader:", QLabel(read.reader or "(unknown)", self))
+        lay.addLayout(form)
+        meaning = QLabel(
+            "Meaning of this electronic signature:<br>"
+            f"<b>&ldquo;{SIGNATURE_MEANING}&rdquo;</b><br>"
+            "The signed timepoint is locked; changing it later needs a reason and keeps this "
+            "version.",
+            self,
+        )
+        meaning.setWordWrap(True)
+        lay.addWidget(meaning)
+        self.confirm = QCheckBox(SIGNATURE_MEANING, self)
+        lay.addWidget(self.confirm)
+        self.password_edit = QLineEdit(self)
+        self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.password_edit.setPlaceholderText("Your password, again")
+        if ask_password:
+            pw = QFormLayout()
+            pw.addRow("Password:", self.password_edit)
+            lay.addLayout(pw)
+        else:
+            self.password_edit.hide()
+        self.message = QLabel(self)
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet("color: #c03030;")
+        lay.addWidget(self.message)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
+        )
+        self.sign_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.sign_button.setText("Sign")
+        self.sign_button.setEnabled(False)
+        self.confirm.toggled.connect(self.sign_button.setEnabled)
+        self.buttons.rejected.connect(self.reject)
+        lay.addWidget(self.buttons)
+
+    @property
+    def timepoint_uid(self) -> str:
+        return str(self.timepoint_combo.currentData() or "")
+
+
+class UnlockDialog(QDialog):
+    """Unlock a signed timepoint: the reason is required (it is kept in the audit trail)."""
+
+    def __init__(
+        self,
+        read: Read,
+        signed: list[tuple[ReadTimepoint, Signature]],
+        policy: BlindingPolicy,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Unlock signed timepoint (new version)")
+        self.setMinimumWidth(460)
+        lay = QVBoxLayout(self)
+        form = QFormLayout()
+        self.timepoint_combo = QComboBox(self)
+        for tp, s in signed:
+            self.timepoint_combo.addItem(
+                f"{timepoint_text(tp, read, policy)}, signed by {s.username}, version {s.version}",
+                tp.uid,
+            )
+        form.addRow("Timepoint:", self.timepoint_combo)
+        lay.addLayout(form)
+        note = QLabel(
+            "The signed version is kept. Your changes become the next version when the "
+            "timepoint is signed again. Say why it must change:",
+            self,
+        )
+        note.setWordWrap(True)
+        lay.addWidget(note)
+        self.reason_edit = QPlainTextEdit(self)
+        self.reason_edit.setPlaceholderText("Reason (required)")
+        self.reason_edit.setFixedHeight(80)
+        lay.addWidget(self.reason_edit)
+        self.message = QLabel(self)
+        self.message.setStyleSheet("color: #c03030;")
+        self.message.setWordWrap(True)
+        lay.addWidget(self.message)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
+        )
+        self.unlock_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.unlock_button.setText("Unlock")
+        self.unlock_button.setEnabled(False)
+        self.reason_edit.textChanged.connect(
+            lambda: self.unlock_button.setEnabled(bool(self.reason.strip()))
+        )
+        self.buttons.rejected.connect(self.reject)
+        lay.addWidget(self.buttons)
+
+    @property
+    def reason(self) -> str:
+        return self.reason_edit.toPlainText()
+
+    @property
+    def timepoint_uid(self) -> str:
+        return str(self.timepoint_combo.currentData() or "")
+
+
+class ReviewController:
+    """Central review in one main window (duck-typed: ``reads``, ``state``, ``browser``...)."""
+
+    def __init__(self, window: QMainWindow, context: ReviewContext) -> None:
+        self.window: Any = window
+        self.ctx = context
+        self.worklist_dock: Any = None
+        self.audit_view: Any = None
+        self.adjudication_view: Any = None
+        self.sign_dialog: SignDialog | None = None
+        self.unlock_dialog: UnlockDialog | None = None
+        reads = self.window.reads
+        reads.use_database(context.db, context.user.username)
+        reads.switched.connect(lambda _undo: self.on_read_switched())
+        # status bar: who is logged in, and the lock state of the read on screen
+        self.user_label = QLabel(self.user_text())
+        self.user_label.setObjectName("review_user_label")
+        self.lock_label = QLabel("")
+        self.lock_label.setObjectName("review_lock_label")
+        sb = self.window.statusBar()
+        sb.addPermanentWidget(self.lock_label)
+        sb.addPermanentWidget(self.user_label)
+        self.banner = QLabel("")
+        self.banner.setStyleSheet(_BANNER_STYLE)
+        self.banner_bar = QToolBar("Signed read", self.window)
+        self.banner_bar.setObjectName("signed_banner")
+        self.banner_bar.setMovable(False)
+        self.banner_bar.addWidget(self.banner)
+        self.window.addToolBarBreak(Qt.ToolBarArea.TopToolBarArea)
+        self.window.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.banner_bar)
+        self.banner_bar.hide()
+        self.actions: dict[str, QAction] = {}
+        self._build_menu()
+        # blinded mode: the user's (or site's) setting at login; the View toggle is remembered
+        self.window.state.display_changed.connect(self._on_display_changed)
+        self._blinded_seen = bool(self.window.state.blinded)
+        if context.blinded != self.window.state.blinded:
+            self.set_blinded(context.blinded, remember=False)
+        self.on_read_switched()
+        self.update_title()
+
+    # --- menu ------------------------------------------------------------------------------
+    def _build_menu(self) -> None:
+        w = self.window
+        mb = w.menuBar()
+        menu = QMenu("&Review", w)
+        help_action = next((a for a in mb.actions() if a.text().replace("&", "") == "Help"), None)
+        if help_action is not None:
+            mb.insertMenu(help_action, menu)
+        else:
+            mb.addMenu(menu)
+        self.menu = menu
+        items: list[tuple[str, str, Any, str | None]] = [
+            ("worklist", "&Worklist", self.show_worklist, "Ctrl+Shift+W"),
+            ("sign", "&Sign timepoint read...", self.show_sign_dialog, "Ctrl+Shift+G"),
+            ("unlock", "&Unlock signed timepoint (new version)...", self.show_unlock_dialog, None),
+            ("audit", "&Audit trail...", self.show_audit_view, "Ctrl+Shift+L"),
+            ("adjudicate", "A&djudicate case...", self.show_adjudication, None),
+        ]
+        from namecar_viewer.persistence.users import Role
+
+        if self.ctx.user.has(Role.ADMINISTRATOR):
+            items.append(("assign", "Assign &cases (administrator)...", self.show_assign, None))
+            items.append(
+                ("site_blinded", "Site default: blinded mode", self.toggle_site_blinded, None)
+            )
+        for name, text, slot, key in items:
+            act = QAction(text, w)
+            if key:
+                act.setShortcut(QKeySequence(key))
+                act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+                self._register_key(text.replace("&", "").rstrip("."), key)
+            act.triggered.connect(lambda _c=False, s=slot: s())
+            menu.addAction(act)
+            w.addAction(act)
+            self.actions[name] = act
+            with contextlib.suppress(AttributeError):
+                w.actions_by_name[f"review_{name}"] = act
+        if "site_blinded" in self.actions:
+            a = self.actions["site_blinded"]
+            a.setCheckable(True)
+            a.setChecked(self.ctx.auth.users.setting("blinded_mode") == "true")
+
+    def _register_key(self, text: str, key: str) -> None:
+        rows = getattr(self.window, "shortcut_rows", None)
+        if rows is None:
+            return
+        from namecar_viewer.gui.main_window import ShortcutEntry
+
+        rows.append(ShortcutEntry("Review", text, key))
+
+    # --- user, title, blinding -------------------------------------------------------------
+    def user_text(self) -> str:
+        u = self.ctx.user
+        mode = " - single-user site" if self.ctx.single_user else ""
+        return f"User: {u.display_name or u.username} ({roles_text(u)}){mode}"
+
+    @property
+    def policy(self) -> BlindingPolicy:
+        return BlindingPolicy.for_mode(bool(self.window.state.blinded))
+
+    def update_title(self) -> None:
+        read = self.window.reads.session.read
+        parts = ["NAMECAR Viewer"]
+        if read.patient_id:
+            parts.append(self.policy.subject(read.patient_id))
+        if self.policy.enabled:
+            parts.append("blinded")
+        parts.append(self.ctx.user.username)
+        self.window.setWindowTitle(" - ".join(parts))
+
+    def set_blinded(self, blinded: bool, remember: bool = True) -> None:
+        st = self.window.state
+        if bool(st.blinded) != blinded:
+            self.window._toggle_blinded()
+            act = getattr(self.window, "actions_by_name", {}).get("blinded")
+            if act is not None:
+                act.setChecked(blinded)
+        if remember:
+            self.ctx.save_blinded(blinded)
+
+    def _on_display_changed(self) -> None:
+        blinded = bool(self.window.state.blinded)
+        if blinded == self._blinded_seen:
+            return
+        self._blinded_seen = blinded
+        self.ctx.save_blinded(blinded)
+        self.update_title()
+        self.update_lock_state()
+        for view in (self.worklist_dock, self.audit_view):
+            if view is not None:
+                with contextlib.suppress(RuntimeError):
+                    view.set_policy(self.policy, self.redactor())
+
+    def toggle_site_blinded(self) -> None:
+        act = self.actions["site_blinded"]
+        self.ctx.save_blinded(act.isChecked(), site=True)
+        self.ctx.blinded = bool(self.window.state.blinded)
+
+    def redactor(self) -> Any:
+        """Identifying values of the patients in the study index (for free text, the audit)."""
+        from namecar_viewer.gui.worklist import redactor_for_index
+
+        return redactor_for_index(self.window.index, self.policy)
+
+    # --- the read on screen ----------------------------------------------------------------
+    @property
+    def session(self) -> Any:
+        return self.window.reads.session
+
+    def on_read_switched(self) -> None:
+        """Protect the new read's signed timepoints, show its lock state, retitle."""
+        self.ctx.signing.protect(self.session)
+        self.update_lock_state()
+        self.update_title()
+
+    def signed_timepoints(self) -> list[tuple[ReadTimepoint, Signature]]:
+        read = self.session.read
+        out = []
+        for s in self.ctx.signing.active_signatures(read.uid):
+            try:
+                out.append((read.timepoint(s.timepoint_uid), s))
+            except KeyError:
+                continue
+        return out
+
+    def update_lock_state(self) -> None:
+        signed = self.signed_timepoints()
+        read = self.session.read
+        if not signed:
+            self.banner_bar.hide()
+            self.lock_label.setText("Draft" if read.timepoints else "")
+            self.lock_label.setStyleSheet("")
+            return
+        labels = ", ".join(tp.label for tp, _s in signed)
+        who = sorted({s.username for _tp, s in signed})
+        self.banner.setText(
+            f"Signed and locked: {labels} (by {', '.join(who)}). Edits of these timepoints "
+            "are refused; Review > Unlock asks for a reason and keeps this version."
+        )
+        self.banner_bar.show()
+        self.lock_label.setText(f"Locked: {labels}")
+        self.lock_label.setStyleSheet("color: #b07800; font-weight: bold;")
+        self.lock_label.setMinimumWidth(self.lock_label.sizeHint().width())
+
+    # --- signing ---------------------------------------------------------------------------
+    def show_sign_dialog(self) -> SignDialog | None:
+        read = self.session.read
+        signed = {tp.uid for tp, _s in self.signed_timepoints()}
+        unsigned = [tp for tp in read.ordered_timepoints() if tp.uid not in signed]
+        if not unsigned:
+            self._say(
+                "Nothing to sign: this read has no timepoint yet."
+                if not read.timepoints
+                else "Every timepoint of this read is already signed."
+            )
+            return None
+        dlg = SignDialog(
+            read,
+            unsigned,
+            self.policy,
+            ask_password=not self.ctx.single_user,
+            parent=self.window,
+            preselect=self._current_timepoint_uid(),
+        )
+        dlg.buttons.accepted.connect(lambda: self._sign_from(dlg))
+        self.sign_dialog = dlg
+        dlg.show()
+        return dlg
+
+    def _current_timepoint_uid(self) -> str | None:
+        from namecar_viewer.gui.tools.controller import study_info
+
+        vol = getattr(getattr(self.window, "active", None), "model", None)
+        vol = getattr(vol, "volume", None)
+        if vol is None:
+            return None
+        uid = vol.metadata.get("study_instance_uid") if hasattr(vol, "metadata") else None
+        tp = self.session.read.timepoint_for_study(uid) if uid else None
+        if tp is None:
+            label = study_info(vol).get("label")
+            tp = next((t for t in self.session.read.timepoints if t.label == label), None)
+        return tp.uid if tp is not None else None
+
+    def _sign_from(self, dlg: SignDialog) -> None:
+        if not dlg.confirm.isChecked():
+            dlg.message.setText(f'Tick "{SIGNATURE_MEANING}" to sign.')
+            return
+        try:
+            self.sign(dlg.timepoint_uid, dlg.password_edit.text())
+        except (AuthError, SigningError) as exc:
+            dlg.message.setText(str(exc))
+            dlg.password_edit.clear()
+            return
+        dlg.accept()
+
+    def sign(self, timepoint_uid: str, password: str | None = None) -> Signature:
+        """Sign a timepoint of the read on screen; clears both undo histories, routes the case."""
+        sig: Signature = self.ctx.signing.sign(self.session, timepoint_uid, self.ctx.user, password)
+        self.window.reads.undo.clear_history()
+        self.update_lock_state()
+        tp = self.session.read.timepoint(timepoint_uid)
+        msg = f"Signed {tp.label} (version {sig.version}): {SIGNATURE_MEANING}."
+        from namecar_viewer.gui.adjudication import after_signature
+
+        routed = after_signature(self.ctx, self.session.read, tp.label)
+        if routed:
+            msg += " " + routed
+        self._say(msg)
+        if self.worklist_dock is not None:
+            self.worklist_dock.refresh()
+        return sig
+
+    def show_unlock_dialog(self) -> UnlockDialog | None:
+        signed = self.signed_timepoints()
+        if not signed:
+            self._say("No timepoint of this read is signed.")
+            return None
+        dlg = UnlockDialog(self.session.read, signed, self.policy, self.window)
+        dlg.buttons.accepted.connect(lambda: self._unlock_from(dlg))
+        self.unlock_dialog = dlg
+        dlg.show()
+        return dlg
+
+    def _unlock_from(self, dlg: UnlockDialog) -> None:
+        try:
+            self.unlock(dlg.timepoint_uid, dlg.reason)
+        except SigningError as exc:
+            dlg.message.setText(str(exc))
+            return
+        dlg.accept()
+
+    def unlock(self, timepoint_uid: str, reason: str) -> None:
+        self.ctx.signing.unlock(self.session, timepoint_uid, self.ctx.user, reason)
+        tp = self.session.read.timepoint(timepoint_uid)
+        versions = self.ctx.signing.versions(self.session.read.uid)
+        nxt = (versions[-1][0] + 1) if versions else 1
+        self.update_lock_state()
+        from namecar_viewer.app.worklist import CaseStatus
+        from namecar_viewer.gui.worklist import set_read_status
+
+        set_read_status(self.ctx, self.session.read.uid, CaseStatus.IN_PROGRESS)
+        if self.worklist_dock is not None:
+            self.worklist_dock.refresh()
+        self._say(
+            f"Unlocked {tp.label}: the signed version is kept; signing again writes version {nxt}."
+        )
+
+    # --- other screens ---------------------------------------------------------------------
+    def show_worklist(self) -> Any:
+        from namecar_viewer.gui.worklist import install_worklist_dock
+
+        if self.worklist_dock is None:
+            self.worklist_dock = install_worklist_dock(self.window, self)
+        self.worklist_dock.refresh()
+        self.worklist_dock.dock.show()
+        self.worklist_dock.dock.raise_()
+        return self.worklist_dock
+
+    def show_assign(self) -> Any:
+        from namecar_viewer.gui.worklist import AssignDialog
+
+        dlg = AssignDialog(self.ctx, self.window)
+        dlg.changed.connect(lambda: self.worklist_dock and self.worklist_dock.refresh())
+        dlg.show()
+        return dlg
+
+    def show_audit_view(self) -> Any:
+        from namecar_viewer.gui.audit_view import AuditView
+
+        self.audit_view = AuditView(self.ctx, self.policy, self.redactor(), self.window)
+        self.audit_view.show()
+        return self.audit_view
+
+    def show_adjudication(self, case_uid: str | None = None) -> Any:
+        from namecar_viewer.gui.adjudication import open_adjudication
+
+        self.adjudication_view = open_adjudication(self, case_uid)
+        return self.adjudication_view
+
+    def _say(self, text: str) -> None:
+        self.window.statusBar().showMessage(text, 15000)
+
+
+def install_review(window: QMainWindow, context: ReviewContext) -> ReviewController:
+    """Bind ``window`` to the logged-in user and the reads database."""
+    return ReviewController(window, context)

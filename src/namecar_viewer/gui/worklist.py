@@ -1,0 +1,363 @@
+"""The worklist dock: the logged-in reader's cases, and the administrator's assignment dialog.
+
+A case is a trial subject at a timepoint; each row shows it (the subject as its pseudonym in
+blinded mode), the task (read or adjudicate) and the status (not started, in progress, signed,
+needs adjudication, adjudicated).  Only the user's own assignments are listed
+(:meth:`~namecar_viewer.app.worklist.WorklistService.work_of`).  A double-click opens the case:
+its read (created on first opening) and its studies from the study index; an adjudication task
+opens the side-by-side adjudication view.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDockWidget,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+from sqlalchemy import select
+
+from namecar_viewer.app.blinding import BlindingPolicy, IdentifierKind, Redactor, parse_date
+from namecar_viewer.app.worklist import CaseStatus, Task, WorkItem
+from namecar_viewer.gui.login import ReviewContext
+from namecar_viewer.persistence.review import assignments_table, cases_table
+
+STATUS_COLOURS = {
+    CaseStatus.NOT_STARTED: "#5a5a5a",
+    CaseStatus.IN_PROGRESS: "#2f6db5",
+    CaseStatus.SIGNED: "#2e8b57",
+    CaseStatus.NEEDS_ADJUDICATION: "#c0392b",
+    CaseStatus.ADJUDICATED: "#7d3c98",
+}
+COLUMNS = ("Subject", "Timepoint", "Task", "Status")
+_ITEM_ROLE = Qt.ItemDataRole.UserRole
+
+
+def redactor_for_index(
+    index: Any, policy: BlindingPolicy, patient_id: str | None = None
+) -> Redactor:
+    """A redactor knowing every identifying value of the indexed patients (from one header of
+    each study: name, ID, birth date, institution, accession, dates), baseline = first study."""
+    import pydicom
+
+    studies = list(index.search())
+    if patient_id:
+        studies = [s for s in studies if s.patient_id == patient_id] or studies
+    dates = [d for s in studies if (d := parse_date(s.study_date)) is not None]
+    red = Redactor(policy=policy, baseline_date=min(dates) if dates else None)
+    for st in studies:
+        red.add(IdentifierKind.PATIENT_NAME, st.patient_name)
+        red.add(IdentifierKind.PATIENT_ID, st.patient_id)
+        red.add(IdentifierKind.ACCESSION, st.accession_number)
+        red.add(IdentifierKind.DATE, st.study_date)
+        for stack in st.stacks[:1]:
+            with contextlib.suppress(Exception):
+                files = index.files_of_stack(stack.id)
+                name = files[0].split(" (frame ")[0] if files else ""
+                if name and "!" not in name:
+                    ds = pydicom.dcmread(name, stop_before_pixels=True)
+                    more = Redactor.from_dataset(ds, policy)
+                    red._values.update(more._values)
+                    red._dates.update(more._dates)
+    return red
+
+
+def set_read_status(ctx: ReviewContext, read_uid: str, status: CaseStatus) -> None:
+    """Set the status of the user's assignments that hold ``read_uid``."""
+    for item in ctx.worklist.work_of(ctx.user.username):
+        if item.read_uid == read_uid and item.task is Task.READ:
+            raw = _assignment_status(ctx, item.assignment_uid)
+            if raw != status.value:
+                ctx.worklist.set_status(ctx.user.username, item.assignment_uid, status)
+
+
+def _assignment_status(ctx: ReviewContext, assignment_uid: str) -> str:
+    t = assignments_table
+    with ctx.engine.connect() as conn:
+        return str(conn.execute(select(t.c.status).where(t.c.uid == assignment_uid)).scalar())
+
+
+class WorklistPanel(QWidget):
+    """The reader's own cases; ``open_requested(WorkItem)`` on double-click or Enter."""
+
+    def __init__(self, ctx: ReviewContext, policy: BlindingPolicy, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.ctx = ctx
+        self.policy = policy
+        self.items: list[WorkItem] = []
+        self.open_handler: Any = None
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(2, 2, 2, 2)
+        self.header = QLabel(self)
+        lay.addWidget(self.header)
+        self.table = QTableWidget(0, len(COLUMNS), self)
+        self.table.setHorizontalHeaderLabels(list(COLUMNS))
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.cellDoubleClicked.connect(lambda r, _c: self.open_row(r))
+        lay.addWidget(self.table, 1)
+        row = QHBoxLayout()
+        self.open_button = QPushButton("Open case", self)
+        self.open_button.clicked.connect(lambda _c=False: self.open_row(self.table.currentRow()))
+        self.refresh_button = QPushButton("Refresh", self)
+        self.refresh_button.clicked.connect(lambda _c=False: self.refresh())
+        row.addWidget(self.open_button)
+        row.addWidget(self.refresh_button)
+        row.addStretch(1)
+        lay.addLayout(row)
+        self.message = QLabel(self)
+        self.message.setWordWrap(True)
+        lay.addWidget(self.message)
+
+    def set_policy(self, policy: BlindingPolicy, _redactor: Any = None) -> None:
+        self.policy = policy
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.items = self.ctx.worklist.work_of(self.ctx.user.username)
+        t = self.table
+        t.setRowCount(len(self.items))
+        for r, it in enumerate(self.items):
+            texts = (
+                self.policy.subject(it.subject_id),
+                it.timepoint_label,
+                it.task.value,
+                it.status.value,
+            )
+            for c, text in enumerate(texts):
+                item = QTableWidgetItem(text)
+                item.setData(_ITEM_ROLE, r)
+                if c == 3:
+                    item.setForeground(QBrush(QColor("#ffffff")))
+                    item.setBackground(QBrush(QColor(STATUS_COLOURS[it.status])))
+                t.setItem(r, c, item)
+        t.resizeColumnsToContents()
+        n_open = sum(
+            it.status not in (CaseStatus.SIGNED, CaseStatus.ADJUDICATED) for it in self.items
+        )
+        self.header.setText(
+            f"<b>{self.ctx.user.username}</b>: {len(self.items)} case(s), {n_open} to do"
+        )
+
+    def open_row(self, row: int) -> None:
+        if not 0 <= row < len(self.items):
+            self.message.setText("Select a case first.")
+            return
+        if self.open_handler is not None:
+            self.open_handler(self.items[row])
+
+
+class WorklistDock(QObject):
+    """The dock and what opening a case does in the main window."""
+
+    def __init__(self, window: QMainWindow, review: Any) -> None:
+        super().__init__(window)
+        self.window: Any = window
+        self.review = review
+        self.ctx: ReviewContext = review.ctx
+        self.panel = WorklistPanel(self.ctx, review.policy)
+        self.panel.open_handler = self.open_case
+        self.dock = QDockWidget("Worklist", window)
+        self.dock.setObjectName("worklist_dock")
+        self.dock.setWidget(self.panel)
+        window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.dock)
+        browser_dock = getattr(window, "browser_dock", None)
+        if browser_dock is not None:
+            window.tabifyDockWidget(browser_dock, self.dock)
+        self.dock.raise_()
+
+    def refresh(self) -> None:
+        self.panel.refresh()
+
+    def set_policy(self, policy: BlindingPolicy, redactor: Any = None) -> None:
+        self.panel.set_policy(policy, redactor)
+
+    def open_case(self, item: WorkItem) -> str | None:
+        """Open the case's read (created on first opening) and its studies; returns the read uid."""
+        if item.task is Task.ADJUDICATE:
+            self.review.show_adjudication(item.case_uid)
+            return None
+        ctx = self.ctx
+        reads = self.window.reads
+        read_uid = item.read_uid
+        if read_uid is None:
+            mine = [i for i in ctx.db.list_reads(item.patient_id) if i.reader == ctx.user.username]
+            if mine:
+                read_uid = mine[-1].uid
+            else:
+                from namecar_viewer.app.read_session import ReadSession
+                from namecar_viewer.core.reads import Read
+
+                session = ReadSession(
+                    Read.new(patient_id=item.patient_id, reader=ctx.user.username),
+                    ctx.db,
+                    user=ctx.user.username,
+                )
+                read_uid = session.read.uid
+        reads.open_read(read_uid)
+        if item.status is CaseStatus.NOT_STARTED or item.read_uid is None:
+            ctx.worklist.set_status(
+                ctx.user.username,
+                item.assignment_uid,
+                CaseStatus.IN_PROGRESS if item.status is CaseStatus.NOT_STARTED else item.status,
+                read_uid,
+            )
+        self._open_studies(item)
+        self.review.on_read_switched()
+        self.refresh()
+        subject = self.review.policy.subject(item.subject_id)
+        self.window.statusBar().showMessage(f"Opened {subject} {item.timepoint_label}", 10000)
+        return read_uid
+
+    def _open_studies(self, item: WorkItem) -> None:
+        """Show the case timepoint's CT (else the patient's first loadable series)."""
+        index = self.window.index
+        rows = [r for r in index.stack_rows(item.patient_id) if r.loadable and not r.is_localizer]
+        if not rows:
+            self.panel.message.setText(
+                "No images of this case in the study index: import them (File > Import)."
+            )
+            return
+        self.window.browser.refresh()
+        chosen = next(
+            (r for r in rows if _timepoint_of(index, r) == item.timepoint_label.upper()), None
+        )
+        if chosen is None:
+            cts = [r for r in rows if r.modality == "CT"]
+            chosen = (cts or rows)[0]
+        self.window.reading.load_mpr_now(chosen.id)
+
+
+def _timepoint_of(index: Any, row: Any) -> str:
+    """ClinicalTrialTimePointID of a stack (upper case), from its first file's header."""
+    import pydicom
+
+    try:
+        files = index.files_of_stack(row.id)
+        name = files[0].split(" (frame ")[0]
+        ds = pydicom.dcmread(
+            name, stop_before_pixels=True, specific_tags=["ClinicalTrialTimePointID"]
+        )
+        return str(ds.get("ClinicalTrialTimePointID", "") or "").strip().upper()
+    except Exception:  # noqa: BLE001 - an unreadable header only means no match
+        return ""
+
+
+def install_worklist_dock(window: QMainWindow, review: Any) -> WorklistDock:
+    return WorklistDock(window, review)
+
+
+class AssignDialog(QDialog):
+    """Administrator: create cases (subject + timepoint) and assign them to readers."""
+
+    changed = Signal()
+
+    def __init__(self, ctx: ReviewContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.setWindowTitle("Assign cases")
+        self.resize(760, 480)
+        lay = QVBoxLayout(self)
+        self.table = QTableWidget(0, 4, self)
+        self.table.setHorizontalHeaderLabels(["Subject", "Timepoint", "Case status", "Readers"])
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        lay.addWidget(self.table, 1)
+        create = QFormLayout()
+        self.subject_edit = QLineEdit(self)
+        self.subject_edit.setPlaceholderText("Trial subject ID")
+        self.timepoint_edit = QLineEdit(self)
+        self.timepoint_edit.setPlaceholderText("Timepoint (e.g. FU03M)")
+        self.patient_edit = QLineEdit(self)
+        self.patient_edit.setPlaceholderText("DICOM patient ID of the images")
+        self.create_button = QPushButton("Create case", self)
+        self.create_button.clicked.connect(lambda _c=False: self.create_case())
+        create.addRow("Subject:", self.subject_edit)
+        create.addRow("Timepoint:", self.timepoint_edit)
+        create.addRow("Patient ID:", self.patient_edit)
+        create.addRow("", self.create_button)
+        lay.addLayout(create)
+        assign = QHBoxLayout()
+        self.user_combo = QComboBox(self)
+        for u in ctx.auth.users.list():
+            self.user_combo.addItem(u.username, u.username)
+        self.task_combo = QComboBox(self)
+        for t in Task:
+            self.task_combo.addItem(t.value, t)
+        self.assign_button = QPushButton("Assign selected case", self)
+        self.assign_button.clicked.connect(lambda _c=False: self.assign_selected())
+        assign.addWidget(QLabel("To:", self))
+        assign.addWidget(self.user_combo, 1)
+        assign.addWidget(self.task_combo)
+        assign.addWidget(self.assign_button)
+        lay.addLayout(assign)
+        self.message = QLabel(self)
+        self.message.setWordWrap(True)
+        lay.addWidget(self.message)
+        self.case_uids: list[str] = []
+        self.refresh()
+
+    def refresh(self) -> None:
+        c, a = cases_table, assignments_table
+        with self.ctx.engine.connect() as conn:
+            cases = conn.execute(select(c).order_by(c.c.subject_id, c.c.timepoint_label)).all()
+            assigns = conn.execute(select(a)).all()
+        self.case_uids = [r.uid for r in cases]
+        self.table.setRowCount(len(cases))
+        for r, case in enumerate(cases):
+            who = [
+                f"{x.username} ({x.task}: {x.status})" for x in assigns if x.case_uid == case.uid
+            ]
+            for col, text in enumerate(
+                (case.subject_id, case.timepoint_label, case.status, "; ".join(who) or "-")
+            ):
+                self.table.setItem(r, col, QTableWidgetItem(text))
+        self.table.resizeColumnsToContents()
+
+    def create_case(self) -> str | None:
+        subject = self.subject_edit.text().strip()
+        tp = self.timepoint_edit.text().strip()
+        pid = self.patient_edit.text().strip() or subject
+        if not subject or not tp:
+            self.message.setText("A case needs a subject ID and a timepoint.")
+            return None
+        uid: str = self.ctx.worklist.create_case(self.ctx.user.username, subject, tp, pid)
+        self.message.setText(f"Case {subject} {tp} created.")
+        self.refresh()
+        self.table.selectRow(self.case_uids.index(uid))
+        self.changed.emit()
+        return uid
+
+    def assign_selected(self) -> str | None:
+        row = self.table.currentRow()
+        if not 0 <= row < len(self.case_uids):
+            self.message.setText("Select a case to assign.")
+            return None
+        user = str(self.user_combo.currentData() or "")
+        task = self.task_combo.currentData()
+        uid: str = self.ctx.worklist.assign(self.ctx.user.username, self.case_uids[row], user, task)
+        self.message.setText(f"Assigned to {user} ({task.value}).")
+        self.refresh()
+        self.table.selectRow(row)
+        self.changed.emit()
+        return uid
