@@ -82,7 +82,20 @@ def test_nodes_echo_find_get_move(
 
     assert main(["pacs", "echo", *s, "--node", "orthanc-web"]) == 0
     capsys.readouterr()
-    rc = main(["pacs", "find", *s, "--node", "orthanc", "--modality", "PT", "--json"])
+    rc = main(
+        [
+            "pacs",
+            "find",
+            *s,
+            "--node",
+            "orthanc",
+            "--modality",
+            "PT",
+            "--patient-id",
+            "NAMECAR-001",
+            "--json",
+        ]
+    )
     cap = capsys.readouterr()
     assert rc == 0, cap.err
     (study,) = json.loads(cap.out)

@@ -148,6 +148,7 @@ def test_main_window_file_menu_retrieve_lands_in_index(
     (dlg,) = [c for c in w.findChildren(qr.QueryRetrieveDialog)]
     qtbot.addWidget(dlg)
     dlg.fields["modality"].setText("PT")
+    dlg.fields["patient_id"].setText("NAMECAR-001")
     qtbot.mouseClick(dlg.search_btn, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dlg.study_table.rowCount() == 1, timeout=20000)
     qtbot.waitUntil(lambda: dlg.series_table.rowCount() == 1, timeout=20000)

@@ -75,14 +75,19 @@ def test_find_demo_patient_studies(
     assert len(by_name_exact) == 7
     assert len(by_name) in (0, 7)  # PN case sensitivity is the server's choice (PS3.4 C.2.2.2.1)
 
-    pet = find_studies(node, local_ae, StudyQuery(modality="PT"))
+    # other tests send de-identified PET copies under other patient IDs: filter by patient
+    pet = find_studies(node, local_ae, StudyQuery(patient_id="NAMECAR-001", modality="PT"))
     assert [s.study_instance_uid for s in pet] == [u for u, m in modality.items() if m == "PT"]
 
     subject = find_studies(node, local_ae, StudyQuery(subject_id="NAMECAR-001"))
     assert len(subject) == 7
     assert find_studies(node, local_ae, StudyQuery(subject_id="NOBODY")) == []
 
-    july = find_studies(node, local_ae, StudyQuery(date_from="2025-07-01", date_to="2025-07-31"))
+    july = find_studies(
+        node,
+        local_ae,
+        StudyQuery(patient_id="NAMECAR-001", date_from="2025-07-01", date_to="2025-07-31"),
+    )
     assert sorted(s.study_instance_uid for s in july) == sorted(
         u for u, d in date.items() if "20250701" <= d <= "20250731"
     )
@@ -166,7 +171,7 @@ def test_resume_fetches_only_missing_instances(
     local_ae: LocalAe,
     originals: dict[str, tuple[Path, pydicom.Dataset]],
 ) -> None:
-    pet = find_studies(dimse_node, local_ae, StudyQuery(modality="PT"))[0]
+    (pet,) = find_studies(dimse_node, local_ae, StudyQuery(patient_id="NAMECAR-001", modality="PT"))
     store = LocalStore(tmp_path / "store")
     retriever = Retriever(local_ae, store)
     assert retriever.retrieve(Method.C_GET, dimse_node, pet.study_instance_uid).ok
@@ -198,10 +203,8 @@ def _encapsulated_pdf(ref: pydicom.Dataset) -> pydicom.Dataset:
     ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
     for kw in (
         "PatientName",
-        "PatientID",
         "PatientBirthDate",
         "PatientSex",
-        "StudyInstanceUID",
         "StudyDate",
         "StudyTime",
         "AccessionNumber",
@@ -209,6 +212,10 @@ def _encapsulated_pdf(ref: pydicom.Dataset) -> pydicom.Dataset:
         "ReferringPhysicianName",
     ):
         setattr(ds, kw, ref.get(kw, ""))
+    ds.PatientID = "REPORTS-TEST"
+    ds.PatientName = "REPORTS^TEST"
+    ds.AccessionNumber = ""
+    ds.StudyInstanceUID = generate_uid()
     ds.Modality = "DOC"
     ds.SeriesInstanceUID = generate_uid()
     ds.SeriesNumber = 900

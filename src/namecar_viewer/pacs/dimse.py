@@ -381,7 +381,8 @@ class StoreReceiver:
             ae = AE(ae_title=self.local.ae_title)
             ae.require_called_aet = True
             for cx in AllStoragePresentationContexts:
-                ae.add_supported_context(cx.abstract_syntax, TRANSFER_SYNTAXES)
+                if cx.abstract_syntax is not None:
+                    ae.add_supported_context(cx.abstract_syntax, TRANSFER_SYNTAXES)
             ae.add_supported_context(VERIFICATION)
             try:
                 self._server = ae.start_server(
@@ -530,7 +531,7 @@ def read_for_send(paths: Sequence[Path]) -> list[tuple[str, Dataset]]:
     from pydicom import dcmread
     from pydicom.errors import InvalidDicomError
 
-    out = []
+    out: list[tuple[str, Dataset]] = []
     for p in paths:
         try:
             ds = dcmread(p)

@@ -162,7 +162,7 @@ class NodeSettings:
     def validate(self) -> NodeSettings:
         self.local.validate()
         for kind, nodes in (("DIMSE", self.dimse), ("DICOMweb", self.dicomweb)):
-            names = [n.validate().name for n in nodes]  # type: ignore[attr-defined]
+            names = [n.validate().name for n in nodes]
             dup = {n for n in names if names.count(n) > 1}
             if dup:
                 raise NodeConfigError(f"{kind} node names must be unique: {sorted(dup)}")

@@ -93,8 +93,8 @@ class NodesDialog(QDialog):
             rm.clicked.connect(lambda _=False, t=table: t.removeRow(t.currentRow()))
             test = QPushButton("Test connection")
             test.clicked.connect(lambda _=False, t=table: self.test_selected(t))
-            for w in (add_btn, rm, test):
-                row.addWidget(w)
+            for btn in (add_btn, rm, test):
+                row.addWidget(btn)
             row.addStretch(1)
             b.addLayout(row)
             lay.addWidget(box)

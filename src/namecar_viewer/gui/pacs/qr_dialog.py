@@ -154,8 +154,8 @@ class QueryRetrieveDialog(QDialog):
         self.retry_btn = QPushButton("Retry failed")
         self.retry_btn.setEnabled(False)
         self.retry_btn.clicked.connect(self.retry)
-        for w in (self.retrieve_btn, self.retrieve_all_btn, self.cancel_btn, self.retry_btn):
-            row.addWidget(w)
+        for btn in (self.retrieve_btn, self.retrieve_all_btn, self.cancel_btn, self.retry_btn):
+            row.addWidget(btn)
         row.addStretch(1)
         lay.addLayout(row)
         self.status = QLabel(
