@@ -163,6 +163,9 @@ def test_pixel_readout_in_hu_with_patient_coordinate(qtbot: QtBot, ct_volume: Vo
     vp.model.set_index(24)  # z = 50 + 24 * 2.5 = 110: sphere centre plane
     # sphere centre (10, -10, 110): pixel col = (10 + 100) / 0.6 = 183.33, row = (-10 + 120) / 0.8
     pos = vp.patient_to_screen([10.0, -10.0, 110.0])
+    # Qt sends no move event when the (shared, offscreen) cursor is already there from an
+    # earlier test: move away first.
+    qtbot.mouseMove(vp, pos.toPoint() + QPoint(7, 5))
     qtbot.mouseMove(vp, pos.toPoint())
     text = vp.readout()
     assert text.startswith("180 HU")
