@@ -645,6 +645,14 @@ class SliceViewport(QWidget):
         r = QRectF(self.rect()).adjusted(8, 6, -8, -6)
         AF = Qt.AlignmentFlag
         t = self.overlay_texts()
+        # Corner texts share the top edge with the orientation letter: each keeps to its side.
+        fm = p.fontMetrics()
+        room = max(40, int(r.width() / 2) - fm.horizontalAdvance("WW"))
+        for key in ("top_left", "top_right"):
+            t[key] = "\n".join(
+                fm.elidedText(line, Qt.TextElideMode.ElideRight, room)
+                for line in t[key].split("\n")
+            )
         self._text(p, r, AF.AlignLeft | AF.AlignTop, t["top_left"])
         self._text(p, r, AF.AlignRight | AF.AlignTop, t["top_right"])
         self._text(p, r, AF.AlignLeft | AF.AlignBottom, t["bottom_left"])
