@@ -15,7 +15,6 @@ from namecar_viewer.app.blinding import blinded_subject_label
 from namecar_viewer.app.worklist import CaseStatus, Task
 from namecar_viewer.gui.login import ReviewContext
 from namecar_viewer.gui.main_window import MainWindow
-from namecar_viewer.gui.worklist import AssignDialog
 from namecar_viewer.persistence.reads_db import ReadsDatabase
 from namecar_viewer.persistence.users import Role
 
@@ -113,7 +112,7 @@ def test_reader_sees_only_own_cases_and_opens_one(
 
 
 def test_reader2_list_and_admin_assigns(qtbot: QtBot, db: ReadsDatabase, shots_dir: str) -> None:
-    auth, admin, cases = _centre(db)
+    auth, _admin, _cases = _centre(db)
     ctx2 = ReviewContext.for_user(db, auth, auth.login("reader2", PASSWORD))
     w2 = _window(qtbot, ctx2)
     assert "assign" not in w2.review.actions  # only administrators assign

@@ -126,6 +126,20 @@ def _route_to_adjudicator(ctx: ReviewContext, case_uid: str, readers: set[str]) 
     return f"The reads differ: the case goes to adjudication ({candidates[0]})."
 
 
+def _blind_dates(text: str, reads: tuple[Read, ...], policy: BlindingPolicy) -> str:
+    """``text`` with the reads' timepoint dates as days from baseline when dates are hidden."""
+    from namecar_viewer.app.blinding import IdentifierKind, Redactor
+
+    if not policy.hides(IdentifierKind.DATE):
+        return text
+    base = reads[0].baseline()
+    red = Redactor(policy=policy, baseline_date=base.date if base else None)
+    for read in reads:
+        for tp in read.timepoints:
+            red.add(IdentifierKind.DATE, tp.date)
+    return red.redact(text)
+
+
 def _fmt(value: Any, suffix: str = "") -> str:
     if value is None:
         return ""
@@ -200,7 +214,7 @@ class ReadColumn(QGroupBox):
                 self.lesions.item(r, 0).setBackground(QBrush(DIFF_BG))
         self.lesions.resizeColumnsToContents()
         lay.addWidget(QLabel("Lesions (diameters in mm)", self))
-        lay.addWidget(self.lesions, 2)
+        lay.addWidget(self.lesions, 1)
         rows, errors = response_cells(read)
         other_rows, _ = response_cells(other)
         self.responses = QTableWidget(len(rows), len(_RESPONSE_COLUMNS), self)
@@ -252,7 +266,8 @@ class AdjudicationView(QDialog):
         head = QLabel(self)
         head.setWordWrap(True)
         if self.differences:
-            head.setText("<b>The reads differ:</b> " + "; ".join(str(d) for d in self.differences))
+            said = "; ".join(str(d) for d in self.differences)
+            head.setText("<b>The reads differ:</b> " + _blind_dates(said, (first, second), policy))
             head.setStyleSheet("color: #8a4b00;")
         else:
             head.setText("<b>The reads agree</b> on every overall response and the PD date.")
