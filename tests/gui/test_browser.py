@@ -67,7 +67,11 @@ def test_browser_shows_demo_studies(
     # blinded: no name, no calendar date; days from the first study instead
     b.set_blinded(True)
     texts = _tree_texts(b)
-    assert texts[0][0] == "Patient (blinded)"
+    # the subject's pseudonym (as in the worklist), never the name or the patient ID
+    from namecar_viewer.app.blinding import blinded_subject_label
+
+    pid = b.studies[0].patient_id
+    assert texts[0][0] == f"{blinded_subject_label(pid)} (blinded)" and pid not in texts[0][0]
     # 2025-01-15 -> 2025-07-10: 16 + 28 + 31 + 30 + 31 + 30 + 10 = 176 days
     assert texts[0][1].startswith("Day 0 ") and texts[0][2].startswith("Day 176 ")
     assert not any("2025" in t or "NAMECAR DEMO" in t for t in texts[0])

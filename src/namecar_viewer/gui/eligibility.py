@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from namecar_viewer.app.blinding import BlindingPolicy
 from namecar_viewer.app.eligibility import (
     Answer,
     ChecklistItem,
@@ -76,6 +77,8 @@ class EligibilityView(QDialog):
         self.resize(1000, 720)
         self.undo = undo
         self.model = EligibilityModel(undo.session, criteria)
+        # blinded mode: the subject's pseudonym instead of the patient ID, dates as days
+        self.policy = BlindingPolicy.open()
         crit = self.model.criteria
         self.patient_label = QLabel(self)
         self.banner = QLabel(
@@ -140,6 +143,17 @@ class EligibilityView(QDialog):
         self.undo = undo
         self.model.set_session(undo.session)
 
+    def set_blinding(self, policy: BlindingPolicy) -> None:
+        self.policy = policy
+        self._show(self.decision)
+
+    def _blind(self, text: str) -> str:
+        if not self.policy.enabled:
+            return text
+        from namecar_viewer.gui.worklist import redactor_for_read
+
+        return redactor_for_read(self.undo.session.read, self.policy).redact(text)
+
     @property
     def decision(self) -> EligibilityDecision:
         return self.model.decision
@@ -172,7 +186,8 @@ class EligibilityView(QDialog):
     def _show(self, d: EligibilityDecision) -> None:
         read = self.undo.session.read
         self.patient_label.setText(
-            f"Patient {read.patient_id or '(none)'}, read by {read.reader or '(unknown)'}"
+            f"Patient {self.policy.subject(read.patient_id) if read.patient_id else '(none)'}, "
+            f"read by {read.reader or '(unknown)'}"
         )
         for r, it in enumerate(d.items):
             self._fill_row(r, it)
@@ -180,7 +195,8 @@ class EligibilityView(QDialog):
         colour = DECISION_COLOURS[d.decision]
         self.decision_label.setText(f"Decision: {d.headline}")
         self.decision_label.setStyleSheet(f"QLabel {{ color: {colour}; }}")
-        self.reasons.setPlainText("\n".join(d.reasons))
+        self.decision_label.setText(self._blind(self.decision_label.text()))
+        self.reasons.setPlainText(self._blind("\n".join(d.reasons)))
 
     def _fill_row(self, r: int, it: ChecklistItem) -> None:
         c = it.criterion
@@ -189,7 +205,7 @@ class EligibilityView(QDialog):
         text.setToolTip(c.text)
         by = QTableWidgetItem(it.by)
         when = QTableWidgetItem("live from the read" if it.automatic else _when(it.at))
-        detail = QTableWidgetItem(it.detail if it.automatic else it.note)
+        detail = QTableWidgetItem(self._blind(it.detail if it.automatic else it.note))
         detail.setToolTip(detail.text())
         mark = {True: "#dff3e4", False: "#fbe0de", None: "#f1f1f1"}[it.satisfied]
         for item in (first, text, by, when, detail):
@@ -202,7 +218,7 @@ class EligibilityView(QDialog):
         if it.automatic:
             auto = QTableWidgetItem(f"{it.answer.value} (from the read)")
             auto.setBackground(QColor(mark))
-            auto.setToolTip(it.detail)
+            auto.setToolTip(self._blind(it.detail))
             self.table.setItem(r, 2, auto)
             return
         box = self.combos[c.id]

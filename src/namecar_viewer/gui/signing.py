@@ -194,6 +194,9 @@ class ReviewController:
         # status bar: who is logged in, and the lock state of the read on screen
         self.user_label = QLabel(self.user_text())
         self.user_label.setObjectName("review_user_label")
+        self.user_label.setMinimumWidth(
+            self.user_label.fontMetrics().horizontalAdvance(self.user_label.text()) + 16
+        )
         self.lock_label = QLabel("")
         self.lock_label.setObjectName("review_lock_label")
         sb = self.window.statusBar()
@@ -358,9 +361,10 @@ class ReviewController:
             "are refused; Review > Unlock asks for a reason and keeps this version."
         )
         self.banner_bar.show()
-        self.lock_label.setText(f"Locked: {labels}")
-        self.lock_label.setStyleSheet("color: #b07800; font-weight: bold;")
-        self.lock_label.setMinimumWidth(self.lock_label.sizeHint().width())
+        text = f"Locked: {labels}"
+        self.lock_label.setText(text)
+        self.lock_label.setStyleSheet("color: #b07800;")
+        self.lock_label.setMinimumWidth(self.lock_label.fontMetrics().horizontalAdvance(text) + 16)
 
     # --- signing ---------------------------------------------------------------------------
     def show_sign_dialog(self) -> SignDialog | None:
@@ -479,7 +483,7 @@ class ReviewController:
     def show_assign(self) -> Any:
         from namecar_viewer.gui.worklist import AssignDialog
 
-        dlg = AssignDialog(self.ctx, self.window)
+        dlg = AssignDialog(self.ctx, self.window, self.policy)
         dlg.changed.connect(lambda: self.worklist_dock and self.worklist_dock.refresh())
         dlg.show()
         return dlg

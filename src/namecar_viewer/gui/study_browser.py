@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from namecar_viewer.app.blinding import blinded_subject_label
 from namecar_viewer.app.importer import ImportMode, ImportSummary, import_paths
 from namecar_viewer.persistence.study_index import StackRow, StudyIndex, StudyRow, Thumbnail
 
@@ -227,8 +228,9 @@ class StudyBrowser(QWidget):
         for st in self.studies:
             pitem = patients.get(st.patient_id)
             if pitem is None:
+                # blinded: the subject's stable pseudonym, the same as in the worklist
                 label = (
-                    "Patient (blinded)"
+                    f"{blinded_subject_label(st.patient_id)} (blinded)"
                     if self.blinded
                     else f"{st.patient_name.replace('^', ' ').strip()} [{st.patient_id}]"
                 )

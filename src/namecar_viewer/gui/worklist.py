@@ -77,6 +77,17 @@ def redactor_for_index(
     return red
 
 
+def redactor_for_read(read: Any, policy: BlindingPolicy) -> Redactor:
+    """A redactor for text about one read: its patient ID and its timepoints' dates (shown as
+    days from the read's baseline)."""
+    base = read.baseline()
+    red = Redactor(policy=policy, baseline_date=base.date if base is not None else None)
+    red.add(IdentifierKind.PATIENT_ID, read.patient_id)
+    for tp in read.timepoints:
+        red.add(IdentifierKind.DATE, tp.date)
+    return red
+
+
 def set_read_status(ctx: ReviewContext, read_uid: str, status: CaseStatus) -> None:
     """Set the status of the user's assignments that hold ``read_uid``."""
     for item in ctx.worklist.work_of(ctx.user.username):
@@ -270,9 +281,16 @@ class AssignDialog(QDialog):
 
     changed = Signal()
 
-    def __init__(self, ctx: ReviewContext, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        ctx: ReviewContext,
+        parent: QWidget | None = None,
+        policy: BlindingPolicy | None = None,
+    ) -> None:
         super().__init__(parent)
         self.ctx = ctx
+        # blinded: subjects by their pseudonym (the administrator unblinds to see the IDs)
+        self.policy = policy or BlindingPolicy.open()
         self.setWindowTitle("Assign cases")
         self.resize(760, 480)
         lay = QVBoxLayout(self)
@@ -329,7 +347,12 @@ class AssignDialog(QDialog):
                 f"{x.username} ({x.task}: {x.status})" for x in assigns if x.case_uid == case.uid
             ]
             for col, text in enumerate(
-                (case.subject_id, case.timepoint_label, case.status, "; ".join(who) or "-")
+                (
+                    self.policy.subject(case.subject_id),
+                    case.timepoint_label,
+                    case.status,
+                    "; ".join(who) or "-",
+                )
             ):
                 self.table.setItem(r, col, QTableWidgetItem(text))
         self.table.resizeColumnsToContents()
@@ -342,7 +365,7 @@ class AssignDialog(QDialog):
             self.message.setText("A case needs a subject ID and a timepoint.")
             return None
         uid: str = self.ctx.worklist.create_case(self.ctx.user.username, subject, tp, pid)
-        self.message.setText(f"Case {subject} {tp} created.")
+        self.message.setText(f"Case {self.policy.subject(subject)} {tp} created.")
         self.refresh()
         self.table.selectRow(self.case_uids.index(uid))
         self.changed.emit()

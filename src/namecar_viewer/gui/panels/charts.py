@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt
@@ -74,6 +74,8 @@ class _Chart(QWidget):
         self.setMinimumSize(220, 100)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.margins = (52, 26, 34, 40)  # left, top, right, bottom
+        # blinded mode: how a date is written under its tick ("Day 182"), else year-month
+        self.date_label: Callable[[object], str] | None = None
 
     def sizeHint(self) -> QSize:
         return QSize(380, 230)
@@ -158,7 +160,7 @@ class _Chart(QWidget):
                 p.drawText(
                     QRectF(px - w / 2, r.bottom() + 17, w, 14),
                     Qt.AlignmentFlag.AlignHCenter,
-                    row.date.strftime("%Y-%m"),
+                    self.date_label(row.date) if self.date_label else row.date.strftime("%Y-%m"),
                 )
         p.setPen(QPen(AXIS, 1))
         p.drawLine(r.bottomLeft(), r.bottomRight())

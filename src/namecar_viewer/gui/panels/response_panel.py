@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from namecar_viewer.app.blinding import BlindingPolicy
 from namecar_viewer.app.response import (
     EligibilityStatus,
     RecistBaseline,
@@ -85,6 +86,8 @@ class ResponsePanel(QWidget):
         super().__init__(parent)
         self.undo = undo
         self.model = ResponseModel(undo.session)
+        # blinded mode: patient ID and calendar dates hidden (dates as days from baseline)
+        self.policy = BlindingPolicy.open()
         self.baseline_combo = QComboBox(self)
         self.baseline_combo.addItem("Pre-treatment", RecistBaseline.PRE_TREATMENT)
         self.baseline_combo.addItem("Inclusion (re-baseline)", RecistBaseline.INCLUSION)
@@ -179,6 +182,22 @@ class ResponsePanel(QWidget):
         """What choosing in the combo box does (undoable, stored with the read)."""
         self.baseline_combo.setCurrentIndex(self.baseline_combo.findData(choice))
 
+    def set_blinding(self, policy: BlindingPolicy) -> None:
+        """Show dates as days from baseline and no patient ID when ``policy`` hides them."""
+        self.policy = policy
+        self._show(self.model.report)
+
+    def _blind(self, text: str) -> str:
+        if not self.policy.enabled:
+            return text
+        from namecar_viewer.gui.worklist import redactor_for_read
+
+        return redactor_for_read(self.undo.session.read, self.policy).redact(text)
+
+    def _date_text(self, date: Any) -> str:
+        base = self.undo.session.read.baseline()
+        return self.policy.date(date, base.date if base is not None else None)
+
     def _toggle_reasons(self, on: bool) -> None:
         self.reasons_text.setVisible(on)
         self.reasons_button.setArrowType(Qt.ArrowType.DownArrow if on else Qt.ArrowType.RightArrow)
@@ -188,12 +207,14 @@ class ResponsePanel(QWidget):
         self.baseline_combo.blockSignals(True)
         self.baseline_combo.setCurrentIndex(self.baseline_combo.findData(rep.baseline))
         self.baseline_combo.blockSignals(False)
-        self.baseline_label.setText(rep.baseline_text.removeprefix("RECIST baseline: "))
+        self.baseline_label.setText(
+            self._blind(rep.baseline_text.removeprefix("RECIST baseline: "))
+        )
         colour = ELIGIBILITY_COLOURS[rep.eligibility.status]
-        self.eligibility_label.setText(f"NAMECAR eligibility: {rep.eligibility.text}")
+        self.eligibility_label.setText(self._blind(f"NAMECAR eligibility: {rep.eligibility.text}"))
         self.eligibility_label.setStyleSheet(f"QLabel {{ color: {colour}; font-weight: bold; }}")
         msgs = [f"Cannot evaluate: {e}" for e in rep.errors] + [f"Note: {n}" for n in rep.notes]
-        self.message_label.setText("\n".join(msgs))
+        self.message_label.setText(self._blind("\n".join(msgs)))
         self.message_label.setVisible(bool(msgs))
         self.message_label.setStyleSheet(
             f"QLabel {{ color: {RESPONSE_COLOURS['PD'] if rep.errors else '#6a5a00'}; }}"
@@ -205,18 +226,20 @@ class ResponsePanel(QWidget):
             best = rep.best_text
             if rep.best_overall_reason:
                 best += f" ({rep.best_overall_reason})"
-            self.summary_label.setText(f"{best}. {rep.first_pd_text}.")
+            self.summary_label.setText(self._blind(f"{best}. {rep.first_pd_text}."))
         else:
             self.summary_label.setText("")
-        self.reasons_text.setPlainText(self._reasons_text(rep))
+        self.reasons_text.setPlainText(self._blind(self._reasons_text(rep)))
+        for chart in (self.sum_chart, self.spider_chart):
+            chart.date_label = self._date_text if self.policy.enabled else None
         self.sum_chart.set_report(rep)
         self.spider_chart.set_report(rep)
 
     def _fill_row(self, n: int, row: ResponseRow) -> None:
-        tip = "\n".join(row.reasons)
+        tip = self._blind("\n".join(row.reasons))
         cells: list[QTableWidgetItem] = [
             QTableWidgetItem(row.label + (" (baseline)" if row.is_baseline else "")),
-            QTableWidgetItem(row.date.isoformat() if row.date else "undated"),
+            QTableWidgetItem(self._date_text(row.date) if row.date else "undated"),
             QTableWidgetItem(row.sum_text),
             QTableWidgetItem(row.pct_baseline_text),
             QTableWidgetItem(row.nadir_text),
@@ -225,7 +248,7 @@ class ResponsePanel(QWidget):
             _response_item(row.non_target_response),
             QTableWidgetItem("" if row.is_baseline else _NEW[row.new_lesions]),
             _response_item(row.overall_response),
-            QTableWidgetItem(row.main_reason),
+            QTableWidgetItem(self._blind(row.main_reason)),
         ]
         if row.is_baseline:
             f = QFont(cells[0].font())
@@ -303,6 +326,10 @@ class ResponseDock:
         switched = getattr(reads, "switched", None)
         if switched is not None:
             switched.connect(self._on_switched)
+        # View > Blinded mode: no patient ID, dates as days from baseline, here and in the view
+        state = getattr(window, "state", None)
+        if state is not None:
+            state.display_changed.connect(self._on_display_changed)
         view_menu = None
         for act in window.menuBar().actions():
             if act.text().replace("&", "") == "View" and act.menu() is not None:
@@ -331,6 +358,13 @@ class ResponseDock:
         if self.eligibility is not None:
             self.eligibility.set_undo(undo)
 
+    def _on_display_changed(self) -> None:
+        policy = BlindingPolicy.for_mode(bool(self.window.state.blinded))
+        if policy != self.panel.policy:
+            self.panel.set_blinding(policy)
+            if self.eligibility is not None:
+                self.eligibility.set_blinding(policy)
+
     def toggle_dock(self) -> None:
         self.dock.setVisible(not self.dock.isVisible())
 
@@ -339,6 +373,7 @@ class ResponseDock:
 
         if self.eligibility is None:
             self.eligibility = EligibilityView(self.window.reads.undo, parent=self.window)
+            self.eligibility.set_blinding(self.panel.policy)
         self.eligibility.show()
         self.eligibility.raise_()
         return self.eligibility
