@@ -30,11 +30,11 @@ from PySide6.QtWidgets import (
 )
 from pytestqt.qtbot import QtBot
 
-from namecar_viewer.app.blinding import BlindingPolicy
 from namecar_viewer.core.reads.model import Read
 from namecar_viewer.gui.adjudication import AdjudicationView
 from namecar_viewer.gui.login import log_in
 from namecar_viewer.gui.main_window import MainWindow
+from namecar_viewer.persistence.audit import AuditAction, AuditFilter, AuditLog
 from namecar_viewer.persistence.reads_db import ReadsDatabase
 from namecar_viewer.phantom.demo_read import build_demo_read
 
@@ -292,26 +292,60 @@ def test_nothing_identifying_is_shown_or_exported(
     leaks = [(where, text[:120], ids.leaks(text)) for where, text in texts if ids.leaks(text)]
     assert leaks == [], "\n".join(f"{w}: {t!r} -> {f}" for w, t, f in leaks)
 
-    # every export, blinded
-    from namecar_viewer.core.reports.csv_export import read_to_case_json, read_to_csv
-    from namecar_viewer.core.reports.sources import HeaderIndex
-    from namecar_viewer.core.reports.sr_export import read_to_sr
-    from namecar_viewer.gui.reports.pdf_report import write_pdf_report
-
-    policy = BlindingPolicy()
-    csv_text = read_to_csv(read, blinding=policy)
+    # every export, from Review > Export of the blinded window (the policy is passed along)
+    out = {
+        fmt: tmp_path / f"read.{ext}"
+        for fmt, ext in (("csv", "csv"), ("json", "json"), ("sr", "dcm"), ("pdf", "pdf"))
+    }
+    for fmt, path in out.items():
+        w.review.export_read(path, fmt)
+    csv_text = out["csv"].read_text(encoding="utf-8")
     assert "T1" in csv_text and ids.leaks(csv_text) == []
-    json_text = json.dumps(read_to_case_json(read, blinding=policy))
-    assert ids.leaks(json_text) == []
-    headers = HeaderIndex.from_folders([small_demo])
-    sr = read_to_sr(read, headers, blinding=policy).dataset
+    json_text = out["json"].read_text(encoding="utf-8")
+    assert json.loads(json_text) and ids.leaks(json_text) == []
+    sr = pydicom.dcmread(out["sr"])
     sr_strings = list(_sr_strings(sr))
-    assert len(sr_strings) > 50
-    assert [(s, ids.leaks(s)) for s in sr_strings if ids.leaks(s)] == []
-    pdf = tmp_path / "report.pdf"
-    write_pdf_report(read, pdf, headers=headers, blinding=policy)
+    assert len(sr_strings) > 50 and "T1" in sr_strings  # lesion tracking identifiers
+    assert [(x, ids.leaks(x)) for x in sr_strings if ids.leaks(x)] == []
     pdf_text = subprocess.run(
-        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+        ["pdftotext", "-layout", str(out["pdf"]), "-"], capture_output=True, text=True, check=True
     ).stdout
     assert "T1" in pdf_text and ids.leaks(pdf_text) == []
+    exports = AuditLog(db.engine).entries(AuditFilter(action=AuditAction.EXPORT))
+    assert [json.loads(e.new_value or "{}")["format"] for e in exports] == list(out)
+    assert all(json.loads(e.new_value or "{}")["blinded"] for e in exports)
+    db.close()
+
+
+def test_site_blinding_is_required_for_readers(qtbot: QtBot, tmp_path: Path) -> None:
+    """The site's blinded default binds readers (View > Blinded cannot turn it off); an
+    administrator may unblind."""
+    from namecar_viewer.app.auth import AuthService
+    from namecar_viewer.gui.login import ReviewContext
+    from namecar_viewer.persistence.users import Role
+
+    db = ReadsDatabase(tmp_path / "reads.sqlite")
+    auth = AuthService(db.engine)
+    admin = auth.first_run("admin")
+    auth.set_password(admin, "correct horse 42")
+    auth.create_user(admin, "reader1", {Role.READER}, "correct horse 42")
+    ReviewContext.for_user(db, auth, admin).save_blinded(True, site=True)
+    ctx = ReviewContext.for_user(db, auth, auth.login("reader1", "correct horse 42"))
+    ctx.save_blinded(False)  # a reader's own preference cannot undo the site's rule
+    ctx = ReviewContext.for_user(db, auth, ctx.user)
+    assert ctx.blinding_required and ctx.blinded
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.set_review(ctx)
+    assert w.state.blinded
+    w.actions_by_name["blinded"].trigger()
+    assert w.state.blinded and w.actions_by_name["blinded"].isChecked()
+    assert "required at this reading centre" in w.statusBar().currentMessage()
+    actx = ReviewContext.for_user(db, auth, auth.login("admin", "correct horse 42"))
+    assert not actx.blinding_required and actx.blinded  # the site default, not forced
+    wa = MainWindow()
+    qtbot.addWidget(wa)
+    wa.set_review(actx)
+    wa.actions_by_name["blinded"].trigger()
+    assert not wa.state.blinded
     db.close()

@@ -102,7 +102,15 @@ class ReviewContext:
         return self._service("adjudication", lambda: AdjudicationService(self.engine))
 
     # --- blinded mode: the user's own choice, else the site's default --------------------
+    @property
+    def blinding_required(self) -> bool:
+        """The site blinds its readers: everyone but an administrator stays blinded."""
+        site = self.auth.users.setting(SITE_BLINDED_SETTING) == "true"
+        return site and not self.user.has(Role.ADMINISTRATOR)
+
     def blinded_setting(self) -> bool:
+        if self.blinding_required:
+            return True
         users = self.auth.users
         own = users.setting(user_blinded_setting(self.user.username))
         if own:

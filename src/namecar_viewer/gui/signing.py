@@ -15,6 +15,7 @@ needs a reason; signing again keeps the old version and writes the next one.
 from __future__ import annotations
 
 import contextlib
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -238,6 +239,7 @@ class ReviewController:
             ("unlock", "&Unlock signed timepoint (new version)...", self.show_unlock_dialog, None),
             ("audit", "&Audit trail...", self.show_audit_view, "Ctrl+Shift+L"),
             ("adjudicate", "A&djudicate case...", self.show_adjudication, None),
+            ("export", "&Export read (CSV, JSON, SR, PDF)...", self.show_export_dialog, None),
         ]
         from namecar_viewer.persistence.users import Role
 
@@ -304,6 +306,17 @@ class ReviewController:
     def _on_display_changed(self) -> None:
         blinded = bool(self.window.state.blinded)
         if blinded == self._blinded_seen:
+            return
+        if not blinded and self.ctx.blinding_required:
+            # the reading centre blinds its readers: only an administrator turns it off
+            self.window._toggle_blinded()
+            act = getattr(self.window, "actions_by_name", {}).get("blinded")
+            if act is not None:
+                act.setChecked(True)
+            self._say(
+                "Blinded mode is required at this reading centre; only an administrator can "
+                "turn it off."
+            )
             return
         self._blinded_seen = blinded
         self.ctx.save_blinded(blinded)
@@ -468,6 +481,100 @@ class ReviewController:
         self._say(
             f"Unlocked {tp.label}: the signed version is kept; signing again writes version {nxt}."
         )
+
+    # --- exports ---------------------------------------------------------------------------
+    def export_read(self, path: str | Path, fmt: str) -> list[str]:
+        """Write the read on screen as ``fmt`` (csv, json, sr, pdf) under the current blinding
+        policy; audited (who, what, where, blinded or not).  Returns the export's warnings."""
+        import json
+
+        from namecar_viewer.core.reports.atomic import atomic_write_text
+        from namecar_viewer.persistence.audit import AuditAction, AuditLog, NewEntry
+
+        read = self.session.read
+        policy = self.policy
+        out = Path(path)
+        warnings: list[str] = []
+        if fmt == "csv":
+            from namecar_viewer.core.reports.csv_export import read_to_csv
+
+            atomic_write_text(out, read_to_csv(read, blinding=policy))
+        elif fmt == "json":
+            from namecar_viewer.core.reports.csv_export import read_to_case_json
+
+            data = read_to_case_json(read, blinding=policy)
+            atomic_write_text(out, json.dumps(data, indent=2) + "\n")
+        elif fmt == "sr":
+            from namecar_viewer.core.reports.sr_export import read_to_sr, write_sr
+
+            export = read_to_sr(read, self._headers(), blinding=policy)
+            write_sr(export, out)
+            warnings = list(export.warnings)
+        elif fmt == "pdf":
+            from namecar_viewer.gui.reports.pdf_report import write_pdf_report
+
+            warnings = list(
+                write_pdf_report(read, out, headers=self._headers(), blinding=policy) or []
+            )
+        else:
+            raise ValueError(f"Unknown export format {fmt!r}: csv, json, sr or pdf.")
+        AuditLog(self.ctx.engine).record(
+            NewEntry(
+                self.ctx.user.username,
+                AuditAction.EXPORT,
+                "read",
+                read.uid,
+                None,
+                {"format": fmt, "path": str(out), "blinded": policy.enabled},
+                read_uid=read.uid,
+            )
+        )
+        self._say(f"Exported {fmt.upper()} to {out}" + (" (blinded)" if policy.enabled else ""))
+        return warnings
+
+    def _headers(self) -> Any:
+        """Source image headers by SOP instance UID, from the window's study index."""
+        from sqlalchemy import select
+
+        from namecar_viewer.core.reports.sources import HeaderIndex
+        from namecar_viewer.persistence.study_index import instances
+
+        idx = HeaderIndex()
+        engine = self.window.index.engine
+
+        def find(uid: str) -> str | None:
+            with engine.connect() as conn:
+                row = conn.execute(
+                    select(instances.c.path, instances.c.member).where(
+                        instances.c.sop_instance_uid == uid
+                    )
+                ).first()
+            return None if row is None or row.member else str(row.path)
+
+        idx.add_fallback(find)
+        return idx
+
+    def show_export_dialog(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        filters = {
+            "CSV for the trial database (*.csv)": "csv",
+            "RECIST JSON (*.json)": "json",
+            "DICOM SR TID 1500 (*.dcm)": "sr",
+            "PDF response report (*.pdf)": "pdf",
+        }
+        path, chosen = QFileDialog.getSaveFileName(
+            self.window, "Export read", "read.csv", ";;".join(filters)
+        )
+        if not path:
+            return
+        try:
+            warnings = self.export_read(path, filters.get(chosen, "csv"))
+        except Exception as exc:  # noqa: BLE001 - shown to the reader, never a traceback
+            self._say(f"Export failed: {exc}")
+            return
+        if warnings:
+            self._say("Exported with warnings: " + "; ".join(warnings))
 
     # --- other screens ---------------------------------------------------------------------
     def show_worklist(self) -> Any:
