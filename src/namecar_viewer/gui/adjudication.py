@@ -210,8 +210,9 @@ class ReadColumn(QGroupBox):
                     item.setBackground(QBrush(DIFF_BG))
                     self.differing_cells += 1
                 self.lesions.setItem(r, c + 1, item)
-            if other_cells is None:
-                self.lesions.item(r, 0).setBackground(QBrush(DIFF_BG))
+            first = self.lesions.item(r, 0)
+            if other_cells is None and first is not None:
+                first.setBackground(QBrush(DIFF_BG))
         self.lesions.resizeColumnsToContents()
         lay.addWidget(QLabel("Lesions (diameters in mm)", self))
         lay.addWidget(self.lesions, 1)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
@@ -182,7 +182,7 @@ class ReviewController:
     """Central review in one main window (duck-typed: ``reads``, ``state``, ``browser``...)."""
 
     def __init__(self, window: QMainWindow, context: ReviewContext) -> None:
-        self.window: Any = window
+        self.window: Any = cast(Any, window)  # duck-typed main window (reads, state...)
         self.ctx = context
         self.worklist_dock: Any = None
         self.audit_view: Any = None
