@@ -131,6 +131,11 @@ def run_gui(
             window.browser.show_message(f"Demo patient unavailable: {reason}")
         else:
             all_paths.append(str(folder))
+            if window.review is not None:
+                # the demo read also goes to the database this session reads (--db, $NAMECAR_DB)
+                from namecar_viewer.phantom.demo_read import ensure_demo_read
+
+                reason = ensure_demo_read(folder, window.review.ctx.db.url)[1] or reason
             if reason:
                 window.statusBar().showMessage(reason)
     window.show()
