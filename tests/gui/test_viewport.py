@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from gui_synthetic import CT_ORIGIN, CT_PIXEL_SPACING, CT_SHAPE, CT_SLICE_STEP
-from PySide6.QtCore import QPoint, QPointF, Qt
-from PySide6.QtGui import QColor, QImage
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtGui import QColor, QImage, QMouseEvent
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from namecar_viewer.app.view_state import ViewportModel, ViewState
@@ -163,10 +164,17 @@ def test_pixel_readout_in_hu_with_patient_coordinate(qtbot: QtBot, ct_volume: Vo
     vp.model.set_index(24)  # z = 50 + 24 * 2.5 = 110: sphere centre plane
     # sphere centre (10, -10, 110): pixel col = (10 + 100) / 0.6 = 183.33, row = (-10 + 120) / 0.8
     pos = vp.patient_to_screen([10.0, -10.0, 110.0])
-    # Qt sends no move event when the (shared, offscreen) cursor is already there from an
-    # earlier test: move away first.
-    qtbot.mouseMove(vp, pos.toPoint() + QPoint(7, 5))
-    qtbot.mouseMove(vp, pos.toPoint())
+    # Deliver the move straight to the viewport: through the (shared, offscreen) cursor, Qt may
+    # send nothing when the cursor is already there or another test's window holds the mouse.
+    move = QMouseEvent(
+        QEvent.Type.MouseMove,
+        QPointF(pos),
+        QPointF(vp.mapToGlobal(pos.toPoint())),
+        Qt.MouseButton.NoButton,
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(vp, move)
     text = vp.readout()
     assert text.startswith("180 HU")
     assert "mm LPS" in text
