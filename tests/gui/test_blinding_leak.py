@@ -255,6 +255,7 @@ def test_nothing_identifying_is_shown_or_exported(
     base = read.baseline()
     assert base is not None
     w.review.sign(base.uid)
+    qtbot.wait(50)  # the status bar lays out the lock label
     w.grab().save(f"{shots_dir}/blinded_main_window.png")
 
     opened: list[QWidget] = [
