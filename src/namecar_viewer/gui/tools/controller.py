@@ -268,7 +268,14 @@ class ReadController(QObject):
         read: Read | None = None
         db = self._database(create=False)
         if db is not None:
-            infos = [i for i in db.list_reads(patient_id) if i.reader == self.reader]
+            all_reads = db.list_reads(patient_id)
+            infos = [i for i in all_reads if i.reader == self.reader]
+            if not infos:
+                # The demo patient ships with a finished example read: open it until this reader
+                # has a read of their own (it is an example, not another reader's result).
+                from namecar_viewer.phantom.demo_read import DEMO_READER
+
+                infos = [i for i in all_reads if i.reader == DEMO_READER]
             if infos:
                 read = db.load_read(infos[-1].uid)
         if read is not None and db is not None:
