@@ -243,7 +243,7 @@ class ViewState:
         m = np.asarray(matrix, dtype=np.float64)
         if m.shape != (4, 4) or not np.allclose(m[3], (0, 0, 0, 1)):
             raise ValueError(
-                f"Argument \"matrix\" must be a 4x4 homogeneous transform, got shape {m.shape}."
+                f'Argument "matrix" must be a 4x4 homogeneous transform, got shape {m.shape}.'
             )
         if for_a == for_b:
             raise ValueError("A transform relates two different frames of reference.")
