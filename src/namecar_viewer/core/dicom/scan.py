@@ -89,10 +89,13 @@ def _num(value: Any) -> float | None:
 def read_header(src: Source) -> tuple[Any, FastHeader | None, int] | UnreadableFile:
     """Read one file's header (never its pixels): the fast parser first, pydicom when needed."""
     try:
-        size = src.size()
+        if src.member is None:
+            size, head = src.size_and_head(HEAD_BYTES)
+        else:
+            size = src.size()
+            head = src.read_all()
         if size == 0:
             return UnreadableFile(src.display, "empty file")
-        head = src.read_head(HEAD_BYTES) if src.member is None else src.read_all()
         fast: FastHeader | None
         while True:
             try:
@@ -241,9 +244,7 @@ def _frames_of(src: Source, ds: Any, fast: FastHeader | None, size: int) -> list
                 *common_split,
                 (
                     "orientation",
-                    tuple(round(v, ORIENTATION_DECIMALS) for v in orientation)
-                    if orientation
-                    else None,
+                    _rounded(orientation) if orientation else None,
                 ),
                 ("stack", content.get("StackID") if content else None),
                 ("time", content.get("TemporalPositionIndex") if content else None),
@@ -282,7 +283,7 @@ def _frames_of(src: Source, ds: Any, fast: FastHeader | None, size: int) -> list
         *common_split,
         (
             "orientation",
-            tuple(round(v, ORIENTATION_DECIMALS) for v in orientation) if orientation else None,
+            _rounded(orientation) if orientation else None,
         ),
         ("time", _num(ds.get("TemporalPositionIdentifier"))),
         ("b", _num(ds.get("DiffusionBValue"))),
@@ -341,6 +342,19 @@ def _frames_of(src: Source, ds: Any, fast: FastHeader | None, size: int) -> list
         slice_thickness=thickness,
     )
     return [_Frame(ref, series_uid, tuple(split), extra, ds)]
+
+
+_ROUNDED: dict[tuple[float, ...], tuple[float, ...]] = {}
+
+
+def _rounded(orientation: tuple[float, ...]) -> tuple[float, ...]:
+    """Orientation rounded for grouping; memoised since a series repeats the same values."""
+    r = _ROUNDED.get(orientation)
+    if r is None:
+        r = tuple(round(v, ORIENTATION_DECIMALS) for v in orientation)
+        if len(_ROUNDED) < 4096:
+            _ROUNDED[orientation] = r
+    return r
 
 
 def _label(split: tuple[tuple[str, Any], ...], varying: set[str]) -> str:

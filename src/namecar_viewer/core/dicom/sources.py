@@ -34,6 +34,14 @@ class Source:
         with zipfile.ZipFile(self.path) as zf:
             return zf.getinfo(self.member).file_size
 
+    def size_and_head(self, n: int) -> tuple[int, bytes]:
+        """File size and its first ``n`` bytes with one open (a file on disk only)."""
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            return os.fstat(fd).st_size, os.read(fd, n)
+        finally:
+            os.close(fd)
+
     def read_head(self, n: int) -> bytes:
         if self.member is None:
             with open(self.path, "rb") as f:
