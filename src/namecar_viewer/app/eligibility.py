@@ -25,13 +25,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from namecar_viewer.app.read_follower import ReadFollower
 from namecar_viewer.app.read_session import ReadSession, SetReadSetting
 from namecar_viewer.app.response import (
     EligibilityStatus,
     ResponseReport,
     evaluate_read,
 )
-from namecar_viewer.app.view_state import Event
 from namecar_viewer.core.reads.model import Read
 
 CRITERIA_RESOURCE = "namecar_eligibility_criteria.json"
@@ -339,7 +339,7 @@ def decide(
     return EligibilityDecision(decision, tuple(reasons), tuple(items), rep.eligibility.text)
 
 
-class EligibilityModel:
+class EligibilityModel(ReadFollower):
     """The checklist of a session's read, recomputed after every edit.
 
     Events: ``changed(EligibilityDecision)``.  Answers are :func:`answer_command` commands run
@@ -348,31 +348,12 @@ class EligibilityModel:
 
     def __init__(self, session: ReadSession, criteria: CriteriaSet | None = None) -> None:
         self.criteria = criteria if criteria is not None else load_criteria()
-        self.changed = Event()
-        self._session: ReadSession | None = None
-        self.decision = decide(session.read, self.criteria)
-        self.set_session(session)
+        self.decision: EligibilityDecision
+        super().__init__(session)
 
-    @property
-    def session(self) -> ReadSession:
-        assert self._session is not None
-        return self._session
-
-    def set_session(self, session: ReadSession) -> None:
-        if self._session is session:
-            return
-        if self._session is not None:
-            self._session.changed.disconnect(self._on_changed)
-        self._session = session
-        session.changed.connect(self._on_changed)
-        self.refresh()
-
-    def _on_changed(self, _events: object) -> None:
-        self.refresh()
-
-    def refresh(self) -> None:
+    def recompute(self) -> EligibilityDecision:
         self.decision = decide(self.session.read, self.criteria)
-        self.changed.emit(self.decision)
+        return self.decision
 
 
 __all__ = [

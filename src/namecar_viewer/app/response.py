@@ -32,8 +32,8 @@ import json
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
+from namecar_viewer.app.read_follower import ReadFollower
 from namecar_viewer.app.read_session import ReadSession, SetReadSetting
-from namecar_viewer.app.view_state import Event
 from namecar_viewer.core.reads.model import Read, TimepointRole
 from namecar_viewer.core.reads.recist_bridge import read_to_recist_case
 from namecar_viewer.core.recist import (
@@ -501,7 +501,7 @@ def evaluate_read(
     return replace(report, baseline_text=text, eligibility=elig)
 
 
-class ResponseModel:
+class ResponseModel(ReadFollower):
     """The response of a session's read, recomputed after every edit, undo and redo.
 
     Events: ``changed(ResponseReport)``.
@@ -509,32 +509,12 @@ class ResponseModel:
 
     def __init__(self, session: ReadSession, protocol: Protocol | None = None) -> None:
         self.protocol = protocol
-        self.changed = Event()
-        self._session: ReadSession | None = None
-        self.report = evaluate_read(session.read, protocol)
-        self.set_session(session)
+        self.report: ResponseReport
+        super().__init__(session)
 
-    @property
-    def session(self) -> ReadSession:
-        assert self._session is not None
-        return self._session
-
-    def set_session(self, session: ReadSession) -> None:
-        """Follow another read (another patient opened)."""
-        if self._session is session:
-            return
-        if self._session is not None:
-            self._session.changed.disconnect(self._on_changed)
-        self._session = session
-        session.changed.connect(self._on_changed)
-        self.refresh()
-
-    def _on_changed(self, _events: object) -> None:
-        self.refresh()
-
-    def refresh(self) -> None:
+    def recompute(self) -> ResponseReport:
         self.report = evaluate_read(self.session.read, self.protocol)
-        self.changed.emit(self.report)
+        return self.report
 
     @property
     def baseline(self) -> RecistBaseline:
