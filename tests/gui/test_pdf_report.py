@@ -50,7 +50,7 @@ def test_report_pages(qapp: object, demo: tuple[object, HeaderIndex], tmp_path: 
     for s in (
         "Subject: NAMECAR-001",
         "Reader: Demo Reader",
-        "DRAFT - not signed",
+        "Status: draft - not signed",
         "Eligible: metastatic PR -77.8%",  # (24 - 108) / 108 from the ground truth sums
         "PD: sum 99 mm, +22.2% from nadir 81 mm",
         "2026-04-09",

@@ -7,7 +7,9 @@ read is the case's :func:`effective_read` that reports and exports carry.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
@@ -164,3 +166,106 @@ class AdjudicationService:
                 "adjudication and has no result to report yet."
             )
         return first
+
+
+# --- what an export of a case carries ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExportChoice:
+    """The read an export carries: ``read``; ``case`` names the double-read case it came from
+    (None for a read outside any double read); ``note`` says what was chosen (empty when the
+    read is simply the one asked for)."""
+
+    read: Read
+    case: str | None = None
+    note: str = ""
+
+
+def _double_read_cases(
+    engine: Engine, *, read_uid: str | None, patient_id: str | None
+) -> list[tuple[Any, list[str]]]:
+    """(case row, read uids of its read assignments in assignment order) of the cases with two
+    reads that involve ``read_uid`` or belong to ``patient_id`` (patient or trial subject ID)."""
+    from sqlalchemy import and_, or_
+
+    from namecar_viewer.persistence.review import assignments_table as a
+    from namecar_viewer.persistence.review import cases_table as c
+
+    with engine.connect() as conn:
+        if read_uid is not None:
+            mine = select(a.c.case_uid).where(and_(a.c.read_uid == read_uid, a.c.task == "read"))
+            cases = conn.execute(select(c).where(c.c.uid.in_(mine))).all()
+        else:
+            cases = conn.execute(
+                select(c).where(or_(c.c.patient_id == patient_id, c.c.subject_id == patient_id))
+            ).all()
+        out = []
+        for case in cases:
+            rows = conn.execute(
+                select(a.c.read_uid)
+                .where(
+                    and_(a.c.case_uid == case.uid, a.c.task == "read", a.c.read_uid.is_not(None))
+                )
+                .order_by(a.c.uid)
+            ).all()
+            uids = list(dict.fromkeys(str(r.read_uid) for r in rows))
+            if len(uids) >= 2:
+                out.append((case, uids[:2]))
+    return out
+
+
+def read_for_export(
+    engine: Engine,
+    load_read: Callable[[str], Read],
+    *,
+    read_uid: str | None = None,
+    patient_id: str | None = None,
+    name_subject: Callable[[str], str] = str,
+) -> ExportChoice | None:
+    """What an export of ``read_uid`` (or of patient ``patient_id``) must carry (issue 8:
+    "the adjudicated result is what the reports and exports carry").
+
+    The double-read cases (worklist case with two reads) involving the read or the patient are
+    resolved through :meth:`AdjudicationService.effective_read`: the adjudicator's choice, or
+    the first read when both agree.  The latest case in timepoint order decides.  Returns None
+    when no double-read case is involved (a single read exports as it is).  Raises
+    :class:`AdjudicationError` naming the case (``name_subject`` shows the subject, a pseudonym
+    when blinded) while a disagreement is undecided.
+    """
+    if (read_uid is None) == (patient_id is None):
+        raise ValueError("Give exactly one of read_uid and patient_id.")
+    cases = _double_read_cases(engine, read_uid=read_uid, patient_id=patient_id)
+    if not cases:
+        return None
+    service = AdjudicationService(engine)
+    loaded: dict[str, Read] = {}
+
+    def load(uid: str) -> Read:
+        if uid not in loaded:
+            loaded[uid] = load_read(uid)
+        return loaded[uid]
+
+    def order(item: tuple[Any, list[str]]) -> int:
+        case, uids = item
+        labels = [tp.label.upper() for tp in load(uids[0]).ordered_timepoints()]
+        label = str(case.timepoint_label).upper()
+        return labels.index(label) if label in labels else -1
+
+    cases.sort(key=order)
+    chosen: list[tuple[str, Read]] = []
+    for case, (first, second) in cases:
+        name = f"case {name_subject(str(case.subject_id))} {case.timepoint_label}"
+        try:
+            eff = service.effective_read(case.uid, load(first), load(second))
+        except AdjudicationError as exc:
+            raise AdjudicationError(f"Cannot export {name}: {exc}") from exc
+        chosen.append((name, eff))
+    name, read = chosen[-1]
+    decided = service.decision(cases[-1][0].uid)
+    how = "adjudicated" if decided is not None else "both reads agree"
+    note = f"{name}: exporting read {read.uid} ({how})"
+    others = [n for n, r in chosen[:-1] if r.uid != read.uid]
+    if others:
+        note += f"; {', '.join(others)} chose the other read, the latest case decides"
+    return ExportChoice(read, name, note)

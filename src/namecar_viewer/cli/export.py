@@ -1,7 +1,14 @@
 """``namecar-viewer export``: a read as DICOM SR, CSV, PDF or the ``recist`` JSON, for batch use.
 
-Exit codes: 0 written; 1 the export failed (unwritable place, source images not found); 2 bad
-arguments or no such read.  Nothing half-written is ever left at ``--out``.
+Exit codes: 0 written; 1 the export failed (unwritable place, source images not found, a
+double-read case whose reads disagree and is not adjudicated yet); 2 bad arguments or no such
+read.  Nothing half-written is ever left at ``--out``.
+
+What is exported (issue 8): when the read (or the patient) belongs to a worklist case with two
+reads, the case's effective read (:func:`namecar_viewer.app.adjudication.read_for_export`): the
+adjudicator's choice, or the first read when both agree; a single read exports as it is.  The
+read's status in every format comes from its signatures (signed by whom, when, which version;
+draft otherwise).
 """
 
 from __future__ import annotations
@@ -21,7 +28,12 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
     )
     which = parser.add_mutually_exclusive_group(required=True)
     which.add_argument("--read", metavar="READ_ID", help="the read's uid")
-    which.add_argument("--patient", metavar="ID", help="the patient's latest read")
+    which.add_argument(
+        "--patient",
+        metavar="ID",
+        help="the patient's case: the adjudicated (or agreed) read of a double read, else the "
+        "patient's latest read",
+    )
     parser.add_argument("--format", choices=FORMATS, required=True)
     parser.add_argument("--out", required=True, metavar="PATH", help="file to write")
     parser.add_argument("--db", metavar="PATH", help="reads database (default: the user's)")
@@ -79,7 +91,22 @@ def header_index(images: list[str]) -> Any:
     return idx
 
 
+def read_status(engine: Any, read_uid: str, viewer: str | None) -> Any:
+    """The read's active (not revoked) signatures as a ``ReadStatus``."""
+    from sqlalchemy import and_, select
+
+    from namecar_viewer.core.reports.status import ReadStatus
+    from namecar_viewer.persistence.review import signatures_table as t
+
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(t).where(and_(t.c.read_uid == read_uid, t.c.revoked_utc.is_(None)))
+        ).all()
+    return ReadStatus.from_signatures(rows, viewer)
+
+
 def run(args: argparse.Namespace) -> int:
+    from namecar_viewer.app.adjudication import AdjudicationError, read_for_export
     from namecar_viewer.app.blinding import BlindingPolicy
     from namecar_viewer.core.reports.atomic import ExportError, atomic_write_text
     from namecar_viewer.persistence.reads_db import ReadsDatabase, ReadsDatabaseError
@@ -90,29 +117,51 @@ def run(args: argparse.Namespace) -> int:
         return _fail(2, str(exc))
     except Exception as exc:  # noqa: BLE001 - SQLAlchemy errors for a missing/odd file
         return _fail(2, f"cannot open the reads database {args.db}: {exc}")
+    policy = BlindingPolicy.for_mode(args.blinded)
     try:
         uid = args.read
         if uid is None:
             infos = db.list_reads(args.patient)
             if not infos:
                 return _fail(2, f"no read of patient {args.patient} in {db.where}.")
-            uid = infos[-1].uid
-            if len(infos) > 1:
-                print(f"Patient {args.patient} has {len(infos)} reads; exporting the latest, {uid}")
+        else:
+            try:
+                db.load_read(uid)
+            except KeyError:
+                return _fail(2, f"no read {uid} in {db.where}.")
         try:
+            choice = read_for_export(
+                db.engine,
+                db.load_read,
+                read_uid=uid,
+                patient_id=None if uid else args.patient,
+                name_subject=policy.subject,
+            )
+        except AdjudicationError as exc:
+            return _fail(1, str(exc))
+        if choice is not None:
+            read = choice.read
+            uid = read.uid
+            print(choice.note)
+        else:
+            if uid is None:
+                uid = infos[-1].uid
+                if len(infos) > 1:
+                    print(
+                        f"Patient {args.patient} has {len(infos)} reads and no double-read case; "
+                        f"exporting the latest, {uid}"
+                    )
             read = db.load_read(uid)
-        except KeyError:
-            return _fail(2, f"no read {uid} in {db.where}.")
+        # the CLI has no login: it exports on behalf of the read's own reader
+        status = read_status(db.engine, read.uid, viewer=read.reader)
     finally:
         db.close()
-
-    policy = BlindingPolicy.for_mode(args.blinded)
     out = Path(args.out)
     try:
         if args.format == "csv":
             from namecar_viewer.core.reports.csv_export import read_to_csv
 
-            atomic_write_text(out, read_to_csv(read, blinding=policy))
+            atomic_write_text(out, read_to_csv(read, blinding=policy, status=status))
         elif args.format == "json":
             import json
 
@@ -120,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
             from namecar_viewer.core.reports.csv_export import read_to_case_json
 
             try:
-                data = read_to_case_json(read, blinding=policy)
+                data = read_to_case_json(read, blinding=policy, status=status)
             except RecistInputError as exc:
                 return _fail(1, f"read {uid} cannot be evaluated: {exc}")
             atomic_write_text(out, json.dumps(data, indent=2) + "\n")
@@ -128,7 +177,7 @@ def run(args: argparse.Namespace) -> int:
             from namecar_viewer.core.reports.sr_export import SrExportError, read_to_sr, write_sr
 
             try:
-                export = read_to_sr(read, header_index(args.images), blinding=policy)
+                export = read_to_sr(read, header_index(args.images), blinding=policy, status=status)
             except SrExportError as exc:
                 return _fail(1, str(exc))
             write_sr(export, out)
@@ -138,7 +187,7 @@ def run(args: argparse.Namespace) -> int:
             from namecar_viewer.gui.reports.pdf_report import write_pdf_report
 
             warnings = write_pdf_report(
-                read, out, headers=header_index(args.images), blinding=policy
+                read, out, headers=header_index(args.images), blinding=policy, status=status
             )
             for w in warnings:
                 print(f"warning: {w}", file=sys.stderr)

@@ -485,36 +485,60 @@ class ReviewController:
     # --- exports ---------------------------------------------------------------------------
     def export_read(self, path: str | Path, fmt: str) -> list[str]:
         """Write the read on screen as ``fmt`` (csv, json, sr, pdf) under the current blinding
-        policy; audited (who, what, where, blinded or not).  Returns the export's warnings."""
+        policy; audited (who, what, where, blinded or not).  Returns the export's warnings.
+
+        A read of a double-read case exports the case's effective read (the adjudicated or
+        agreed one); an undecided disagreement raises ``AdjudicationError`` naming the case.
+        The status (signed by whom, when, version; draft) comes from the read's signatures;
+        blinded, another reader's name is hidden (``BlindingPolicy.may_see_reader_result``).
+        """
+        import dataclasses
         import json
 
+        from namecar_viewer.app.adjudication import read_for_export
         from namecar_viewer.core.reports.atomic import atomic_write_text
+        from namecar_viewer.core.reports.status import HIDDEN_NAME, ReadStatus
         from namecar_viewer.persistence.audit import AuditAction, AuditLog, NewEntry
+        from namecar_viewer.persistence.users import Role
 
         read = self.session.read
         policy = self.policy
+        choice = read_for_export(
+            self.ctx.engine, self.ctx.db.load_read, read_uid=read.uid, name_subject=policy.subject
+        )
+        if choice is not None and choice.read.uid != read.uid:
+            read = choice.read
+        viewer = self.ctx.user.username
+        status = ReadStatus.from_signatures(self.ctx.signing.active_signatures(read.uid), viewer)
+        adjudicating = self.ctx.user.has(Role.ADJUDICATOR) or self.ctx.user.has(Role.ADMINISTRATOR)
+        exported_uid = read.uid
+        if read.reader and not policy.may_see_reader_result(
+            viewer, read.reader, adjudicating=adjudicating
+        ):
+            read = dataclasses.replace(read, reader=HIDDEN_NAME)
         out = Path(path)
         warnings: list[str] = []
         if fmt == "csv":
             from namecar_viewer.core.reports.csv_export import read_to_csv
 
-            atomic_write_text(out, read_to_csv(read, blinding=policy))
+            atomic_write_text(out, read_to_csv(read, blinding=policy, status=status))
         elif fmt == "json":
             from namecar_viewer.core.reports.csv_export import read_to_case_json
 
-            data = read_to_case_json(read, blinding=policy)
+            data = read_to_case_json(read, blinding=policy, status=status)
             atomic_write_text(out, json.dumps(data, indent=2) + "\n")
         elif fmt == "sr":
             from namecar_viewer.core.reports.sr_export import read_to_sr, write_sr
 
-            export = read_to_sr(read, self._headers(), blinding=policy)
+            export = read_to_sr(read, self._headers(), blinding=policy, status=status)
             write_sr(export, out)
             warnings = list(export.warnings)
         elif fmt == "pdf":
             from namecar_viewer.gui.reports.pdf_report import write_pdf_report
 
             warnings = list(
-                write_pdf_report(read, out, headers=self._headers(), blinding=policy) or []
+                write_pdf_report(read, out, headers=self._headers(), blinding=policy, status=status)
+                or []
             )
         else:
             raise ValueError(f"Unknown export format {fmt!r}: csv, json, sr or pdf.")
@@ -523,13 +547,21 @@ class ReviewController:
                 self.ctx.user.username,
                 AuditAction.EXPORT,
                 "read",
-                read.uid,
+                exported_uid,
                 None,
-                {"format": fmt, "path": str(out), "blinded": policy.enabled},
-                read_uid=read.uid,
+                {
+                    "format": fmt,
+                    "path": str(out),
+                    "blinded": policy.enabled,
+                    "case": None if choice is None else choice.case,
+                },
+                read_uid=exported_uid,
             )
         )
-        self._say(f"Exported {fmt.upper()} to {out}" + (" (blinded)" if policy.enabled else ""))
+        note = f" ({choice.note})" if choice is not None else ""
+        self._say(
+            f"Exported {fmt.upper()} to {out}" + (" (blinded)" if policy.enabled else "") + note
+        )
         return warnings
 
     def _headers(self) -> Any:

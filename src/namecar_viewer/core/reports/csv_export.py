@@ -13,6 +13,11 @@ Columns (:data:`COLUMNS`; cells of the other row type are empty):
 ``row_type``                       ``lesion`` or ``response``
 ``subject_id``                     trial subject ID (else patient ID); the pseudonym if blinded
 ``read_uid``, ``reader``           the read and its reader
+``read_status``                    ``signed`` or ``draft``: the row's timepoint read, from the
+                                   signing model (:class:`~.status.ReadStatus`)
+``signed_by``, ``signed_at_utc``   who signed that timepoint (``(blinded)`` for another reader
+                                   when blinded) and when (ISO 8601 UTC ``...Z``); empty if draft
+``signature_version``              the read version the signature holds (1, 2...)
 ``timepoint``                      timepoint label (``baseline``, ``inclusion``, ``fu03m``...)
 ``timepoint_role``                 ``pre_treatment_baseline``, ``inclusion``, ``follow_up``
 ``date``                           ISO date ``YYYY-MM-DD`` (empty when blinded)
@@ -50,12 +55,17 @@ from typing import Any
 
 from namecar_viewer.core.reads.model import Read
 from namecar_viewer.core.reports.sr_export import Blinding, evaluate_read
+from namecar_viewer.core.reports.status import DRAFT, SIGNED, ReadStatus, utc_iso
 
 COLUMNS: tuple[str, ...] = (
     "row_type",
     "subject_id",
     "read_uid",
     "reader",
+    "read_status",
+    "signed_by",
+    "signed_at_utc",
+    "signature_version",
     "timepoint",
     "timepoint_role",
     "date",
@@ -124,8 +134,10 @@ def csv_rows(
     result: Any | None = None,
     subject_id: str | None = None,
     blinding: Blinding | None = None,
+    status: ReadStatus | None = None,
 ) -> list[dict[str, str]]:
-    """The rows of the CSV (dicts keyed by :data:`COLUMNS`)."""
+    """The rows of the CSV (dicts keyed by :data:`COLUMNS`); ``status`` gives the signatures
+    (None: every timepoint is a draft)."""
     blinded = blinding is not None and blinding.enabled
     if result is None:
         result, _ = evaluate_read(read)
@@ -141,7 +153,14 @@ def csv_rows(
         days = ""
         if base is not None and base.date is not None and tp.date is not None:
             days = str((tp.date - base.date).days)
-        return {
+        sig = None if status is None else status.of(tp.uid)
+        signed = {
+            "read_status": DRAFT if sig is None else SIGNED,
+            "signed_by": "" if sig is None or status is None else status.signer_name(sig, blinding),
+            "signed_at_utc": "" if sig is None else utc_iso(sig.signed_utc),
+            "signature_version": "" if sig is None else str(sig.version),
+        }
+        return signed | {
             "subject_id": subject,
             "read_uid": read.uid,
             "reader": read.reader,
@@ -215,23 +234,31 @@ def read_to_csv(
     result: Any | None = None,
     subject_id: str | None = None,
     blinding: Blinding | None = None,
+    status: ReadStatus | None = None,
 ) -> str:
     """The CSV text (write it with ``atomic_write_text``: UTF-8)."""
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=list(COLUMNS), lineterminator="\r\n")
     w.writeheader()
-    w.writerows(csv_rows(read, result=result, subject_id=subject_id, blinding=blinding))
+    w.writerows(
+        csv_rows(read, result=result, subject_id=subject_id, blinding=blinding, status=status)
+    )
     return buf.getvalue()
 
 
 def read_to_case_json(
-    read: Read, *, result: Any | None = None, blinding: Blinding | None = None
+    read: Read,
+    *,
+    result: Any | None = None,
+    blinding: Blinding | None = None,
+    status: ReadStatus | None = None,
 ) -> dict[str, Any]:
     """The ``recist`` command's input (the case) with its output under ``"result"``.
 
     ``namecar-viewer recist`` accepts the file as it is (extra keys are ignored), so a read
     exported here and a hand-written case are interchangeable.  Blinded: dates are left out
-    (``days_from_baseline`` instead).
+    (``days_from_baseline`` instead).  ``"read_status"`` lists each timepoint read's status:
+    ``{"timepoint", "status": "signed"|"draft", "signed_by", "signed_at_utc", "version"}``.
     """
     from namecar_viewer.core.reads.recist_bridge import read_to_recist_case
     from namecar_viewer.core.recist import case_to_json, evaluate, result_to_json
@@ -241,6 +268,19 @@ def read_to_case_json(
     if result is None:
         result = evaluate(case)
     data["result"] = result_to_json(result)
+    st = status or ReadStatus()
+    data["read_status"] = []
+    for tp in read.ordered_timepoints():
+        sig = st.of(tp.uid)
+        data["read_status"].append(
+            {
+                "timepoint": tp.label,
+                "status": DRAFT if sig is None else SIGNED,
+                "signed_by": None if sig is None else st.signer_name(sig, blinding),
+                "signed_at_utc": None if sig is None else utc_iso(sig.signed_utc),
+                "version": None if sig is None else sig.version,
+            }
+        )
     if blinding is not None and blinding.enabled:
         _blind_case_json(data, read)
     return data

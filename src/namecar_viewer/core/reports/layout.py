@@ -17,6 +17,7 @@ from pydicom.dataset import Dataset
 
 from namecar_viewer.core.reads.model import LesionRole, Read, ReadTimepoint, Site
 from namecar_viewer.core.reports.sr_export import Blinding
+from namecar_viewer.core.reports.status import DRAFT, ReadStatus
 
 # CT windows (width, level) for the key images: lung lesions in the lung window.
 SOFT_TISSUE_WINDOW = (400.0, 40.0)
@@ -55,24 +56,21 @@ def ordered(read: Read) -> list[ReadTimepoint]:
     return tps
 
 
-def read_status(read: Read) -> str:
-    """Draft or signed (by whom, when).  Signing arrives with the central-review issue: a read
-    whose settings carry ``signature`` JSON ``{"by", "utc"}`` is shown as signed."""
-    settings = getattr(read, "settings", {}) or {}
-    sig = settings.get("signature") if hasattr(settings, "get") else None
-    if sig:
-        import json
-
-        try:
-            d = json.loads(sig)
-            return f"SIGNED by {d.get('by', '?')} on {d.get('utc', '?')}"
-        except (TypeError, ValueError):
-            pass
-    return "DRAFT - not signed"
+def read_status(
+    read: Read, status: ReadStatus | None = None, blinding: Blinding | None = None
+) -> str:
+    """``draft`` or, per timepoint, ``signed by <reader> on <UTC time>, version N`` from the
+    signing model (:class:`~namecar_viewer.core.reports.status.ReadStatus`)."""
+    if status is None:
+        return DRAFT
+    return status.summary([(tp.uid, tp.label) for tp in ordered(read)], blinding)
 
 
 def report_text(
-    read: Read, subject_id: str | None = None, blinding: Blinding | None = None
+    read: Read,
+    subject_id: str | None = None,
+    blinding: Blinding | None = None,
+    status: ReadStatus | None = None,
 ) -> ReportText:
     blinded = blinding is not None and blinding.enabled
     sid = subject_id or read.patient_id or "?"
@@ -95,7 +93,7 @@ def report_text(
         title="NAMECAR response report - RECIST 1.1",
         subject=subject,
         reader=read.reader or "?",
-        status=read_status(read),
+        status=read_status(read, status, blinding),
         timepoints=[
             (tp.label, timepoint_when(read, tp, blinded), tp.role.value.replace("_", " "))
             for tp in tps

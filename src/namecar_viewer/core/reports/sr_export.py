@@ -51,10 +51,12 @@ from pydicom.dataset import Dataset
 from namecar_viewer.core.measure.record import Measurement, MeasurementKind
 from namecar_viewer.core.reads.model import Lesion, Read, ReadTimepoint
 from namecar_viewer.core.reports import codes as c
+from namecar_viewer.core.reports.status import ReadStatus
 
 HeaderLookup = Callable[[str], Dataset | None]
 """SOP instance UID -> the image's header (pixel data not needed), or None when unknown."""
 
+READ_STATUS = c.private("RSTAT", "Read status")
 SR_SERIES_NUMBER = 900
 SR_SERIES_DESCRIPTION = "NAMECAR RECIST read (TID 1500)"
 MANUFACTURER = "NAMECAR Viewer"
@@ -377,7 +379,13 @@ def _free_group(
     )
 
 
-def _response_groups(read: Read, result: Any, tp_order: Mapping[str, int]) -> list[Any]:
+def _response_groups(
+    read: Read,
+    result: Any,
+    tp_order: Mapping[str, int],
+    status: ReadStatus | None = None,
+    blinding: Blinding | None = None,
+) -> list[Any]:
     import highdicom as hd
 
     by_label = {tp.label: tp for tp in read.timepoints}
@@ -432,17 +440,19 @@ def _response_groups(read: Read, result: Any, tp_order: Mapping[str, int]) -> li
         ):
             if value is not None:
                 nums.append(hd.sr.Measurement(name=name, value=float(value), unit=unit))
-        groups.append(
-            hd.sr.MeasurementsAndQualitativeEvaluations(
-                tracking_identifier=hd.sr.TrackingIdentifier(
-                    uid=_derived_uid("response", read.uid, tp.uid),
-                    identifier=c.RESPONSE_GROUP_PREFIX + tp.label,
-                ),
-                time_point_context=_timepoint_context(read, tp, tp_order[tp.uid]),
-                measurements=nums or None,
-                qualitative_evaluations=quals,
-            )
+        group = hd.sr.MeasurementsAndQualitativeEvaluations(
+            tracking_identifier=hd.sr.TrackingIdentifier(
+                uid=_derived_uid("response", read.uid, tp.uid),
+                identifier=c.RESPONSE_GROUP_PREFIX + tp.label,
+            ),
+            time_point_context=_timepoint_context(read, tp, tp_order[tp.uid]),
+            measurements=nums or None,
+            qualitative_evaluations=quals,
         )
+        # the timepoint read's signature as text ("signed by ... version N" or "draft")
+        st = status or ReadStatus()
+        _append_text(group, READ_STATUS, st.text(tp.uid, blinding))
+        groups.append(group)
     return groups
 
 
@@ -478,6 +488,7 @@ def read_to_sr(
     result: Any | None = None,
     pet_uptake: Sequence[PetUptake] = (),
     blinding: Blinding | None = None,
+    status: ReadStatus | None = None,
     series_instance_uid: str | None = None,
     sop_instance_uid: str | None = None,
     series_number: int = SR_SERIES_NUMBER,
@@ -488,6 +499,10 @@ def read_to_sr(
     ``headers`` gives the source images' headers (for references, the image library and the
     patient/study modules). ``result`` is the RECIST result (computed from the read when None;
     a read that cannot be evaluated yet is exported without responses, with a warning).
+    ``status`` gives the timepoint signatures (the signing model): when every timepoint is
+    signed the SR is VERIFIED (SR Document General Module, PS3.3 C.17.2: VerificationFlag and one
+    VerifyingObserverSequence item per signature, with the signer and the UTC signing time);
+    otherwise UNVERIFIED.  Each timepoint's response group carries its status as text.
     Raises :class:`SrExportError` when no referenced image header is found at all.
     """
     import highdicom as hd
@@ -554,7 +569,7 @@ def read_to_sr(
             if g is not None:
                 groups.append(g)
     if result is not None:
-        groups.extend(_response_groups(read, result, tp_order))
+        groups.extend(_response_groups(read, result, tp_order, status, blinding))
 
     observer = hd.sr.ObserverContext(
         observer_type=hd.sr.CodedConcept("121006", "DCM", "Person"),
@@ -583,6 +598,7 @@ def read_to_sr(
         is_verified=False,
     )
     sr.SeriesDescription = SR_SERIES_DESCRIPTION
+    _verification(sr, read, ordered, status, blinding)
     code_scheme = Dataset()
     code_scheme.CodingSchemeDesignator = c.PRIVATE_SCHEME
     code_scheme.CodingSchemeName = c.PRIVATE_SCHEME_NAME
@@ -592,6 +608,47 @@ def read_to_sr(
     if blinding is not None and blinding.enabled:
         _blind(sr, blinding.subject(subject) if subject else "")
     return SrExport(sr, warnings)
+
+
+def _verification(
+    sr: Dataset,
+    read: Read,
+    ordered: Sequence[ReadTimepoint],
+    status: ReadStatus | None,
+    blinding: Blinding | None,
+) -> None:
+    """VerificationFlag VERIFIED with a VerifyingObserverSequence item per signature when every
+    timepoint of the read is signed (the document as a whole is attested, complete and final),
+    else UNVERIFIED (partial, preliminary as highdicom writes it)."""
+    uids = [tp.uid for tp in ordered]
+    if status is None or not status.all_signed(uids):
+        sr.VerificationFlag = "UNVERIFIED"
+        for kw in ("VerifyingObserverSequence", "VerificationDateTime"):
+            if kw in sr:
+                delattr(sr, kw)
+        return
+    items = []
+    for uid in uids:
+        sig = status.of(uid)
+        if sig is None:  # not reached: all_signed
+            continue
+        when = sig.signed_utc
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=dt.UTC)
+        item = Dataset()
+        item.VerifyingObserverName = _person_name(status.signer_name(sig, blinding))
+        item.VerifyingObserverIdentificationCodeSequence = []
+        item.VerifyingOrganization = MANUFACTURER
+        item.VerificationDateTime = when.astimezone(dt.UTC).strftime("%Y%m%d%H%M%S+0000")
+        key = (str(item.VerifyingObserverName), item.VerificationDateTime)
+        if key not in {(str(i.VerifyingObserverName), i.VerificationDateTime) for i in items}:
+            items.append(item)
+    # PS3.3 C.17.2.1: VERIFIED only with CompletionFlag COMPLETE; every timepoint signed makes
+    # the read complete and final (changing it later writes a new version).
+    sr.CompletionFlag = "COMPLETE"
+    sr.PreliminaryFlag = "FINAL"
+    sr.VerificationFlag = "VERIFIED"
+    sr.VerifyingObserverSequence = items
 
 
 def _add_study_dates(root: Dataset, evidence: Mapping[str, Dataset]) -> None:

@@ -36,8 +36,12 @@ def write_pdf_report(
     headers: Any | None = None,
     blinding: Any | None = None,
     subject_id: str | None = None,
+    status: Any | None = None,
 ) -> list[str]:
     """Write the report atomically to ``out``; returns warnings (missing images...).
+
+    ``status``: the read's :class:`~namecar_viewer.core.reports.status.ReadStatus` (signatures
+    per timepoint); None is a draft.
 
     ``headers``: a :class:`~namecar_viewer.core.reports.sources.HeaderIndex` (its ``path``
     finds the source slices) or None (no key images).  Raises ``ExportError`` when the file
@@ -49,14 +53,19 @@ def write_pdf_report(
     warnings: list[str] = []
 
     def _write(tmp: Path) -> None:
-        warnings.extend(_paint(read, tmp, headers, blinding, subject_id))
+        warnings.extend(_paint(read, tmp, headers, blinding, subject_id, status))
 
     atomic_write(out, _write)
     return warnings
 
 
 def _paint(
-    read: Read, path: Path, headers: Any | None, blinding: Any | None, subject_id: str | None
+    read: Read,
+    path: Path,
+    headers: Any | None,
+    blinding: Any | None,
+    subject_id: str | None,
+    status: Any | None = None,
 ) -> list[str]:
     from PySide6.QtCore import QMarginsF
     from PySide6.QtGui import QPageLayout, QPageSize, QPainter, QPdfWriter
@@ -67,7 +76,7 @@ def _paint(
     blinded = blinding is not None and getattr(blinding, "enabled", False)
     if subject_id is None and headers is not None:
         subject_id = _subject_from_headers(read, headers)
-    text = report_text(read, subject_id, blinding)
+    text = report_text(read, subject_id, blinding, status)
     report = evaluate_read(read)
     file_of: Callable[[str], str | None] | None = getattr(headers, "path", None)
     keys, warnings = build_key_images(read, file_of)
@@ -107,6 +116,7 @@ def _pages(
 
     from namecar_viewer.core.reports.csv_export import blind_dates_in_text
     from namecar_viewer.core.reports.layout import KeyImage
+    from namecar_viewer.core.reports.status import DRAFT
     from namecar_viewer.gui.panels.charts import RESPONSE_COLOURS, SpiderChart, SumChart
 
     page = writer.pageLayout().paintRectPixels(150)
@@ -119,6 +129,12 @@ def _pages(
         return f
 
     y = 0.0
+    n_signed = text.status.count("signed by ")
+    short_status = (
+        "draft"
+        if text.status == DRAFT
+        else f"signed {n_signed} of {len(text.timepoints)} timepoints"
+    )
 
     def line(s: str, size: float = 9.0, bold: bool = False, colour: str = "#000000") -> None:
         nonlocal y
@@ -134,7 +150,7 @@ def _pages(
         p.drawText(
             QRectF(0, H - 20, W, 20),
             int(Qt.AlignmentFlag.AlignRight),
-            f"{text.subject} - {text.status} - page {n}",
+            f"{text.subject} - {short_status} - page {n}",
         )
 
     def table(
@@ -176,11 +192,12 @@ def _pages(
     # --- page 1: identification, lesions, responses, eligibility ---------------------------
     line(text.title, 15, True)
     line(f"Subject: {text.subject}    Reader: {text.reader}", 10)
+    draft = text.status == DRAFT
     line(
-        f"Status: {text.status}",
+        "Status: draft - not signed" if draft else f"Status: {text.status}",
         10,
         True,
-        "#b06000" if text.status.startswith("DRAFT") else "#1b7f3b",
+        "#b06000" if draft else "#1b7f3b",
     )
     tps = "   ".join(f"{lbl}: {when} ({role})" for lbl, when, role in text.timepoints)
     line(f"Timepoints - {tps}", 8.5)
