@@ -82,9 +82,9 @@ def test_each_protocol_on_the_demo(
         None,
         None,
     ]
-    # the fusion and MIP slots wait for their renderer (PET/MRI work) and say so
-    assert "PET over the MRI" in w.viewports[2].empty_text
-    assert "MIP" in w.viewports[3].empty_text
+    # the fusion and MIP slots hold the PET/MRI work's views (tests/gui/test_fusion_grid.py)
+    assert w.reading.pet.fusion_slot().host is w.viewports[2]
+    assert w.reading.pet.mip_slot().host is w.viewports[3]
     w.grab().save(f"{shots_dir}/protocol_mri_pet.png")
 
     # the reader overrides a slot: the 3-month CT dropped on the RECIST "current" viewport

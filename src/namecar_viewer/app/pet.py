@@ -15,10 +15,13 @@ the base grid once, and answers every readout and ROI statistic on the fused vie
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import enum
+import json
 import os
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,6 +56,7 @@ __all__ = [
     "SuvInputNeeded",
     "is_suv",
     "load_pet_suv",
+    "pet_display_volume",
     "to_suv",
     "value_unit",
 ]
@@ -200,6 +204,8 @@ def to_suv(
     out.array = out.array.astype(np.float32)
     reader = {k: v.value for k, v in result.inputs.items() if v.source == "reader"}
     unit = SUV_UNIT if kind is SuvKind.BW else f"SUV{kind.value} g/ml"
+    for stale in ("suv_missing", "suv_fields"):
+        out.metadata.pop(stale, None)
     out.metadata.update(
         {
             "unit": unit,
@@ -227,6 +233,222 @@ def load_pet_suv(source: Any, overrides: SuvOverrides | None = None) -> Volume:
     else:
         volume = load_stack(source)
     return to_suv(volume, overrides=overrides)
+
+
+def raw_unit_label(volume: Volume) -> str:
+    """The unit shown for a PET left in stored values because SUV could not be computed."""
+    units = str(volume.metadata.get("pet_units") or volume.metadata.get("units") or "").strip()
+    return f"{units or 'stored values'} (raw, not SUV)"
+
+
+def pet_display_volume(volume: Volume, overrides: SuvOverrides | None = None) -> Volume:
+    """What a viewport shows for a PET: SUVbw when the headers (and ``overrides``) allow it,
+    else the stored values labelled raw, with ``metadata["suv_missing"]`` (the message naming
+    the tag) and ``metadata["suv_fields"]`` (the SuvField values the reader may enter).
+
+    Other modalities and volumes already in SUV come back unchanged.  The SUV volume keeps a
+    reference to the stored-value volume (``metadata["raw_volume"]``) so reader-entered values
+    can be applied or withdrawn without reloading.
+    """
+    if volume.modality != "PT" or is_suv(volume):
+        return volume
+    raw = volume.metadata.get("raw_volume")
+    if not isinstance(raw, Volume):
+        raw = volume
+    try:
+        out = to_suv(_clean_raw(raw), overrides=overrides)
+    except SuvInputNeeded as need:
+        labelled = _clean_raw(raw)
+        if not labelled.metadata.get("pet_units"):
+            labelled.metadata["pet_units"] = _header_units(labelled)
+        labelled.metadata.update(
+            {
+                "unit": raw_unit_label(labelled),
+                "units": raw_unit_label(labelled),
+                "suv_missing": need.message,
+                "suv_fields": [f.value for f in need.fields],
+                "raw_volume": raw,
+                "suv_overrides_json": overrides_text(overrides),
+            }
+        )
+        return labelled
+    out.metadata["raw_volume"] = raw
+    out.metadata["suv_overrides_json"] = overrides_text(overrides)
+    return out
+
+
+def _header_units(volume: Volume) -> str:
+    """The Units tag (0054,1001) of the PET's first file ("" when unreadable)."""
+    files = [f for f in volume.files if f]
+    if not files:
+        return ""
+    try:
+        return str(_read_header(files[0]).get("Units", "") or "")
+    except Exception:  # noqa: BLE001 - the label falls back to "stored values"
+        return ""
+
+
+def _clean_raw(raw: Volume) -> Volume:
+    """A shallow copy of a stored-value PET with its own metadata dict (no SUV labels)."""
+    meta = dict(raw.metadata)
+    for key in ("unit", "suv_missing", "suv_fields", "raw_volume", "suv_overrides_json"):
+        meta.pop(key, None)
+    if "pet_units" not in meta:
+        meta["pet_units"] = meta.get("units", "")
+    meta["units"] = meta["pet_units"]
+    return dataclasses.replace(raw, metadata=meta)
+
+
+# --- reader-entered SUV values and the accepted registration, stored with the read ----------
+
+SUV_OVERRIDE_PREFIX = "pet/suv_overrides/"
+REGISTRATION_PREFIX = "pet/registration/"
+_OVERRIDE_FIELDS = tuple(f.name for f in dataclasses.fields(SuvOverrides))
+
+
+def suv_override_key(series_instance_uid: str) -> str:
+    return SUV_OVERRIDE_PREFIX + series_instance_uid
+
+
+def overrides_to_json(overrides: SuvOverrides) -> str:
+    """The reader-entered values as JSON text (datetimes in ISO 8601), unset fields left out."""
+    out: dict[str, Any] = {}
+    for name in _OVERRIDE_FIELDS:
+        v = getattr(overrides, name)
+        if v is None:
+            continue
+        out[name] = v.isoformat() if isinstance(v, dt.datetime) else v
+    return json.dumps(out, sort_keys=True)
+
+
+def overrides_text(overrides: SuvOverrides | None) -> str:
+    """JSON of the reader-entered values, "" when there are none."""
+    text = overrides_to_json(overrides) if overrides is not None else ""
+    return "" if text in ("", "{}") else text
+
+
+def overrides_from_json(text: str) -> SuvOverrides:
+    """Inverse of :func:`overrides_to_json`; a bad text raises ValueError naming it."""
+    try:
+        d = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"Stored SUV values are not valid JSON: {text[:80]!r}") from exc
+    if not isinstance(d, dict):
+        raise ValueError(f"Stored SUV values are not an object: {text[:80]!r}")
+    kwargs: dict[str, Any] = {}
+    for name in _OVERRIDE_FIELDS:
+        if d.get(name) is None:
+            continue
+        v = d[name]
+        kwargs[name] = dt.datetime.fromisoformat(v) if name == "injection_datetime" else v
+    return SuvOverrides(**kwargs)
+
+
+def overrides_in(settings: Mapping[str, str], series_instance_uid: str) -> SuvOverrides | None:
+    """The reader-entered SUV values a read holds for a series, or None."""
+    text = settings.get(suv_override_key(series_instance_uid))
+    return overrides_from_json(text) if text else None
+
+
+def suv_override_command(series_instance_uid: str, overrides: SuvOverrides | None) -> Any:
+    """The audited, undoable read edit storing (``None``: withdrawing) reader-entered values."""
+    from namecar_viewer.app.read_session import SetReadSetting
+
+    if overrides is None:
+        return SetReadSetting(
+            suv_override_key(series_instance_uid), None, "Withdraw reader-entered SUV values"
+        )
+    names = ", ".join(k for k in _OVERRIDE_FIELDS if getattr(overrides, k) is not None)
+    return SetReadSetting(
+        suv_override_key(series_instance_uid),
+        overrides_to_json(overrides),
+        f"Reader-entered SUV values ({names})",
+    )
+
+
+@dataclass(frozen=True)
+class RegistrationRecord:
+    """An accepted rigid registration: ``p_moving = matrix @ p_fixed`` (LPS mm, 4x4)."""
+
+    fixed_frame: str
+    moving_frame: str
+    matrix: tuple[tuple[float, ...], ...]
+    metric: float | None
+    method: str  # "automatic", "manual" or "automatic+manual"
+
+    @classmethod
+    def of(
+        cls, fixed: str, moving: str, matrix: Any, metric: float | None, method: str
+    ) -> RegistrationRecord:
+        m = np.asarray(matrix, dtype=np.float64)
+        if m.shape != (4, 4) or not np.allclose(m[3], (0, 0, 0, 1)):
+            raise ValueError(f"A registration needs a 4x4 homogeneous matrix, got {m.shape}.")
+        if not fixed or not moving or fixed == moving:
+            raise ValueError("A registration relates two different frames of reference.")
+        return cls(
+            fixed,
+            moving,
+            tuple(tuple(float(x) for x in row) for row in m),
+            None if metric is None else float(metric),
+            method,
+        )
+
+    @property
+    def array(self) -> npt.NDArray[np.float64]:
+        return np.asarray(self.matrix, dtype=np.float64)
+
+    @property
+    def key(self) -> str:
+        return registration_key(self.fixed_frame, self.moving_frame)
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "fixed_frame_of_reference_uid": self.fixed_frame,
+                "moving_frame_of_reference_uid": self.moving_frame,
+                "matrix": [list(r) for r in self.matrix],
+                "metric": self.metric,
+                "method": self.method,
+            },
+            sort_keys=True,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> RegistrationRecord:
+        try:
+            d = json.loads(text)
+            return cls.of(
+                d["fixed_frame_of_reference_uid"],
+                d["moving_frame_of_reference_uid"],
+                d["matrix"],
+                d.get("metric"),
+                str(d.get("method", "")),
+            )
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise ValueError(f"Stored registration is not readable: {text[:80]!r}") from exc
+
+    def command(self) -> Any:
+        from namecar_viewer.app.read_session import SetReadSetting
+
+        return SetReadSetting(
+            self.key, self.to_json(), f"Accept {self.method} registration PET -> base"
+        )
+
+
+def registration_key(fixed_frame: str, moving_frame: str) -> str:
+    return f"{REGISTRATION_PREFIX}{fixed_frame}/{moving_frame}"
+
+
+def registrations_in(settings: Mapping[str, str]) -> list[RegistrationRecord]:
+    """Every accepted registration a read holds (unreadable entries are skipped)."""
+    out = []
+    for key, text in sorted(settings.items()):
+        if key.startswith(REGISTRATION_PREFIX) and text:
+            try:
+                out.append(RegistrationRecord.from_json(text))
+            except ValueError:
+                continue
+    return out
 
 
 # --- fusion ---------------------------------------------------------------------------------

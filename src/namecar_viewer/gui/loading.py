@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, QThread, QTimer, Signal
 
+from namecar_viewer.app.pet import pet_display_volume
 from namecar_viewer.core.dicom import LoadCancelled, Stack, load_stack
 from namecar_viewer.core.geometry import Volume
 from namecar_viewer.core.geometry.reslice import SliceOrientation
@@ -47,9 +48,13 @@ class StackLoadWorker(QThread):
     failed = Signal(str)
     cancelled = Signal()
 
-    def __init__(self, stack: Stack, parent: QObject | None = None) -> None:
+    def __init__(
+        self, stack: Stack, parent: QObject | None = None, suv_overrides: Any = None
+    ) -> None:
         super().__init__(parent)
         self.stack = stack
+        # PET: converted to SUVbw here, off the GUI thread (reader-entered values of the read)
+        self.suv_overrides = suv_overrides
         self._cancel = threading.Event()
         self.done = 0
         self.total = len(stack.instances)
@@ -75,9 +80,9 @@ class StackLoadWorker(QThread):
         if len(st.instances) > 1:
             # a failing preview is not reported: the full load below gives the reason
             with contextlib.suppress(Exception):
-                self.preview.emit(load_stack(middle_instance_stack(st)))
+                self.preview.emit(self._display(load_stack(middle_instance_stack(st))))
         try:
-            vol = load_stack(st, progress=self._progress, cancel=self._cancel)
+            vol = self._display(load_stack(st, progress=self._progress, cancel=self._cancel))
         except LoadCancelled:
             self.cancelled.emit()
             return
@@ -88,6 +93,10 @@ class StackLoadWorker(QThread):
             self.cancelled.emit()
             return
         self.loaded.emit(vol)
+
+    def _display(self, vol: Volume) -> Volume:
+        """PET in SUVbw, or its stored values labelled raw with the missing tag named."""
+        return pet_display_volume(vol, self.suv_overrides) if vol.modality == "PT" else vol
 
 
 class ViewportLoader(QObject):
@@ -112,6 +121,8 @@ class ViewportLoader(QObject):
         self._shown_first = False
         self._preview_centre: Any = None
         self.on_finished: Callable[[Volume], None] | None = None
+        # series UID -> reader-entered SUV values of the open read (set by the PET grid hooks)
+        self.suv_overrides: Callable[[str], Any] | None = None
         self._old: list[StackLoadWorker] = []
         self._timer = QTimer(self)
         self._timer.setInterval(PROGRESS_POLL_MS)
@@ -134,7 +145,12 @@ class ViewportLoader(QObject):
         self._patient_text = list(patient_text)
         self._shown_first = False
         self._preview_centre = None
-        w = StackLoadWorker(stack, self)
+        overrides = (
+            self.suv_overrides(stack.series_instance_uid)
+            if self.suv_overrides is not None and stack.modality == "PT"
+            else None
+        )
+        w = StackLoadWorker(stack, self, overrides)
         w.preview.connect(lambda v, w=w: self._on_preview(w, v))
         w.loaded.connect(lambda v, w=w: self._on_loaded(w, v))
         w.failed.connect(lambda r, w=w: self._on_failed(w, r))

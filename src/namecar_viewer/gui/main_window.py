@@ -149,6 +149,7 @@ class MainWindow(QMainWindow):
         from namecar_viewer.gui.tools.controller import ReadController
 
         self.reads = ReadController(self)
+        self.reading.pet.bind_reads(self.reads)  # SUV values and registration kept with the read
         # RECIST response dock beside the lesion panel, View > Eligibility (issue 5).
         from namecar_viewer.gui.panels.response_panel import install_response_dock
 

@@ -26,6 +26,7 @@ from namecar_viewer.app.hanging_protocols import (
     apply_protocol,
 )
 from namecar_viewer.app.importer import ImportMode, ImportSummary, import_paths
+from namecar_viewer.app.pet import pet_display_volume
 from namecar_viewer.core.dicom import LoadCancelled, Stack, load_stack
 from namecar_viewer.core.geometry import Volume
 from namecar_viewer.core.geometry.reslice import SliceOrientation
@@ -89,6 +90,10 @@ class ReadingController(QObject):
         window.browser.import_requested.connect(self.show_import_dialog)
         for vp in window.viewports:
             vp.empty_text = EMPTY_TEXT
+        # PET in SUV in the grid, reader-entered SUV values, the FUSION and MIP slots (issue 6)
+        from namecar_viewer.gui.fusion.grid import PetGrid
+
+        self.pet = PetGrid(self)
 
     # --- menus -----------------------------------------------------------------------------
     def add_menus(self, mb: QMenuBar) -> None:
@@ -195,6 +200,8 @@ class ReadingController(QObject):
             return None
         try:
             vol = load_stack(st)
+            if vol.modality == "PT":
+                vol = pet_display_volume(vol, self.pet.overrides_for(st.series_instance_uid))
         except (LoadCancelled, Exception) as exc:  # noqa: BLE001 - reason in the viewport
             self.w.show_error(str(exc) or type(exc).__name__, title)
             return None
@@ -220,6 +227,7 @@ class ReadingController(QObject):
         if st is None:
             return None
         vp.empty_text = EMPTY_TEXT
+        self.pet.clear_slot(vp)
         loader = self.loader_of(vp)
         loader.load(st, orientation, stack_title(st), patient_lines(st))
         self.progress_bar.setValue(0)
@@ -344,6 +352,7 @@ class ReadingController(QObject):
     def _assign(self, vp: SliceViewport, a: ViewportAssignment, result: ProtocolResult) -> None:
         loader = self.loader_of(vp)
         loader.cancel()
+        self.pet.clear_slot(vp)
         if a.kind is not SlotKind.SERIES:
             renderer = self.slot_renderers.get(a.kind)
             if renderer is not None:

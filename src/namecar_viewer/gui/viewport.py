@@ -128,7 +128,7 @@ def modality_unit(model: ViewportModel) -> str:
     if vol.modality == "CT":
         return "HU"
     if vol.modality == "PT":
-        return str(vol.metadata.get("units", ""))
+        return str(vol.metadata.get("units", "") or "stored values (raw, not SUV)")
     return ""
 
 
@@ -609,6 +609,9 @@ class SliceViewport(QWidget):
         bl.append(
             f"W: {m.window.width:.0f} L: {m.window.center:.0f}" + (" inv" if m.invert else "")
         )
+        if vol.modality == "PT":
+            # PET values are SUV or labelled raw, never unlabelled
+            bl.append(f"Unit: {modality_unit(m)}")
         if self._cine.isActive():
             bl.append(f"Cine {CINE_FPS} fps")
         out["bottom_left"] = "\n".join(bl)

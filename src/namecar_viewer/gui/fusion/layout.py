@@ -83,6 +83,7 @@ class MriPetView(QWidget):
         self.registration = RegistrationPanel(mri, pet, self.state)
         self.registration.candidate_changed.connect(self._on_candidate)
         self.registration.accepted.connect(lambda _m: self.refresh_fusion())
+        self.fused_view.nudge_panel = self.registration
         side.addTab(self._fusion_controls(), "Fusion")
         side.addTab(self.registration, "Registration")
         self.lesions = PetLesionPanel(pet, self.state)
@@ -240,6 +241,9 @@ def open_mri_pet_layout(window: Any) -> QMainWindow | None:
         mri_title=f"{mr_stack.series_description} {mr_stack.label}".strip(),
         pet_title=pet_stack.series_description or "PET",
     )
+    pet_grid = getattr(getattr(window, "reading", None), "pet", None)
+    if pet_grid is not None:  # Accept stores the transform with the read (audited)
+        view.registration.store = pet_grid.store_registration
     host = QMainWindow(window)
     host.setWindowTitle("NAMECAR Viewer - MRI-PET")
     host.setCentralWidget(view)

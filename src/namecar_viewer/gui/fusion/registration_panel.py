@@ -13,6 +13,7 @@ about z (left/right), x (up/down) and y (Page Up/Down), about the base volume's 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from namecar_viewer.app.pet import RegistrationRecord
 from namecar_viewer.app.view_state import ViewState
 from namecar_viewer.core.geometry import Volume
 from namecar_viewer.core.registration import (
@@ -69,6 +71,12 @@ class RegistrationPanel(QWidget):
         self.candidate: npt.NDArray[np.float64] | None = None
         self.result: RigidResult | None = None
         self.metric: float | None = None
+        # how the candidate came about: "automatic", "manual" or "automatic+manual"
+        self.method = ""
+        # Accept hands the record to this (the main window stores it with the read, audited);
+        # returning False (the read refused it) leaves the candidate pending.
+        self.store: Callable[[RegistrationRecord], bool] | None = None
+        self.last_record: RegistrationRecord | None = None
         self._cancel = threading.Event()
         self._thread: threading.Thread | None = None
         self._bridge = _Bridge()
@@ -233,6 +241,7 @@ class RegistrationPanel(QWidget):
         self.result = res
         self.progress.setValue(EXPECTED_ITERATIONS)
         self.metric = res.metric_value
+        self.method = "automatic"
         self.set_candidate(res.matrix, compute_metric=False)
         self.status.setText(
             f"Automatic registration done in {res.elapsed_s:.1f} s "
@@ -244,14 +253,35 @@ class RegistrationPanel(QWidget):
         self._update_buttons()
 
     # --- manual ------------------------------------------------------------------------------
+    def current_matrix(self) -> npt.NDArray[np.float64]:
+        """Where a manual nudge starts: the candidate, else the accepted transform, else I."""
+        start = self.candidate if self.candidate is not None else self.accepted_matrix()
+        return np.eye(4) if start is None else np.array(start, dtype=np.float64)
+
+    def _mark_manual(self) -> None:
+        if self.candidate is None:
+            self.method = "manual"
+        elif self.method in ("automatic", "automatic+manual"):
+            self.method = "automatic+manual"
+        else:
+            self.method = "manual"
+
+    def apply_step(
+        self, start: npt.ArrayLike, step: npt.ArrayLike, compute_metric: bool = True
+    ) -> None:
+        """Candidate = ``start`` with the overlay moved by ``step`` (a rigid 4x4 in base LPS):
+        the overlay point that sat at p now sits at step(p), so p_pet = M inv(step) p_base.
+        The mouse nudge calls this live (no metric) and once more on release (metric)."""
+        self._mark_manual()
+        m = np.asarray(start, dtype=np.float64) @ np.linalg.inv(np.asarray(step, np.float64))
+        self.set_candidate(m, compute_metric=compute_metric)
+        if not compute_metric:
+            self.metric_label.setText("Metric: (updated when the drag ends)")
+
     def nudge(self, rotation_deg: Any, translation_mm: Any) -> None:
         """Move the PET overlay on screen by a rigid step in base coordinates."""
-        start = self.candidate if self.candidate is not None else self.accepted_matrix()
-        if start is None:
-            start = np.eye(4)
         step = rigid_matrix(rotation_deg, translation_mm, self.base.center_of_voxels())
-        # the overlay point that sat at p now sits at step(p): p_pet = M inv(step) p_base
-        self.set_candidate(start @ np.linalg.inv(step))
+        self.apply_step(self.current_matrix(), step)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
@@ -280,6 +310,13 @@ class RegistrationPanel(QWidget):
             return
         a, b = self._frames()
         if a and b and a != b:
+            record = RegistrationRecord.of(
+                a, b, self.candidate, self.metric, self.method or "manual"
+            )
+            if self.store is not None and not self.store(record):
+                self.status.setText("The transform could not be stored with the read.")
+                return
+            self.last_record = record
             self.state.set_transform(a, b, self.candidate)
         m = self.candidate
         self.candidate = None
@@ -290,5 +327,6 @@ class RegistrationPanel(QWidget):
     def reject(self) -> None:
         self.candidate = None
         self.metric = None
+        self.method = ""
         self._show()
         self.candidate_changed.emit(None)

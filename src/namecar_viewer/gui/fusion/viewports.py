@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QImage, QPainter, QPen
+from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPen
 from PySide6.QtWidgets import QWidget
 
 from namecar_viewer.app.pet import PetFusion, value_unit
@@ -80,6 +80,100 @@ class FusedViewport(LinkedSliceViewport):
         self.opacity = DEFAULT_OPACITY
         self.suv_window = DEFAULT_SUV_WINDOW
         self.message = ""
+        # Registration panel the mouse nudge drives (Shift+left-drag translates in the view
+        # plane; Shift+right-drag or Ctrl+left-drag rotates about the view normal through the
+        # crosshair); None: no nudge.
+        self.nudge_panel: Any = None
+        self._nudge: tuple[str, QPointF, npt.NDArray[np.float64], Any] | None = None
+
+    # --- manual nudge by mouse ---------------------------------------------------------------
+    @staticmethod
+    def nudge_kind(event: QMouseEvent) -> str | None:
+        mods = event.modifiers()
+        shift = bool(mods & Qt.KeyboardModifier.ShiftModifier)
+        ctrl = bool(mods & Qt.KeyboardModifier.ControlModifier)
+        button = event.button()
+        if shift and button == Qt.MouseButton.LeftButton:
+            return "translate"
+        if (shift and button == Qt.MouseButton.RightButton) or (
+            ctrl and button == Qt.MouseButton.LeftButton
+        ):
+            return "rotate"
+        return None
+
+    def _plane_axes(self) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None:
+        """Unit LPS vectors of the screen's x (along a row) and y (down a column)."""
+        plane = self.model.plane
+        if plane is None:
+            return None
+        p = plane.pixel_to_patient([(0.0, 0.0), (0.0, 1.0), (1.0, 0.0)])
+        eu = np.asarray(p[1] - p[0], dtype=np.float64)
+        ev = np.asarray(p[2] - p[0], dtype=np.float64)
+        return eu / np.linalg.norm(eu), ev / np.linalg.norm(ev)
+
+    def nudge_step(self, start: QPointF, now: QPointF, kind: str, centre: Any) -> Any:
+        """The rigid step (4x4, base LPS) a drag from ``start`` to ``now`` makes."""
+        axes = self._plane_axes()
+        step = np.eye(4)
+        if axes is None:
+            return step
+        eu, ev = axes
+        if kind == "translate":
+            # screen pixels / (screen pixels per mm) = mm along the plane's axes
+            d = (now.x() - start.x()) / self.scale * eu + (now.y() - start.y()) / self.scale * ev
+            step[:3, 3] = d
+            return step
+        c = np.asarray(centre, dtype=np.float64).reshape(3)
+        cs = self.patient_to_screen(c)
+        if cs is None:
+            return step
+        a0 = math.atan2(start.y() - cs.y(), start.x() - cs.x())
+        a1 = math.atan2(now.y() - cs.y(), now.x() - cs.x())
+        theta = a1 - a0
+        # a turn by theta on screen (x right, y down) is a turn about n = eu x ev
+        n = np.cross(eu, ev)
+        k = np.array([[0, -n[2], n[1]], [n[2], 0, -n[0]], [-n[1], n[0], 0]])
+        r = np.eye(3) + math.sin(theta) * k + (1 - math.cos(theta)) * (k @ k)
+        step[:3, :3] = r
+        step[:3, 3] = c - r @ c
+        return step
+
+    def _nudge_centre(self) -> Any:
+        point = self.state.crosshair_in(self.model.frame_of_reference_uid)
+        if point is None:
+            point = self.screen_to_patient(QPointF(self.width() / 2.0, self.height() / 2.0))
+        return point
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        kind = self.nudge_kind(event)
+        if kind is not None and self.nudge_panel is not None and self.model.plane is not None:
+            self.setFocus(Qt.FocusReason.MouseFocusReason)
+            self.activated.emit(self)
+            start = self.nudge_panel.current_matrix()
+            self._nudge = (kind, QPointF(event.position()), start, self._nudge_centre())
+            event.accept()
+            return
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if self._nudge is not None:
+            kind, p0, start, centre = self._nudge
+            step = self.nudge_step(p0, event.position(), kind, centre)
+            self.nudge_panel.apply_step(start, step, compute_metric=False)
+            self._cursor = QPointF(event.position())
+            event.accept()
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if self._nudge is not None:
+            kind, p0, start, centre = self._nudge
+            self._nudge = None
+            step = self.nudge_step(p0, event.position(), kind, centre)
+            self.nudge_panel.apply_step(start, step, compute_metric=True)
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
 
     # --- configuration ---------------------------------------------------------------------
     def set_pet(
