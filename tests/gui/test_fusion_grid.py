@@ -5,7 +5,6 @@ viewports (MRI, PET, fusion, MIP)."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,6 @@ from namecar_viewer.gui.main_window import MainWindow
 from namecar_viewer.gui.tools.tools import EllipseTool
 from namecar_viewer.persistence.audit import AuditLog
 from namecar_viewer.persistence.study_index import StudyIndex
-
 
 
 @pytest.fixture(autouse=True)
@@ -95,7 +93,14 @@ def drag(vp: Any, a: QPointF, b: QPointF, steps: int = 6) -> None:
     left, none = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
     _mouse(vp, QEvent.Type.MouseButtonPress, a, left, left, none)
     for n in range(1, steps + 1):
-        _mouse(vp, QEvent.Type.MouseMove, a + (b - a) * (n / steps), Qt.MouseButton.NoButton, left, none)
+        _mouse(
+            vp,
+            QEvent.Type.MouseMove,
+            a + (b - a) * (n / steps),
+            Qt.MouseButton.NoButton,
+            left,
+            none,
+        )
     _mouse(vp, QEvent.Type.MouseButtonRelease, b, left, Qt.MouseButton.NoButton, none)
 
 
@@ -177,9 +182,7 @@ def test_missing_weight_entered_audited_and_reapplied_on_reopening(
     key = suv_override_key(row.series_instance_uid)
     read = w.reads.session.read
     assert '"patient_weight_kg": 78.0' in read.settings[key]
-    entries = [
-        e for e in AuditLog(w.reads.db.engine).entries() if e.entity_key == key
-    ]
+    entries = [e for e in AuditLog(w.reads.db.engine).entries() if e.entity_key == key]
     assert entries and entries[-1].username == "dr-pet" and "78.0" in (entries[-1].new_value or "")
     assert entries[-1].old_value is None and entries[-1].ts_utc
 
@@ -199,9 +202,7 @@ def test_missing_weight_entered_audited_and_reapplied_on_reopening(
     assert w2.reads.session.read.uid == read_uid
     vol2 = w2.viewports[0].model.volume
     assert is_suv(vol2) and vol2.metadata["suv_reader_entered"] == {"patient_weight_kg": 78.0}
-    assert _readout_at(w2.viewports[0], t1["peak_voxel_centre_mm"]).startswith(
-        f"11.5 {SUV_UNIT}"
-    )
+    assert _readout_at(w2.viewports[0], t1["peak_voxel_centre_mm"]).startswith(f"11.5 {SUV_UNIT}")
 
 
 def _mri_pet(qtbot: QtBot, w: MainWindow) -> tuple[FusionSlot, MipSlot]:
@@ -288,7 +289,9 @@ def test_shift_drag_translates_and_ctrl_drag_rotates_the_candidate(
     p1 = p0 + QPointF(n, 0)
     left, shift = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier
     _mouse(fused, QEvent.Type.MouseButtonPress, p0, left, left, shift)
-    _mouse(fused, QEvent.Type.MouseMove, p0 + QPointF(n / 2, 0), Qt.MouseButton.NoButton, left, shift)
+    _mouse(
+        fused, QEvent.Type.MouseMove, p0 + QPointF(n / 2, 0), Qt.MouseButton.NoButton, left, shift
+    )
     # live: the candidate already moved, the metric waits for the release
     assert panel.candidate is not None and panel.metric is None
     _mouse(fused, QEvent.Type.MouseMove, p1, Qt.MouseButton.NoButton, left, shift)
@@ -310,7 +313,9 @@ def test_shift_drag_translates_and_ctrl_drag_rotates_the_candidate(
     _mouse(fused, QEvent.Type.MouseButtonPress, a, left, left, ctrl)
     _mouse(fused, QEvent.Type.MouseMove, b, Qt.MouseButton.NoButton, left, ctrl)
     _mouse(fused, QEvent.Type.MouseButtonRelease, b, left, Qt.MouseButton.NoButton, ctrl)
-    step = np.linalg.inv(panel.candidate) @ start  # the step the drag applied (candidate = start inv(step))
+    step = (
+        np.linalg.inv(panel.candidate) @ start
+    )  # the step the drag applied (candidate = start inv(step))
     assert step[:3, 3] + step[:3, :3] @ c == pytest.approx(c, abs=1e-6)
     # screen +x -> +y is patient L -> P for an axial plane: 90 degrees about +z
     assert step[:3, :3] == pytest.approx(np.array([[0, -1, 0], [1, 0, 0], [0, 0, 1.0]]), abs=1e-6)

@@ -67,11 +67,12 @@ class SuvBanner:
         self.buttons = buttons
 
     def paint(self, vp: SliceViewport, p: QPainter) -> None:
-        why = suv_missing(vp.model.volume)
+        vol = vp.model.volume
+        why = suv_missing(vol)
         btn = self.buttons.get(vp)
-        if not why:
+        if not why or vol is None:
             return
-        text = f"PET NOT IN SUV - shown in stored values ({vp.model.volume.metadata.get('units')})"
+        text = f"PET NOT IN SUV - shown in stored values ({vol.metadata.get('units')})"
         text += f"\n{why}"
         rect = QRectF(vp.rect()).adjusted(12, 44, -12, -12)
         p.setFont(vp._font)
@@ -285,7 +286,7 @@ class PetGrid(QObject):
         raw = vol.metadata.get("raw_volume")
         if not isinstance(raw, Volume):
             return
-        ov = self.overrides_for(vol.series_instance_uid)
+        ov = self.overrides_for(vol.series_instance_uid or "")
         if overrides_text(ov) == vol.metadata.get("suv_overrides_json", ""):
             return
         self._replace_volume(vp, pet_display_volume(raw, ov))
@@ -304,8 +305,9 @@ class PetGrid(QObject):
             return
         # a load started before the patient's read was open: apply the read's values now
         self._reapply_suv(vp)
-        why = suv_missing(vp.model.volume)
-        fields = vp.model.volume.metadata.get("suv_fields") if why else None
+        vol = vp.model.volume
+        why = suv_missing(vol)
+        fields = vol.metadata.get("suv_fields") if why and vol is not None else None
         btn.setVisible(bool(why and fields))
         if why:
             self._say(f"PET shown in stored values, not SUV: {why.splitlines()[0]}")
@@ -334,7 +336,7 @@ class PetGrid(QObject):
         vol = vp.model.volume
         if vol is None or vol.modality != "PT" or not values:
             return False
-        uid = vol.series_instance_uid
+        uid = vol.series_instance_uid or ""
         base = self.overrides_for(uid) or SuvOverrides()
         try:
             ov = dataclasses.replace(base, **values)
@@ -349,7 +351,7 @@ class PetGrid(QObject):
             return True
         before = reads.session.read.settings.get(f"pet/suv_overrides/{uid}")
         reads.undo.push_command(suv_override_command(uid, ov))  # sync_from_read follows
-        stored = reads.session.read.settings.get(f"pet/suv_overrides/{uid}") != before
+        stored = bool(reads.session.read.settings.get(f"pet/suv_overrides/{uid}") != before)
         if stored:
             self._reapply_suv(vp)  # when the read did not change (same values) nothing moves
             still = suv_missing(vp.model.volume)
@@ -366,7 +368,7 @@ class PetGrid(QObject):
         if reads is None:
             return True
         reads.undo.push_command(record.command())
-        ok = reads.session.read.settings.get(record.key) == record.to_json()
+        ok = bool(reads.session.read.settings.get(record.key) == record.to_json())
         if ok:
             self._say(
                 f"Registration ({record.method}) accepted and stored with the read; "
@@ -468,4 +470,3 @@ class PetGrid(QObject):
     def _say(self, text: str) -> None:
         self.last_message = text
         self.w.statusBar().showMessage(text, 15000)
-
