@@ -293,10 +293,10 @@ def test_shift_drag_translates_and_ctrl_drag_rotates_the_candidate(
         fused, QEvent.Type.MouseMove, p0 + QPointF(n / 2, 0), Qt.MouseButton.NoButton, left, shift
     )
     # live: the candidate already moved, the metric waits for the release
-    assert panel.candidate is not None and panel.metric is None
+    assert panel.candidate is not None and panel.current_metric is None
     _mouse(fused, QEvent.Type.MouseMove, p1, Qt.MouseButton.NoButton, left, shift)
     _mouse(fused, QEvent.Type.MouseButtonRelease, p1, left, Qt.MouseButton.NoButton, shift)
-    assert panel.metric is not None and panel.method == "manual"
+    assert panel.current_metric is not None and panel.method == "manual"
     # hand computation: 1:1 zoom is one screen pixel per image pixel, so 20 px = 20 * spacing mm
     # along +x of the axial plane (patient left); a PET point now shows that far to the left
     q = np.array([10.0, -20.0, -90.0, 1.0])

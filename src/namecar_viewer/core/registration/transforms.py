@@ -58,7 +58,7 @@ def rotation_xyz(angles_deg: Sequence[float]) -> FloatArray:
 def rigid_matrix(
     angles_deg: Sequence[float] = (0.0, 0.0, 0.0),
     translation_mm: Sequence[float] = (0.0, 0.0, 0.0),
-    centre_mm: Sequence[float] = (0.0, 0.0, 0.0),
+    centre_mm: Sequence[float] | npt.NDArray[np.float64] = (0.0, 0.0, 0.0),
 ) -> FloatArray:
     """``p' = R (p - c) + c + t``: rotation about ``centre_mm`` then translation, as a 4x4."""
     r = rotation_xyz(angles_deg)

@@ -70,7 +70,7 @@ class RegistrationPanel(QWidget):
         self.state = state
         self.candidate: npt.NDArray[np.float64] | None = None
         self.result: RigidResult | None = None
-        self.metric: float | None = None
+        self.current_metric: float | None = None
         # how the candidate came about: "automatic", "manual" or "automatic+manual"
         self.method = ""
         # Accept hands the record to this (the main window stores it with the read, audited);
@@ -178,7 +178,7 @@ class RegistrationPanel(QWidget):
             )
         self.metric_label.setText(
             "Metric (Mattes MI, lower is better): "
-            + ("-" if self.metric is None else f"{self.metric:.4f}")
+            + ("-" if self.current_metric is None else f"{self.current_metric:.4f}")
         )
         self.status.setText(self._frame_text())
         self._update_buttons()
@@ -187,9 +187,9 @@ class RegistrationPanel(QWidget):
         self.candidate = None if matrix is None else np.asarray(matrix, dtype=np.float64)
         if self.candidate is not None and compute_metric:
             try:
-                self.metric = metric_value(self.base, self.pet, self.candidate)
+                self.current_metric = metric_value(self.base, self.pet, self.candidate)
             except ValueError as exc:
-                self.metric = None
+                self.current_metric = None
                 self.status.setText(str(exc))
         self._show()
         self.candidate_changed.emit(self.candidate)
@@ -240,7 +240,7 @@ class RegistrationPanel(QWidget):
     def _on_finished(self, res: RigidResult) -> None:
         self.result = res
         self.progress.setValue(EXPECTED_ITERATIONS)
-        self.metric = res.metric_value
+        self.current_metric = res.metric_value
         self.method = "automatic"
         self.set_candidate(res.matrix, compute_metric=False)
         self.status.setText(
@@ -286,7 +286,7 @@ class RegistrationPanel(QWidget):
     def keyPressEvent(self, event: QKeyEvent) -> None:
         shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
         key = event.key()
-        table = {
+        table: dict[Any, tuple[tuple[float, float, float], tuple[float, float, float]]] = {
             Qt.Key.Key_Left: ((0, 0, -NUDGE_DEG), (-NUDGE_MM, 0, 0)),
             Qt.Key.Key_Right: ((0, 0, NUDGE_DEG), (NUDGE_MM, 0, 0)),
             Qt.Key.Key_Up: ((-NUDGE_DEG, 0, 0), (0, -NUDGE_MM, 0)),
@@ -311,7 +311,7 @@ class RegistrationPanel(QWidget):
         a, b = self._frames()
         if a and b and a != b:
             record = RegistrationRecord.of(
-                a, b, self.candidate, self.metric, self.method or "manual"
+                a, b, self.candidate, self.current_metric, self.method or "manual"
             )
             if self.store is not None and not self.store(record):
                 self.status.setText("The transform could not be stored with the read.")
@@ -326,7 +326,7 @@ class RegistrationPanel(QWidget):
 
     def reject(self) -> None:
         self.candidate = None
-        self.metric = None
+        self.current_metric = None
         self.method = ""
         self._show()
         self.candidate_changed.emit(None)
