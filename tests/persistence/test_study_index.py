@@ -75,3 +75,23 @@ def test_search_by_patient_date_and_modality(small_demo: Path, ground_truth: dic
     assert mr[0].modalities == ["MR"]
     # T2, DWI b=0 and b=800, six dynamic phases
     assert len(mr[0].stacks) == 9
+
+
+def test_series_instance_uids_follow_the_store(small_demo: Path, ground_truth: dict) -> None:
+    """Every series of the demo (5 CT timepoints, 3 MRI series, 1 PET) is listed; a forgotten
+    study's series is not."""
+    idx = StudyIndex(":memory:")
+    assert idx.series_instance_uids() == set()
+    import_paths(idx, [small_demo], thumbnails=False)
+    want = {s["series_instance_uid"] for s in ground_truth["series"]}
+    assert len(want) == 9
+    assert idx.series_instance_uids() == want
+    fu03 = next(s for s in ground_truth["series"] if s.get("timepoint") == "fu03m")
+    study = next(
+        st.study_instance_uid
+        for st in idx.search()
+        if any(x.series_instance_uid == fu03["series_instance_uid"] for x in st.stacks)
+    )
+    idx.remove_study(study)
+    assert idx.series_instance_uids() == want - {fu03["series_instance_uid"]}
+    idx.close()

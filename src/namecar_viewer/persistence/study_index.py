@@ -427,6 +427,12 @@ class StudyIndex:
                 for r in conn.execute(q)
             ]
 
+    def series_instance_uids(self) -> set[str]:
+        """Series Instance UIDs of every series in the store (a read's measurements whose series
+        is not among them are kept and flagged, see ``core.reads.checks``)."""
+        with self.engine.connect() as conn:
+            return {str(r[0]) for r in conn.execute(select(series.c.series_instance_uid))}
+
     def counts(self) -> dict[str, int]:
         """Rows per table (tests and the About box)."""
         with self.engine.connect() as conn:
