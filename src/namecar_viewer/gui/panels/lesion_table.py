@@ -227,8 +227,13 @@ class LesionTablePanel(QWidget):
             self._cols = [tp.uid for tp in tps]
             self.warnings = baseline_warnings(read)
             avail = self.available_series()
+            gone: dict[tuple[str, str], list[str]] = {}  # (lesion, timepoint) -> series gone
             if avail is not None:
                 self.warnings += missing_series_warnings(read, avail)
+                for lm in read.measurements:
+                    suid = lm.measurement.series_instance_uid
+                    if suid and suid not in avail and lm.lesion_uid and lm.timepoint_uid:
+                        gone.setdefault((lm.lesion_uid, lm.timepoint_uid), []).append(suid)
             t = self.table
             t.clear()
             t.setRowCount(len(read.lesions))
@@ -250,6 +255,16 @@ class LesionTablePanel(QWidget):
                     a = read.assessment(les.uid, tp.uid)
                     item = QTableWidgetItem(a.cell_text())
                     item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+                    missing = gone.get((les.uid, tp.uid))
+                    if missing:
+                        # kept with its numbers, flagged: its images are no longer in the store
+                        item.setBackground(QBrush(_ERROR_BG))
+                        item.setForeground(QBrush(QColor(255, 235, 235)))
+                        item.setToolTip(
+                            "Series no longer in the store: "
+                            + ", ".join(sorted(set(missing)))
+                            + ". The measurement is kept; its images cannot be shown."
+                        )
                     t.setItem(r, len(FIXED_COLUMNS) + c, item)
                 mine = [w for w in self.warnings if w.lesion_uid == les.uid]
                 item = QTableWidgetItem("; ".join(w.message for w in mine))
