@@ -148,7 +148,7 @@ def test_sr_verified_only_when_every_timepoint_is_signed(
     other = _all_signed(demo_read, viewer="reader2")
     blinded = read_to_sr(demo_read, demo_headers, status=other, blinding=BLINDED_POLICY).dataset
     assert {str(o.VerifyingObserverName) for o in blinded.VerifyingObserverSequence} == {
-        "(blinded)"
+        "(blinded)^"
     }
 
 

@@ -51,7 +51,7 @@ from pydicom.dataset import Dataset
 from namecar_viewer.core.measure.record import Measurement, MeasurementKind
 from namecar_viewer.core.reads.model import Lesion, Read, ReadTimepoint
 from namecar_viewer.core.reports import codes as c
-from namecar_viewer.core.reports.status import ReadStatus
+from namecar_viewer.core.reports.status import HIDDEN_NAME, ReadStatus
 
 HeaderLookup = Callable[[str], Dataset | None]
 """SOP instance UID -> the image's header (pixel data not needed), or None when unknown."""
@@ -680,6 +680,8 @@ def _person_name(text: str) -> str:
     """A reader's display name as a DICOM PN (``Demo Reader`` -> ``Reader^Demo``)."""
     if "^" in text:
         return text
+    if text == HIDDEN_NAME:
+        return f"{text}^"  # one component, said so (PS3.5 6.2.1.2)
     parts = text.split()
     if len(parts) >= 2:
         return f"{parts[-1]}^{' '.join(parts[:-1])}"
