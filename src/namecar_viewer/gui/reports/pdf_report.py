@@ -197,7 +197,8 @@ def _pages(
         "Status: draft - not signed" if draft else f"Status: {text.status}",
         10,
         True,
-        "#b06000" if draft else "#1b7f3b",
+        # green only when every timepoint is signed; a draft (or partly signed) read is amber
+        "#b06000" if draft or f": {DRAFT}" in text.status else "#1b7f3b",
     )
     tps = "   ".join(f"{lbl}: {when} ({role})" for lbl, when, role in text.timepoints)
     line(f"Timepoints - {tps}", 8.5)
