@@ -627,7 +627,7 @@ def _verification(
             if kw in sr:
                 delattr(sr, kw)
         return
-    items = []
+    items: list[Dataset] = []
     for uid in uids:
         sig = status.of(uid)
         if sig is None:  # not reached: all_signed
