@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPen
+from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter
 from PySide6.QtWidgets import QWidget
 
 from namecar_viewer.app.pet import PetFusion, value_unit
@@ -42,24 +42,6 @@ class LinkedSliceViewport(SliceViewport):
             box = p.boundingRect(rect, flags, text).adjusted(-3, -1, 3, 1)
             p.fillRect(box, QColor(0, 0, 0, 150))
         super()._text(p, rect, flags, text)
-
-    def _paint_crosshair(self, p: QPainter) -> None:
-        st = self.state
-        if not st.show_crosshair or st.crosshair is None:
-            return
-        point = st.crosshair_in(self.model.frame_of_reference_uid)
-        if point is None:
-            return
-        s = self.patient_to_screen(point)
-        if s is None:
-            return
-        p.setPen(QPen(QColor(80, 255, 80), 1))
-        gap, arm = 6.0, 18.0
-        x, y = s.x(), s.y()
-        p.drawLine(QPointF(x - gap - arm, y), QPointF(x - gap, y))
-        p.drawLine(QPointF(x + gap, y), QPointF(x + gap + arm, y))
-        p.drawLine(QPointF(x, y - gap - arm), QPointF(x, y - gap))
-        p.drawLine(QPointF(x, y + gap), QPointF(x, y + gap + arm))
 
 
 class FusedViewport(LinkedSliceViewport):
