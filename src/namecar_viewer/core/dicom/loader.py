@@ -23,7 +23,6 @@ import numpy.typing as npt
 from namecar_viewer.core.dicom.geometry_plan import GeometryPlan, plan_geometry
 from namecar_viewer.core.dicom.model import InstanceRef, Stack
 from namecar_viewer.core.dicom.scan import scan
-from namecar_viewer.core.dicom.sources import Source, iter_sources
 from namecar_viewer.core.geometry.volume import Volume
 from namecar_viewer.core.problems import DicomInputError, Problem, Severity
 
@@ -438,132 +437,6 @@ def _decode_other(
                 tick()
 
 
-class _SliceStreamer:
-    """Reads native 16-bit single-frame images into a buffer, in file order, while the scan runs.
-
-    File reads release the GIL, so pixels arrive while the main thread parses the next headers.
-    The buffer is used only when the scan ends with exactly one stack made of those images;
-    otherwise it is dropped and the stack is loaded the ordinary way.
-    """
-
-    def __init__(self, capacity: int) -> None:
-        self.capacity = capacity
-        self.pool = ThreadPoolExecutor(_workers())
-        self.buf: npt.NDArray[Any] | None = None
-        self.slots: dict[tuple[str, str], int] = {}
-        self.futures: list[Any] = []
-        self.usable = capacity > 0
-
-    def on_image(self, refs: list[InstanceRef]) -> None:
-        if not self.usable:
-            return
-        if len(refs) != 1 or not _is_native(refs[0]):
-            self.usable = False
-            return
-        inst = refs[0]
-        stored = _stored_dtype(inst)
-        if self.buf is None:
-            if stored.itemsize != 2:
-                self.usable = False
-                return
-            self.buf = np.empty((self.capacity, inst.rows, inst.columns), dtype=stored)
-        elif self.buf.dtype != stored or self.buf.shape[1:] != (inst.rows, inst.columns):
-            self.usable = False
-            return
-        slot = len(self.slots)
-        self.slots[(inst.path, inst.sop_instance_uid)] = slot
-        self.futures.append(self.pool.submit(self._read, inst, slot))
-
-    def _read(self, inst: InstanceRef, slot: int) -> None:
-        assert self.buf is not None and inst.pixel is not None
-        dest = self.buf[slot]
-        with open(inst.path, "rb", buffering=0) as f:
-            f.seek(inst.pixel.pixel_offset or 0)
-            got = f.readinto(dest.data.cast("B"))
-        if got != dest.nbytes:
-            raise DicomInputError(
-                f"{inst.path}: truncated pixel data ({got} of {dest.nbytes} bytes)"
-            )
-
-    def finish(self, stack: Stack) -> Volume | None:
-        """The stack's Volume from the buffer, or None when the buffer cannot serve it."""
-        try:
-            for fut in self.futures:
-                fut.result()
-        except (OSError, DicomInputError):
-            return None
-        finally:
-            self.pool.shutdown(wait=True)
-        if not self.usable or self.buf is None or stack.modality != "CT":
-            return None
-        plan = plan_geometry(stack.instances)
-        src = [stack.instances[i] for i in plan.order]
-        m = len(src)
-        if not plan.is_direct or m != len(self.slots) or not _int16_exact(src, stack.modality):
-            return None
-        try:
-            perm = [self.slots[(inst.path, inst.sop_instance_uid)] for inst in src]
-        except KeyError:
-            return None
-        data = self.buf[:m]
-        _permute_in_place(data, perm)
-        out = data.view(np.int16)
-        intercepts = [int(inst.pixel.rescale_intercept) if inst.pixel else 0 for inst in src]
-        if data.dtype != np.dtype("<i2") or any(intercepts):
-            ok = list(
-                self.pool_map(
-                    lambda k: _rescale_int16_in_place(data[k], out[k], intercepts[k]), range(m)
-                )
-            )
-            if not all(ok):
-                return None  # HU beyond int16: the ordinary path promotes to float32
-        return _volume(stack, plan, src, out, list(stack.problems))
-
-    def discard(self) -> None:
-        """Stop reading (the scan found more than one stack): the ordinary path loads it."""
-        self.usable = False
-        for fut in self.futures:
-            fut.cancel()
-        self.pool.shutdown(wait=True)
-        self.buf = None
-
-    @staticmethod
-    def pool_map(fn: Callable[[int], bool], items: Iterable[int]) -> Iterable[bool]:
-        with ThreadPoolExecutor(_workers()) as pool:
-            return list(pool.map(fn, items))
-
-
-def _rescale_int16_in_place(raw: npt.NDArray[Any], out: npt.NDArray[Any], intercept: int) -> bool:
-    """Stored value + intercept into ``out`` (which may share memory with ``raw``)."""
-    wide = raw.astype(np.int32)
-    wide += intercept
-    if int(wide.min()) < INT16_MIN or int(wide.max()) > INT16_MAX:
-        return False
-    out[...] = wide
-    return True
-
-
-def _permute_in_place(data: npt.NDArray[Any], perm: list[int]) -> None:
-    """Reorder slices so that ``data[k]`` becomes the old ``data[perm[k]]``, one spare slice."""
-    n = len(perm)
-    done = [False] * n
-    tmp = np.empty_like(data[0])
-    for start in range(n):
-        if done[start] or perm[start] == start:
-            done[start] = True
-            continue
-        tmp[...] = data[start]
-        k = start
-        while True:
-            done[k] = True
-            src = perm[k]
-            if src == start:
-                data[k] = tmp
-                break
-            data[k] = data[src]
-            k = src
-
-
 def load_series(paths: Iterable[str | os.PathLike[str]]) -> Volume:
     """Scan ``paths`` and load the largest image stack found there as a Volume.
 
@@ -574,20 +447,13 @@ def load_series(paths: Iterable[str | os.PathLike[str]]) -> Volume:
     >>> v.shape, v.modality, v.array.dtype.name
     ((1, 128, 128), 'CT', 'int16')
     """
-    sources = list(iter_sources(paths))
-    streamer = _SliceStreamer(sum(1 for s in sources if isinstance(s, Source)))
-    report = scan(sources, on_image=streamer.on_image)  # type: ignore[arg-type]
+    report = scan([str(p) for p in paths])
     candidates = [s for s in report.stacks if s.loadable]
-    if len(report.stacks) == 1 and candidates:
-        streamed = streamer.finish(candidates[0])
-    else:
-        streamer.discard()
-        streamed = None
     if not candidates:
         reasons = "; ".join(f"{u.path}: {u.reason}" for u in report.unreadable[:5])
         raise DicomInputError(f"no loadable image stack found{': ' + reasons if reasons else ''}")
     candidates.sort(key=lambda s: (not s.is_localizer, len(s.instances)), reverse=True)
-    volume = streamed if streamed is not None else load_stack(candidates[0])
+    volume = load_stack(candidates[0])
     problems: list[Problem] = volume.metadata["problems"]
     for u in report.unreadable:
         problems.append(Problem("unreadable-file", u.reason, Severity.WARNING, (u.path,)))

@@ -546,13 +546,8 @@ def scan(
     paths: Iterable[str],
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
-    on_image: Callable[[list[InstanceRef]], None] | None = None,
 ) -> ScanReport:
-    """Scan folders, DICOMDIRs or zips (header-only) into a report of stacks and problems.
-
-    ``on_image`` is called with the images of each image file as soon as its header is read,
-    which lets a loader start reading pixels while the scan goes on.
-    """
+    """Scan folders, DICOMDIRs or zips (header-only) into a report of stacks and problems."""
     report = ScanReport()
     frames: list[_Frame] = []
     sources = list(iter_sources(paths))
@@ -595,10 +590,7 @@ def scan(
             report.unreadable.append(UnreadableFile(item.display, bad))
             continue
         try:
-            new = _frames_of(item, ds, fast, size)
-            frames.extend(new)
-            if on_image is not None:
-                on_image([f.ref for f in new])
+            frames.extend(_frames_of(item, ds, fast, size))
         except Exception as exc:  # noqa: BLE001 - one odd file must not stop the scan
             report.unreadable.append(
                 UnreadableFile(item.display, f"image header not understood: {exc}")

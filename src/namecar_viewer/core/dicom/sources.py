@@ -101,9 +101,7 @@ def _case_insensitive(root: Path, parts: list[str]) -> Path | None:
     return cur
 
 
-def iter_sources(
-    paths: Iterable[str | os.PathLike[str] | Source],
-) -> Iterator[Source | UnreadableFile]:
+def iter_sources(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Source | UnreadableFile]:
     """Expand folders, DICOMDIRs and zips into candidate files; yield problems as they come."""
     seen: set[tuple[str, str | None]] = set()
 
@@ -114,9 +112,6 @@ def iter_sources(
             yield src
 
     for raw in paths:
-        if isinstance(raw, Source):
-            yield from emit(raw)
-            continue
         p = Path(raw)
         if not p.exists():
             yield UnreadableFile(str(p), "no such file or folder")
