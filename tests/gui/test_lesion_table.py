@@ -252,8 +252,9 @@ def test_main_window_tools_undo_redo_and_reopen(
     ctl.tool_actions["sphere"].trigger()
     _drag(
         vp,
-        vp.patient_to_screen(c + np.array([-15, 9, 0])),
-        vp.patient_to_screen(c + np.array([-9, 9, 0])),
+        # 12 mm: a drag long enough at any window size not to count as a click
+        vp.patient_to_screen(c + np.array([-20, 9, 0])),
+        vp.patient_to_screen(c + np.array([-8, 9, 0])),
     )
     assert ctl.session.read.measurements[-1].measurement.kind is MeasurementKind.SPHERE
     w.grab().save(f"{shots_dir}/tools_main_window.png")

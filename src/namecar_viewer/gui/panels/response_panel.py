@@ -79,6 +79,9 @@ def _response_item(r: Response | None) -> QTableWidgetItem:
     return item
 
 
+RESPONSE_DOCK_HEIGHT = 290  # px, initial height of the bottom dock row
+
+
 class ResponsePanel(QWidget):
     """RECIST response of the read in the undo stack's session."""
 
@@ -322,6 +325,8 @@ class ResponseDock:
         window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.dock)
         window.splitDockWidget(reads.dock, self.dock, Qt.Orientation.Horizontal)
         window.resizeDocks([reads.dock, self.dock], [1, 1], Qt.Orientation.Horizontal)
+        # room for the lesion rows and several timepoints; the viewports keep about 2/3
+        window.resizeDocks([reads.dock], [RESPONSE_DOCK_HEIGHT], Qt.Orientation.Vertical)
         self.eligibility: Any = None
         switched = getattr(reads, "switched", None)
         if switched is not None:
