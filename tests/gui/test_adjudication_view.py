@@ -3,7 +3,6 @@ sees both reads side by side and chooses one with a reason; the case becomes adj
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from namecar_viewer.persistence.audit import AuditAction, AuditFilter, AuditLog
 from namecar_viewer.persistence.reads_db import ReadsDatabase
 from namecar_viewer.persistence.users import Role
 from namecar_viewer.phantom.demo_read import build_demo_read
+from read_copies import copy_read as _copy
 
 PASSWORD = "correct horse 42"
 
@@ -35,29 +35,6 @@ def db(tmp_path: Path) -> Any:
     d = ReadsDatabase(tmp_path / "reads.sqlite")
     yield d
     d.close()
-
-
-def _copy(read: Read, tag: str, reader: str) -> Read:
-    """The same read with fresh identities (uids are unique across the database)."""
-    m = lambda uid: f"{uid}.{tag}"  # noqa: E731
-    return Read(
-        uid=m(read.uid),
-        patient_id=read.patient_id,
-        reader=reader,
-        lesions=tuple(dataclasses.replace(x, uid=m(x.uid)) for x in read.lesions),
-        timepoints=tuple(dataclasses.replace(t, uid=m(t.uid)) for t in read.timepoints),
-        measurements=tuple(
-            dataclasses.replace(
-                lm,
-                measurement=dataclasses.replace(lm.measurement, uid=m(lm.measurement.uid)),
-                lesion_uid=m(lm.lesion_uid) if lm.lesion_uid else None,
-                timepoint_uid=m(lm.timepoint_uid) if lm.timepoint_uid else None,
-            )
-            for lm in read.measurements
-        ),
-        statuses={(m(a), m(b)): s for (a, b), s in read.statuses.items()},
-        settings=dict(read.settings),
-    )
 
 
 def _tp(read: Read, label: str) -> str:

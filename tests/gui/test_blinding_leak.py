@@ -30,13 +30,13 @@ from PySide6.QtWidgets import (
 )
 from pytestqt.qtbot import QtBot
 
-from namecar_viewer.core.reads.model import Read
 from namecar_viewer.gui.adjudication import AdjudicationView
 from namecar_viewer.gui.login import log_in
 from namecar_viewer.gui.main_window import MainWindow
 from namecar_viewer.persistence.audit import AuditAction, AuditFilter, AuditLog
 from namecar_viewer.persistence.reads_db import ReadsDatabase
 from namecar_viewer.phantom.demo_read import build_demo_read
+from read_copies import copy_read as _copy
 
 # The trial's own name is part of the demo's PatientName (NAMECAR^DEMO) and of the product's
 # name ("NAMECAR Viewer", "NAMECAR eligibility"); it identifies nobody, so only the other name
@@ -180,27 +180,6 @@ def walk_texts(roots: Iterable[QWidget]) -> list[tuple[str, str]]:
     for m in models.values():
         out += [(f"model {type(m).__name__}", t) for t in _model_texts(m)]
     return out
-
-
-def _copy(read: Read, tag: str, reader: str) -> Read:
-    m = lambda uid: f"{uid}.{tag}"  # noqa: E731
-    return dataclasses.replace(
-        read,
-        uid=m(read.uid),
-        reader=reader,
-        lesions=tuple(dataclasses.replace(x, uid=m(x.uid)) for x in read.lesions),
-        timepoints=tuple(dataclasses.replace(t, uid=m(t.uid)) for t in read.timepoints),
-        measurements=tuple(
-            dataclasses.replace(
-                lm,
-                measurement=dataclasses.replace(lm.measurement, uid=m(lm.measurement.uid)),
-                lesion_uid=m(lm.lesion_uid) if lm.lesion_uid else None,
-                timepoint_uid=m(lm.timepoint_uid) if lm.timepoint_uid else None,
-            )
-            for lm in read.measurements
-        ),
-        statuses={(m(a), m(b)): s for (a, b), s in read.statuses.items()},
-    )
 
 
 def _sr_strings(ds: Any) -> Iterator[str]:
