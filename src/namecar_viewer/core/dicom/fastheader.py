@@ -12,6 +12,8 @@ and no group 0002, malformed lengths) makes it return ``None`` and the caller fa
 from __future__ import annotations
 
 import struct
+from bisect import bisect_left
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,9 +65,14 @@ class FastHeader:
     pixel_offset: int | None  # byte offset of the Pixel Data value in the file
     pixel_length: int | None  # its length in bytes; None when undefined (encapsulated)
     skipped_sequences: tuple[int, ...]
+    # (tag, element start, value start, element end) of every top-level element, group 0002
+    # included, in file order; the Pixel Data element is not in it
+    layout: tuple[tuple[int, int, int, int], ...] = ()
 
 
-def _parse_meta(buf: bytes) -> tuple[dict[int, tuple[str, bytes, int]], int]:
+def _parse_meta(
+    buf: bytes, layout: list[tuple[int, int, int, int]] | None = None
+) -> tuple[dict[int, tuple[str, bytes, int]], int]:
     if len(buf) < 132 or buf[128:132] != b"DICM":
         raise ValueError("no DICOM preamble")
     pos = 132
@@ -93,6 +100,8 @@ def _parse_meta(buf: bytes) -> tuple[dict[int, tuple[str, bytes, int]], int]:
         tag = (group << 16) | elem
         value = buf[vpos : vpos + length]
         meta[tag] = (vr.decode("ascii"), value, vpos)
+        if layout is not None:
+            layout.append((tag, pos, vpos, vpos + length))
         if tag == 0x00020000:
             (glen,) = struct.unpack_from("<L", value, 0)
             end = vpos + length + glen
@@ -154,8 +163,9 @@ def parse_fast_header(buf: bytes, file_size: int) -> FastHeader | None:
 
     Raises ``NeedMoreBytes`` when ``buf`` ends before the Pixel Data element was reached.
     """
+    layout: list[tuple[int, int, int, int]] = []
     try:
-        meta, pos = _parse_meta(buf)
+        meta, pos = _parse_meta(buf, layout)
     except NeedMoreBytes:
         raise
     except (ValueError, struct.error):
@@ -206,9 +216,11 @@ def parse_fast_header(buf: bytes, file_size: int) -> FastHeader | None:
                 break
             if vr == "SQ" or (implicit and length == _UNDEFINED):
                 skipped.append(tag)
+                start = pos
                 pos = (
                     _skip_undefined(buf, vpos, implicit) if length == _UNDEFINED else vpos + length
                 )
+                layout.append((tag, start, vpos, pos))
                 continue
             if length == _UNDEFINED:
                 return None
@@ -221,11 +233,12 @@ def parse_fast_header(buf: bytes, file_size: int) -> FastHeader | None:
                     )
                 raise NeedMoreBytes
             raw[tag] = (vr, buf[vpos : vpos + length], vpos)
+            layout.append((tag, pos, vpos, vpos + length))
             pos = vpos + length
     except (ValueError, struct.error):
         return None
     ds = FastDataset(raw, meta, implicit)
-    return FastHeader(ds, ts, pixel_offset, pixel_length, tuple(skipped))
+    return FastHeader(ds, ts, pixel_offset, pixel_length, tuple(skipped), tuple(layout))
 
 
 _NUMERIC = {"US": "H", "SS": "h", "UL": "L", "SL": "l", "FL": "f", "FD": "d"}
@@ -255,12 +268,17 @@ def _dictionary_vr(tag: int) -> str:
         return vr
 
 
+_MISSING = object()
+
+
 class FastDataset:
     """The few lookups the scanner needs, decoded straight from the bytes (no pydicom objects).
 
     Values follow pydicom's shapes: a number or a list of numbers for US/SS/UL/SL/FL/FD, DS and
     IS; a string, or a list of strings when multi-valued, for text VRs.  ``to_pydicom()`` builds
-    the full pydicom Dataset (with character sets) when a caller needs more.
+    the full pydicom Dataset (with character sets) when a caller needs more.  Datasets read
+    through a ``LayoutMemo`` share the decoded values of the elements whose bytes they share with
+    their template (``shared``); only the tags in ``own`` are decoded from this file's bytes.
     """
 
     def __init__(
@@ -268,22 +286,34 @@ class FastDataset:
         raw: dict[int, tuple[str | None, bytes, int]],
         meta: dict[int, tuple[str, bytes, int]],
         implicit: bool,
+        shared: dict[Any, Any] | None = None,
+        own: frozenset[int] = frozenset(),
+        relocate: Callable[[int], int] | None = None,
     ) -> None:
         self._raw = raw
         self._meta = meta
         self._file_meta: FileMetaDataset | None = None
         self._implicit = implicit
         self._pydicom: Dataset | None = None
+        self._shared = shared
+        self._own = own
+        self._relocate = relocate
 
     @property
     def file_meta(self) -> FileMetaDataset:
         if self._file_meta is None:
             elems = {
-                t: RawDataElement(BaseTag(t), vr, len(v), v, vpos, False, True)
+                t: RawDataElement(BaseTag(t), vr, len(v), v, self._tell(t, vpos), False, True)
                 for t, (vr, v, vpos) in self._meta.items()
             }
             self._file_meta = FileMetaDataset(elems)  # type: ignore[arg-type]
         return self._file_meta
+
+    def _tell(self, tag: int, vpos: int) -> int:
+        """Where the value lies in this file (elements shared with a template are shifted)."""
+        if self._relocate is None or tag in self._own:
+            return vpos
+        return self._relocate(vpos)
 
     def __contains__(self, keyword: str) -> bool:
         t = _tag(keyword)
@@ -291,18 +321,55 @@ class FastDataset:
 
     def get(self, keyword: str, default: Any = None) -> Any:
         t = _tag(keyword)
-        if t is None or t not in self._raw:
+        if t is None:
             return default
-        vr, value, _ = self._raw[t]
+        shared = self._shared
+        if shared is not None and t not in self._own:
+            value = shared.get(t, _MISSING)
+            if value is _MISSING:
+                value = self._decode(t, keyword)
+                shared[t] = value
+        else:
+            value = self._decode(t, keyword)
+        if value is None:
+            return default
+        return list(value) if isinstance(value, tuple) else value
+
+    def memo(self, keywords: tuple[str, ...], compute: Callable[[Any], Any]) -> Any:
+        """``compute(self)``, shared by every file whose ``keywords`` have the template's bytes.
+
+        ``compute`` may look up only ``keywords`` (enforced while it runs for the template).
+        """
+        shared = self._shared
+        if shared is None:
+            return compute(self)
+        tags = _tags_of(keywords)
+        if not tags.isdisjoint(self._own):
+            return compute(self)
+        key = ("memo", keywords, compute)
+        try:
+            return shared[key]
+        except KeyError:
+            value = compute(_OnlyThese(self, keywords))
+            shared[key] = value
+            return value
+
+    def _decode(self, t: int, keyword: str) -> Any:
+        """The value of tag ``t``: None when absent or empty numeric, tuples for many values."""
+        entry = self._raw.get(t)
+        if entry is None:
+            return None
+        vr, value, _ = entry
         if vr is None:
             vr = _dictionary_vr(t)
         if not value:
-            return default if vr in _NUMERIC else ""
+            return None if vr in _NUMERIC else ""
         if vr in _NUMERIC:
             fmt = _NUMERIC[vr]
-            n = len(value) // struct.calcsize(fmt)
-            vals = struct.unpack(f"<{n}{fmt}", value[: n * struct.calcsize(fmt)])
-            return vals[0] if n == 1 else list(vals)
+            size = struct.calcsize(fmt)
+            n = len(value) // size
+            vals = struct.unpack(f"<{n}{fmt}", value[: n * size])
+            return vals[0] if n == 1 else vals
         if vr in _BINARY or vr == "SQ":
             return value
         text = value.decode("latin-1").strip(" \x00")
@@ -310,23 +377,26 @@ class FastDataset:
             try:
                 parts = [float(x) for x in text.split("\\") if x.strip()]
             except ValueError:  # an invalid number: let pydicom decide and warn
-                return self.to_pydicom().get(keyword, default)
+                v = self.to_pydicom().get(keyword)
+                return tuple(v) if isinstance(v, list) else v
             if vr == "IS":
                 parts = [int(x) for x in parts]
             if not parts:
-                return default
-            return parts[0] if len(parts) == 1 else parts
+                return None
+            return parts[0] if len(parts) == 1 else tuple(parts)
         if vr in ("LT", "ST", "UT"):
             return text
         if "\\" in text:
-            return [x.strip(" \x00") for x in text.split("\\")]
+            return tuple(x.strip(" \x00") for x in text.split("\\"))
         return text
 
     def to_pydicom(self) -> Dataset:
         """The same elements as a pydicom Dataset (decoded by pydicom on access)."""
         if self._pydicom is None:
             elems = {
-                t: RawDataElement(BaseTag(t), vr, len(v), v, vpos, self._implicit, True)
+                t: RawDataElement(
+                    BaseTag(t), vr, len(v), v, self._tell(t, vpos), self._implicit, True
+                )
                 for t, (vr, v, vpos) in self._raw.items()
             }
             ds = Dataset(elems)  # type: ignore[arg-type]
@@ -334,3 +404,231 @@ class FastDataset:
             ds.set_original_encoding(self._implicit, True, None)
             self._pydicom = ds
         return self._pydicom
+
+
+_TAGS_OF: dict[tuple[str, ...], frozenset[int]] = {}
+
+
+def _tags_of(keywords: tuple[str, ...]) -> frozenset[int]:
+    try:
+        return _TAGS_OF[keywords]
+    except KeyError:
+        tags = frozenset(t for k in keywords if (t := _tag(k)) is not None)
+        _TAGS_OF[keywords] = tags
+        return tags
+
+
+class _OnlyThese:
+    """A FastDataset seen through a list of keywords: a memoised computation must declare
+    every element it reads, or files differing in an undeclared element would share a result."""
+
+    def __init__(self, ds: FastDataset, keywords: tuple[str, ...]) -> None:
+        self._ds = ds
+        self._keywords = frozenset(keywords)
+
+    def _check(self, keyword: str) -> None:
+        if keyword not in self._keywords:
+            raise KeyError(f"{keyword} read by a memoised computation that did not declare it")
+
+    def get(self, keyword: str, default: Any = None) -> Any:
+        self._check(keyword)
+        return self._ds.get(keyword, default)
+
+    def __contains__(self, keyword: str) -> bool:
+        self._check(keyword)
+        return keyword in self._ds
+
+
+def _shifted(starts: tuple[int, ...], shifts: tuple[int, ...], vpos: int) -> int:
+    return vpos + shifts[bisect_left(starts, vpos)]
+
+
+class _Template:
+    """A fully parsed header, and which of its elements vary between files written alike.
+
+    ``match`` checks a new file's header against it with one byte comparison per run of
+    elements that did not vary (``bytes.startswith`` at an offset: no copy, no Python loop per
+    element) and reads only the varying elements.  Identical bytes from an element boundary
+    parse identically, so a match is exactly what the full parser would have returned.
+    """
+
+    def __init__(self, buf: bytes, header: FastHeader) -> None:
+        assert header.pixel_offset is not None
+        self.buf = buf[: header.pixel_offset]
+        self.header = header
+        self.tags = tuple(e[0] for e in header.layout)
+        self.implicit = header.dataset._implicit
+        self.hot: set[int] = set()  # indices into the layout of elements that vary
+        self.shared: dict[Any, Any] = {}  # tag or memo key -> decoded value
+        # the file meta group must end where its group length (0002,0000) says, as the full
+        # parser reads it; files are checked for the same in ``match``
+        meta = [e for e in header.layout if e[0] >> 16 == 0x0002]
+        gl = header.dataset._meta.get(0x00020000)
+        self.meta_end = meta[-1][3] if meta else 132
+        self.group_length_vpos = gl[2] if gl is not None and len(gl[1]) == 4 else None
+        self.usable = gl is None or (
+            self.group_length_vpos is not None
+            and self.group_length_vpos + 4 + struct.unpack_from("<L", gl[1])[0] == self.meta_end
+        )
+        self._build_steps()
+
+    def _build_steps(self) -> None:
+        layout = self.header.layout
+        steps = []
+        prev = 128
+        for i in sorted(self.hot):
+            tag, start, vpos, end = layout[i]
+            is_meta = tag >> 16 == 0x0002
+            head = self.buf[start:vpos]
+            long_length = vpos - start == 12 or (not is_meta and self.implicit)
+            vr = None if (self.implicit and not is_meta) else head[4:6].decode("ascii")
+            prefix = head[:-4] if long_length else head[:-2]
+            steps.append((self.buf[prev:start], prefix, long_length, tag, vr, is_meta))
+            prev = end
+        self.steps = steps
+        self.tail = self.buf[prev:]
+        self.own = frozenset(layout[i][0] for i in self.hot)
+        self.hot_starts = tuple(layout[i][1] for i in sorted(self.hot))
+        self.hot_ends = tuple(layout[i][3] for i in sorted(self.hot))
+
+    def widen(self, buf: bytes, header: FastHeader) -> None:
+        """Mark the elements whose bytes differ in ``header`` (same tags) as varying."""
+        before = len(self.hot)
+        for i, ((tag, s1, _, e1), (_, s2, _, e2)) in enumerate(
+            zip(self.header.layout, header.layout, strict=True)
+        ):
+            if self.buf[s1:e1] != buf[s2:e2]:
+                if tag == 0x00020010:  # another transfer syntax: parse such files in full
+                    self.usable = False
+                self.hot.add(i)
+        if len(self.hot) != before:
+            self._build_steps()
+
+    def match(self, buf: bytes) -> FastHeader | None:
+        if not self.usable:
+            return None
+        pn = 128
+        startswith = buf.startswith
+        n = len(buf)
+        found: list[tuple[int, str | None, int, int, bool, bool]] = []
+        shifts = [0]
+        ends = self.hot_ends
+        try:
+            for k, (chunk, prefix, long_length, tag, vr, is_meta) in enumerate(self.steps):
+                if not startswith(chunk, pn):
+                    return None
+                pn += len(chunk)
+                if not startswith(prefix, pn):
+                    return None
+                pn += len(prefix)
+                if long_length:
+                    (length,) = struct.unpack_from("<L", buf, pn)
+                    pn += 4
+                else:
+                    (length,) = struct.unpack_from("<H", buf, pn)
+                    pn += 2
+                vpos = pn
+                # skipped as the full parser skips: explicit SQ, implicit undefined length
+                sequence = vr == "SQ" or (vr is None and length == _UNDEFINED)
+                if length == _UNDEFINED:
+                    if not sequence:
+                        return None
+                    pn = _skip_undefined(buf, vpos, self.implicit)
+                else:
+                    pn = vpos + length
+                if pn > n:
+                    return None
+                found.append((tag, vr, vpos, pn, is_meta, sequence))
+                shifts.append(pn - ends[k])
+        except (NeedMoreBytes, ValueError, struct.error):
+            return None
+        if not startswith(self.tail, pn):
+            return None
+        pixel_offset = pn + len(self.tail)
+        if self.group_length_vpos is not None:
+            gl_at = _shifted(self.hot_starts, tuple(shifts), self.group_length_vpos)
+            (group_length,) = struct.unpack_from("<L", buf, gl_at)
+            if gl_at + 4 + group_length != _shifted(self.hot_starts, tuple(shifts), self.meta_end):
+                return None
+        template = self.header
+        ds_t = template.dataset
+        raw = dict(ds_t._raw)
+        meta = ds_t._meta
+        if any(f[4] for f in found):
+            meta = dict(meta)
+        skipped = template.skipped_sequences
+        for tag, vr, vpos, end, is_meta, sequence in found:
+            if is_meta:
+                assert vr is not None
+                meta[tag] = (vr, buf[vpos:end], vpos)
+            elif sequence:
+                raw.pop(tag, None)
+                if tag not in skipped:
+                    skipped = (*skipped, tag)
+            else:
+                raw[tag] = (vr, buf[vpos:end], vpos)
+                if tag in skipped:
+                    skipped = tuple(t for t in skipped if t != tag)
+        relocate = None
+        if any(shifts):
+            from functools import partial
+
+            relocate = partial(_shifted, self.hot_starts, tuple(shifts))
+        ds = FastDataset(raw, meta, self.implicit, self.shared, self.own, relocate)
+        return FastHeader(
+            ds,
+            template.transfer_syntax,
+            pixel_offset,
+            template.pixel_length,
+            skipped,
+            (),
+        )
+
+
+class LayoutMemo:
+    """Reads the headers of a series quickly by remembering how its first files were laid out.
+
+    The files of one series come from one writer: the same elements in the same order, most of
+    them with the same bytes (patient, study, pixel description); only a few vary (SOP Instance
+    UID, position, instance number).  After two files of a layout have been parsed in full, the
+    next ones are checked against it and only their varying elements are read
+    (see ``_Template.match``); a file that differs anywhere else is parsed in full and widens or
+    adds a layout.  Keep one memo per scan.
+    """
+
+    def __init__(self, capacity: int = 4) -> None:
+        self._templates: list[_Template] = []
+        self._capacity = capacity
+        self.matched = 0  # headers read through a remembered layout
+        self.parsed = 0  # headers parsed in full
+
+    def head_size(self, default: int) -> int:
+        """How many bytes to read of the next file: its header, if laid out as the last ones."""
+        if not self._templates:
+            return default
+        return max(len(t.buf) for t in self._templates) + 1024
+
+    def parse(self, buf: bytes, file_size: int) -> FastHeader | None:
+        """Like ``parse_fast_header``, reusing a remembered layout when the bytes allow it."""
+        for i, t in enumerate(self._templates):
+            h = t.match(buf)
+            if h is not None:
+                if i:
+                    self._templates.insert(0, self._templates.pop(i))
+                self.matched += 1
+                return h
+        self.parsed += 1
+        h = parse_fast_header(buf, file_size)
+        if h is not None and h.pixel_offset is not None:
+            self._learn(buf, h)
+        return h
+
+    def _learn(self, buf: bytes, header: FastHeader) -> None:
+        tags = tuple(e[0] for e in header.layout)
+        for i, t in enumerate(self._templates):
+            if t.tags == tags and t.implicit == header.dataset._implicit:
+                t.widen(buf, header)
+                self._templates.insert(0, self._templates.pop(i))
+                return
+        self._templates.insert(0, _Template(buf, header))
+        del self._templates[self._capacity :]

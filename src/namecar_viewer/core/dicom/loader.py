@@ -212,8 +212,12 @@ def load_stack(
     stack: Stack,
     progress: LoadProgress | None = None,
     cancel: threading.Event | None = None,
+    destination: Destination | None = None,
 ) -> Volume:
-    """Load one scanned stack as a Volume; raises DicomInputError naming the file when it cannot."""
+    """Load one scanned stack as a Volume; raises DicomInputError naming the file when it cannot.
+
+    ``destination`` may offer memory already mapped for the array (see ``Destination``).
+    """
     if not stack.loadable:
         reasons = "; ".join(str(p) for p in stack.problems if p.severity is Severity.ERROR)
         raise DicomInputError(
@@ -238,7 +242,8 @@ def load_stack(
     else:
         dtype = np.dtype(np.int16) if int16 else np.dtype(np.float32)
         shape = (m, rows, cols)
-    data = np.empty(shape, dtype=dtype)
+    offered = destination.take(shape, dtype) if destination is not None else None
+    data = offered if offered is not None else np.empty(shape, dtype=dtype)
     done = 0
     lock = threading.Lock()
     failures: list[tuple[int, str]] = []
@@ -437,6 +442,52 @@ def _decode_other(
                 tick()
 
 
+class Destination:
+    """The volume's memory, mapped on the other core while the headers are still being read.
+
+    A new 200 MB array costs about as much as reading the files into it: the kernel zeroes
+    every page on first touch.  When a scan meets its first image it knows the likely shape
+    (every file one slice of that size) and dtype, so this maps and touches that array in a
+    thread and ``load_stack`` uses it if the stack
+    turns out to have exactly that shape and dtype; otherwise it is dropped before the real
+    array is allocated, so peak memory never holds both.
+    """
+
+    MIN_BYTES = 32 * 2**20  # below this the thread costs more than the page faults
+
+    def __init__(self) -> None:
+        self._thread: threading.Thread | None = None
+        self._array: npt.NDArray[Any] | None = None
+
+    def expect(self, first: InstanceRef, modality: str, n_files: int) -> None:
+        """Start mapping (n_files, rows, columns) of the dtype ``load_stack`` would choose."""
+        p = first.pixel
+        if self._thread is not None or p is None or p.samples_per_pixel != 1 or first.frame:
+            return
+        dtype = np.dtype(np.int16) if _int16_exact([first], modality) else np.dtype(np.float32)
+        shape = (n_files, first.rows, first.columns)
+        if int(np.prod(shape)) * dtype.itemsize < self.MIN_BYTES:
+            return
+
+        def touch() -> None:
+            arr = np.empty(shape, dtype=dtype)
+            arr.fill(0)  # numpy releases the GIL while it writes
+            self._array = arr
+
+        self._thread = threading.Thread(target=touch, name="volume-memory", daemon=True)
+        self._thread.start()
+
+    def take(self, shape: tuple[int, ...], dtype: np.dtype[Any]) -> npt.NDArray[Any] | None:
+        """The mapped array if it has this shape and dtype; None (and freed) otherwise."""
+        if self._thread is None:
+            return None
+        self._thread.join()
+        arr, self._array, self._thread = self._array, None, None
+        if arr is not None and arr.shape == shape and arr.dtype == dtype:
+            return arr
+        return None
+
+
 def load_series(paths: Iterable[str | os.PathLike[str]]) -> Volume:
     """Scan ``paths`` and load the largest image stack found there as a Volume.
 
@@ -447,13 +498,15 @@ def load_series(paths: Iterable[str | os.PathLike[str]]) -> Volume:
     >>> v.shape, v.modality, v.array.dtype.name
     ((1, 128, 128), 'CT', 'int16')
     """
-    report = scan([str(p) for p in paths])
+    destination = Destination()
+    report = scan([str(p) for p in paths], first_image=destination.expect)
     candidates = [s for s in report.stacks if s.loadable]
     if not candidates:
         reasons = "; ".join(f"{u.path}: {u.reason}" for u in report.unreadable[:5])
         raise DicomInputError(f"no loadable image stack found{': ' + reasons if reasons else ''}")
     candidates.sort(key=lambda s: (not s.is_localizer, len(s.instances)), reverse=True)
-    volume = load_stack(candidates[0])
+    volume = load_stack(candidates[0], destination=destination)
+    destination.take((), np.dtype(np.int16))  # not used: free it
     problems: list[Problem] = volume.metadata["problems"]
     for u in report.unreadable:
         problems.append(Problem("unreadable-file", u.reason, Severity.WARNING, (u.path,)))

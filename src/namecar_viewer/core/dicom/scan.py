@@ -22,6 +22,7 @@ from pydicom.errors import InvalidDicomError
 from namecar_viewer.core.dicom.fastheader import (
     FastDataset,
     FastHeader,
+    LayoutMemo,
     NeedMoreBytes,
     TruncatedFile,
     parse_fast_header,
@@ -40,6 +41,8 @@ from namecar_viewer.core.dicom.sources import HEAD_BYTES, Source, iter_sources
 from namecar_viewer.core.problems import Problem, Severity
 
 ProgressCallback = Callable[[int, int | None, str], None]
+# Told of the first image found, its modality and how many files the scan will read.
+FirstImageCallback = Callable[[InstanceRef, str, int], None]
 
 _SR_PREFIX = "1.2.840.10008.5.1.4.1.1.88."
 _KO = "1.2.840.10008.5.1.4.1.1.88.59"
@@ -86,11 +89,17 @@ def _num(value: Any) -> float | None:
         return None
 
 
-def read_header(src: Source) -> tuple[Any, FastHeader | None, int] | UnreadableFile:
-    """Read one file's header (never its pixels): the fast parser first, pydicom when needed."""
+def read_header(
+    src: Source, memo: LayoutMemo | None = None
+) -> tuple[Any, FastHeader | None, int] | UnreadableFile:
+    """Read one file's header (never its pixels): the fast parser first, pydicom when needed.
+
+    ``memo`` remembers the layouts of files already read, so the rest of a series is read
+    faster (see ``LayoutMemo``); pass one per scan.
+    """
     try:
         if src.member is None:
-            size, head = src.size_and_head(HEAD_BYTES)
+            size, head = src.size_and_head(memo.head_size(HEAD_BYTES) if memo else HEAD_BYTES)
         else:
             size = src.size()
             head = src.read_all()
@@ -99,7 +108,7 @@ def read_header(src: Source) -> tuple[Any, FastHeader | None, int] | UnreadableF
         fast: FastHeader | None
         while True:
             try:
-                fast = parse_fast_header(head, size)
+                fast = memo.parse(head, size) if memo else parse_fast_header(head, size)
                 break
             except NeedMoreBytes:
                 if len(head) >= size:
@@ -160,7 +169,12 @@ def _kind(sop_class: str, ds: Any) -> ObjectKind | None:
 
 
 def _pixel_info(
-    ds: Any, fast: FastHeader | None, size: int, slope: float, intercept: float
+    ds: Any,
+    fast: FastHeader | None,
+    size: int,
+    slope: float,
+    intercept: float,
+    facts: _ImageFacts,
 ) -> PixelInfo:
     ts = fast.transfer_syntax if fast else ""
     if not ts:
@@ -169,10 +183,10 @@ def _pixel_info(
             ts = str(fm.TransferSyntaxUID)
     return PixelInfo(
         transfer_syntax=ts,
-        bits_allocated=int(ds.get("BitsAllocated", 16) or 16),
-        pixel_representation=int(ds.get("PixelRepresentation", 0) or 0),
-        samples_per_pixel=int(ds.get("SamplesPerPixel", 1) or 1),
-        photometric=_str(ds, "PhotometricInterpretation") or "MONOCHROME2",
+        bits_allocated=facts.bits,
+        pixel_representation=facts.pixel_representation,
+        samples_per_pixel=facts.samples,
+        photometric=facts.photometric,
         rescale_slope=slope,
         rescale_intercept=intercept,
         pixel_offset=fast.pixel_offset if fast else None,
@@ -206,18 +220,109 @@ def _is_localizer(ds: Any) -> bool:
     return "LOCALIZER" in values or "SCOUT" in values
 
 
-def _frames_of(src: Source, ds: Any, fast: FastHeader | None, size: int) -> list[_Frame]:
-    """Expand one image file into its frames with their geometry and split attributes."""
-    sop_uid = _str(ds, "SOPInstanceUID") or src.display
-    series_uid = _str(ds, "SeriesInstanceUID") or f"no-series:{src.path}"
+@dataclass(frozen=True)
+class _ImageFacts:
+    """What a file's header says about its kind and pixels, the same for most of a series."""
+
+    sop_class: str
+    modality: str
+    kind: ObjectKind | None
+    series_uid: str
+    rows: int
+    cols: int
+    n_frames: int
+    bits: int
+    pixel_representation: int
+    samples: int
+    photometric: str
+    slope: float
+    intercept: float
+    localizer: bool
+    orientation: tuple[float, ...] | None
+    spacing: tuple[float, ...] | None
+    thickness: float | None
+    split: tuple[tuple[str, Any], ...]  # the single-frame split attributes
+
+
+_FACT_KEYWORDS = (
+    "SOPClassUID",
+    "Modality",
+    "Rows",
+    "Columns",
+    "SeriesInstanceUID",
+    "NumberOfFrames",
+    "BitsAllocated",
+    "PixelRepresentation",
+    "SamplesPerPixel",
+    "PhotometricInterpretation",
+    "RescaleSlope",
+    "RescaleIntercept",
+    "ImageType",
+    "ImageOrientationPatient",
+    "PixelSpacing",
+    "ImagerPixelSpacing",
+    "SliceThickness",
+    "TemporalPositionIdentifier",
+    "DiffusionBValue",
+    "EchoNumbers",
+)
+
+
+def _image_facts(ds: Any) -> _ImageFacts:
+    sop_class = _str(ds, "SOPClassUID")
     rows = int(ds.get("Rows", 0) or 0)
     cols = int(ds.get("Columns", 0) or 0)
-    n_frames = int(_num(ds.get("NumberOfFrames")) or 1)
     slope = _num(ds.get("RescaleSlope"))
     intercept = _num(ds.get("RescaleIntercept"))
-    base_slope = 1.0 if slope is None else slope
-    base_intercept = 0.0 if intercept is None else intercept
     localizer = _is_localizer(ds)
+    orientation = _floats(ds.get("ImageOrientationPatient"), 6)
+    split = (
+        ("size", (rows, cols)),
+        ("localizer", localizer),
+        ("orientation", _rounded(orientation) if orientation else None),
+        ("time", _num(ds.get("TemporalPositionIdentifier"))),
+        ("b", _num(ds.get("DiffusionBValue"))),
+        ("echo", _num(ds.get("EchoNumbers"))),
+    )
+    return _ImageFacts(
+        sop_class=sop_class,
+        modality=_str(ds, "Modality"),
+        kind=_kind(sop_class, ds),
+        series_uid=_str(ds, "SeriesInstanceUID"),
+        rows=rows,
+        cols=cols,
+        n_frames=int(_num(ds.get("NumberOfFrames")) or 1),
+        bits=int(ds.get("BitsAllocated", 16) or 16),
+        pixel_representation=int(ds.get("PixelRepresentation", 0) or 0),
+        samples=int(ds.get("SamplesPerPixel", 1) or 1),
+        photometric=_str(ds, "PhotometricInterpretation") or "MONOCHROME2",
+        slope=1.0 if slope is None else slope,
+        intercept=0.0 if intercept is None else intercept,
+        localizer=localizer,
+        orientation=orientation,
+        spacing=_floats(ds.get("PixelSpacing"), 2) or _floats(ds.get("ImagerPixelSpacing"), 2),
+        thickness=_num(ds.get("SliceThickness")),
+        split=split,
+    )
+
+
+def facts_of(ds: Any) -> _ImageFacts:
+    """The image facts of a header, computed once per layout for files read through a memo."""
+    if isinstance(ds, FastDataset):
+        return ds.memo(_FACT_KEYWORDS, _image_facts)  # type: ignore[no-any-return]
+    return _image_facts(ds)
+
+
+def _frames_of(
+    src: Source, ds: Any, fast: FastHeader | None, size: int, facts: _ImageFacts | None = None
+) -> list[_Frame]:
+    """Expand one image file into its frames with their geometry and split attributes."""
+    facts = facts or facts_of(ds)
+    sop_uid = _str(ds, "SOPInstanceUID") or src.display
+    series_uid = facts.series_uid or f"no-series:{src.path}"
+    rows, cols, n_frames = facts.rows, facts.cols, facts.n_frames
+    base_slope, base_intercept = facts.slope, facts.intercept
+    localizer = facts.localizer
     extra: dict[str, Any] = {"localizer": localizer}
     frames: list[_Frame] = []
     common_split: list[tuple[str, Any]] = [("size", (rows, cols)), ("localizer", localizer)]
@@ -269,6 +374,7 @@ def _frames_of(src: Source, ds: Any, fast: FastHeader | None, size: int) -> list
                     size,
                     base_slope if f_slope is None else f_slope,
                     base_intercept if f_int is None else f_int,
+                    facts,
                 ),
                 slice_thickness=_num(pm_item.get("SliceThickness")) if pm_item else None,
             )
@@ -276,19 +382,8 @@ def _frames_of(src: Source, ds: Any, fast: FastHeader | None, size: int) -> list
         return frames
 
     position = _floats(ds.get("ImagePositionPatient"), 3)
-    orientation = _floats(ds.get("ImageOrientationPatient"), 6)
-    spacing = _floats(ds.get("PixelSpacing"), 2) or _floats(ds.get("ImagerPixelSpacing"), 2)
-    offsets = ds.get("GridFrameOffsetVector")
-    split = [
-        *common_split,
-        (
-            "orientation",
-            _rounded(orientation) if orientation else None,
-        ),
-        ("time", _num(ds.get("TemporalPositionIdentifier"))),
-        ("b", _num(ds.get("DiffusionBValue"))),
-        ("echo", _num(ds.get("EchoNumbers"))),
-    ]
+    orientation = facts.orientation
+    spacing = facts.spacing
     extra = {
         **extra,
         "acquisition": _num(ds.get("AcquisitionNumber")),
@@ -296,12 +391,13 @@ def _frames_of(src: Source, ds: Any, fast: FastHeader | None, size: int) -> list
         "acq_time": _str(ds, "AcquisitionTime"),
         "content_time": _str(ds, "ContentTime"),
     }
-    pixel = _pixel_info(ds, fast, size, base_slope, base_intercept)
+    pixel = _pixel_info(ds, fast, size, base_slope, base_intercept, facts)
     inst_no = _num(ds.get("InstanceNumber"))
-    thickness = _num(ds.get("SliceThickness"))
+    thickness = facts.thickness
     if n_frames > 1:
         import numpy as np
 
+        offsets = ds.get("GridFrameOffsetVector")
         normal = None
         if orientation:
             o = np.asarray(orientation)
@@ -325,7 +421,7 @@ def _frames_of(src: Source, ds: Any, fast: FastHeader | None, size: int) -> list
                 pixel=pixel,
                 slice_thickness=thickness,
             )
-            frames.append(_Frame(ref, series_uid, tuple(split), extra, ds))
+            frames.append(_Frame(ref, series_uid, facts.split, extra, ds))
         return frames
     ref = InstanceRef(
         path=src.path,
@@ -341,7 +437,7 @@ def _frames_of(src: Source, ds: Any, fast: FastHeader | None, size: int) -> list
         pixel=pixel,
         slice_thickness=thickness,
     )
-    return [_Frame(ref, series_uid, tuple(split), extra, ds)]
+    return [_Frame(ref, series_uid, facts.split, extra, ds)]
 
 
 _ROUNDED: dict[tuple[float, ...], tuple[float, ...]] = {}
@@ -546,12 +642,14 @@ def scan(
     paths: Iterable[str],
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
+    first_image: FirstImageCallback | None = None,
 ) -> ScanReport:
     """Scan folders, DICOMDIRs or zips (header-only) into a report of stacks and problems."""
     report = ScanReport()
     frames: list[_Frame] = []
     sources = list(iter_sources(paths))
     total = len(sources)
+    memo = LayoutMemo()
     for n, item in enumerate(sources):
         if cancel is not None and cancel.is_set():
             report.cancelled = True
@@ -561,15 +659,16 @@ def scan(
             continue
         if progress is not None:
             progress(n, total, item.display)
-        result = read_header(item)
+        result = read_header(item, memo)
         if isinstance(result, UnreadableFile):
             report.unreadable.append(result)
             continue
         ds, fast, size = result
-        sop_class = _str(ds, "SOPClassUID")
+        facts = facts_of(ds)
+        sop_class = facts.sop_class
         if sop_class == _DICOMDIR:
             continue
-        kind = _kind(sop_class, ds)
+        kind = facts.kind
         if kind is not None:
             report.non_image.append(
                 NonImageObject(
@@ -585,12 +684,15 @@ def scan(
                 )
             )
             continue
-        bad = _pixel_problem(ds, fast, size)
+        bad = _pixel_problem(facts, fast, size)
         if bad:
             report.unreadable.append(UnreadableFile(item.display, bad))
             continue
         try:
-            frames.extend(_frames_of(item, ds, fast, size))
+            found = _frames_of(item, ds, fast, size, facts)
+            if first_image is not None and found and not frames:
+                first_image(found[0].ref, facts.modality, total)
+            frames.extend(found)
         except Exception as exc:  # noqa: BLE001 - one odd file must not stop the scan
             report.unreadable.append(
                 UnreadableFile(item.display, f"image header not understood: {exc}")
@@ -601,7 +703,7 @@ def scan(
     return report
 
 
-def _pixel_problem(ds: Any, fast: FastHeader | None, size: int) -> str | None:
+def _pixel_problem(facts: _ImageFacts, fast: FastHeader | None, size: int) -> str | None:
     """Detect files whose pixel data cannot be complete, from the header alone."""
     if fast is None:
         return None
@@ -609,11 +711,8 @@ def _pixel_problem(ds: Any, fast: FastHeader | None, size: int) -> str | None:
         return "no Pixel Data (7FE0,0010) element: file truncated before the pixels"
     if fast.pixel_length is None:
         return None  # encapsulated: checked when decoded
-    rows = int(ds.get("Rows", 0) or 0)
-    cols = int(ds.get("Columns", 0) or 0)
-    bits = int(ds.get("BitsAllocated", 16) or 16)
-    spp = int(ds.get("SamplesPerPixel", 1) or 1)
-    frames = int(_num(ds.get("NumberOfFrames")) or 1)
+    rows, cols, bits = facts.rows, facts.cols, facts.bits
+    spp, frames = facts.samples, facts.n_frames
     expected = rows * cols * spp * frames * bits // 8
     available = size - fast.pixel_offset
     if available < min(expected, fast.pixel_length):
