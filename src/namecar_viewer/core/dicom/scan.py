@@ -384,13 +384,7 @@ def _frames_of(
     position = _floats(ds.get("ImagePositionPatient"), 3)
     orientation = facts.orientation
     spacing = facts.spacing
-    extra = {
-        **extra,
-        "acquisition": _num(ds.get("AcquisitionNumber")),
-        "trigger": _num(ds.get("TriggerTime")),
-        "acq_time": _str(ds, "AcquisitionTime"),
-        "content_time": _str(ds, "ContentTime"),
-    }
+    extra["classic"] = True  # repeat keys are read from ``ds`` when needed (_repeat_value)
     pixel = _pixel_info(ds, fast, size, base_slope, base_intercept, facts)
     inst_no = _num(ds.get("InstanceNumber"))
     thickness = facts.thickness
@@ -489,6 +483,28 @@ def orientation_name(iop: tuple[float, ...]) -> str:
     return ("sagittal", "coronal", "axial")[main]
 
 
+_REPEAT_KEYWORDS = {
+    "acquisition": "AcquisitionNumber",
+    "trigger": "TriggerTime",
+    "acq_time": "AcquisitionTime",
+    "content_time": "ContentTime",
+}
+
+
+def _repeat_value(frame: _Frame, key: str) -> Any:
+    """What tells apart images repeating a position, read only when positions repeat."""
+    extra = frame.extra
+    if key not in extra:
+        if not extra.get("classic"):
+            return None
+        keyword = _REPEAT_KEYWORDS[key]
+        if key in ("acquisition", "trigger"):
+            extra[key] = _num(frame.ds.get(keyword))
+        else:
+            extra[key] = _str(frame.ds, keyword)
+    return extra[key]
+
+
 def _split_repeats(frames: list[_Frame]) -> list[tuple[str, list[_Frame]]]:
     """Split frames that repeat positions by acquisition number, trigger time or time."""
     positions = [f.ref.position for f in frames if f.ref.position is not None]
@@ -503,7 +519,7 @@ def _split_repeats(frames: list[_Frame]) -> list[tuple[str, list[_Frame]]]:
     ):
         groups: dict[Any, list[_Frame]] = defaultdict(list)
         for f in frames:
-            groups[f.extra.get(key)].append(f)
+            groups[_repeat_value(f, key)].append(f)
         if len(groups) < 2 or None in groups or "" in groups:
             continue
         ok = all(
