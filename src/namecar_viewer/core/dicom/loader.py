@@ -278,13 +278,19 @@ def load_stack(
 
     with ThreadPoolExecutor(_workers()) as pool:
         list(pool.map(do_native, native))
-    if other:
-        _decode_other(src, other, data, dtype, failures, tick, check_cancel)
+    if other and _decode_other(src, other, data, dtype, failures, tick, check_cancel):
+        overflow = True
     if overflow:
         # HU beyond int16: reload as float32 so no value is clipped.
-        data = data.astype(np.float32)
+        data = np.empty(shape, dtype=np.float32)
+        failures.clear()
         for k in native:
-            _read_native_into(src[k], data[k], np.dtype(np.float32))
+            try:
+                _read_native_into(src[k], data[k], data.dtype)
+            except (OSError, DicomInputError, ValueError) as exc:
+                failures.append((k, str(exc)))
+        if other:
+            _decode_other(src, other, data, data.dtype, failures, lambda: None, check_cancel)
     for k, reason in failures:
         problems.append(
             Problem(
@@ -382,6 +388,40 @@ def _apply_slots(data: npt.NDArray[Any], plan: GeometryPlan, fill: Any) -> npt.N
     return out
 
 
+def _store_frame(
+    data: npt.NDArray[Any], k: int, frame: npt.NDArray[Any], inst: InstanceRef
+) -> bool:
+    """Put one decoded frame into slot ``k`` as modality values; True if int16 overflowed."""
+    if frame.shape[:2] != data.shape[1:3]:
+        raise DicomInputError(
+            f"{_name(inst)}: decoded size {frame.shape[:2]} differs from "
+            f"Rows/Columns {data.shape[1:3]}"
+        )
+    p = inst.pixel
+    slope = p.rescale_slope if p else 1.0
+    intercept = p.rescale_intercept if p else 0.0
+    dtype = data.dtype
+    if dtype == np.int16:
+        if intercept == 0 and frame.dtype in (np.int16, np.int8, np.uint8):
+            data[k] = frame  # already exact int16 values
+            return False
+        wide = frame.astype(np.int32)
+        wide += int(intercept)
+        if int(wide.min()) < INT16_MIN or int(wide.max()) > INT16_MAX:
+            return True  # the caller reloads the stack as float32
+        data[k] = wide
+    elif dtype == np.uint8:
+        data[k] = frame
+    else:
+        vals = frame.astype(np.float32)
+        if slope != 1.0:
+            vals *= np.float32(slope)
+        if intercept != 0.0:
+            vals += np.float32(intercept)
+        data[k] = vals
+    return False
+
+
 def _decode_other(
     src: list[InstanceRef],
     ks: list[int],
@@ -390,56 +430,54 @@ def _decode_other(
     failures: list[tuple[int, str]],
     tick: Callable[[], None],
     check_cancel: Callable[[], None],
-) -> None:
-    """Decode compressed or unusual files through pydicom, one task per file."""
+) -> bool:
+    """Decode compressed or unusual files, one task per file; each task stores its frames.
+
+    Returns True when values do not fit the int16 array (the caller reloads as float32).
+
+    Decoding and rescaling both run in the workers (the decoders and numpy release the GIL),
+    so both cores do the work and this thread only waits.
+    """
     by_file: dict[tuple[str, str | None], list[int]] = defaultdict(list)
     for k in ks:
         by_file[(src[k].path, src[k].member)].append(k)
     keys = list(by_file)
+
+    overflow = False
+
+    def decode_and_store(slots: list[int]) -> list[tuple[int, str]]:
+        nonlocal overflow
+        arr = _decode_one(src[slots[0]], len(slots))
+        failed = []
+        for k in slots:
+            inst = src[k]
+            try:
+                if _store_frame(data, k, arr[(inst.frame or 1) - 1], inst):
+                    overflow = True
+            except Exception as exc:  # noqa: BLE001 - a bad frame is reported, the rest loads
+                failed.append((k, str(exc)))
+        return failed
+
     # Threads, not processes: the decoders used release the GIL, and forking a process that
     # runs Qt threads is unsafe.
     executor: Executor = ThreadPoolExecutor(_workers() if len(keys) > 1 else 1)
     with executor as pool:
-        futures = {
-            key: pool.submit(_decode_one, src[by_file[key][0]], len(by_file[key])) for key in keys
-        }
-        for key in keys:
-            check_cancel()
-            try:
-                arr = futures[key].result()
-            except Exception as exc:  # noqa: BLE001 - a bad file is reported, the rest loads
-                for k in by_file[key]:
-                    failures.append((k, f"{_name(src[k])}: {exc}"))
-                    tick()
-                continue
-            for k in by_file[key]:
-                inst = src[k]
-                f = (inst.frame or 1) - 1
+        futures = {key: pool.submit(decode_and_store, by_file[key]) for key in keys}
+        try:
+            for key in keys:
+                check_cancel()
                 try:
-                    frame = arr[f]
-                    if frame.shape[:2] != data.shape[1:3]:
-                        raise DicomInputError(
-                            f"{_name(inst)}: decoded size {frame.shape[:2]} differs from "
-                            f"Rows/Columns {data.shape[1:3]}"
-                        )
-                    p = inst.pixel
-                    slope = p.rescale_slope if p else 1.0
-                    intercept = p.rescale_intercept if p else 0.0
-                    if dtype == np.int16:
-                        wide = frame.astype(np.int32) + int(intercept)
-                        data[k] = np.clip(wide, INT16_MIN, INT16_MAX)
-                    elif dtype == np.uint8:
-                        data[k] = frame
-                    else:
-                        vals = frame.astype(np.float32)
-                        if slope != 1.0:
-                            vals *= np.float32(slope)
-                        if intercept != 0.0:
-                            vals += np.float32(intercept)
-                        data[k] = vals
-                except Exception as exc:  # noqa: BLE001
-                    failures.append((k, str(exc)))
-                tick()
+                    failures.extend(futures[key].result())
+                except Exception as exc:  # noqa: BLE001 - a bad file is reported, the rest loads
+                    for k in by_file[key]:
+                        failures.append((k, f"{_name(src[k])}: {exc}"))
+                for _ in by_file[key]:
+                    tick()
+        except LoadCancelled:
+            for f in futures.values():
+                f.cancel()  # files not started yet are not decoded
+            raise
+    return overflow
 
 
 class Destination:
