@@ -303,6 +303,10 @@ def _clean_raw(raw: Volume) -> Volume:
 
 SUV_OVERRIDE_PREFIX = "pet/suv_overrides/"
 REGISTRATION_PREFIX = "pet/registration/"
+# Two timepoints linked by the reader clicking the same anatomy in both (a translation); kept
+# with the read like a registration, so reopening the read links the timepoints again.
+OFFSET_PREFIX = "link/offset/"
+TIMEPOINT_OFFSET = "manual offset"
 _OVERRIDE_FIELDS = tuple(f.name for f in dataclasses.fields(SuvOverrides))
 
 
@@ -399,6 +403,8 @@ class RegistrationRecord:
 
     @property
     def key(self) -> str:
+        if self.method == TIMEPOINT_OFFSET:
+            return f"{OFFSET_PREFIX}{self.fixed_frame}/{self.moving_frame}"
         return registration_key(self.fixed_frame, self.moving_frame)
 
     def to_json(self) -> str:
@@ -430,25 +436,40 @@ class RegistrationRecord:
     def command(self) -> Any:
         from namecar_viewer.app.read_session import SetReadSetting
 
-        return SetReadSetting(
-            self.key, self.to_json(), f"Accept {self.method} registration PET -> base"
-        )
+        if self.method == TIMEPOINT_OFFSET:
+            t = self.array[:3, 3]
+            text = f"Link timepoints by offset ({t[0]:.1f}, {t[1]:.1f}, {t[2]:.1f}) mm"
+        else:
+            text = f"Accept {self.method} registration PET -> base"
+        return SetReadSetting(self.key, self.to_json(), text)
 
 
 def registration_key(fixed_frame: str, moving_frame: str) -> str:
     return f"{REGISTRATION_PREFIX}{fixed_frame}/{moving_frame}"
 
 
-def registrations_in(settings: Mapping[str, str]) -> list[RegistrationRecord]:
+def registrations_in(
+    settings: Mapping[str, str], prefixes: tuple[str, ...] = (REGISTRATION_PREFIX,)
+) -> list[RegistrationRecord]:
     """Every accepted registration a read holds (unreadable entries are skipped)."""
     out = []
     for key, text in sorted(settings.items()):
-        if key.startswith(REGISTRATION_PREFIX) and text:
+        if key.startswith(prefixes) and text:
             try:
                 out.append(RegistrationRecord.from_json(text))
             except ValueError:
                 continue
     return out
+
+
+def frame_links_in(settings: Mapping[str, str]) -> list[RegistrationRecord]:
+    """Every transform between frames of reference a read holds: registrations and offsets."""
+    return registrations_in(settings, (REGISTRATION_PREFIX, OFFSET_PREFIX))
+
+
+def timepoint_offsets_in(settings: Mapping[str, str]) -> list[RegistrationRecord]:
+    """The timepoint links the reader made by hand and kept with the read."""
+    return registrations_in(settings, (OFFSET_PREFIX,))
 
 
 # --- fusion ---------------------------------------------------------------------------------

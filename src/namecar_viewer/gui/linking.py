@@ -22,15 +22,15 @@ from namecar_viewer.gui.viewport import SliceViewport, ViewportTool
 class OffsetPicker:
     """The two clicks shared by every viewport's :class:`OffsetTool`.
 
-    ``on_message(text)`` tells the reader what to do next; ``on_done(matrix)`` is called with the
-    transform once both points are placed.
+    ``on_message(text)`` tells the reader what to do next; ``on_done(for_a, for_b, matrix)`` is
+    called with the transform (``p_b = matrix @ p_a``) once both points are placed.
     """
 
     def __init__(
         self,
         state: ViewState,
         on_message: Callable[[str], None] | None = None,
-        on_done: Callable[[npt.NDArray[np.float64]], None] | None = None,
+        on_done: Callable[[str, str, npt.NDArray[np.float64]], None] | None = None,
     ) -> None:
         self.state = state
         self.on_message = on_message
@@ -63,7 +63,7 @@ class OffsetPicker:
         # the crosshair follows to the clicked anatomy in both
         self.state.set_crosshair(point, for_uid)
         if self.on_done is not None:
-            self.on_done(m)
+            self.on_done(for_a, for_uid, m)
 
 
 class OffsetTool(ViewportTool):

@@ -26,7 +26,14 @@ from namecar_viewer.app.hanging_protocols import (
     apply_protocol,
 )
 from namecar_viewer.app.importer import ImportMode, ImportSummary, import_paths
-from namecar_viewer.app.pet import pet_display_volume
+from namecar_viewer.app.pet import (
+    TIMEPOINT_OFFSET,
+    RegistrationRecord,
+    pet_display_volume,
+    registrations_in,
+    timepoint_offsets_in,
+)
+from namecar_viewer.app.read_session import SetReadSetting
 from namecar_viewer.core.dicom import LoadCancelled, Stack, load_stack
 from namecar_viewer.core.geometry import Volume
 from namecar_viewer.core.geometry.reslice import SliceOrientation
@@ -385,20 +392,46 @@ class ReadingController(QObject):
             vp.set_tool(OffsetTool(self.picker))
         self._say("Offset: click a landmark in one timepoint, then the same one in the other.")
 
-    def _offset_done(self, _m: npt.NDArray[np.float64]) -> None:
+    def _offset_done(self, for_a: str, for_b: str, m: npt.NDArray[np.float64]) -> None:
         self.w.set_tool(CrosshairTool)
         act = self.w.actions_by_name.get("tool_crosshair")
         if act is not None:
             act.setChecked(True)
+        reads = getattr(self.w, "reads", None)
+        if reads is None:
+            self._say(self.w.statusBar().currentMessage() + " For this session only: no read open.")
+            return
+        record = RegistrationRecord.of(for_a, for_b, m, None, TIMEPOINT_OFFSET)
+        reads.undo.push_command(record.command())
+        if reads.session.read.settings.get(record.key) == record.to_json():
+            t = m[:3, 3]
+            self._say(
+                f"Timepoints linked: offset ({t[0]:.1f}, {t[1]:.1f}, {t[2]:.1f}) mm LPS, kept "
+                "with the read (undo removes it)."
+            )
 
     def clear_links(self) -> None:
         state = self.w.state
         fors = {v.frame_of_reference_uid for v in state.viewports if v.frame_of_reference_uid}
+        reads = getattr(self.w, "reads", None)
+        stored = timepoint_offsets_in(reads.session.read.settings) if reads is not None else []
+        for rec in stored:
+            reads.undo.push_command(SetReadSetting(rec.key, None, "Forget a timepoint link"))
         for a in fors:
             for b in fors:
-                if a < b:
+                if a < b and not self._registered(a, b):
                     state.clear_transform(a, b)
-        self._say("Timepoint links forgotten.")
+        self._say("Timepoint links forgotten." if fors or stored else "No timepoint links.")
+
+    def _registered(self, a: str, b: str) -> bool:
+        """An accepted PET registration between ``a`` and ``b`` stays (it is not a link)."""
+        reads = getattr(self.w, "reads", None)
+        if reads is None:
+            return False
+        return any(
+            {r.fixed_frame, r.moving_frame} == {a, b}
+            for r in registrations_in(reads.session.read.settings)
+        )
 
     def toggle_link_scrolling(self) -> None:
         st = self.w.state

@@ -31,11 +31,11 @@ from namecar_viewer.app.hanging_protocols import ProtocolResult, SlotKind, Viewp
 from namecar_viewer.app.pet import (
     RegistrationRecord,
     SuvField,
+    frame_links_in,
     is_suv,
     overrides_in,
     overrides_text,
     pet_display_volume,
-    registrations_in,
     suv_override_command,
 )
 from namecar_viewer.app.view_state import ViewportModel
@@ -267,7 +267,7 @@ class PetGrid(QObject):
         settings = self._settings()
         state = self.w.state
         now: set[tuple[str, str]] = set()
-        for rec in registrations_in(settings):
+        for rec in frame_links_in(settings):
             pair = (rec.fixed_frame, rec.moving_frame)
             now.add(pair)
             current = state._transforms.get(pair)
