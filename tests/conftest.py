@@ -15,6 +15,16 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SHARED_TESTDATA = PROJECT_ROOT.parent / "shared" / "testdata"
 
 
+@pytest.fixture(autouse=True)
+def _reads_never_in_the_users_database(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A window opened by a test keeps its reads in a folder of its own, never in the user's
+    reads database (tests that need a named database set NAMECAR_READS_DB themselves)."""
+    folder = tmp_path_factory.mktemp("user-reads")
+    monkeypatch.setenv("NAMECAR_READS_DB", str(folder / "reads.sqlite"))
+
+
 @pytest.fixture(scope="session")
 def shared_testdata() -> Path:
     """The real DICOM files in ../shared/testdata (see its README for origin and licence)."""

@@ -41,10 +41,12 @@ def leaked(original: Dataset, deid: Dataset, retained: set[str]) -> list[str]:
     """Elements of the profile's table that keep their original, non-empty value.
 
     ``retained`` lists keywords an option keeps on purpose (e.g. patient characteristics).
+    Times of day (TM) are kept on purpose too: dates move by whole days, so intervals in days
+    and uptake times stay exact, and a time without its true date identifies no one.
     """
     out = []
     for path, elem, _parent in walk(original):
-        if int(elem.tag) not in PROFILE or elem.VR == "SQ" or elem.value in (None, "", b""):
+        if int(elem.tag) not in PROFILE or elem.VR in ("SQ", "TM") or elem.value in (None, "", b""):
             continue
         if elem.keyword in retained:
             continue

@@ -242,3 +242,36 @@ def test_deidentify_files_leaves_originals_untouched(small_demo: Path, tmp_path:
     got = pydicom.dcmread(written[0], stop_before_pixels=True)
     assert got.PatientID == "NC-9"
     assert all(e.keyword != "PatientBirthDate" or e.value == "" for _p, e, _d in walk(got))
+
+
+@pytest.mark.parametrize("legacy_seconds", [None, 15 * 3600, 23 * 3600 + 59 * 60])
+def test_days_between_studies_are_exact_whatever_the_times(
+    small_demo: Path, tmp_path: Path, legacy_seconds: int | None
+) -> None:
+    """Baseline at 01:00, follow-up at 23:00: 449 days apart, and still 449 days de-identified.
+
+    ``legacy_seconds``: a mapping stored with a part of a day (the first rule) keeps its whole
+    days; a new mapping is whole days."""
+    base = pydicom.dcmread(_series(small_demo, "CT_2025-01-15")[0], stop_before_pixels=True)
+    fu = pydicom.dcmread(_series(small_demo, "CT_2026-04-09")[0], stop_before_pixels=True)
+    base.StudyTime, fu.StudyTime = "010000", "230000"
+    m = DeidMapping(tmp_path / "map.sqlite")
+    if legacy_seconds is not None:
+        m._con.execute(
+            "INSERT INTO subjects VALUES (?, ?, ?, ?)",
+            (
+                f"{base.IssuerOfPatientID}|{base.PatientID}",
+                "NC-9",
+                -(400 * 86400 + legacy_seconds),
+                "2026-01-01",
+            ),
+        )
+    d = Deidentifier(m)
+    b, f = d.deidentify(base, "NC-9").dataset, d.deidentify(fu, "NC-9").dataset
+    m.close()
+    days = lambda s: dt.date(int(s[:4]), int(s[4:6]), int(s[6:]))  # noqa: E731
+    assert (days(f.StudyDate) - days(b.StudyDate)).days == 449
+    assert b.StudyDate != base.StudyDate
+    assert (b.StudyTime, f.StudyTime) == ("010000", "230000")  # times of day kept
+    if legacy_seconds is not None:  # the stored whole days: 400 back
+        assert (days(base.StudyDate) - days(b.StudyDate)).days == 400

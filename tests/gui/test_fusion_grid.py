@@ -319,3 +319,58 @@ def test_shift_drag_translates_and_ctrl_drag_rotates_the_candidate(
     assert step[:3, 3] + step[:3, :3] @ c == pytest.approx(c, abs=1e-6)
     # screen +x -> +y is patient L -> P for an axial plane: 90 degrees about +z
     assert step[:3, :3] == pytest.approx(np.array([[0, -1, 0], [1, 0, 0], [0, 0, 1.0]]), abs=1e-6)
+
+
+def test_ellipse_and_sphere_on_the_fused_view_read_suv_of_the_pet(
+    qtbot: QtBot, demo_index: StudyIndex, ground_truth: dict[str, Any], shots_dir: str
+) -> None:
+    """ROI tools work on the fusion cell: drawn on the MRI anatomy, measured on the PET in SUV
+    through the accepted transform (here the phantom's true MRI->PET transform)."""
+    from namecar_viewer.app.pet import RegistrationRecord
+    from namecar_viewer.gui.tools.tools import SphereTool
+
+    w = _window(qtbot, demo_index)
+    fusion, _mip = _mri_pet(qtbot, w)
+    fused = fusion.widget
+    assert isinstance(fused, FusedViewport) and fused in w.tool_hosts()
+    mri, pet = w.visible_viewports()[0].model.volume, w.visible_viewports()[1].model.volume
+    true = ground_truth["pet"]["transform_mri_to_pet"]
+    rec = RegistrationRecord.of(
+        mri.frame_of_reference_uid, pet.frame_of_reference_uid, true, None, "manual"
+    )
+    assert w.reading.pet.store_registration(rec)
+    qtbot.waitUntil(lambda: fused.fusion is not None and not fused.candidate, timeout=10000)
+    assert fusion.panel is not None and "accepted transform" in fusion.panel.status.text()
+
+    t1 = _lesion(ground_truth, "T1")
+    c = np.asarray(t1["mri"]["centre_mm"], dtype=np.float64)
+    fused.model.move_to_point(c)
+    w.reads.set_tool(EllipseTool)
+    a = fused.patient_to_screen(c - np.array([10.0, 8.0, 0.0]))
+    b = fused.patient_to_screen(c + np.array([10.0, 8.0, 0.0]))
+    drag(fused, a, b)
+    m = w.reads.session.read.measurements[-1].measurement
+    assert m.frame_of_reference_uid == mri.frame_of_reference_uid  # stored on the MRI images
+    s = w.reads.layer.stats(fused, m)
+    # inside the uniform 60 x 48 mm lesion every PET voxel holds SUV 11.5 (ground truth)
+    assert s.unit == SUV_UNIT and s.n_pixels > 0
+    assert s.mean == pytest.approx(11.5, abs=1e-3) and s.maximum == pytest.approx(11.5, abs=1e-3)
+    assert s.sd == pytest.approx(0.0, abs=1e-3)
+    assert SUV_UNIT in w.reads.layer.label_text(fused, m)
+    # the same ellipse on the MRI viewport measures MRI signal, not SUV
+    s_mri = w.reads.layer.stats(w.visible_viewports()[0], m)
+    assert s_mri.unit != SUV_UNIT
+
+    w.reads.set_tool(SphereTool)
+    c2 = c + np.array([0.0, 0.0, 5.0])  # a slice above the ellipse, still deep in the lesion
+    fused.model.move_to_point(c2)
+    edge = c2 + np.array([10.0, 0.0, 0.0])
+    drag(fused, fused.patient_to_screen(c2), fused.patient_to_screen(edge))
+    sphere = w.reads.session.read.measurements[-1].measurement
+    assert sphere.radius_mm == pytest.approx(10.0, abs=1.0)
+    v = w.reads.layer.stats(fused, sphere)
+    assert v.unit == SUV_UNIT and v.volume_ml > 0
+    assert v.maximum == pytest.approx(t1["pet"]["suv_max"], abs=1e-3)
+    assert v.minimum == pytest.approx(t1["pet"]["suv_max"], abs=1e-3)
+    qtbot.wait(50)
+    w.grab().save(f"{shots_dir}/grid_fused_roi_suv.png")

@@ -29,6 +29,10 @@ import numpy as np
 import numpy.typing as npt
 
 from namecar_viewer.core.geometry import Volume
+from namecar_viewer.core.measure.record import Measurement, MeasurementKind
+from namecar_viewer.core.measure.stats import RoiStats as MeasureStats
+from namecar_viewer.core.measure.stats import ellipse_stats
+from namecar_viewer.core.measure.stats import sphere_stats as measure_sphere_stats
 from namecar_viewer.core.registration import (
     FrameOfReferenceMismatch,
     fusion_geometry,
@@ -531,6 +535,32 @@ class PetFusion:
         """
         c = self.to_pet(centre_base)
         return voi_stats(self.pet, SphereVoi((float(c[0]), float(c[1]), float(c[2])), radius_mm))
+
+    def measurement_stats(self, m: Measurement) -> MeasureStats | None:
+        """An ellipse or sphere drawn on the fused view, measured on the stored PET in SUV.
+
+        The accepted rigid transform carries the points and the ellipse's plane into the PET
+        frame without changing sizes, so the ROI covers the same anatomy; the statistics are
+        the ones the reader gets on the PET itself (same sampling, same sphere mask).
+        ``None`` for the other kinds.
+        """
+        if m.kind is MeasurementKind.ELLIPSE:
+            if m.plane is None:
+                raise ValueError(f"Ellipse {m.uid} has no plane to sample.")
+            plane = m.plane.to_plane()
+            rot = self.matrix[:3, :3]
+            pet_plane = dataclasses.replace(
+                plane,
+                origin=self.to_pet(plane.origin),
+                row_direction=rot @ plane.row_direction,
+                column_direction=rot @ plane.column_direction,
+            )
+            points = [self.to_pet(p) for p in m.points]
+            return ellipse_stats(self.pet, points, pet_plane, self.unit)
+        if m.kind is MeasurementKind.SPHERE:
+            centre = self.to_pet(m.points[0])
+            return measure_sphere_stats(self.pet, centre, m.radius_mm or 0.0, self.unit)
+        return None
 
     def plane_roi_stats(self, overlay_pixels: npt.ArrayLike, mask: npt.ArrayLike) -> RoiStats:
         """Planar ROI statistics on the resampled PET slice of the fused view (SUV)."""

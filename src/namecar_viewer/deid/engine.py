@@ -1,11 +1,12 @@
 """De-identification by the DICOM PS3.15 Basic Application Level Confidentiality Profile.
 
 Options a trial needs (PS3.15 E.3): Retain Longitudinal Temporal Information with Modified Dates
-(every date and time of a patient shifted by the same per-patient offset, so uptake times, SUV
-and follow-up intervals are kept), Retain Patient Characteristics (sex, age, size and weight,
-which SUV needs), Clean Descriptors, Clean Structured Content (for our SRs), and Retain Safe
-Private limited to the Philips PET SUV scale factors (group 7053). The result carries
-PatientIdentityRemoved = YES, DeidentificationMethod and its code sequence (CID 7050).
+(every date of a patient moved back by the same per-patient whole number of days, times of day
+kept, so follow-up intervals in days, uptake times and SUV are exact), Retain Patient
+Characteristics (sex, age, size and weight, which SUV needs), Clean Descriptors, Clean
+Structured Content (for our SRs), and Retain Safe Private limited to the Philips PET SUV scale
+factors (group 7053). The result carries PatientIdentityRemoved = YES, DeidentificationMethod
+and its code sequence (CID 7050).
 """
 
 from __future__ import annotations
@@ -355,7 +356,8 @@ class Deidentifier:
             subject, offset_s = self.mapping.subject_for(key, subject_id)
         except MappingError as exc:
             raise DeidError(f"patient {patient_id!r}: {exc}") from None
-        offset = dt.timedelta(seconds=offset_s)
+        # whole days only: mappings made when a part of a day was added keep their day count
+        offset = dt.timedelta(days=-(abs(offset_s) // 86400) if offset_s < 0 else offset_s // 86400)
         warnings = self._warnings(ds)
         identifying = _identifying_strings(ds) if opts.clean_descriptors else []
 

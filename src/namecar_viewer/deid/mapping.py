@@ -17,8 +17,10 @@ from pathlib import Path
 
 APP_NAME = "namecar-viewer"
 DB_NAME = "deid_mapping.sqlite"
-# Modified dates (PS3.15 E.3.6): a shift of 1 to 10 years back plus a part of a day, so that
-# dates and times both change while every interval between them is kept.
+# Modified dates (PS3.15 E.3.6): a shift of 1 to 10 years back by a whole number of days, so
+# the number of days between any two studies (RECIST intervals, progression dates) stays exact;
+# times of day are kept, so uptake intervals (SUV) stay exact too.  (A part of a day would move
+# some dates across midnight and not others: intervals in days would change by one.)
 MIN_SHIFT_DAYS = 365
 MAX_SHIFT_DAYS = 3650
 
@@ -104,8 +106,7 @@ class DeidMapping:
                     f"{self.path}"
                 )
             days = MIN_SHIFT_DAYS + secrets.randbelow(MAX_SHIFT_DAYS - MIN_SHIFT_DAYS + 1)
-            seconds = 1 + secrets.randbelow(86399)  # never a whole number of days
-            offset = -(days * 86400 + seconds)
+            offset = -days * 86400
             self._con.execute(
                 "INSERT INTO subjects VALUES (?, ?, ?, ?)",
                 (patient_key, subject_id, offset, dt.datetime.now(dt.UTC).isoformat()),

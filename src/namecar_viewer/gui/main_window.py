@@ -119,6 +119,8 @@ class MainWindow(QMainWindow):
             vp = SliceViewport(m, self.state, colour=VIEWPORT_COLOURS[i])
             vp.activated.connect(self.set_active)
             self.viewports.append(vp)
+        # viewports shown inside a grid cell (the fused MRI/PET view): tools reach them too
+        self.embedded_viewports: list[SliceViewport] = []
         self.active: SliceViewport = self.viewports[0]
         self.active.active = True
         self.layout_name = "1x3"
@@ -493,8 +495,12 @@ class MainWindow(QMainWindow):
         self.set_active(nxt)
         nxt.setFocus()
 
+    def tool_hosts(self) -> list[SliceViewport]:
+        """Every viewport a tool is installed on: the grid's and those embedded in a cell."""
+        return self.viewports + [v for v in self.embedded_viewports if v not in self.viewports]
+
     def set_tool(self, tool_type: type[ViewportTool]) -> None:
-        for vp in self.viewports:
+        for vp in self.tool_hosts():
             vp.set_tool(tool_type())
 
     def show_volume(

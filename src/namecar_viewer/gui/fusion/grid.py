@@ -229,6 +229,8 @@ class PetGrid(QObject):
     def bind_reads(self, reads: Any) -> None:
         """Follow the read of the window's read controller (called once it exists)."""
         reads.switched.connect(lambda _undo: self._on_switched())
+        for fused in self._fused.values():
+            reads.host(fused)
         self._on_switched()
 
     def _settings(self) -> dict[str, str]:
@@ -408,6 +410,10 @@ class PetGrid(QObject):
             fused.colour = vp.colour
             fused.empty_text = WAITING_TEXT
             self._fused[vp] = fused
+            self.w.embedded_viewports.append(fused)
+            reads = self._reads()
+            if reads is not None:
+                reads.host(fused)  # ellipses and spheres drawn on the fusion read SUV
         if fused.model not in self.w.state.viewports:
             self.w.state.add_viewport(fused.model)
         fused.model.shown = True

@@ -90,6 +90,8 @@ class RegistrationPanel(QWidget):
         self.status = QLabel(self._frame_text(), box)
         self.status.setWordWrap(True)
         lay.addWidget(self.status)
+        # a transform restored from the read (or undone) changes what the status says
+        self.state.transforms_changed.connect(self._on_transforms_changed)
         row = QHBoxLayout()
         self.auto_button = QPushButton("Automatic rigid registration", box)
         self.auto_button.clicked.connect(self.start_automatic)
@@ -149,6 +151,12 @@ class RegistrationPanel(QWidget):
     def accepted_matrix(self) -> npt.NDArray[np.float64] | None:
         a, b = self._frames()
         return self.state.transform(a, b) if a and b else None
+
+    def _on_transforms_changed(self) -> None:
+        try:
+            self.status.setText(self._frame_text())
+        except RuntimeError:  # the panel was closed: stop listening
+            self.state.transforms_changed.disconnect(self._on_transforms_changed)
 
     def _frame_text(self) -> str:
         a, b = self._frames()

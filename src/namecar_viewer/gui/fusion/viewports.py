@@ -157,6 +157,26 @@ class FusedViewport(LinkedSliceViewport):
             return
         super().mouseReleaseEvent(event)
 
+    # --- ROI statistics on the PET layer ---------------------------------------------------
+    def measurement_stats(self, m: Any) -> Any:
+        """SUV statistics of an ellipse/sphere drawn here (the measurement layer asks first).
+
+        ``None`` lets the layer measure the base volume (no PET fused); a text says why SUV
+        cannot be given (an unaccepted registration is only a candidate).
+        """
+        if self.fusion is None:
+            return None
+        if self.candidate:
+            return "SUV after the registration is accepted"
+        try:
+            return self.fusion.measurement_stats(m)
+        except ValueError as exc:
+            return str(exc)
+
+    def stats_key(self) -> int:
+        """Changes when the fused PET or its transform change (the layer's cache key)."""
+        return id(self.fusion)
+
     # --- configuration ---------------------------------------------------------------------
     def set_pet(
         self, pet: Volume | None, matrix: npt.ArrayLike | None = None, candidate: bool = False

@@ -147,6 +147,7 @@ class ReadController(QObject):
             self.layer.attach(vp)
             vp.model.volume_changed.connect(lambda m=vp.model: self._on_volume(m))
         self.tool_actions: dict[str, QAction] = {}
+        self.current_tool: MeasureTool | None = None
         self._build_actions()
         self._error_shown = False
 
@@ -244,12 +245,20 @@ class ReadController(QObject):
     def set_tool(self, cls: type[MeasureTool]) -> MeasureTool:
         """Install a measurement tool on every viewport (they share the layer)."""
         tool = cls(self.layer)
-        for vp in self.viewports:
+        hosts = getattr(self.window, "tool_hosts", None)
+        for vp in hosts() if hosts is not None else self.viewports:
             vp.set_tool(tool)
+        self.current_tool = tool
         act = self.tool_actions.get(cls.name)
         if act is not None:
             act.setChecked(True)
         return tool
+
+    def host(self, vp: Any) -> None:
+        """A viewport shown inside a grid cell takes part: measurements drawn and edited there."""
+        self.layer.attach(vp)
+        if self.current_tool is not None:
+            vp.set_tool(self.current_tool)
 
     # --- the read of the patient on screen -------------------------------------------------
     def _on_volume(self, model: Any) -> None:

@@ -313,11 +313,14 @@ class MeasurementLayer:
         vol = vp.model.volume
         if vol is None:
             return ""
-        key = (m.uid, m.points, id(vol))
+        own = getattr(vp, "measurement_stats", None)  # a fused view measures its PET layer
+        key = (m.uid, m.points, id(vol), getattr(vp, "stats_key", lambda: 0)())
         cached = self._stats_cache.get(key)
         if cached is None:
             try:
-                s = measurement_stats(vol, m, modality_unit(vp.model))
+                s = own(m) if own is not None else None
+                if s is None:
+                    s = measurement_stats(vol, m, modality_unit(vp.model))
                 cached = s if s is not None else ""
             except ValueError as exc:
                 cached = str(exc)
