@@ -53,6 +53,9 @@ class OrthancServer:
     http_port: int = field(default_factory=free_port)
     dicom_port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    # DICOM TLS on the DIMSE port (certificate, key, trusted CA file), clients must present a
+    # certificate the CA signed (Orthanc's DicomTlsRemoteCertificateRequired)
+    tls: tuple[Path, Path, Path] | None = None
 
     @property
     def base_url(self) -> str:
@@ -99,6 +102,17 @@ class OrthancServer:
             "SaveJobs": False,
             "HttpDescribeErrors": True,
             "StorageCompression": False,
+            **(
+                {
+                    "DicomTlsEnabled": True,
+                    "DicomTlsCertificate": str(self.tls[0]),
+                    "DicomTlsPrivateKey": str(self.tls[1]),
+                    "DicomTlsTrustedCertificates": str(self.tls[2]),
+                    "DicomTlsRemoteCertificateRequired": True,
+                }
+                if self.tls
+                else {}
+            ),
         }
 
     def start(self, timeout_s: float = 30.0) -> None:

@@ -97,10 +97,15 @@ def _status_text(status: int) -> str:
 
 
 def check_reachable(node: DimseNode) -> None:
-    """Fail fast with a clear message when nothing accepts TCP connections at the node."""
+    """Fail fast with a clear message when nothing accepts TCP connections at the node, or,
+    for a TLS node, when the TLS handshake fails (the reason named: an untrusted certificate,
+    a host name the certificate does not cover, a client certificate the peer refuses)."""
     try:
-        with socket.create_connection((node.host, node.port), timeout=min(node.timeout_s, 5)):
-            pass
+        with socket.create_connection(
+            (node.host, node.port), timeout=min(node.timeout_s, 5)
+        ) as sock:
+            if node.tls.enabled:
+                _check_tls(node, sock)
     except ConnectionRefusedError:
         raise PacsError(
             f"{node.name}: nothing listens at {node.host}:{node.port} (connection refused); "
@@ -113,6 +118,45 @@ def check_reachable(node: DimseNode) -> None:
         ) from None
     except OSError as exc:
         raise PacsError(f"{node.name}: cannot reach {node.host}:{node.port}: {exc}") from None
+
+
+def _check_tls(node: DimseNode, sock: socket.socket, read_s: float = 0.0) -> None:
+    """The TLS handshake on ``sock``; ``read_s`` > 0 also waits that long for an alert (with
+    TLS 1.3 a refused client certificate shows only when data is read)."""
+    import ssl
+
+    try:
+        ctx = node.tls.ssl_context()
+    except (OSError, ssl.SSLError) as exc:
+        raise PacsError(f"{node.name}: TLS settings cannot be used: {exc}") from None
+    try:
+        with ctx.wrap_socket(sock, server_hostname=node.host) as tls:
+            if read_s > 0:
+                tls.settimeout(read_s)
+                with contextlib.suppress(TimeoutError):
+                    tls.recv(1)
+    except ssl.SSLCertVerificationError as exc:
+        raise PacsError(
+            f"{node.name}: the TLS certificate of {node.host}:{node.port} is not trusted: "
+            f"{exc.verify_message or exc.reason}"
+        ) from None
+    except ssl.SSLError as exc:
+        hint = "" if node.tls.cert_file else " (does the server require a client certificate?)"
+        raise PacsError(
+            f"{node.name}: TLS with {node.host}:{node.port} failed: {exc.reason or exc}{hint}"
+        ) from None
+
+
+def _tls_diagnosis(node: DimseNode) -> str:
+    """Why a TLS association failed, when a fresh handshake tells; else an empty string."""
+    try:
+        with socket.create_connection((node.host, node.port), timeout=5) as sock:
+            _check_tls(node, sock, read_s=2.0)
+    except PacsError as exc:
+        return str(exc)
+    except OSError:
+        return ""
+    return ""
 
 
 def _make_ae(local: LocalAe, node: DimseNode) -> Any:
@@ -167,6 +211,9 @@ def association(
                 + (f": {rejection[0]}" if rejection else "")
                 + f" (our AE title {local.ae_title!r})"
             )
+        why = _tls_diagnosis(node) if node.tls.enabled else ""
+        if why:
+            raise PacsError(why)
         raise PacsError(
             f"{node.name}: association with {node.address} failed (aborted by the peer or "
             "timed out" + ("; check the TLS settings" if node.tls.enabled else "") + ")"
