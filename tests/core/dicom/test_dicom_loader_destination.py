@@ -71,3 +71,36 @@ def test_a_wrong_guess_is_dropped_and_the_volume_is_right(tmp_path: Path, offers
     assert v.shape == (6, 128, 128)
     assert offers[0] is None
     assert np.array_equal(v.array, _reference(tmp_path))
+
+
+def test_another_series_drops_the_guess_during_the_scan(
+    tmp_path: Path, offers: list, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two series of the same size in one folder: told at the first image of the second."""
+    write_ct_series(tmp_path / "a", [(0.0, 0.0, 2.0 * k) for k in range(5)])
+    write_ct_series(tmp_path / "b", [(0.0, 0.0, 2.0 * k) for k in range(3)])
+    told: list[bool] = []
+    another = loader_module.Destination.another_series
+
+    def spy(self: Any) -> None:
+        told.append(True)
+        another(self)
+
+    monkeypatch.setattr(loader_module.Destination, "another_series", spy)
+    v = load_series([tmp_path])
+    assert told == [True] and offers == [None, None]  # the load's take and the final drop
+    assert v.shape == (5, 128, 128)
+    assert np.array_equal(v.array, _reference(tmp_path / "a"))
+
+
+def test_too_big_a_guess_is_not_made(monkeypatch: pytest.MonkeyPatch) -> None:
+    from namecar_viewer.core.dicom.model import InstanceRef, PixelInfo
+
+    monkeypatch.setattr(loader_module.Destination, "MIN_BYTES", 0)
+    d = loader_module.Destination()
+    pixel = PixelInfo("1.2.840.10008.1.2.1")
+    first = InstanceRef("x.dcm", "1.2", rows=512, columns=512, pixel=pixel)
+    d.first_image(first, "CT", 5000)  # 5000 x 512 x 512 int16 = 2.6 GB: no guess
+    assert d._thread is None
+    d.first_image(first, "CT", 10)
+    assert d._thread is not None and d.take((10, 512, 512), np.dtype(np.int16)) is not None

@@ -492,19 +492,22 @@ class Destination:
     """
 
     MIN_BYTES = 32 * 2**20  # below this the thread costs more than the page faults
+    MAX_BYTES = 2**30  # a folder this big likely holds several series: no guess
 
     def __init__(self) -> None:
         self._thread: threading.Thread | None = None
         self._array: npt.NDArray[Any] | None = None
+        self._wrong = False
 
-    def expect(self, first: InstanceRef, modality: str, n_files: int) -> None:
+    def first_image(self, first: InstanceRef, modality: str, n_files: int) -> None:
         """Start mapping (n_files, rows, columns) of the dtype ``load_stack`` would choose."""
         p = first.pixel
         if self._thread is not None or p is None or p.samples_per_pixel != 1 or first.frame:
             return
         dtype = np.dtype(np.int16) if _int16_exact([first], modality) else np.dtype(np.float32)
         shape = (n_files, first.rows, first.columns)
-        if int(np.prod(shape)) * dtype.itemsize < self.MIN_BYTES:
+        nbytes = int(np.prod(shape)) * dtype.itemsize
+        if not self.MIN_BYTES <= nbytes <= self.MAX_BYTES:
             return
 
         def touch() -> None:
@@ -512,10 +515,16 @@ class Destination:
             # one write per 4 KiB page maps the page (the kernel zeroes it); numpy releases
             # the GIL for a loop this long, so the scan goes on meanwhile
             arr.reshape(-1)[:: max(1, 4096 // dtype.itemsize)] = 0
-            self._array = arr
+            self._array = None if self._wrong else arr  # a wrong guess is let go at once
 
         self._thread = threading.Thread(target=touch, name="volume-memory", daemon=True)
         self._thread.start()
+
+    def another_series(self) -> None:
+        """The guess is wrong (every file is not one slice of one series): drop it."""
+        self._wrong = True
+        if self._thread is not None and not self._thread.is_alive():
+            self._array = None  # touched already: let it go now, not after the scan
 
     def take(self, shape: tuple[int, ...], dtype: np.dtype[Any]) -> npt.NDArray[Any] | None:
         """The mapped array if it has this shape and dtype; None (and freed) otherwise."""
@@ -523,7 +532,7 @@ class Destination:
             return None
         self._thread.join()
         arr, self._array, self._thread = self._array, None, None
-        if arr is not None and arr.shape == shape and arr.dtype == dtype:
+        if arr is not None and not self._wrong and arr.shape == shape and arr.dtype == dtype:
             return arr
         return None
 
@@ -539,7 +548,7 @@ def load_series(paths: Iterable[str | os.PathLike[str]]) -> Volume:
     ((1, 128, 128), 'CT', 'int16')
     """
     destination = Destination()
-    report = scan([str(p) for p in paths], first_image=destination.expect)
+    report = scan([str(p) for p in paths], watcher=destination)
     candidates = [s for s in report.stacks if s.loadable]
     if not candidates:
         reasons = "; ".join(f"{u.path}: {u.reason}" for u in report.unreadable[:5])

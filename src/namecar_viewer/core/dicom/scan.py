@@ -14,7 +14,7 @@ import warnings
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from pydicom import dcmread
 from pydicom.errors import InvalidDicomError
@@ -41,8 +41,17 @@ from namecar_viewer.core.dicom.sources import HEAD_BYTES, Source, iter_sources
 from namecar_viewer.core.problems import Problem, Severity
 
 ProgressCallback = Callable[[int, int | None, str], None]
-# Told of the first image found, its modality and how many files the scan will read.
-FirstImageCallback = Callable[[InstanceRef, str, int], None]
+
+
+class ScanWatcher(Protocol):
+    """Told what a scan finds as it goes (``load_series`` prepares the volume's memory)."""
+
+    def first_image(self, ref: InstanceRef, modality: str, n_files: int) -> None:
+        """The first image found, its modality, and how many files the scan will read."""
+
+    def another_series(self) -> None:
+        """An image of another series or size than the first: the folder holds several."""
+
 
 _SR_PREFIX = "1.2.840.10008.5.1.4.1.1.88."
 _KO = "1.2.840.10008.5.1.4.1.1.88.59"
@@ -658,7 +667,7 @@ def scan(
     paths: Iterable[str],
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
-    first_image: FirstImageCallback | None = None,
+    watcher: ScanWatcher | None = None,
 ) -> ScanReport:
     """Scan folders, DICOMDIRs or zips (header-only) into a report of stacks and problems."""
     report = ScanReport()
@@ -666,6 +675,7 @@ def scan(
     sources = list(iter_sources(paths))
     total = len(sources)
     memo = LayoutMemo()
+    first_kind: tuple[str, int, int] | None = None
     for n, item in enumerate(sources):
         if cancel is not None and cancel.is_set():
             report.cancelled = True
@@ -706,8 +716,13 @@ def scan(
             continue
         try:
             found = _frames_of(item, ds, fast, size, facts)
-            if first_image is not None and found and not frames:
-                first_image(found[0].ref, facts.modality, total)
+            if watcher is not None and found:
+                if not frames:
+                    watcher.first_image(found[0].ref, facts.modality, total)
+                    first_kind = (facts.series_uid, facts.rows, facts.cols)
+                elif first_kind != (facts.series_uid, facts.rows, facts.cols):
+                    watcher.another_series()
+                    watcher = None  # told once
             frames.extend(found)
         except Exception as exc:  # noqa: BLE001 - one odd file must not stop the scan
             report.unreadable.append(
