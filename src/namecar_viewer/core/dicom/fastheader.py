@@ -599,6 +599,7 @@ class LayoutMemo:
     def __init__(self, capacity: int = 4) -> None:
         self._templates: list[_Template] = []
         self._capacity = capacity
+        self._pending: tuple[bytes, FastHeader, tuple[int, ...]] | None = None
         self.matched = 0  # headers read through a remembered layout
         self.parsed = 0  # headers parsed in full
 
@@ -625,10 +626,19 @@ class LayoutMemo:
 
     def _learn(self, buf: bytes, header: FastHeader) -> None:
         tags = tuple(e[0] for e in header.layout)
+        implicit = header.dataset._implicit
         for i, t in enumerate(self._templates):
-            if t.tags == tags and t.implicit == header.dataset._implicit:
+            if t.tags == tags and t.implicit == implicit:
                 t.widen(buf, header)
                 self._templates.insert(0, self._templates.pop(i))
                 return
-        self._templates.insert(0, _Template(buf, header))
-        del self._templates[self._capacity :]
+        # a layout becomes a template when a second file shows it: one-off files cost nothing
+        pending = self._pending
+        if pending is not None and pending[2] == tags and pending[1].dataset._implicit == implicit:
+            template = _Template(pending[0], pending[1])
+            template.widen(buf, header)
+            self._templates.insert(0, template)
+            del self._templates[self._capacity :]
+            self._pending = None
+        else:
+            self._pending = (buf, header, tags)
