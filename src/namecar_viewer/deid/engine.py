@@ -357,7 +357,7 @@ class Deidentifier:
         except MappingError as exc:
             raise DeidError(f"patient {patient_id!r}: {exc}") from None
         # whole days only: mappings made when a part of a day was added keep their day count
-        offset = dt.timedelta(days=-(abs(offset_s) // 86400) if offset_s < 0 else offset_s // 86400)
+        offset = dt.timedelta(days=int(offset_s / 86400))  # toward zero: -400.6 d -> -400 d
         warnings = self._warnings(ds)
         identifying = _identifying_strings(ds) if opts.clean_descriptors else []
 
