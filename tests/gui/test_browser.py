@@ -7,7 +7,6 @@ import shutil
 import warnings
 from pathlib import Path
 
-import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from pytestqt.qtbot import QtBot
@@ -16,13 +15,6 @@ from namecar_viewer.app.importer import import_paths
 from namecar_viewer.gui.main_window import MainWindow
 from namecar_viewer.gui.study_browser import STACK_MIME, ImportDialog, StudyBrowser
 from namecar_viewer.persistence.study_index import StudyIndex
-
-
-@pytest.fixture(scope="module")
-def demo_index(small_demo: Path) -> StudyIndex:
-    idx = StudyIndex(":memory:")
-    import_paths(idx, [small_demo])
-    return idx
 
 
 def _tree_texts(b: StudyBrowser) -> list[list[str]]:

@@ -5,6 +5,7 @@ viewports (MRI, PET, fusion, MIP)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,19 +30,8 @@ from namecar_viewer.persistence.study_index import StudyIndex
 
 
 @pytest.fixture(autouse=True)
-def _reads_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    db = tmp_path / "reads.sqlite"
-    monkeypatch.setenv("NAMECAR_READS_DB", str(db))
-    monkeypatch.setenv("NAMECAR_READER", "dr-pet")
-    monkeypatch.setenv("NAMECAR_NO_DIALOGS", "1")
-    return db
-
-
-@pytest.fixture(scope="module")
-def demo_index(small_demo: Path) -> StudyIndex:
-    idx = StudyIndex(":memory:")
-    import_paths(idx, [small_demo])
-    return idx
+def _reads_db(reader_env: Callable[[str], Path]) -> Path:
+    return reader_env("dr-pet")
 
 
 @pytest.fixture(scope="module")

@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
 from pytestqt.qtbot import QtBot
 
-from namecar_viewer.app.importer import import_paths
 from namecar_viewer.core.geometry import Volume
 from namecar_viewer.gui.main_window import MainWindow
 from namecar_viewer.gui.study_browser import STACK_MIME
 from namecar_viewer.persistence.study_index import StudyIndex
-
-
-@pytest.fixture(scope="module")
-def demo_index(small_demo: Path) -> StudyIndex:
-    idx = StudyIndex(":memory:")
-    import_paths(idx, [small_demo])
-    return idx
 
 
 @pytest.fixture

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 from pytestqt.qtbot import QtBot
 
-from namecar_viewer.app.importer import import_paths
 from namecar_viewer.app.pet import OFFSET_PREFIX, timepoint_offsets_in
 from namecar_viewer.gui.main_window import MainWindow
 from namecar_viewer.persistence.audit import AuditLog
@@ -16,19 +16,8 @@ from namecar_viewer.persistence.study_index import StudyIndex
 
 
 @pytest.fixture(autouse=True)
-def _reads_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    db = tmp_path / "reads.sqlite"
-    monkeypatch.setenv("NAMECAR_READS_DB", str(db))
-    monkeypatch.setenv("NAMECAR_READER", "dr-links")
-    monkeypatch.setenv("NAMECAR_NO_DIALOGS", "1")
-    return db
-
-
-@pytest.fixture(scope="module")
-def demo_index(small_demo: Path) -> StudyIndex:
-    idx = StudyIndex(":memory:")
-    import_paths(idx, [small_demo])
-    return idx
+def _reads_db(reader_env: Callable[[str], Path]) -> Path:
+    return reader_env("dr-links")
 
 
 def _eligibility(qtbot: QtBot, index: StudyIndex) -> MainWindow:
