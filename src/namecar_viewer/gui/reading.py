@@ -176,7 +176,7 @@ class ReadingController(QObject):
         self.w.browser.refresh()
         if summary.skipped:
             self.w.browser.show_message(
-                f"{len(summary.skipped)} files skipped: "
+                f"{len(summary.skipped)} file{'s' if len(summary.skipped) > 1 else ''} skipped: "
                 + "; ".join(f"{s.path}: {s.reason}" for s in summary.skipped[:3])
                 + (" ..." if len(summary.skipped) > 3 else "")
             )
