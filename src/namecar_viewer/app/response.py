@@ -409,7 +409,7 @@ def _inclusion_rows(case: Case, label: str) -> ResponseReport:
             label=w.label,
             date=w.date,
             is_baseline=i == 0,
-            sum_mm=w.targets.sum_mm if w.targets is not None else None,
+            sum_mm=w.targets.measured_sum_mm if w.targets is not None else None,
             pct_from_baseline=w.pct_base,
             pct_from_nadir=w.pct_nadir,
             nadir_mm=w.nadir,

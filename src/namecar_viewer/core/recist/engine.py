@@ -6,8 +6,9 @@ sum exactly 30.0% below baseline is PR and one exactly 20.0% and 5.0 mm above th
 Readings of the texts the engine commits to: "after a true CR" means the last evaluable overall
 response was CR (RECIST committee Q&A); a node is disease again at >= 10 mm short axis; a nadir
 of 0 has no percent change and PD from it needs the 5 mm increase; targets or non-targets
-missing from a timepoint are not evaluated; timepoints after the first PD are still evaluated
-but flagged and not used for best response.
+missing from a timepoint are not evaluated; a timepoint where no target was evaluated has no sum
+and no percent change (None, not 0 mm and -100%) and its target response is NE; timepoints after
+the first PD are still evaluated but flagged and not used for best response.
 """
 
 from __future__ import annotations
@@ -89,6 +90,13 @@ def _target_response(
             f"PD: target disease after CR ({', '.join(ts.with_disease)}), {pd_words}"
         )
         return Response.PD
+    if not ts.evaluated:
+        # Nothing measured: no sum and no percent change, and nothing that could reach PD.
+        work.reasons.append(
+            f"NE: no target evaluated ({', '.join(ts.missing)} not evaluated), no sum of "
+            "diameters (sec. 4.4.2)"
+        )
+        return Response.NE
     if ts.missing:
         if meets_pd(ts.sum_mm, nadir):
             work.reasons.append(
@@ -198,8 +206,9 @@ def recist11_timepoints(case: Case) -> list[TimepointWork]:
         after_cr = last_evaluable is Response.CR
         if ts is not None:
             work.nadir = nadir
-            work.pct_base = pct_change(ts.sum_mm, baseline_mm)
-            work.pct_nadir = pct_change(ts.sum_mm, nadir)
+            if ts.evaluated:  # no percent change when no target was measured
+                work.pct_base = pct_change(ts.sum_mm, baseline_mm)
+                work.pct_nadir = pct_change(ts.sum_mm, nadir)
             work.target_response = _target_response(ts, baseline_mm, nadir, after_cr, work)
             if ts.complete:
                 # A sum with a missing lesion never becomes the nadir (sec. 4.4.2).
@@ -362,7 +371,7 @@ def evaluate(case: Case, criteria: Criteria = Criteria.RECIST11) -> CaseResult:
             TimepointResult(
                 label=w.label,
                 date=w.date,
-                sum_mm=w.targets.sum_mm if w.targets is not None else None,
+                sum_mm=w.targets.measured_sum_mm if w.targets is not None else None,
                 targets_not_evaluated=w.targets.missing if w.targets is not None else (),
                 pct_change_from_baseline=w.pct_base,
                 pct_change_from_nadir=w.pct_nadir,

@@ -44,33 +44,45 @@ def measurement_of(tp: Timepoint, lesion_id: str) -> TargetMeasurement:
 
 @dataclass(frozen=True)
 class TargetSum:
-    """Sum over a set of targets at one timepoint, with what is missing and whether all are gone."""
+    """Sum over a set of targets at one timepoint, with what is missing and whether all are gone.
+
+    ``sum_mm`` adds the evaluated lesions only (0 when none was evaluated); what is shown as a
+    sum is :attr:`measured_sum_mm`, None when nothing was measured.
+    """
 
     sum_mm: Fraction
     missing: tuple[str, ...]
     all_gone: bool  # non-nodal at 0 and nodes < 10 mm, over the evaluated lesions
     with_disease: tuple[str, ...]  # evaluated lesions that are not gone
+    evaluated: tuple[str, ...]  # lesions with a value at this timepoint
 
     @property
     def complete(self) -> bool:
         return not self.missing
+
+    @property
+    def measured_sum_mm(self) -> Fraction | None:
+        """The sum, or None when no lesion of the set was evaluated (nothing was measured)."""
+        return self.sum_mm if self.evaluated else None
 
 
 def target_sum(lesions: Iterable[Lesion], tp: Timepoint) -> TargetSum:
     """Sum of diameters: long axis of non-nodal targets, short axis of nodes (sec. 4.3.2)."""
     total = Fraction(0)
     missing: list[str] = []
+    evaluated: list[str] = []
     diseased: list[str] = []
     for lesion in lesions:
         value = lesion_value_mm(measurement_of(tp, lesion.id))
         if value is None:
             missing.append(lesion.id)
             continue
+        evaluated.append(lesion.id)
         total += value
         gone = value < NODE_NORMAL_SHORT_AXIS_MM if lesion.is_lymph_node else value == 0
         if not gone:
             diseased.append(lesion.id)
-    return TargetSum(total, tuple(missing), not diseased, tuple(diseased))
+    return TargetSum(total, tuple(missing), not diseased, tuple(diseased), tuple(evaluated))
 
 
 def pct_change(value: Fraction, reference: Fraction) -> Fraction | None:
