@@ -24,9 +24,10 @@ from namecar_viewer.app.eligibility import (
     answer_command,
     answers,
     decide,
+    is_answer_command,
     load_criteria,
 )
-from namecar_viewer.app.read_session import ReadSession, SetStatus
+from namecar_viewer.app.read_session import ReadSession, SetReadSetting, SetStatus
 from namecar_viewer.core.reads import LesionStatus
 from namecar_viewer.persistence.reads_db import SCHEMA_VERSION, ReadsDatabase
 
@@ -159,3 +160,12 @@ def test_version_1_database_gains_the_settings_table(tmp_path: Path) -> None:
     with sqlite3.connect(path) as con:
         names = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert "read_settings" in names
+
+
+def test_is_answer_command_tells_answers_from_other_edits() -> None:
+    """The eligibility window undoes answers only (gui/eligibility.py, Ctrl+Z)."""
+    i1 = load_criteria().get("I1")
+    assert is_answer_command(answer_command(i1, Answer.YES, "dr.site", WHEN))
+    assert is_answer_command(answer_command(i1, None, "dr.site"))  # clearing is an answer too
+    assert not is_answer_command(SetReadSetting("recist/baseline", '"x"'))
+    assert not is_answer_command(None)

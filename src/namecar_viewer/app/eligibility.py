@@ -231,6 +231,11 @@ def answer_command(
     return SetReadSetting(key, rec.to_json(), f"{criterion.title}: {answer.value}")
 
 
+def is_answer_command(command: object) -> bool:
+    """True for a command of :func:`answer_command` (what the eligibility window may undo)."""
+    return isinstance(command, SetReadSetting) and command.key.startswith(ANSWER_PREFIX)
+
+
 # --- decision --------------------------------------------------------------------------------
 
 
@@ -370,5 +375,6 @@ __all__ = [
     "answer_command",
     "answers",
     "decide",
+    "is_answer_command",
     "load_criteria",
 ]
