@@ -56,18 +56,12 @@ def test_export_read_carries_the_adjudicated_result(
     assert "Cannot export case NAMECAR-001 FU03M" in str(err.value)
     assert "awaits adjudication" in str(err.value)
     assert not out.exists()
-    # through the menu's dialog path the reader gets the message in the status bar
+    # through the menu's dialog the reader gets the message in the status bar
     monkey_path = tmp_path / "menu.csv"
-    from PySide6.QtWidgets import QFileDialog
-
-    orig = QFileDialog.getSaveFileName
-    QFileDialog.getSaveFileName = staticmethod(  # type: ignore[method-assign]
-        lambda *a, **k: (str(monkey_path), "CSV for the trial database (*.csv)")
-    )
-    try:
-        w.review.show_export_dialog()
-    finally:
-        QFileDialog.getSaveFileName = orig  # type: ignore[method-assign]
+    dlg = w.review.show_export_dialog()
+    dlg.setDirectory(str(tmp_path))
+    dlg.selectFile("menu.csv")
+    dlg.accept()
     msg = w.statusBar().currentMessage()
     assert msg.startswith("Export failed: Cannot export case NAMECAR-001 FU03M")
     assert not monkey_path.exists()

@@ -586,27 +586,10 @@ class ReviewController:
         idx.add_fallback(find)
         return idx
 
-    def show_export_dialog(self) -> None:
-        from PySide6.QtWidgets import QFileDialog
+    def show_export_dialog(self) -> Any:
+        from namecar_viewer.gui.export_dialog import open_export_dialog
 
-        filters = {
-            "CSV for the trial database (*.csv)": "csv",
-            "RECIST JSON (*.json)": "json",
-            "DICOM SR TID 1500 (*.dcm)": "sr",
-            "PDF response report (*.pdf)": "pdf",
-        }
-        path, chosen = QFileDialog.getSaveFileName(
-            self.window, "Export read", "read.csv", ";;".join(filters)
-        )
-        if not path:
-            return
-        try:
-            warnings = self.export_read(path, filters.get(chosen, "csv"))
-        except Exception as exc:  # noqa: BLE001 - shown to the reader, never a traceback
-            self._say(f"Export failed: {exc}")
-            return
-        if warnings:
-            self._say("Exported with warnings: " + "; ".join(warnings))
+        return open_export_dialog(self)
 
     # --- other screens ---------------------------------------------------------------------
     def show_worklist(self) -> Any:
