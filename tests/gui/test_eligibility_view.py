@@ -237,11 +237,12 @@ def test_ctrl_z_and_ctrl_shift_z_in_the_window(qtbot: QtBot, audited: Any) -> No
     assert stored["I3"].answer is Answer.NO and stored["I3"].by == "dr.site"
     assert len(_answer_entries(db, undo.session.read.uid)) == 6
     # with a choice pending in the box, Ctrl+Z puts it back first and undoes nothing
+    # (the keys go to the box that has the focus, as when typing)
     QTest.keyClick(box, Qt.Key.Key_Up)
     assert box.currentText() == "yes" and undo.index() == 2
-    QTest.keyClick(view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    QTest.keyClick(box, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert box.currentText() == "no" and not box.pending and undo.index() == 2
-    QTest.keyClick(view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    QTest.keyClick(box, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert undo.index() == 1 and box.currentText() == "yes"
     # a later edit that is not an answer is left to the main window's Edit > Undo
     undo.push_command(SetReadSetting("viewer/note", '"x"', "Note"))
