@@ -156,7 +156,7 @@ def test_version_1_database_gains_the_settings_table(tmp_path: Path) -> None:
         con.execute("DROP TABLE read_settings")
         con.execute("UPDATE schema_version SET version = 1")
     db = ReadsDatabase(path)
-    assert db.schema_version() == SCHEMA_VERSION == 2
+    assert db.schema_version() == SCHEMA_VERSION == 3
     with sqlite3.connect(path) as con:
         names = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert "read_settings" in names

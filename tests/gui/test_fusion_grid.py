@@ -127,7 +127,9 @@ def test_pet_in_suv_in_the_grid_readout_overlay_and_ellipse(
     a = vp.patient_to_screen(c - np.array([10.0, 8.0, 0.0]))
     b = vp.patient_to_screen(c + np.array([10.0, 8.0, 0.0]))
     drag(vp, a, b)
-    m = w.reads.session.read.measurements[-1].measurement
+    # a PET measurement is the ancillary MRI-PET record's, never the RECIST read's
+    assert w.reads.session.read.measurements == ()
+    m = w.reads.ancillary_session.read.measurements[-1].measurement
     s = w.reads.layer.stats(vp, m)
     # a 20 x 16 mm ellipse inside the 60 x 48 mm uniform lesion: all 11.5, no spread
     assert s.unit == SUV_UNIT
@@ -170,18 +172,19 @@ def test_missing_weight_entered_audited_and_reapplied_on_reopening(
     # 78 kg is the phantom's weight: the lesion reads its true SUV again
     assert _readout_at(vp, t1["peak_voxel_centre_mm"]).startswith(f"11.5 {SUV_UNIT}")
     key = suv_override_key(row.series_instance_uid)
-    read = w.reads.session.read
+    read = w.reads.ancillary_session.read  # the MRI-PET record holds it, not the RECIST read
     assert '"patient_weight_kg": 78.0' in read.settings[key]
+    assert key not in w.reads.session.read.settings
     entries = [e for e in AuditLog(w.reads.db.engine).entries() if e.entity_key == key]
     assert entries and entries[-1].username == "dr-pet" and "78.0" in (entries[-1].new_value or "")
     assert entries[-1].old_value is None and entries[-1].ts_utc
 
-    # undo withdraws the value (the PET goes back to raw), redo brings it back
-    w.reads.undo.undo()
-    assert not is_suv(vp.model.volume) and key not in w.reads.session.read.settings
-    w.reads.undo.redo()
+    # Edit > Undo withdraws the value (the PET goes back to raw), Redo brings it back
+    w.reads.undo_action.trigger()
+    assert not is_suv(vp.model.volume) and key not in w.reads.ancillary_session.read.settings
+    w.reads.redo_action.trigger()
     assert is_suv(vp.model.volume)
-    read_uid = w.reads.session.read.uid
+    read_uid = w.reads.ancillary_session.read.uid
     w.close()
 
     # a new window on the same reads database: the read reopens and the value is reapplied
@@ -189,7 +192,7 @@ def test_missing_weight_entered_audited_and_reapplied_on_reopening(
     w2.set_layout("1x1")
     w2.reading.load_into(w2.viewports[0], row.id)
     _wait(qtbot, w2)
-    assert w2.reads.session.read.uid == read_uid
+    assert w2.reads.ancillary_session.read.uid == read_uid
     vol2 = w2.viewports[0].model.volume
     assert is_suv(vol2) and vol2.metadata["suv_reader_entered"] == {"patient_weight_kg": 78.0}
     assert _readout_at(w2.viewports[0], t1["peak_voxel_centre_mm"]).startswith(f"11.5 {SUV_UNIT}")
@@ -223,11 +226,11 @@ def test_mri_pet_protocol_fills_four_viewports_and_registration_is_kept(
 
     panel = fusion.panel
     assert panel is not None
-    settings_before = dict(w.reads.session.read.settings)
+    settings_before = dict(w.reads.ancillary_session.read.settings)
     panel.nudge((0, 0, 0), (5.0, 0, 0))
     assert fused.candidate and panel.method == "manual"
-    panel.reject()  # Reject leaves the read unchanged
-    assert dict(w.reads.session.read.settings) == settings_before
+    panel.reject()  # Reject leaves the record unchanged
+    assert dict(w.reads.ancillary_session.read.settings) == settings_before
     assert fused.fusion is None
 
     panel.start_automatic()
@@ -236,7 +239,8 @@ def test_mri_pet_protocol_fills_four_viewports_and_registration_is_kept(
     assert panel.method == "automatic"
     panel.accept()
     assert fused.fusion is not None and fused.message == "" and not fused.candidate
-    (rec,) = registrations_in(w.reads.session.read.settings)
+    (rec,) = registrations_in(w.reads.ancillary_session.read.settings)
+    assert not registrations_in(w.reads.session.read.settings)  # not in the RECIST read
     assert rec.fixed_frame == mri.frame_of_reference_uid
     assert rec.moving_frame == pet.frame_of_reference_uid
     assert rec.method == "automatic" and rec.metric is not None
@@ -339,7 +343,8 @@ def test_ellipse_and_sphere_on_the_fused_view_read_suv_of_the_pet(
     a = fused.patient_to_screen(c - np.array([10.0, 8.0, 0.0]))
     b = fused.patient_to_screen(c + np.array([10.0, 8.0, 0.0]))
     drag(fused, a, b)
-    m = w.reads.session.read.measurements[-1].measurement
+    assert w.reads.session.read.measurements == ()  # the RECIST read is not touched
+    m = w.reads.ancillary_session.read.measurements[-1].measurement
     assert m.frame_of_reference_uid == mri.frame_of_reference_uid  # stored on the MRI images
     s = w.reads.layer.stats(fused, m)
     # inside the uniform 60 x 48 mm lesion every PET voxel holds SUV 11.5 (ground truth)
@@ -356,7 +361,7 @@ def test_ellipse_and_sphere_on_the_fused_view_read_suv_of_the_pet(
     fused.model.move_to_point(c2)
     edge = c2 + np.array([10.0, 0.0, 0.0])
     drag(fused, fused.patient_to_screen(c2), fused.patient_to_screen(edge))
-    sphere = w.reads.session.read.measurements[-1].measurement
+    sphere = w.reads.ancillary_session.read.measurements[-1].measurement
     assert sphere.radius_mm == pytest.approx(10.0, abs=1.0)
     v = w.reads.layer.stats(fused, sphere)
     assert v.unit == SUV_UNIT and v.volume_ml > 0

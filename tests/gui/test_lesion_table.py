@@ -223,16 +223,25 @@ def test_main_window_tools_undo_redo_and_reopen(
         vp.model.move_to_point(c)
         d = np.array([t["long_axis_mm"] / 2, 0.0, 0.0])
         _drag(vp, vp.patient_to_screen(c - d), vp.patient_to_screen(c + d))
+        # the lesion chooser proposes a new target at the baseline: Enter confirms it
+        assert ctl.layer.chooser is not None
+        qtbot.keyClick(ctl.layer.chooser.list, Qt.Key.Key_Return)
     assert len(ctl.session.read.lesions) == 5
     assert (tmp_path / "reads.sqlite").exists()
     # the reader sets each lesion's site (lesion panel context menu -> ChangeSite)
     from namecar_viewer.app.read_session import ChangeSite
 
     sites = {"kidney": Site.KIDNEY, "lung": Site.LUNG, "liver": Site.LIVER}
+    changed = 0
     for les, truth in zip(ctl.session.read.lesions, gt["lesions"][:5], strict=True):
-        ctl.undo.push_command(ChangeSite(les.uid, sites.get(truth["organ"], Site.LYMPH_NODE)))
+        site = sites.get(truth["organ"], Site.LYMPH_NODE)
+        # the lung lesions' site was already guessed from the air around them
+        assert les.site in (Site.OTHER, site), (les.label, les.site)
+        changed += les.site is not site
+        ctl.undo.push_command(ChangeSite(les.uid, site))
     assert ctl.session.read.lesions[4].is_lymph_node
-    assert ctl.undo.count() == 10
+    # 5 x (store the measurement, create its lesion) + the sites that changed
+    assert ctl.undo.count() == 10 + changed
     # Edit > Undo / Redo (Ctrl+Z / Ctrl+Shift+Z)
     assert ctl.undo_action.shortcut().toString() == "Ctrl+Z"
     assert ctl.redo_action.shortcut().toString() == "Ctrl+Shift+Z"
@@ -299,6 +308,8 @@ def test_read_only_database_shows_a_message_and_keeps_the_edit(
         vp.patient_to_screen(c - np.array([15, 0, 0])),
         vp.patient_to_screen(c + np.array([15, 0, 0])),
     )
+    if ctl.layer.chooser is not None:
+        qtbot.keyClick(ctl.layer.chooser.list, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: getattr(ctl, "message_box", None) is not None)
     text = ctl.message_box.text()
     assert "read-only" in text and str(path) in text and "not yet saved" in text

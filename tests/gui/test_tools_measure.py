@@ -65,6 +65,13 @@ def click(vp: SliceViewport, a: QPointF) -> None:
     _send(vp, QEvent.Type.MouseButtonRelease, a, Qt.MouseButton.NoButton)
 
 
+def confirm(qtbot: QtBot, layer: MeasurementLayer) -> None:
+    """Enter in the lesion chooser that opens after a measurement: its proposed choice."""
+    assert layer.chooser is not None, "no lesion chooser opened"
+    qtbot.keyClick(layer.chooser.list, Qt.Key.Key_Return)
+    assert layer.chooser is None
+
+
 class Rig:
     """One viewport with a read session, its undo stack and the measurement layer."""
 
@@ -123,6 +130,7 @@ def test_line_tool_measures_phantom_lesions(qtbot: QtBot, baseline_ct, tmp_path)
         rig.model.move_to_point(c)
         before = len(rig.session.read.measurements)
         drag(rig.vp, rig.screen(c - d), rig.screen(c + d))
+        confirm(qtbot, rig.layer)  # a new target lesion, as proposed at the baseline
         assert len(rig.session.read.measurements) == before + 1
         m = rig.session.read.measurements[-1].measurement
         assert abs(m.length_mm - t["long_axis_mm"]) <= spacing, (les["id"], m.length_mm)
@@ -131,9 +139,13 @@ def test_line_tool_measures_phantom_lesions(qtbot: QtBot, baseline_ct, tmp_path)
         assert m.series_instance_uid == vol.series_instance_uid
         k = round(float(vol.patient_to_index([c])[0][0]))
         assert [i.sop_instance_uid for i in m.images] == [vol.sop_instance_uids[k]]
-    # every line started a lesion T1..T6 (kind, label drawn beside it)
+    # every line started a lesion T1..T5, then RECIST's limit (5 targets, 2 per organ) makes
+    # the chooser propose non-targets
     labels = [les.label for les in rig.session.read.lesions]
-    assert labels == [f"T{n}" for n in range(1, len(labels) + 1)]
+    n_targets = min(len(labels), 5)
+    assert labels == [f"T{n}" for n in range(1, n_targets + 1)] + [
+        f"NT{n}" for n in range(1, len(labels) - n_targets + 1)
+    ]
     assert rig.session.read.timepoints[0].label == "baseline"
     # reopened from the database, the read is the same
     assert ReadsDatabase(tmp_path / "reads.sqlite").load_read("R") == rig.session.read
@@ -151,6 +163,7 @@ def test_semi_automatic_click_measures_phantom_lesions(qtbot: QtBot, baseline_ct
         click(rig.vp, rig.screen(c))
         assert rig.layer.proposal is not None, tool.last_error
         qtbot.keyClick(rig.vp, Qt.Key.Key_Return)  # accept
+        confirm(qtbot, rig.layer)
         m = rig.session.read.measurements[-1].measurement
         assert m.kind is MeasurementKind.BIDIRECTIONAL
         assert abs(m.long_axis_mm - t["long_axis_mm"]) <= spacing, les["id"]
@@ -176,6 +189,7 @@ def test_bidirectional_handles_keep_perpendicular_and_undo_per_drag(
     rig.model.move_to_point(c)
     half_long = np.array([t["long_axis_mm"] / 2, 0, 0])
     drag(rig.vp, rig.screen(c - half_long), rig.screen(c + half_long))
+    confirm(qtbot, rig.layer)
     m = rig.only()
     assert m.short_axis_mm == pytest.approx(t["long_axis_mm"] / 2, abs=0.6)  # starts at half
     # drag the short-axis handles onto the node's edges (y = centre -/+ 9 mm)
@@ -195,16 +209,18 @@ def test_bidirectional_handles_keep_perpendicular_and_undo_per_drag(
     a, b, cc, d = (np.asarray(p) for p in m2.points)
     assert abs(float((b - a) @ (d - cc))) < 1e-6
     assert m2.short_axis_mm == pytest.approx(short, abs=1e-9)
-    # 1 create + 3 drags = 4 undo steps, however many mouse moves
-    assert rig.undo.count() == 4
+    # 1 add + 1 assignment (the new lesion) + 3 drags = 5 undo steps, however many mouse moves
+    assert rig.undo.count() == 5
     rig.undo.undo()
     assert rig.only().points == m.points
     rig.undo.undo()
     rig.undo.undo()
     rig.undo.undo()
+    assert rig.session.read.lesions == ()  # the assignment undone: the lesion is gone
+    rig.undo.undo()
     assert rig.session.read.measurements == ()
     assert ReadsDatabase(tmp_path / "reads.sqlite").load_read("R").measurements == ()
-    for _ in range(4):
+    for _ in range(5):
         rig.undo.redo()
     assert rig.only().points == m2.points
 
@@ -218,6 +234,7 @@ def test_measurement_drawn_only_on_its_slice_and_deleted_by_key(
     c = np.asarray(gt["lesions"][1]["ct"]["baseline"]["centre_mm"])
     rig.model.move_to_point(c)
     drag(rig.vp, rig.screen(c - np.array([10, 0, 0])), rig.screen(c + np.array([10, 0, 0])))
+    confirm(qtbot, rig.layer)
     assert len(rig.layer.visible(rig.vp)) == 1
     k = rig.model.index
     rig.model.set_index(k + 1)  # 2.5 mm away, more than half the 2.5 mm spacing
@@ -263,6 +280,7 @@ def _measure_bidi_in_pixels(qtbot, tmp_path, vol, orientation, a_rc, b_rc):
     pa = rig.vp.pixel_to_screen(*a_rc)
     pb = rig.vp.pixel_to_screen(*b_rc)
     drag(rig.vp, pa, pb)
+    confirm(qtbot, rig.layer)
     return rig.only()
 
 
@@ -273,6 +291,7 @@ def test_bidirectional_on_anisotropic_stack_matches_hand_computation(qtbot, tmp_
         np.zeros((3, 64, 96), np.int16),
         affine_from_dicom([1, 0, 0, 0, 1, 0], (0.8, 0.5), (-20, -30, 0), (0, 0, 3.0)),
         frame_of_reference_uid="1.2.3",
+        modality="CT",
     )
     m = _measure_bidi_in_pixels(qtbot, tmp_path, vol, SliceOrientation.AXIAL, (10, 20), (40, 60))
     assert m.long_axis_mm == pytest.approx(math.sqrt(976.0), abs=1e-6)
@@ -290,6 +309,7 @@ def test_bidirectional_on_oblique_stack_matches_hand_computation(qtbot, tmp_path
         np.zeros((2, 48, 48), np.int16),
         affine_from_dicom([*row, *col], (0.7, 0.9), (10, -20, 5), np.cross(row, col) * 4.0),
         frame_of_reference_uid="1.2.3",
+        modality="CT",
     )
     m = _measure_bidi_in_pixels(
         qtbot, tmp_path, vol, SliceOrientation.ACQUISITION, (5, 8), (25, 23)

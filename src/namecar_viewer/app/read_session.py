@@ -56,6 +56,10 @@ class ReadLockedError(CommandError):
     """The edit touches a signed timepoint: unlock it with a reason first."""
 
 
+class NotYourReadError(ReadLockedError):
+    """The read belongs to another reader: it can be viewed, never changed by this user."""
+
+
 @dataclass(frozen=True)
 class ReadEvent:
     """One row changed: ``op`` added/updated/removed, ``entity`` table name, ``key``."""
@@ -356,6 +360,23 @@ class DeleteLesion(Command):
         return "Delete lesion"
 
 
+@dataclass(frozen=True)
+class Batch(Command):
+    """Several commands as one step (assign a measurement and create its lesion together)."""
+
+    commands: tuple[Command, ...]
+    description: str = ""
+
+    def apply(self, read: Read) -> Read:
+        for c in self.commands:
+            read = c.apply(read)
+        return read
+
+    @property
+    def text(self) -> str:
+        return self.description or "; ".join(c.text for c in self.commands)
+
+
 def _lesion(read: Read, uid: str) -> Lesion:
     try:
         return read.lesion(uid)
@@ -435,6 +456,14 @@ class ReadSession:
         self.db = db
         # Who edits: every commit writes audit entries in its transaction under this name.
         self.user = user or read.reader or "unknown"
+        # A read belongs to its reader: another user's session views it and changes nothing
+        # (every execute, undo and redo is refused), whatever the GUI lets them click.
+        self.read_only_reason: str | None = None
+        if read.reader and self.user != read.reader:
+            self.read_only_reason = (
+                f"This read belongs to {read.reader}; {self.user} can view it but not change "
+                "it. File > Start my read opens your own read of this patient."
+            )
         self.audit = True
         # Signing: returns why a change from the first read to the second is refused (a signed
         # timepoint), or None; set by app/signing.SigningService.
@@ -466,6 +495,11 @@ class ReadSession:
     @property
     def read(self) -> Read:
         return self._read
+
+    @property
+    def read_only(self) -> bool:
+        """True when this session's user is not the read's reader (view only)."""
+        return self.read_only_reason is not None
 
     @property
     def pending(self) -> bool:
@@ -578,6 +612,8 @@ class ReadSession:
                 self.changed.emit(events)
 
     def _check_guard(self, before: Read, after: Read) -> None:
+        if self.read_only_reason is not None:
+            raise NotYourReadError(self.read_only_reason)
         if self.guard is not None:
             why = self.guard(before, after)
             if why:
@@ -656,6 +692,7 @@ __all__ = [
     "AddMeasurement",
     "AddTimepoint",
     "AssignMeasurement",
+    "Batch",
     "ChangeRole",
     "ChangeSite",
     "Command",
@@ -664,6 +701,7 @@ __all__ = [
     "DeleteLesion",
     "DeleteMeasurement",
     "ExecuteResult",
+    "NotYourReadError",
     "ReadEvent",
     "ReadLockedError",
     "ReadSaveError",

@@ -63,6 +63,7 @@ from namecar_viewer.core.reads.model import (
     LesionRole,
     LesionStatus,
     Read,
+    ReadKind,
     ReadTimepoint,
     Site,
     TimepointRole,
@@ -70,7 +71,8 @@ from namecar_viewer.core.reads.model import (
 
 # 1: reads, timepoints, lesions, measurements, statuses.  2: + read_settings (RECIST baseline
 # choice, eligibility checklist answers); a version-1 file gains the table when opened.
-SCHEMA_VERSION = 2
+# 3: + reads.kind (RECIST read or ancillary MRI-PET record); older rows are RECIST reads.
+SCHEMA_VERSION = 3
 DB_FILE_NAME = "reads.sqlite"
 # Seconds SQLite waits for another writer before reporting "database is locked".
 SQLITE_BUSY_TIMEOUT_S = 5.0
@@ -92,6 +94,7 @@ reads_table = Table(
     Column("uid", String(UID), primary_key=True),
     Column("patient_id", String(64), nullable=False, default=""),
     Column("reader", String(128), nullable=False, default=""),
+    Column("kind", String(32), nullable=False, default="recist", server_default="recist"),
     Column("created_utc", DateTime(timezone=True), nullable=False),
     Column("updated_utc", DateTime(timezone=True), nullable=False),
     Column("row_version", Integer, nullable=False),
@@ -193,6 +196,7 @@ class ReadInfo:
     patient_id: str
     reader: str
     updated_utc: dt.datetime
+    kind: ReadKind = ReadKind.RECIST
 
 
 def default_database_path() -> Path:
@@ -313,12 +317,27 @@ class ReadsDatabase:
         self.engine.dispose()
 
     # --- reading ---------------------------------------------------------------------------
-    def list_reads(self, patient_id: str | None = None) -> list[ReadInfo]:
+    def list_reads(
+        self,
+        patient_id: str | None = None,
+        *,
+        kind: ReadKind | None = ReadKind.RECIST,
+        reader: str | None = None,
+    ) -> list[ReadInfo]:
+        """Reads oldest first: RECIST reads unless ``kind`` says otherwise (``None``: every
+        kind), of one patient and one reader when given."""
         q = select(reads_table).order_by(reads_table.c.updated_utc)
         if patient_id is not None:
             q = q.where(reads_table.c.patient_id == patient_id)
+        if kind is not None:
+            q = q.where(reads_table.c.kind == kind.value)
+        if reader is not None:
+            q = q.where(reads_table.c.reader == reader)
         with self.engine.connect() as conn:
-            return [ReadInfo(r.uid, r.patient_id, r.reader, r.updated_utc) for r in conn.execute(q)]
+            return [
+                ReadInfo(r.uid, r.patient_id, r.reader, r.updated_utc, ReadKind(r.kind))
+                for r in conn.execute(q)
+            ]
 
     def load_read(self, uid: str) -> Read:
         """The read as last committed (raises KeyError when it does not exist)."""
@@ -380,6 +399,7 @@ class ReadsDatabase:
             uid=head.uid,
             patient_id=head.patient_id,
             reader=head.reader,
+            kind=ReadKind(head.kind),
             lesions=tuple(lesions),
             timepoints=tuple(tps),
             measurements=tuple(ms),
@@ -492,7 +512,7 @@ def _row_values(read_uid: str, value: Any) -> dict[str, Any]:
     order = value[0] if isinstance(value, tuple) else None
     e = unwrap(value)
     if isinstance(e, HeaderRow):
-        return {"uid": e.uid, "patient_id": e.patient_id, "reader": e.reader}
+        return {"uid": e.uid, "patient_id": e.patient_id, "reader": e.reader, "kind": e.kind}
     if isinstance(e, ReadTimepoint):
         return {
             "uid": e.uid,

@@ -149,3 +149,39 @@ def images_for_points(volume: Volume, points: Sequence[Any]) -> tuple[ImageRef, 
     ks = sorted({int(min(max(round(float(k)), 0), volume.shape[0] - 1)) for k in idx[:, 0]})
     frames = volume.frame_numbers or (None,) * volume.shape[0]
     return tuple(ImageRef(volume.sop_instance_uids[k], frames[k]) for k in ks)
+
+
+# The ring around a diameter measurement that tells what surrounds a lesion (site guess).
+RING_GAP_MM = 3.0
+RING_WIDTH_MM = 15.0
+
+
+def ring_values(
+    volume: Volume, measurement: Measurement, width_mm: float = RING_WIDTH_MM
+) -> npt.NDArray[np.float64]:
+    """Values in the measurement's plane on a ring just outside the lesion (inside the volume).
+
+    The ring starts ``RING_GAP_MM`` beyond half the long axis and is ``width_mm`` wide, sampled
+    every 2 mm on 24 directions; points outside the volume are left out.
+    """
+    long_axis = measurement.long_axis_mm
+    if long_axis is None:
+        raise ValueError("A ring needs a diameter measurement.")
+    normal = measurement.plane.normal if measurement.plane is not None else volume.slice_normal
+    n = np.asarray(normal, dtype=np.float64)
+    n /= np.linalg.norm(n)
+    helper = np.array([1.0, 0.0, 0.0]) if abs(n[0]) < 0.9 else np.array([0.0, 1.0, 0.0])
+    u = np.cross(n, helper)
+    u /= np.linalg.norm(u)
+    v = np.cross(n, u)
+    centre = np.asarray(measurement.centre, dtype=np.float64)
+    radii = np.arange(long_axis / 2.0 + RING_GAP_MM, long_axis / 2.0 + RING_GAP_MM + width_mm, 2.0)
+    angles = np.linspace(0.0, 2.0 * np.pi, 24, endpoint=False)
+    rr, aa = np.meshgrid(radii, angles)
+    pts = centre + (rr * np.cos(aa)).reshape(-1, 1) * u + (rr * np.sin(aa)).reshape(-1, 1) * v
+    idx = volume.patient_to_index(pts)
+    shape = np.asarray(volume.shape, dtype=np.float64)
+    inside = np.all((idx >= 0) & (idx <= shape - 1), axis=1)
+    if not inside.any():
+        return np.empty(0, dtype=np.float64)
+    return sample_volume(volume, pts[inside])

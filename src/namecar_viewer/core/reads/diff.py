@@ -58,6 +58,7 @@ class HeaderRow:
     uid: str
     patient_id: str
     reader: str
+    kind: str = "recist"
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ def status_key(lesion_uid: str, timepoint_uid: str) -> str:
 def entity_rows(read: Read) -> dict[str, dict[str, Any]]:
     """Every entity of ``read`` by table, then key; ``sort_order`` kept for lesions/timepoints."""
     return {
-        "reads": {read.uid: HeaderRow(read.uid, read.patient_id, read.reader)},
+        "reads": {read.uid: HeaderRow(read.uid, read.patient_id, read.reader, read.kind.value)},
         "timepoints": {tp.uid: (n, tp) for n, tp in enumerate(read.timepoints)},
         "lesions": {les.uid: (n, les) for n, les in enumerate(read.lesions)},
         "measurements": {lm.uid: (n, lm) for n, lm in enumerate(read.measurements)},

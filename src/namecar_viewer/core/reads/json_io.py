@@ -12,6 +12,7 @@ from namecar_viewer.core.reads.model import (
     LesionRole,
     LesionStatus,
     Read,
+    ReadKind,
     ReadTimepoint,
     Site,
     TimepointRole,
@@ -69,8 +70,14 @@ def timepoint_from_json(d: dict[str, Any]) -> ReadTimepoint:
 
 
 def read_to_json(read: Read) -> dict[str, Any]:
-    """Every field of the read; :func:`read_from_json` gives back an equal read."""
+    """Every field of the read; :func:`read_from_json` gives back an equal read.
+
+    ``kind`` is written only for a record other than a RECIST read, so RECIST exports keep the
+    format (and the bytes) they always had.
+    """
+    kind = {} if read.kind is ReadKind.RECIST else {"kind": read.kind.value}
     return {
+        **kind,
         "uid": read.uid,
         "patient_id": read.patient_id,
         "reader": read.reader,
@@ -110,4 +117,5 @@ def read_from_json(d: dict[str, Any]) -> Read:
             for x in d.get("statuses", [])
         },
         settings={str(k): str(v) for k, v in d.get("settings", {}).items()},
+        kind=ReadKind(d.get("kind", ReadKind.RECIST.value)),
     )

@@ -29,12 +29,29 @@ from dataclasses import dataclass, field, replace
 from namecar_viewer.core.measure.record import Measurement, MeasurementKind, new_uid
 
 
+class ReadKind(enum.Enum):
+    """What a read records; the two never mix (a model rule, not only a GUI habit).
+
+    ``RECIST`` is the central reader's read of the response-imaging studies (CT in NAMECAR):
+    target, non-target and new lesions feeding the RECIST engine.  ``ANCILLARY_MRI_PET`` is the
+    ancillary study's record of the renal MRI and PSMA PET of the same patient: its own lesions
+    (role ``ANCILLARY``), optionally linked by the reader to a RECIST lesion, never in a sum.
+    """
+
+    RECIST = "recist"
+    ANCILLARY_MRI_PET = "ancillary_mri_pet"
+
+
 class LesionRole(enum.Enum):
-    """RECIST role chosen when the lesion is first recorded."""
+    """RECIST role chosen when the lesion is first recorded (``ANCILLARY``: MRI-PET record)."""
 
     TARGET = "target"
     NON_TARGET = "non_target"
     NEW = "new"
+    ANCILLARY = "ancillary"
+
+
+RECIST_ROLES = (LesionRole.TARGET, LesionRole.NON_TARGET, LesionRole.NEW)
 
 
 class Site(enum.Enum):
@@ -82,7 +99,13 @@ LABEL_PREFIX: dict[LesionRole, str] = {
     LesionRole.TARGET: "T",
     LesionRole.NON_TARGET: "NT",
     LesionRole.NEW: "N",
+    LesionRole.ANCILLARY: "A",
 }
+
+
+def roles_of(kind: ReadKind) -> tuple[LesionRole, ...]:
+    """The lesion roles a read of ``kind`` may hold."""
+    return RECIST_ROLES if kind is ReadKind.RECIST else (LesionRole.ANCILLARY,)
 
 
 @dataclass(frozen=True)
@@ -194,10 +217,26 @@ class Read:
     # Read-level settings and answers stored with the read, key -> JSON text (the app layer
     # gives them meaning: "recist/baseline", "eligibility/I1", ...).
     settings: Mapping[str, str] = field(default_factory=dict)
+    kind: ReadKind = ReadKind.RECIST
+
+    def __post_init__(self) -> None:
+        allowed = roles_of(self.kind)
+        for les in self.lesions:
+            if les.role not in allowed:
+                raise ValueError(
+                    f"A {self.kind.value} read cannot hold a {les.role.value} lesion "
+                    f"({les.label}): the ancillary MRI-PET record and the RECIST read never mix."
+                )
 
     @classmethod
-    def new(cls, patient_id: str = "", reader: str = "", uid: str | None = None) -> Read:
-        return cls(uid=uid or new_uid(), patient_id=patient_id, reader=reader)
+    def new(
+        cls,
+        patient_id: str = "",
+        reader: str = "",
+        uid: str | None = None,
+        kind: ReadKind = ReadKind.RECIST,
+    ) -> Read:
+        return cls(uid=uid or new_uid(), patient_id=patient_id, reader=reader, kind=kind)
 
     # --- look-ups --------------------------------------------------------------------------
     def lesion(self, uid: str) -> Lesion:
@@ -266,7 +305,11 @@ class Read:
 
     # --- edits (each returns a new read) ---------------------------------------------------
     def with_lesion(self, lesion: Lesion) -> Read:
-        """Add ``lesion`` or replace the lesion with the same uid (order kept)."""
+        """Add ``lesion`` or replace the lesion with the same uid (order kept).
+
+        Raises ``ValueError`` for a role this kind of read does not hold (a RECIST target in
+        the ancillary record, an ancillary lesion in the RECIST read).
+        """
         if any(les.uid == lesion.uid for les in self.lesions):
             return replace(
                 self,

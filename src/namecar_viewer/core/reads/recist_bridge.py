@@ -21,7 +21,7 @@ from __future__ import annotations
 from decimal import Decimal
 from fractions import Fraction
 
-from namecar_viewer.core.reads.model import Assessment, LesionRole, LesionStatus, Read
+from namecar_viewer.core.reads.model import Assessment, LesionRole, LesionStatus, Read, ReadKind
 from namecar_viewer.core.recist.model import (
     Case,
     NewLesions,
@@ -97,7 +97,16 @@ def _new_lesion_state(a: Assessment) -> NewLesions:
 
 
 def read_to_recist_case(read: Read, protocol: Protocol | None = None) -> Case:
-    """The engine's case for ``read``: baseline first, then the timepoints by date."""
+    """The engine's case for ``read``: baseline first, then the timepoints by date.
+
+    Raises ``ValueError`` for a read that is not a RECIST read: the ancillary MRI-PET record
+    never feeds a RECIST sum.
+    """
+    if read.kind is not ReadKind.RECIST:
+        raise ValueError(
+            f"Read {read.uid} is the {read.kind.value} record, not a RECIST read: it has no "
+            "RECIST response."
+        )
     tps = list(read.ordered_timepoints())
     base = read.baseline()
     if base is not None and tps and tps[0].uid != base.uid:

@@ -234,24 +234,37 @@ class PetGrid(QObject):
         self._on_switched()
 
     def _settings(self) -> dict[str, str]:
+        """The RECIST read's settings (timepoint offsets) and the ancillary MRI-PET record's
+        (SUV values entered by the reader, accepted PET registrations) together."""
         reads = self._reads()
         if reads is None:
             return {}
-        return dict(reads.session.read.settings)
+        out = dict(reads.session.read.settings)
+        ancillary = getattr(reads, "ancillary_session", None)
+        if ancillary is not None:
+            out.update(ancillary.read.settings)
+        return out
 
-    def _on_switched(self) -> None:
+    def _sessions(self) -> tuple[Any, ...]:
         reads = self._reads()
         if reads is None:
+            return ()
+        return tuple(
+            s for s in (reads.session, getattr(reads, "ancillary_session", None)) if s is not None
+        )
+
+    def _on_switched(self) -> None:
+        sessions = self._sessions()
+        if not sessions:
             return
-        session = reads.session
-        if session is not self._watched:
-            self._watched = session
-            session.changed.connect(lambda events, s=session: self._on_changed(s, events))
+        if sessions != self._watched:
+            self._watched = sessions
+            for session in sessions:
+                session.changed.connect(lambda events, s=session: self._on_changed(s, events))
         self.sync_from_read()
 
     def _on_changed(self, session: Any, events: Any) -> None:
-        reads = self._reads()
-        if reads is None or session is not reads.session:
+        if session not in self._sessions():
             return
         if any(getattr(e, "entity", "") == "settings" for e in events):
             self.sync_from_read()
@@ -351,14 +364,16 @@ class PetGrid(QObject):
             if isinstance(raw, Volume):
                 self._replace_volume(vp, pet_display_volume(raw, ov))
             return True
-        before = reads.session.read.settings.get(f"pet/suv_overrides/{uid}")
-        reads.undo.push_command(suv_override_command(uid, ov))  # sync_from_read follows
-        stored = bool(reads.session.read.settings.get(f"pet/suv_overrides/{uid}") != before)
+        # the ancillary MRI-PET record holds them: PET work never changes the RECIST read
+        record = reads.ancillary_session
+        before = record.read.settings.get(f"pet/suv_overrides/{uid}")
+        reads.ancillary_undo.push_command(suv_override_command(uid, ov))  # sync follows
+        stored = bool(record.read.settings.get(f"pet/suv_overrides/{uid}") != before)
         if stored:
             self._reapply_suv(vp)  # when the read did not change (same values) nothing moves
             still = suv_missing(vp.model.volume)
             self._say(
-                "Reader-entered SUV values stored with the read."
+                "Reader-entered SUV values stored with the MRI-PET record."
                 + (f" Still missing: {still.splitlines()[0]}" if still else "")
             )
         return stored
@@ -369,11 +384,11 @@ class PetGrid(QObject):
         reads = self._reads()
         if reads is None:
             return True
-        reads.undo.push_command(record.command())
-        ok = bool(reads.session.read.settings.get(record.key) == record.to_json())
+        reads.ancillary_undo.push_command(record.command())
+        ok = bool(reads.ancillary_session.read.settings.get(record.key) == record.to_json())
         if ok:
             self._say(
-                f"Registration ({record.method}) accepted and stored with the read; "
+                f"Registration ({record.method}) accepted and stored with the MRI-PET record; "
                 "every linked view uses it."
             )
         return ok

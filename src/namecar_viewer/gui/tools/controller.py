@@ -2,10 +2,15 @@
 the measurement layer on every viewport, the Tools menu and toolbar, Edit > Undo/Redo and the
 lesion panel dock.
 
-The read of a patient opens as soon as one of their series is shown: the last read of this
-reader for that patient is reopened from the reads database exactly as committed, or a new one
-starts.  The database file is created with the first edit, so merely viewing images writes
-nothing.  Location: ``$NAMECAR_READS_DB`` or ``reads.sqlite`` in the user data directory.
+A read belongs to its reader.  As soon as a series of a patient is shown, the logged-in reader's
+*own* read of that patient opens (reopened from the reads database exactly as committed, or a
+new one started), never another reader's: File > Open another reader's read shows one view only,
+with a banner, and every edit of it is refused by the session itself.  Beside the RECIST read
+the reader's ancillary MRI-PET record of the same patient opens too: measurements on the renal
+MRI and the PSMA PET go there (see ``app/lesion_assignment.py``).  Edit > Undo undoes the last
+edit of whichever of the two was edited last.  The database file is created with the first
+edit, so merely viewing images writes nothing.  Location: ``$NAMECAR_READS_DB`` or
+``reads.sqlite`` in the user data directory.
 """
 
 from __future__ import annotations
@@ -17,12 +22,20 @@ import os
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QToolBar
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QInputDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QToolBar,
+)
 
 from namecar_viewer.app.read_session import ReadSaveError, ReadSession
-from namecar_viewer.core.reads import Read, TimepointRole
+from namecar_viewer.core.reads import Read, ReadKind, TimepointRole
 from namecar_viewer.gui.panels.lesion_table import LesionTablePanel
 from namecar_viewer.gui.tools.layer import MeasurementLayer
 from namecar_viewer.gui.tools.tools import (
@@ -63,6 +76,13 @@ _TIMEPOINT_ROLES = {
     "PRE-TREATMENT": TimepointRole.PRE_TREATMENT_BASELINE,
     "INCLUSION": TimepointRole.INCLUSION,
 }
+
+
+_BANNER_STYLE = "background: #24466e; color: #eef4ff; padding: 4px 10px; font-weight: bold;"
+
+
+def tr(text: str) -> str:
+    return QCoreApplication.translate("ReadController", text)
 
 
 def reads_database_path() -> Path:
@@ -113,6 +133,21 @@ def study_info(volume: Any) -> dict[str, Any]:
     return info
 
 
+def _trial_timepoint(index: Any, stack_id: int) -> str:
+    """ClinicalTrialTimePointID of a stack (lower case, as read timepoints are labelled)."""
+    try:
+        files = index.files_of_stack(stack_id)
+        name = files[0].split(" (frame ")[0]
+        import pydicom
+
+        ds = pydicom.dcmread(
+            name, stop_before_pixels=True, specific_tags=["ClinicalTrialTimePointID"]
+        )
+        return str(ds.get("ClinicalTrialTimePointID", "") or "").strip().lower()
+    except Exception:  # noqa: BLE001 - an unreadable header only means no label
+        return ""
+
+
 class ReadController(QObject):
     """Lesion marking for one main window (duck-typed: viewports, state, menus, status bar)."""
 
@@ -123,14 +158,24 @@ class ReadController(QObject):
         self.db: ReadsDatabase | None = None
         self.reader = reader_name()
         self.session = ReadSession(Read.new(reader=self.reader))
+        self.ancillary_session = ReadSession(
+            Read.new(reader=self.reader, kind=ReadKind.ANCILLARY_MRI_PET)
+        )
         # switched(undo_stack): another read opened; views bound to the read rebind (response).
         from namecar_viewer.app.view_state import Event
 
         self.switched = Event()
         self.undo = ReadUndoStack(self.session, self)
         self.undo.error.connect(self._show_error)
+        self.ancillary_undo = ReadUndoStack(self.ancillary_session, self)
+        self.ancillary_undo.error.connect(self._show_error)
+        self.edit_stack: ReadUndoStack = self.undo  # Edit > Undo acts on the last edited record
         self.layer = MeasurementLayer(self.undo, stack_info=study_info)
+        self.layer.ancillary_undo = self.ancillary_undo
+        self.layer.on_message = lambda t: window.statusBar().showMessage(t, 10000)
+        self.layer.link_labels = self._recist_labels
         self.session.changed.connect(self._on_first_edit)
+        self.ancillary_session.changed.connect(self._on_first_edit)
         self.panel = LesionTablePanel(
             self.undo,
             window.state,  # type: ignore[attr-defined]
@@ -148,7 +193,9 @@ class ReadController(QObject):
             vp.model.volume_changed.connect(lambda m=vp.model: self._on_volume(m))
         self.tool_actions: dict[str, QAction] = {}
         self.current_tool: MeasureTool | None = None
+        self._study_labels: dict[str, str] = {}
         self._build_actions()
+        self._build_banner()
         self._error_shown = False
 
     @property
@@ -175,10 +222,10 @@ class ReadController(QObject):
         # Own actions bound to whichever read's stack is current (a new patient, a new stack).
         self.undo_action = QAction("&Undo", w)
         self.undo_action.setShortcut(QKeySequence("Ctrl+Z"))
-        self.undo_action.triggered.connect(lambda: self.undo.undo())
+        self.undo_action.triggered.connect(lambda: self.edit_stack.undo())
         self.redo_action = QAction("&Redo", w)
         self.redo_action.setShortcut(QKeySequence("Ctrl+Shift+Z"))
-        self.redo_action.triggered.connect(lambda: self.undo.redo())
+        self.redo_action.triggered.connect(lambda: self.edit_stack.redo())
         for a in (self.undo_action, self.redo_action):
             a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
             edit.addAction(a)
@@ -194,8 +241,25 @@ class ReadController(QObject):
             ),
             edit,
         )
-        file_menu.insertAction(file_menu.actions()[-1] if file_menu.actions() else None, retry)
+        before = file_menu.actions()[-1] if file_menu.actions() else None
+        file_menu.insertAction(before, retry)
         self.retry_action = retry
+        # reads belong to readers: one click to one's own read, others' reads view only
+        self.my_read_action = QAction(tr("Start &my read of this patient"), w)
+        self.my_read_action.setShortcut(QKeySequence("Ctrl+Shift+N"))
+        self.my_read_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        self.my_read_action.triggered.connect(lambda _c=False: self.open_my_read())
+        self.other_read_action = QAction(tr("Open another reader's read (view only)..."), w)
+        self.other_read_action.triggered.connect(lambda _c=False: self.choose_other_read())
+        self.add_timepoint_action = QAction(
+            tr("Add the active study to the RECIST read as a timepoint"), w
+        )
+        self.add_timepoint_action.triggered.connect(lambda _c=False: self.add_active_timepoint())
+        for a in (self.my_read_action, self.other_read_action, self.add_timepoint_action):
+            file_menu.insertAction(before, a)
+            w.addAction(a)
+        file_menu.insertSeparator(before)
+        self._register_keys("File", [("Start my read of this patient", "Ctrl+Shift+N")])
         self._register_keys("Edit", [("Undo", "Ctrl+Z"), ("Redo", "Ctrl+Shift+Z")])
 
         tools_menu: Any = None
@@ -271,29 +335,131 @@ class ReadController(QObject):
         self.panel.rebuild()
 
     def open_patient(self, patient_id: str) -> None:
-        """Reopen this reader's read of the patient, or start a new one."""
-        if self.session.pending:
+        """Open this reader's own read of the patient (a new one when there is none yet) and
+        their ancillary MRI-PET record; another reader's read is never opened for editing."""
+        if self.session.pending or self.ancillary_session.pending:
             self.retry_save()
-        read: Read | None = None
-        db = self._database(create=False)
-        if db is not None:
-            all_reads = db.list_reads(patient_id)
-            infos = [i for i in all_reads if i.reader == self.reader]
-            if not infos:
-                # The demo patient ships with a finished example read: open it until this reader
-                # has a read of their own (it is an example, not another reader's result).
-                from namecar_viewer.phantom.demo_read import DEMO_READER
-
-                infos = [i for i in all_reads if i.reader == DEMO_READER]
-            if infos:
-                read = db.load_read(infos[-1].uid)
-        if read is not None and db is not None:
-            session = ReadSession(read, db, stored=True, user=self.reader)
-        else:
-            session = ReadSession(
-                Read.new(patient_id=patient_id, reader=self.reader), user=self.reader
+        self._switch(*self._own_sessions(patient_id))
+        others = self.other_reads(patient_id)
+        if others:
+            names = ", ".join(sorted({i.reader for i in others}))
+            self._banner_text(
+                tr("Your read of this patient ({reader}). Other reads: {names}.").format(
+                    reader=self.reader, names=names
+                ),
+                tr("View another reader's read..."),
+                self.choose_other_read,
             )
-        self._switch(session)
+        else:
+            self._hide_banner()
+
+    def _own_sessions(self, patient_id: str) -> tuple[ReadSession, ReadSession]:
+        db = self._database(create=False)
+        out = []
+        for kind in (ReadKind.RECIST, ReadKind.ANCILLARY_MRI_PET):
+            read: Read | None = None
+            if db is not None:
+                mine = db.list_reads(patient_id, kind=kind, reader=self.reader)
+                if mine:
+                    read = db.load_read(mine[-1].uid)
+            if read is not None and db is not None:
+                out.append(ReadSession(read, db, stored=True, user=self.reader))
+            else:
+                fresh = Read.new(patient_id=patient_id, reader=self.reader, kind=kind)
+                out.append(ReadSession(fresh, user=self.reader))
+        return out[0], out[1]
+
+    def other_reads(self, patient_id: str) -> list[Any]:
+        """RECIST reads of the patient by other readers (newest last)."""
+        db = self._database(create=False)
+        if db is None or not patient_id:
+            return []
+        return [i for i in db.list_reads(patient_id) if i.reader != self.reader]
+
+    def open_my_read(self) -> ReadSession | None:
+        """File > Start my read: the reader's own read of the patient on screen, one click."""
+        pid = self.session.read.patient_id or self._patient_on_screen()
+        if not pid:
+            self.window.statusBar().showMessage(
+                tr("Open a series of the patient first (double-click it in the study browser)."),
+                10000,
+            )
+            return None
+        self.open_patient(pid)
+        self.window.statusBar().showMessage(
+            tr("Your read of {pid}: every edit is yours ({reader}).").format(
+                pid=pid, reader=self.reader
+            ),
+            10000,
+        )
+        return self.session
+
+    def _patient_on_screen(self) -> str:
+        for vp in self.viewports:
+            vol = vp.model.volume
+            if vol is not None:
+                pid = str(study_info(vol).get("patient_id", ""))
+                if pid:
+                    return pid
+        return ""
+
+    def choose_other_read(self) -> ReadSession | None:
+        pid = self.session.read.patient_id or self._patient_on_screen()
+        others = self.other_reads(pid)
+        if not others:
+            self.window.statusBar().showMessage(
+                tr("No other reader has a read of this patient."), 10000
+            )
+            return None
+        labels = [f"{i.reader} ({i.updated_utc:%Y-%m-%d %H:%M})" for i in others]
+        label, ok = QInputDialog.getItem(
+            self.window, tr("Another reader's read"), tr("Read (view only):"), labels, 0, False
+        )
+        if not ok:
+            return None
+        return self.view_read(others[labels.index(label)].uid)
+
+    def view_read(self, uid: str) -> ReadSession:
+        """Show another reader's read, view only (the session refuses every edit)."""
+        session = self.open_read(uid)
+        if session.read_only:
+            self._banner_text(
+                tr("Viewing {reader}'s read: view only, nothing you do changes it.").format(
+                    reader=session.read.reader
+                ),
+                tr("Back to my read"),
+                self.open_my_read,
+            )
+        return session
+
+    def add_active_timepoint(self) -> bool:
+        """Make the active viewport's study a timepoint of the RECIST read (an MRI read by
+        RECIST, when the reader decides so); its measurements then count in the read."""
+        from namecar_viewer.app.read_session import AddTimepoint
+
+        vp = getattr(self.window, "active", None)
+        vol = getattr(getattr(vp, "model", None), "volume", None)
+        if vol is None or vp is None:
+            self.window.statusBar().showMessage(tr("No study in the active viewport."), 8000)
+            return False
+        if self.session.read.timepoint_for_study(vol.study_instance_uid) is not None:
+            self.window.statusBar().showMessage(
+                tr("This study is already a timepoint of the RECIST read."), 8000
+            )
+            return False
+        tp = self.layer.timepoint(vp, self.session.read)
+        if tp is None:
+            return False
+        self.undo.push_command(AddTimepoint(tp))
+        ok = self.session.read.timepoint_for_study(vol.study_instance_uid) is not None
+        if ok:
+            self.window.statusBar().showMessage(
+                tr("{label} ({modality}) is now a timepoint of the RECIST read.").format(
+                    label=tp.label, modality=vol.modality
+                ),
+                10000,
+            )
+        return ok
 
     def use_database(self, db: ReadsDatabase, reader: str) -> None:
         """Central review: reads live in ``db`` (SQLite or PostgreSQL) and belong to the
@@ -302,46 +468,85 @@ class ReadController(QObject):
         if db.is_sqlite:
             self.db_path = Path(db.where)
         self.reader = reader
-        self._switch(ReadSession(Read.new(reader=reader), user=reader))
+        pid = self.session.read.patient_id
+        if pid:
+            self._switch(*self._own_sessions(pid))
+        else:
+            self._switch(
+                ReadSession(Read.new(reader=reader), user=reader),
+                ReadSession(Read.new(reader=reader, kind=ReadKind.ANCILLARY_MRI_PET), user=reader),
+            )
 
     def open_read(self, uid: str) -> ReadSession:
-        """Open a stored read (a worklist case) as the current read."""
+        """Open a stored read (a worklist case) as the current read; another reader's read
+        opens view only."""
         if self.session.pending:
             self.retry_save()
         db = self._database(create=True)
         if db is None:
             raise ReadsDatabaseError(f"No reads database to open the read {uid} from.")
         session = ReadSession(db.load_read(uid), db, stored=True, user=self.reader)
-        self._switch(session)
+        if session.read.kind is not ReadKind.RECIST:
+            raise ReadsDatabaseError(f"{uid} is an ancillary MRI-PET record, not a RECIST read.")
+        ancillary = self._own_sessions(session.read.patient_id)[1]
+        self._switch(session, ancillary)
+        if not session.read_only:
+            self._hide_banner()
         return session
 
-    def _switch(self, session: ReadSession) -> None:
+    def _switch(self, session: ReadSession, ancillary: ReadSession | None = None) -> None:
         self.session = session
         self.undo = ReadUndoStack(session, self)
         self.undo.error.connect(self._show_error)
-        self.layer.set_undo(self.undo)
+        if ancillary is None:
+            ancillary = ReadSession(
+                Read.new(
+                    patient_id=session.read.patient_id,
+                    reader=self.reader,
+                    kind=ReadKind.ANCILLARY_MRI_PET,
+                ),
+                user=self.reader,
+            )
+        self.ancillary_session = ancillary
+        self.ancillary_undo = ReadUndoStack(ancillary, self)
+        self.ancillary_undo.error.connect(self._show_error)
+        self.edit_stack = self.undo
+        self.layer.set_undo(self.undo, self.ancillary_undo)
         self.panel.set_undo(self.undo)
         session.changed.connect(self._on_first_edit)
+        ancillary.changed.connect(self._on_first_edit)
         self._bind_undo_actions()
         self.switched.emit(self.undo)
 
     def _bind_undo_actions(self) -> None:
-        stack = self.undo
+        for st in (self.undo, self.ancillary_undo):
+            self._bind_stack(st)
 
-        def update() -> None:
-            if stack is not self.undo:
-                return
-            # QUndoStack emits while it is destroyed with its window: nothing left to update.
-            with contextlib.suppress(RuntimeError):
-                self.undo_action.setEnabled(stack.canUndo())
-                self.redo_action.setEnabled(stack.canRedo())
-                u, r = stack.undoText(), stack.redoText()
-                self.undo_action.setText(f"&Undo {u}".strip())
-                self.redo_action.setText(f"&Redo {r}".strip())
+    def _bind_stack(self, stack: ReadUndoStack) -> None:
+        def touched() -> None:
+            if stack in (self.undo, self.ancillary_undo):
+                self.edit_stack = stack  # the record edited (or undone) last
+                self._update_undo_actions()
 
-        stack.indexChanged.connect(lambda _i: update())
-        stack.cleanChanged.connect(lambda _c: update())
-        update()
+        stack.indexChanged.connect(lambda _i: touched())
+        stack.cleanChanged.connect(lambda _c: self._update_undo_actions())
+        self._update_undo_actions()
+
+    def _update_undo_actions(self) -> None:
+        # QUndoStack emits while it is destroyed with its window: nothing left to update.
+        with contextlib.suppress(RuntimeError):
+            stack = self.edit_stack
+            if not stack.canUndo() and not stack.canRedo():
+                # nothing to undo there: fall back on the other record if it has history
+                for other in (self.undo, self.ancillary_undo):
+                    if other.canUndo() or other.canRedo():
+                        stack = self.edit_stack = other
+                        break
+            self.undo_action.setEnabled(stack.canUndo())
+            self.redo_action.setEnabled(stack.canRedo())
+            u, r = stack.undoText(), stack.redoText()
+            self.undo_action.setText(f"&Undo {u}".strip())
+            self.redo_action.setText(f"&Redo {r}".strip())
 
     def _database(self, create: bool) -> ReadsDatabase | None:
         if self.db is not None:
@@ -356,18 +561,24 @@ class ReadController(QObject):
         return self.db
 
     def _on_first_edit(self, _events: Any) -> None:
-        if self.session.db is not None:
-            return
-        db = self._database(create=True)
-        if db is None:
-            return
-        try:
-            self.session.attach_database(db)
-        except ReadSaveError as exc:
-            self._show_error(str(exc))
+        for session in (self.session, self.ancillary_session):
+            if session.db is not None or session.read == Read.new(
+                uid=session.read.uid,
+                patient_id=session.read.patient_id,
+                reader=session.read.reader,
+                kind=session.read.kind,
+            ):
+                continue
+            db = self._database(create=True)
+            if db is None:
+                return
+            try:
+                session.attach_database(db)
+            except ReadSaveError as exc:
+                self._show_error(str(exc))
 
     def retry_save(self) -> bool:
-        ok = self.session.retry_save()
+        ok = self.session.retry_save() and self.ancillary_session.retry_save()
         if ok:
             self.window.statusBar().showMessage("Read saved.", 5000)
         return ok
@@ -385,6 +596,69 @@ class ReadController(QObject):
             except Exception:  # noqa: BLE001 - the store being unavailable is not fatal here
                 return None
         return None
+
+    def patient_studies(self, patient_id: str) -> list[Any]:
+        """The patient's CT studies in the study store, with their trial timepoint labels."""
+        from namecar_viewer.app.reading_order import PatientStudy, parse_dicom_date
+
+        index = getattr(self.window, "index", None)
+        if index is None or not patient_id:
+            return []
+        out: dict[str, PatientStudy] = {}
+        for row in index.stack_rows(patient_id):
+            if row.modality != "CT" or not row.loadable or row.is_localizer:
+                continue
+            if row.study_instance_uid in out:
+                continue
+            label = self._study_labels.get(row.study_instance_uid)
+            if label is None:
+                label = _trial_timepoint(index, row.id) or (
+                    row.study_date[:4] + "-" + row.study_date[4:6] + "-" + row.study_date[6:]
+                    if len(row.study_date) == 8
+                    else row.study_instance_uid
+                )
+                self._study_labels[row.study_instance_uid] = label
+            out[row.study_instance_uid] = PatientStudy(
+                row.study_instance_uid, parse_dicom_date(row.study_date), label
+            )
+        return list(out.values())
+
+    def _recist_labels(self) -> list[str]:
+        """RECIST lesions an ancillary lesion can be linked to ("T1 liver")."""
+        return [f"{les.label} {les.site.value}" for les in self.session.read.lesions]
+
+    # --- banner: whose read is on screen ---------------------------------------------------
+    def _build_banner(self) -> None:
+        w = self.window
+        self.banner = QLabel("")
+        self.banner.setObjectName("read_owner_banner")
+        self.banner.setStyleSheet(_BANNER_STYLE)
+        self.banner_button = QPushButton("")
+        self.banner_button.setObjectName("read_owner_banner_button")
+        self._banner_slot: Any = None
+        self.banner_button.clicked.connect(lambda _c=False: self._banner_clicked())
+        self.banner_bar = QToolBar(tr("Read owner"), w)
+        self.banner_bar.setObjectName("read_owner_bar")
+        self.banner_bar.setMovable(False)
+        self.banner_bar.addWidget(self.banner)
+        self.banner_bar.addWidget(self.banner_button)
+        w.addToolBarBreak(Qt.ToolBarArea.TopToolBarArea)
+        w.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.banner_bar)
+        self.banner_bar.hide()
+
+    def _banner_text(self, text: str, button: str, slot: Any) -> None:
+        self.banner.setText(text)
+        self.banner_button.setText(button)
+        self._banner_slot = slot
+        self.banner_bar.show()
+
+    def _hide_banner(self) -> None:
+        self.banner_bar.hide()
+        self._banner_slot = None
+
+    def _banner_clicked(self) -> None:
+        if self._banner_slot is not None:
+            self._banner_slot()
 
     # --- errors ----------------------------------------------------------------------------
     def _show_error(self, message: str) -> None:

@@ -18,13 +18,17 @@ import numpy.typing as npt
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen, QPolygonF
 
+from namecar_viewer.app.lesion_assignment import (
+    Option,
+    assignment_command,
+    guess_site,
+    plan_assignment,
+    record_for_study,
+)
 from namecar_viewer.app.read_session import (
     AddMeasurement,
-    Command,
-    CreateLesion,
     DeleteMeasurement,
     SetMeasurementPoints,
-    next_lesion,
     timepoint_for,
 )
 from namecar_viewer.core.measure import (
@@ -38,7 +42,14 @@ from namecar_viewer.core.measure import (
     measurement_stats,
     sphere_section_radius,
 )
-from namecar_viewer.core.reads import LesionMeasurement, LesionRole, Read, ReadTimepoint, Site
+from namecar_viewer.core.reads import (
+    LesionMeasurement,
+    LesionRole,
+    Read,
+    ReadKind,
+    ReadTimepoint,
+    Site,
+)
 from namecar_viewer.gui.undo import ReadUndoStack
 from namecar_viewer.gui.viewport import SliceViewport, modality_unit
 
@@ -48,6 +59,7 @@ _ROLE_COLOURS = {
     LesionRole.TARGET: QColor(255, 170, 40),
     LesionRole.NON_TARGET: QColor(60, 200, 255),
     LesionRole.NEW: QColor(255, 80, 80),
+    LesionRole.ANCILLARY: QColor(200, 130, 255),
 }
 _FREE_COLOUR = QColor(120, 230, 120)
 _SELECTED = QColor(255, 255, 90)
@@ -74,7 +86,14 @@ def half_thickness(vp: SliceViewport) -> float:
 
 
 class MeasurementLayer:
-    """The read's measurements on the viewports, the active lesion and the semi-auto proposal."""
+    """The records' measurements on the viewports, the active lesion and the semi-auto proposal.
+
+    Two records are drawn and edited: the RECIST read (``undo``) and the ancillary MRI-PET
+    record of the same patient and reader (``ancillary_undo``).  A new measurement goes to the
+    record its study belongs to (:func:`~namecar_viewer.app.lesion_assignment.
+    record_for_study`), is stored at once unassigned, then given its lesion by the reader's
+    explicit choice (:meth:`add`); an edit of an existing one goes to the record that holds it.
+    """
 
     def __init__(
         self,
@@ -82,6 +101,14 @@ class MeasurementLayer:
         stack_info: Callable[[Any], dict[str, Any]] | None = None,
     ) -> None:
         self.undo = undo
+        self.ancillary_undo: ReadUndoStack | None = None
+        # what the window shows for a message, and the RECIST lesions an ancillary lesion may be
+        # linked to (labels); set by the read controller
+        self.on_message: Callable[[str], None] = lambda _t: None
+        self.link_labels: Callable[[], list[str]] = lambda: []
+        self.chooser: Any = None  # the open AssignmentChooser, if any
+        self.toasts: dict[int, Any] = {}
+        self.last_announcement = ""
         self.viewports: list[SliceViewport] = []
         self.selected: str | None = None
         self.active_lesion: str | None = None
@@ -102,17 +129,54 @@ class MeasurementLayer:
 
     @property
     def read(self) -> Read:
+        """The RECIST read."""
         r: Read = self.undo.session.read
         return r
 
-    def set_undo(self, undo: ReadUndoStack) -> None:
-        """Switch to another read (another patient)."""
+    def set_undo(self, undo: ReadUndoStack, ancillary: ReadUndoStack | None = None) -> None:
+        """Switch to another read (another patient) and its ancillary record."""
+        self.close_chooser()
         self.undo = undo
+        self.ancillary_undo = ancillary
         self.selected = None
         self.active_lesion = None
         self.proposal = None
-        undo.session.changed.connect(lambda _events: self.refresh())
+        for st in self.stacks():
+            st.session.changed.connect(lambda _events: self.refresh())
         self.refresh()
+
+    def stacks(self) -> list[ReadUndoStack]:
+        """The records drawn: the RECIST read, then the ancillary record."""
+        out = [self.undo]
+        if self.ancillary_undo is not None:
+            out.append(self.ancillary_undo)
+        return out
+
+    def stack_of(self, uid: str) -> ReadUndoStack | None:
+        """The record that holds measurement ``uid``."""
+        for st in self.stacks():
+            if st.session.read.has_measurement(uid):
+                return st
+        return None
+
+    def read_of(self, uid: str) -> Read:
+        st = self.stack_of(uid)
+        r: Read = (st or self.undo).session.read
+        return r
+
+    def stack_for(self, vp: SliceViewport) -> ReadUndoStack | None:
+        """The record a new measurement on ``vp`` belongs to (None: nothing shown)."""
+        vol = vp.model.volume
+        if vol is None:
+            return None
+        kind = record_for_study(self.read, str(vol.modality or ""), vol.study_instance_uid)
+        if kind is ReadKind.RECIST:
+            return self.undo
+        return self.ancillary_undo
+
+    def end_drag(self) -> None:
+        for st in self.stacks():
+            st.end_merge()
 
     def attach(self, vp: SliceViewport) -> None:
         if self not in vp.overlay_layers:
@@ -132,7 +196,7 @@ class MeasurementLayer:
         for_uid = vp.model.frame_of_reference_uid
         half = half_thickness(vp)
         out = []
-        for lm in self.read.measurements:
+        for lm in (x for st in self.stacks() for x in st.session.read.measurements):
             m = lm.measurement
             if m.frame_of_reference_uid and for_uid and m.frame_of_reference_uid != for_uid:
                 continue
@@ -201,16 +265,19 @@ class MeasurementLayer:
     def paint(self, vp: SliceViewport, p: QPainter) -> None:
         p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         self._placed[id(vp)] = []
-        read = self.read
         for lm in self.visible(vp):
             m = lm.measurement
+            read = self.read_of(lm.uid)
             colour = _FREE_COLOUR
+            suffix = ""
             if lm.lesion_uid is not None:
                 with contextlib.suppress(KeyError):
                     colour = _ROLE_COLOURS[read.lesion(lm.lesion_uid).role]
+            elif read.kind is ReadKind.RECIST:
+                suffix = " (no lesion)"
             if lm.uid == self.selected:
                 colour = _SELECTED
-            self._paint_measurement(vp, p, m, colour, lm.uid == self.selected)
+            self._paint_measurement(vp, p, m, colour, lm.uid == self.selected, suffix=suffix)
         if self.proposal is not None and self.proposal[0] is vp:
             _, contour, points = self.proposal
             pen = QPen(_PROPOSAL, 1.5, Qt.PenStyle.DashLine)
@@ -330,24 +397,27 @@ class MeasurementLayer:
         return cached
 
     # --- building records and commands -----------------------------------------------------
-    def timepoint(self, vp: SliceViewport) -> ReadTimepoint | None:
+    def timepoint(self, vp: SliceViewport, read: Read | None = None) -> ReadTimepoint | None:
         """The read's timepoint for the viewport's study (a new one when the study is new)."""
         vol = vp.model.volume
         if vol is None:
             return None
+        read = read if read is not None else self.read
         info = self.stack_info(vol)
         label = info.get("label") or info.get("study_date") or "timepoint"
-        existing = self.read.timepoint_for_study(vol.study_instance_uid)
+        existing = read.timepoint_for_study(vol.study_instance_uid)
         if existing is not None:
             return existing
-        used = {t.label for t in self.read.timepoints}
+        if read.kind is not ReadKind.RECIST and vol.modality:
+            label = f"{vol.modality} {label}".strip()
+        used = {t.label for t in read.timepoints}
         base, n = str(label), 2
         while label in used:
             label = f"{base} ({n})"
             n += 1
         thickness = vol.metadata.get("slice_thickness")
         tp = timepoint_for(
-            self.read,
+            read,
             vol.study_instance_uid,
             str(label),
             info.get("date"),
@@ -376,41 +446,197 @@ class MeasurementLayer:
         )
 
     def add(self, vp: SliceViewport, kind: MeasurementKind, points: Sequence[Any]) -> str:
-        """Store a new measurement; diameters start a lesion or re-measure the active one."""
+        """Store a new measurement, unassigned, in the record its study belongs to; then give it
+        its lesion: at once when the choice is unambiguous (announced with Undo), else by the
+        reader in the chooser.  Returns the measurement uid ("" when refused)."""
+        self.close_chooser()
+        stack = self.stack_for(vp)
+        if stack is None:
+            self.on_message("No read is open for this study: nothing was recorded.")
+            return ""
+        session = stack.session
+        if session.read_only:
+            self.on_message(session.read_only_reason or "This read is view only.")
+            return ""
         m = self.make_record(vp, kind, points)
-        tp = self.timepoint(vp)
-        read = self.read
-        diameter = kind in (MeasurementKind.LINE, MeasurementKind.BIDIRECTIONAL)
-        active = self.active_lesion if self.active_lesion in {x.uid for x in read.lesions} else None
-        if active is not None and tp is not None:
-            # re-measuring the lesion chosen in the lesion panel (a follow-up, or a non-target
-            # marked by a point or arrow) when it has nothing at this timepoint yet
-            has = any(
-                lm.lesion_uid == active and lm.timepoint_uid == tp.uid for lm in read.measurements
-            )
-            if not has:
-                self.undo.push_command(AddMeasurement(m, active, tp))
-                self.selected = m.uid
-                return m.uid
-        cmd: Command
-        if diameter:
-            les = next_lesion(read, LesionRole.TARGET, self.default_site)
-            cmd = CreateLesion(les, m, tp)
-            self.undo.push_command(cmd)
-            self.active_lesion = les.uid
-        else:
-            self.undo.push_command(AddMeasurement(m, None, tp))
+        read = session.read
+        tp = self.timepoint(vp, read)
+        site = self._guess_site(vp, m) or self.default_site
+        selected = (
+            self.active_lesion if self.active_lesion in {x.uid for x in read.lesions} else None
+        )
+        plan = plan_assignment(read, tp, m, selected, vp.state.map_point, site)
+        start = stack.index()
+        stack.push_command(AddMeasurement(m, None, tp))
+        if not session.read.has_measurement(m.uid):
+            return ""  # refused (a signed timepoint): the stack reported why
         self.selected = m.uid
+        tp_uid = tp.uid if tp is not None else None
+        if plan.automatic:
+            self.apply_choice(vp, stack, plan.chosen, m.uid, tp_uid, site, "", start)
+        else:
+            self.open_chooser(vp, stack, plan, m.uid, tp_uid, site, start)
         return m.uid
+
+    def _guess_site(self, vp: SliceViewport, m: Measurement) -> Site | None:
+        vol = vp.model.volume
+        if vol is None or m.kind not in (MeasurementKind.LINE, MeasurementKind.BIDIRECTIONAL):
+            return None
+        try:
+            from namecar_viewer.core.measure.stats import ring_values
+
+            values = ring_values(vol, m)
+        except (ImportError, ValueError, IndexError):
+            return None
+        return guess_site(values, str(vol.modality or ""))
+
+    def _title(self, stack: ReadUndoStack, uid: str, tp_uid: str | None) -> str:
+        read = stack.session.read
+        m = read.measurement(uid).measurement
+        where = ""
+        if tp_uid is not None:
+            with contextlib.suppress(KeyError):
+                where = f" at {read.timepoint(tp_uid).label}"
+        record = "RECIST read" if read.kind is ReadKind.RECIST else "MRI-PET record"
+        size = m.summary() or m.kind.value
+        return f"<b>{size}{where}</b> ({record}): which lesion?"
+
+    def open_chooser(
+        self,
+        vp: SliceViewport,
+        stack: ReadUndoStack,
+        plan: Any,
+        uid: str,
+        tp_uid: str | None,
+        site: Site,
+        start: int,
+    ) -> Any:
+        from namecar_viewer.gui.tools.assign_popup import AssignmentChooser
+
+        links = self.link_labels() if stack is not self.undo else []
+
+        def done(option: Option | None, chosen_site: Site, link: str) -> None:
+            if self.chooser is chooser:
+                self.chooser = None
+            if option is None:
+                self._announce(vp, "Left unassigned: part of no lesion (Enter on it to assign).")
+                return
+            if not stack.session.read.has_measurement(uid):
+                return  # undone meanwhile
+            self.apply_choice(vp, stack, option, uid, tp_uid, chosen_site, link, start)
+
+        chooser = AssignmentChooser(vp, self._title(stack, uid, tp_uid), plan, site, done, links)
+        m = stack.session.read.measurement(uid).measurement
+        anchor = max(self.screen_points(vp, m), key=lambda q: q.x())
+        chooser.place_near(anchor.toPoint())
+        self.chooser = chooser
+        chooser.open()
+        return chooser
+
+    def reassign_selected(self, vp: SliceViewport) -> bool:
+        """Open the chooser for the selected measurement (Enter on a measurement)."""
+        uid = self.selected
+        stack = self.stack_of(uid) if uid else None
+        if uid is None or stack is None or stack.session.read_only:
+            return False
+        read = stack.session.read
+        lm = read.measurement(uid)
+        tp = read.timepoint(lm.timepoint_uid) if lm.timepoint_uid else None
+        if lm.lesion_uid is not None:
+            return False
+        plan = plan_assignment(read, tp, lm.measurement, None, vp.state.map_point)
+        self.open_chooser(vp, stack, plan, uid, lm.timepoint_uid, self.default_site, stack.index())
+        return True
+
+    def close_chooser(self) -> None:
+        chooser, self.chooser = self.chooser, None
+        if chooser is not None:
+            with contextlib.suppress(RuntimeError):
+                chooser.leave()
+
+    def apply_choice(
+        self,
+        vp: SliceViewport,
+        stack: ReadUndoStack,
+        option: Option,
+        uid: str,
+        tp_uid: str | None,
+        site: Site,
+        link: str,
+        start: int,
+    ) -> None:
+        """Give the stored measurement its place (one undo step) and announce it with Undo."""
+        read = stack.session.read
+        cmd = assignment_command(read, option, uid, tp_uid, site, link)
+        if cmd is not None:
+            stack.push_command(cmd)
+        read = stack.session.read
+        if not read.has_measurement(uid):
+            return
+        lm = read.measurement(uid)
+        where = ""
+        if tp_uid is not None:
+            with contextlib.suppress(KeyError):
+                where = f" at {read.timepoint(tp_uid).label}"
+        if lm.lesion_uid is None:
+            text = (
+                "Kept as an annotation: not part of the RECIST read."
+                if read.kind is ReadKind.RECIST
+                else "Kept as an annotation of the MRI-PET record."
+            )
+        else:
+            les = read.lesion(lm.lesion_uid)
+            self.active_lesion = les.uid
+            role = les.role.value.replace("_", "-")
+            size = lm.measurement.summary().removeprefix(les.label).strip()
+            text = f"{les.label} ({role}, {les.site.value}){where}: {size}".strip()
+        end = stack.index()
+        if stack.session.pending:
+            # the save failed: the window already says why; this must not cover it
+            text += " (kept here, not yet saved)"
+
+        def undo_all() -> None:
+            if stack.index() != end:
+                self.on_message("Other edits came since: use Edit > Undo step by step.")
+                return
+            while stack.index() > start and stack.canUndo():
+                before = stack.index()
+                stack.undo()
+                if stack.index() == before:
+                    break
+
+        self._announce(vp, text, undo_all, status=not stack.session.pending)
+        self.refresh()
+
+    def _announce(
+        self,
+        vp: SliceViewport,
+        text: str,
+        undo: Callable[[], None] | None = None,
+        status: bool = True,
+    ) -> None:
+        from namecar_viewer.gui.tools.assign_popup import UndoToast
+
+        self.last_announcement = text
+        if status:
+            self.on_message(text)
+        toast = self.toasts.get(id(vp))
+        if toast is None:
+            toast = UndoToast(vp)
+            self.toasts[id(vp)] = toast
+        toast.announce(text, undo)
 
     def set_points(self, uid: str, points: Sequence[Any], drag_id: str) -> None:
         pts = tuple((float(q[0]), float(q[1]), float(q[2])) for q in points)
-        self.undo.push_command(SetMeasurementPoints(uid, pts, drag_id))
+        stack = self.stack_of(uid)
+        if stack is not None:
+            stack.push_command(SetMeasurementPoints(uid, pts, drag_id))
 
     def delete_selected(self) -> bool:
-        if self.selected is None or not self.read.has_measurement(self.selected):
+        stack = self.stack_of(self.selected) if self.selected is not None else None
+        if stack is None or self.selected is None:
             return False
-        self.undo.push_command(DeleteMeasurement(self.selected))
+        stack.push_command(DeleteMeasurement(self.selected))
         self.selected = None
         return True
 

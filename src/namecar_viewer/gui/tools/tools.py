@@ -72,7 +72,7 @@ class MeasureTool(ViewportTool):
             return True
         if self._edit is not None:
             hit, drag_id, last = self._edit
-            read = self.layer.read
+            read = self.layer.read_of(hit.uid)
             if not read.has_measurement(hit.uid):
                 self._edit = None
                 return True
@@ -96,7 +96,7 @@ class MeasureTool(ViewportTool):
             return False
         if self._edit is not None:
             self._edit = None
-            self.layer.undo.end_merge()
+            self.layer.end_drag()
             return True
         if self._start is None:
             return False
@@ -115,6 +115,8 @@ class MeasureTool(ViewportTool):
         key = event.key()
         if key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
             return self.layer.delete_selected()
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.layer.selected is not None:
+            return self.layer.reassign_selected(vp)
         if key == Qt.Key.Key_Escape and (
             self._start is not None or self.layer.selected is not None
         ):
