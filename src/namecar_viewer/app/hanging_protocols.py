@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from namecar_viewer.core.geometry.reslice import SliceOrientation
+from namecar_viewer.core.reads.model import Read
 
 
 class Candidate(Protocol):
@@ -100,7 +101,7 @@ class HangingProtocol:
 RECIST_READ = HangingProtocol(
     "recist",
     "RECIST read",
-    "Baseline CT beside the current follow-up CT, linked by patient position.",
+    "The nadir (or a prior you pick) and the previous CT beside the current one, linked.",
     "Alt+1",
 )
 ELIGIBILITY = HangingProtocol(
@@ -176,29 +177,99 @@ def _ct_slot(slot: str, label: str, study: _Study | None, reason: str) -> Viewpo
 
 
 def recist_read(
-    stacks: Sequence[Candidate], marks: Mapping[str, StudyRole] | None = None
+    stacks: Sequence[Candidate],
+    marks: Mapping[str, StudyRole] | None = None,
+    read: Read | None = None,
+    prior: str | None = None,
 ) -> ProtocolResult:
-    """Baseline (the study marked as pre-treatment baseline, else the first CT) beside the current
-    follow-up (the latest CT after it), linked."""
+    """The timepoint to read beside the ones it is compared with.
+
+    Without a read: the baseline (marked, else the first CT) beside the latest CT.  With the
+    reader's read: *current* is the first CT after the baseline that the read has not fully
+    assessed (every CT assessed: the latest), beside the *previous* CT and the *nadir* (the
+    assessed timepoint with the smallest complete sum before it, RECIST 1.1 sec. 4.3.1; the
+    baseline when the nadir is the previous one), or the ``prior`` study the reader picked.
+    """
     studies = _ct_studies(stacks)
     base = _marked(studies, marks, StudyRole.PRE_TREATMENT_BASELINE)
     why_base = "marked as baseline" if base is not None else "first CT by study date"
     if base is None and studies:
         base = studies[0]
     later = [s for s in studies if base is not None and s.date >= base.date and s is not base]
-    current = later[-1] if later else None
+    if read is None:
+        current = later[-1] if later else None
+        missing = []
+        if base is None:
+            missing.append("no CT study")
+        if current is None:
+            missing.append("no follow-up CT after the baseline")
+        return ProtocolResult(
+            RECIST_READ.name,
+            "1x2",
+            (
+                _ct_slot("baseline", "Baseline", base, why_base),
+                _ct_slot("current", "Current", current, "latest CT by study date"),
+            ),
+            link_timepoints=True,
+            missing=tuple(missing),
+        )
+    from namecar_viewer.app.reading_order import complete_studies, nadir_study
+
+    done = complete_studies(read)
+    todo = [s for s in later if s.uid not in done]
+    if todo:
+        current, why_current = todo[0], "first CT not fully read yet, in date order"
+    elif later:
+        current, why_current = later[-1], "every CT read: the latest"
+    else:
+        current, why_current = None, ""
     missing = []
     if base is None:
         missing.append("no CT study")
     if current is None:
-        missing.append("no follow-up CT after the baseline")
+        return ProtocolResult(
+            RECIST_READ.name,
+            "1x2",
+            (
+                _ct_slot("baseline", "Baseline", base, why_base),
+                _ct_slot("current", "Current", None, ""),
+            ),
+            link_timepoints=True,
+            missing=(*missing, "no follow-up CT after the baseline"),
+        )
+    before = [s for s in studies if s.date < current.date or (s.date == current.date and s is base)]
+    before = [s for s in before if s is not current]
+    previous = before[-1] if before else base
+    by_uid = {s.uid: s for s in studies}
+    if prior is not None and prior in by_uid and by_uid[prior] is not current:
+        left, left_label, why_left = by_uid[prior], "Prior", "the prior you picked"
+    else:
+        from namecar_viewer.app.reading_order import parse_dicom_date
+
+        nadir_uid = nadir_study(read, current.uid, parse_dicom_date(current.date))
+        nadir = by_uid.get(nadir_uid) if nadir_uid is not None else None
+        if nadir is None or nadir is base or nadir is previous:
+            # the nadir is already on screen as the previous CT: the baseline beside it
+            left, left_label, why_left = base, "Baseline", why_base
+        else:
+            left, left_label, why_left = nadir, "Nadir", "smallest sum of target diameters so far"
+    slots = []
+    if left is not None and left is not previous:
+        slots.append(_ct_slot(left_label.lower(), left_label, left, why_left))
+    prev_label = "Baseline" if previous is base else "Previous"
+    slots.append(
+        _ct_slot(
+            prev_label.lower() if previous is base else "previous",
+            prev_label,
+            previous,
+            "the CT just before the current one",
+        )
+    )
+    slots.append(_ct_slot("current", "Current", current, why_current))
     return ProtocolResult(
         RECIST_READ.name,
-        "1x2",
-        (
-            _ct_slot("baseline", "Baseline", base, why_base),
-            _ct_slot("current", "Current", current, "latest CT by study date"),
-        ),
+        "1x3" if len(slots) == 3 else "1x2",
+        tuple(slots),
         link_timepoints=True,
         missing=tuple(missing),
     )
@@ -319,13 +390,20 @@ _APPLY = {RECIST_READ.key: recist_read, ELIGIBILITY.key: eligibility, MRI_PET.ke
 
 
 def apply_protocol(
-    key: str, stacks: Sequence[Candidate], marks: Mapping[str, StudyRole] | None = None
+    key: str,
+    stacks: Sequence[Candidate],
+    marks: Mapping[str, StudyRole] | None = None,
+    read: Read | None = None,
+    prior: str | None = None,
 ) -> ProtocolResult:
-    """Run the protocol ``key`` (``"recist"``, ``"eligibility"``, ``"mri_pet"``)."""
+    """Run the protocol ``key`` (``"recist"``, ``"eligibility"``, ``"mri_pet"``); the RECIST
+    read protocol follows the reader's ``read`` (and ``prior`` study) when given."""
     try:
         fn = _APPLY[key]
     except KeyError:
         raise ValueError(
             f"Unknown hanging protocol {key!r}; known: {', '.join(sorted(_APPLY))}."
         ) from None
+    if key == RECIST_READ.key:
+        return recist_read(stacks, marks, read, prior)
     return fn(stacks, marks)

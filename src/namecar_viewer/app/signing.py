@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import and_, func, select
@@ -141,12 +142,26 @@ class SigningService:
         user: User,
         password: str | None,
         meaning: str = SIGNATURE_MEANING,
+        unread_earlier: Sequence[str] = (),
+        reason: str = "",
     ) -> Signature:
-        """Sign one timepoint of the session's read (everything pending must be saved)."""
+        """Sign one timepoint of the session's read (everything pending must be saved).
+
+        ``unread_earlier``: labels of the patient's earlier CT timepoints the read has not
+        assessed (``app/reading_order.py``); signing then needs a ``reason``, kept in the audit
+        trail, because the nadir this timepoint is compared with may be wrong.
+        """
         read = session.read
         tp = read.timepoint(timepoint_uid)
         if meaning != SIGNATURE_MEANING:
             raise SigningError(f'The signature meaning must be "{SIGNATURE_MEANING}".')
+        reason = reason.strip()
+        if unread_earlier and not reason:
+            raise SigningError(
+                f"{', '.join(unread_earlier)} (before {tp.label}) "
+                f"{'is' if len(unread_earlier) == 1 else 'are'} not read, so the nadir may be "
+                "wrong: read them first, or say why you sign anyway."
+            )
         if user.username != read.reader and read.reader:
             raise SigningError(
                 f"Only the read's reader ({read.reader}) can sign it; {user.username} cannot."
@@ -172,7 +187,7 @@ class SigningService:
                     version=version,
                     created_utc=now,
                     username=user.username,
-                    reason=f"signed {tp.label}",
+                    reason=f"signed {tp.label}" + (f"; {reason}" if reason else ""),
                     read_json=json.dumps(read_to_json(read)),
                 )
             )
@@ -197,7 +212,14 @@ class SigningService:
                         "timepoint",
                         timepoint_uid,
                         None,
-                        {"meaning": meaning, "version": version, "sha256": h, "label": tp.label},
+                        {
+                            "meaning": meaning,
+                            "version": version,
+                            "sha256": h,
+                            "label": tp.label,
+                            **({"unread_earlier": list(unread_earlier)} if unread_earlier else {}),
+                        },
+                        reason=reason,
                         read_uid=read.uid,
                     )
                 ],

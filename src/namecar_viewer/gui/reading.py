@@ -75,6 +75,7 @@ class ReadingController(QObject):
         self.marks: dict[str, StudyRole] = {}
         self.slot_renderers: dict[SlotKind, SlotRenderer] = {}
         self.protocol: ProtocolResult | None = None
+        self.prior_pick: str | None = None  # study the reader compares with instead of the nadir
         self.import_dialog: ImportDialog | None = None
         self.picker = OffsetPicker(window.state, self._say, self._offset_done)
         for vp, loader in zip(window.viewports, self.loaders, strict=True):
@@ -115,6 +116,13 @@ class ReadingController(QObject):
                 functools.partial(self.apply_protocol, proto.key),
                 proto.shortcut,
             )
+        w._act(
+            p,
+            "Protocols",
+            "pick_prior",
+            "Compare the current CT with another prior...",
+            self.choose_prior,
+        )
         p.addSeparator()
         w._act(
             p,
@@ -217,8 +225,10 @@ class ReadingController(QObject):
         return vol
 
     def open_in_active(self, stack_id: int) -> None:
-        """Double-click in the browser: load into the active viewport (M makes it MPR)."""
+        """Double-click in the browser: load into the active viewport (M makes it MPR); the
+        keyboard goes to the images."""
         self.load_into(self.w.active, stack_id)
+        self.w.focus_images()
 
     def loader_of(self, vp: SliceViewport) -> ViewportLoader:
         return self.loaders[self.w.viewports.index(vp)]
@@ -328,7 +338,11 @@ class ReadingController(QObject):
 
     def apply_protocol(self, key: str) -> ProtocolResult:
         rows = self.current_patient_rows()
-        result = apply_protocol(key, rows, self.marks)
+        reads = getattr(self.w, "reads", None)
+        read = reads.session.read if reads is not None and key == "recist" else None
+        if read is not None and rows and read.patient_id not in ("", rows[0].patient_id):
+            read = None  # the read on screen is another patient's
+        result = apply_protocol(key, rows, self.marks, read, self.prior_pick)
         self.protocol = result
         self.w.set_layout(result.layout)
         for vp, a in zip(self.w.visible_viewports(), result.assignments, strict=False):
@@ -373,6 +387,29 @@ class ReadingController(QObject):
             vp.model.set_volume(None, a.orientation, a.title)
             return
         self.load_into(vp, int(a.stack.id), a.orientation)
+
+    def choose_prior(self, study_uid: str | None = None) -> ProtocolResult | None:
+        """Protocols > Compare with another prior: the left slot of the RECIST read shows the
+        picked CT instead of the nadir (until the patient changes)."""
+        rows = [r for r in self.current_patient_rows() if r.modality == "CT"]
+        studies: dict[str, str] = {}
+        for r in sorted(rows, key=lambda r: r.study_date):
+            studies.setdefault(r.study_instance_uid, f"{display_date(r.study_date)} {r.title}")
+        if not studies:
+            self._say("No CT of this patient in the study store.")
+            return None
+        if study_uid is None:
+            from PySide6.QtWidgets import QInputDialog
+
+            labels = list(studies.values())
+            label, ok = QInputDialog.getItem(
+                self.w, "Compare with a prior", "Prior CT:", labels, 0, False
+            )
+            if not ok:
+                return None
+            study_uid = list(studies)[labels.index(label)]
+        self.prior_pick = study_uid
+        return self.apply_protocol("recist")
 
     def mark_active_study(self, role: StudyRole) -> None:
         vol = self.w.active.model.volume
@@ -428,10 +465,8 @@ class ReadingController(QObject):
         reads = getattr(self.w, "reads", None)
         if reads is None:
             return False
-        return any(
-            {r.fixed_frame, r.moving_frame} == {a, b}
-            for r in registrations_in(reads.session.read.settings)
-        )
+        settings = {**reads.session.read.settings, **reads.ancillary_session.read.settings}
+        return any({r.fixed_frame, r.moving_frame} == {a, b} for r in registrations_in(settings))
 
     def toggle_link_scrolling(self) -> None:
         st = self.w.state

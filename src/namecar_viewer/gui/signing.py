@@ -64,9 +64,12 @@ class SignDialog(QDialog):
         ask_password: bool,
         parent: QWidget | None = None,
         preselect: str | None = None,
+        unread_for: Any = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Sign timepoint read")
+        # labels of the earlier CT timepoints the read has not assessed, per timepoint uid
+        self.unread_for = unread_for or (lambda _uid: [])
         self.setMinimumWidth(460)
         lay = QVBoxLayout(self)
         form = QFormLayout()
@@ -91,6 +94,17 @@ class SignDialog(QDialog):
         lay.addWidget(meaning)
         self.confirm = QCheckBox(SIGNATURE_MEANING, self)
         lay.addWidget(self.confirm)
+        self.unread_label = QLabel(self)
+        self.unread_label.setObjectName("sign_unread")
+        self.unread_label.setWordWrap(True)
+        self.unread_label.setStyleSheet("color: #c03030; font-weight: bold;")
+        lay.addWidget(self.unread_label)
+        self.reason_edit = QPlainTextEdit(self)
+        self.reason_edit.setPlaceholderText(
+            "Why you sign although earlier timepoints are not read (required)"
+        )
+        self.reason_edit.setFixedHeight(60)
+        lay.addWidget(self.reason_edit)
         self.password_edit = QLineEdit(self)
         self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
         self.password_edit.setPlaceholderText("Your password, again")
@@ -110,13 +124,36 @@ class SignDialog(QDialog):
         self.sign_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         self.sign_button.setText("Sign")
         self.sign_button.setEnabled(False)
-        self.confirm.toggled.connect(self.sign_button.setEnabled)
+        self.confirm.toggled.connect(lambda _c: self._update())
+        self.reason_edit.textChanged.connect(self._update)
+        self.timepoint_combo.currentIndexChanged.connect(lambda _i: self._update())
         self.buttons.rejected.connect(self.reject)
         lay.addWidget(self.buttons)
+        self._update()
 
     @property
     def timepoint_uid(self) -> str:
         return str(self.timepoint_combo.currentData() or "")
+
+    @property
+    def unread(self) -> list[str]:
+        return list(self.unread_for(self.timepoint_uid))
+
+    @property
+    def reason(self) -> str:
+        return self.reason_edit.toPlainText().strip()
+
+    def _update(self) -> None:
+        unread = self.unread
+        if unread:
+            self.unread_label.setText(
+                f"{', '.join(unread)} {'is' if len(unread) == 1 else 'are'} not read: the "
+                "nadir this timepoint is compared with may be wrong. Read them first, or say "
+                "why you sign anyway (kept in the audit trail)."
+            )
+        self.unread_label.setVisible(bool(unread))
+        self.reason_edit.setVisible(bool(unread))
+        self.sign_button.setEnabled(self.confirm.isChecked() and (not unread or bool(self.reason)))
 
 
 class UnlockDialog(QDialog):
@@ -346,8 +383,13 @@ class ReviewController:
     def on_read_switched(self) -> None:
         """Protect the new read's signed timepoints, show its lock state, retitle."""
         self.ctx.signing.protect(self.session)
+        self.session.changed.connect(self._on_read_changed)
         self.update_lock_state()
         self.update_title()
+
+    def _on_read_changed(self, _events: Any) -> None:
+        with contextlib.suppress(RuntimeError):  # the window may be closing
+            self.update_lock_state()
 
     def signed_timepoints(self) -> list[tuple[ReadTimepoint, Signature]]:
         read = self.session.read
@@ -364,8 +406,8 @@ class ReviewController:
         read = self.session.read
         if not signed:
             self.banner_bar.hide()
-            self.lock_label.setText("Draft" if read.timepoints else "")
-            self.lock_label.setStyleSheet("")
+            self.lock_label.setText(self._draft_text() if read.timepoints else "")
+            self.lock_label.setStyleSheet("color: #c03030;" if self._unread() else "")
             return
         labels = ", ".join(tp.label for tp, _s in signed)
         who = sorted({s.username for _tp, s in signed})
@@ -378,6 +420,19 @@ class ReviewController:
         self.lock_label.setText(text)
         self.lock_label.setStyleSheet("color: #b07800;")
         self.lock_label.setMinimumWidth(self.lock_label.fontMetrics().horizontalAdvance(text) + 16)
+
+    def _unread(self) -> str:
+        from namecar_viewer.app.reading_order import unread_message, unread_studies
+
+        read = self.session.read
+        studies = getattr(self.window.reads, "patient_studies", None)
+        if studies is None or not read.patient_id:
+            return ""
+        return unread_message(unread_studies(read, studies(read.patient_id)))
+
+    def _draft_text(self) -> str:
+        unread = self._unread()
+        return f"Draft; {unread}" if unread else "Draft"
 
     # --- signing ---------------------------------------------------------------------------
     def show_sign_dialog(self) -> SignDialog | None:
@@ -398,6 +453,7 @@ class ReviewController:
             ask_password=not self.ctx.single_user,
             parent=self.window,
             preselect=self._current_timepoint_uid(),
+            unread_for=self.unread_before,
         )
         dlg.buttons.accepted.connect(lambda: self._sign_from(dlg))
         self.sign_dialog = dlg
@@ -423,16 +479,39 @@ class ReviewController:
             dlg.message.setText(f'Tick "{SIGNATURE_MEANING}" to sign.')
             return
         try:
-            self.sign(dlg.timepoint_uid, dlg.password_edit.text())
+            self.sign(dlg.timepoint_uid, dlg.password_edit.text(), dlg.reason)
         except (AuthError, SigningError) as exc:
             dlg.message.setText(str(exc))
             dlg.password_edit.clear()
             return
         dlg.accept()
 
-    def sign(self, timepoint_uid: str, password: str | None = None) -> Signature:
-        """Sign a timepoint of the read on screen; clears both undo histories, routes the case."""
-        sig: Signature = self.ctx.signing.sign(self.session, timepoint_uid, self.ctx.user, password)
+    def unread_before(self, timepoint_uid: str) -> list[str]:
+        """Labels of the patient's CT timepoints before this one that the read has not
+        assessed (signing it then needs a reason)."""
+        from namecar_viewer.app.reading_order import unread_before
+
+        read = self.session.read
+        studies = getattr(self.window.reads, "patient_studies", None)
+        if not timepoint_uid or studies is None:
+            return []
+        try:
+            return [s.label for s in unread_before(read, timepoint_uid, studies(read.patient_id))]
+        except KeyError:
+            return []
+
+    def sign(self, timepoint_uid: str, password: str | None = None, reason: str = "") -> Signature:
+        """Sign a timepoint of the read on screen; clears both undo histories, routes the case.
+
+        When earlier CT timepoints of the patient are not read, ``reason`` is required."""
+        sig: Signature = self.ctx.signing.sign(
+            self.session,
+            timepoint_uid,
+            self.ctx.user,
+            password,
+            unread_earlier=self.unread_before(timepoint_uid),
+            reason=reason,
+        )
         self.window.reads.undo.clear_history()
         self.update_lock_state()
         tp = self.session.read.timepoint(timepoint_uid)

@@ -108,6 +108,15 @@ class ResponsePanel(QWidget):
         self.message_label = QLabel(self)
         self.message_label.setWordWrap(True)
         self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # CT studies of the patient the read has not assessed (the nadir may be wrong)
+        self.studies: Any = lambda: []
+        self.unread_label = QLabel(self)
+        self.unread_label.setObjectName("unread_timepoints")
+        self.unread_label.setWordWrap(True)
+        self.unread_label.setStyleSheet(
+            f"QLabel {{ color: {RESPONSE_COLOURS['PD']}; font-weight: bold; }}"
+        )
+        self.unread_label.hide()
         self.table = QTableWidget(0, len(COLUMNS), self)
         self.table.setHorizontalHeaderLabels(list(COLUMNS))
         self.table.verticalHeader().setVisible(False)
@@ -144,6 +153,7 @@ class ResponsePanel(QWidget):
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(top)
         lay.addWidget(self.eligibility_label)
+        lay.addWidget(self.unread_label)
         lay.addWidget(self.message_label)
         upper = QWidget(self)
         ul = QVBoxLayout(upper)
@@ -206,7 +216,26 @@ class ResponsePanel(QWidget):
         self.reasons_button.setArrowType(Qt.ArrowType.DownArrow if on else Qt.ArrowType.RightArrow)
 
     # --- display ---------------------------------------------------------------------------
+    def unread_text(self) -> str:
+        """The CT studies of the patient this read has not assessed ("" when none)."""
+        from namecar_viewer.app.reading_order import unread_message, unread_studies
+
+        try:
+            studies = list(self.studies())
+        except Exception:  # noqa: BLE001 - the store being unavailable only hides the warning
+            studies = []
+        read = self.undo.session.read
+        if not read.patient_id:
+            return ""
+        return unread_message(unread_studies(read, studies))
+
+    def _show_unread(self) -> None:
+        text = self.unread_text()
+        self.unread_label.setText(self._blind(f"Timepoints: {text}") if text else "")
+        self.unread_label.setVisible(bool(text))
+
     def _show(self, rep: ResponseReport) -> None:
+        self._show_unread()
         self.baseline_combo.blockSignals(True)
         self.baseline_combo.setCurrentIndex(self.baseline_combo.findData(rep.baseline))
         self.baseline_combo.blockSignals(False)
@@ -282,6 +311,7 @@ class ResponsePanel(QWidget):
             self.baseline_combo.currentText(),
             self.baseline_label.text(),
             self.eligibility_label.text(),
+            self.unread_label.text() if self.unread_label.isVisibleTo(self) else "",
             self.message_label.text() if self.message_label.isVisibleTo(self) else "",
         ]
         for r in range(self.table.rowCount()):
@@ -319,6 +349,10 @@ class ResponseDock:
         self.window = window
         reads = window.reads
         self.panel = ResponsePanel(reads.undo)
+        studies = getattr(reads, "patient_studies", None)
+        if studies is not None:
+            self.panel.studies = lambda: studies(reads.session.read.patient_id)
+            self.panel._show_unread()
         self.dock = QDockWidget("Response (RECIST 1.1)", window)
         self.dock.setObjectName("response_dock")
         self.dock.setWidget(self.panel)
