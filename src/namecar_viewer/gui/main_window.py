@@ -133,6 +133,7 @@ class MainWindow(QMainWindow):
         self._grid_host.setStyleSheet("background: #202024;")
         self.setCentralWidget(self._grid_host)
         self.browser = StudyBrowser(self.index, self)
+        self.browser.done_typing.connect(self.focus_images)
         self.browser.refresh()
         if not self.browser.studies:
             self.browser.show_message("No studies yet. File > Import (Ctrl+I) or Open folder.")
@@ -159,6 +160,17 @@ class MainWindow(QMainWindow):
         # Central review (login, worklist, signing, audit, adjudication): set_review after login.
         self.review: Any = None
         self.statusBar().showMessage("Ready")
+
+    def focus_images(self) -> None:
+        """Give the keyboard to the active viewport (where single-key shortcuts belong)."""
+        self.active.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        # focus starts on the images, never in a search field
+        from PySide6.QtCore import QTimer
+
+        QTimer.singleShot(0, self.focus_images)
 
     def set_review(self, context: Any) -> Any:
         """Bind the window to the logged-in user and the reads database (gui/login.py):

@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QMimeData, QSize, Qt, QThread, Signal
-from PySide6.QtGui import QIcon, QImage, QPixmap
+from PySide6.QtCore import QEvent, QMimeData, QObject, QSize, Qt, QThread, Signal
+from PySide6.QtGui import QIcon, QImage, QKeyEvent, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
@@ -127,6 +127,8 @@ class StudyBrowser(QWidget):
 
     stack_activated = Signal(int)
     import_requested = Signal()
+    # Escape or Enter in a search field: the reader is done typing (focus back to the images)
+    done_typing = Signal()
 
     def __init__(self, index: StudyIndex, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -171,8 +173,25 @@ class StudyBrowser(QWidget):
         self.date_edit.textChanged.connect(lambda _t: self.refresh())
         self.modality_combo.currentIndexChanged.connect(lambda _i: self.refresh())
         self.import_button.clicked.connect(lambda _c=False: self.import_requested.emit())
+        # the search fields take the keyboard only when clicked: never at start or by Tab, so
+        # single-key shortcuts (D line, X crosshair...) are never typed into them by surprise
+        for edit in (self.patient_edit, self.date_edit):
+            edit.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+            edit.returnPressed.connect(self.done_typing.emit)
+            edit.installEventFilter(self)
         self.tree.itemActivated.connect(self._on_activated)
         self.tree.itemDoubleClicked.connect(self._on_activated)
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if (
+            obj in (self.patient_edit, self.date_edit)
+            and event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() == Qt.Key.Key_Escape
+        ):
+            self.done_typing.emit()
+            return True
+        return False
 
     # --- content ---------------------------------------------------------------------------
     def show_message(self, text: str) -> None:
