@@ -130,7 +130,7 @@ def test_expected_location_goes_through_the_timepoint_alignment() -> None:
 
     plan = plan_assignment(r, FU, m, selected_lesion_uid="L1", mapper=shift)
     assert plan.automatic and plan.chosen.lesion_uid == "L1"
-    # without the alignment T1 is 42 mm away, beyond the unaligned tolerance (30 + 10 mm)
+    # without the alignment T1 is 42 mm away, beyond the unaligned tolerance (15 + 10 mm)
     plan = plan_assignment(r, FU, m, selected_lesion_uid="L1")
     assert not plan.automatic
     assert NEAR_MIN_MM <= 30.0

@@ -48,7 +48,8 @@ from namecar_viewer.core.recist.constants import MAX_TARGETS, MAX_TARGETS_PER_OR
 
 # Imaging that the NAMECAR protocol reads by RECIST 1.1 (CT every 3 months).
 RECIST_MODALITIES = frozenset({"CT"})
-# "Near its expected location": within this many mm, or the lesion's prior long axis if larger.
+# "Near its expected location": within this many mm, or half the lesion's prior long axis (its
+# extent) if larger.
 NEAR_MIN_MM = 15.0
 # Added when the expected location could not be mapped through an alignment (same patient
 # coordinates in both studies: the patient lies a few millimetres elsewhere on the table).
@@ -193,8 +194,8 @@ def _candidates(
             if mapped is not None:
                 point = np.asarray(mapped, dtype=np.float64)
                 aligned = True
-        size = prior.long_axis_mm or prior.radius_mm or 0.0
-        tol = max(NEAR_MIN_MM, float(size)) + (0.0 if aligned else UNALIGNED_EXTRA_MM)
+        radius = (prior.long_axis_mm or 0.0) / 2.0 or prior.radius_mm or 0.0
+        tol = max(NEAR_MIN_MM, float(radius)) + (0.0 if aligned else UNALIGNED_EXTRA_MM)
         dist = float(np.linalg.norm(point - centre))
         out.append(_Candidate(les, dist, tol, aligned, prior_tp.label, replaces))
     return out
@@ -371,19 +372,30 @@ def new_lesion_role(choice: Choice) -> LesionRole | None:
     }.get(choice)
 
 
+@dataclass(frozen=True)
+class NewLesionDetails:
+    """What the reader says of a lesion the choice creates."""
+
+    site: Site = Site.OTHER
+    link_label: str = ""  # ancillary lesion: the RECIST lesion it is the same as ("T1 kidney")
+    primary_renal: bool = False  # the primary kidney tumour (left out of NAMECAR eligibility)
+
+
 def assignment_command(
     read: Read,
     option: Option,
     measurement_uid: str,
     timepoint_uid: str | None,
-    site: Site = Site.OTHER,
-    link_label: str = "",
+    details: NewLesionDetails | Site = Site.OTHER,
 ) -> Command | None:
     """The one undo step that gives the (already stored, unassigned) measurement its place.
 
-    ``None`` for an annotation: it stays in the record as it is.  ``link_label`` (ancillary
-    lesions) names the RECIST lesion the reader says is the same one, kept in its description.
+    ``None`` for an annotation: it stays in the record as it is.  ``details`` (or just a site)
+    describe a lesion the choice creates; an ancillary lesion's link is kept in its
+    description ("same lesion as T1 kidney").
     """
+    if isinstance(details, Site):
+        details = NewLesionDetails(site=details)
     from namecar_viewer.app.read_session import (
         AssignMeasurement,
         Batch,
@@ -403,11 +415,16 @@ def assignment_command(
         return Batch((assign,), f"Measure {label}")
     role = new_lesion_role(option.choice)
     assert role is not None
-    les = next_lesion(read, role, site)
-    if link_label:
+    les = next_lesion(
+        read,
+        role,
+        details.site,
+        is_primary_renal=details.primary_renal and details.site is Site.KIDNEY,
+    )
+    if details.link_label:
         from dataclasses import replace
 
-        les = replace(les, description=f"same lesion as {link_label}")
+        les = replace(les, description=f"same lesion as {details.link_label}")
     return Batch(
         (CreateLesion(les), AssignMeasurement(measurement_uid, les.uid, timepoint_uid)),
         f"Create lesion {les.label}",
@@ -437,6 +454,7 @@ __all__ = [
     "NEAR_MIN_MM",
     "RECIST_MODALITIES",
     "Choice",
+    "NewLesionDetails",
     "Option",
     "Plan",
     "assignment_command",

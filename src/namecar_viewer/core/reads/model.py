@@ -198,6 +198,10 @@ class Assessment:
                 parts.append(f"{m.long_axis_mm:.1f} x {m.short_axis_mm:.1f}")
             else:
                 parts.append(f"{m.long_axis_mm:.1f} mm")
+        elif self.measurements:
+            # marked without a diameter (a non-target shown by a point or an arrow): present
+            kinds = sorted({x.kind.value for x in self.measurements})
+            parts.append(f"marked ({', '.join(kinds)})")
         if self.status is not None:
             parts.append(self.status.value.replace("_", " "))
         return " / ".join(parts)

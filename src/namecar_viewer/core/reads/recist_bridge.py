@@ -6,9 +6,9 @@ Mapping (RECIST 1.1, Eisenhauer 2009):
 * target statuses: absent -> 0 mm, too small -> the engine's 5 mm, split -> its fragments'
   diameters, coalesced -> 0 on this one (the other carries the whole), not evaluable or
   nothing recorded -> not evaluated; present without a measurement -> not evaluated;
-* non-target statuses go across unchanged (not evaluable -> not evaluated); a measured
-  non-target is present;
-* new lesions at a follow-up: any NEW lesion recorded there (measured, or present, split, ...)
+* non-target statuses go across unchanged (not evaluable -> not evaluated); a non-target
+  with any measurement record there (a line, a point, an arrow) is present;
+* new lesions at a follow-up: any NEW lesion recorded there (marked, or present, split, ...)
   makes the timepoint's new lesions unequivocal; an ``EQUIVOCAL`` status alone equivocal; a new
   lesion that was equivocal at an earlier follow-up and is now unequivocal confirms it
   (``new_lesion_confirms_equivocal_from``, sec. 4.3.5).
@@ -83,9 +83,9 @@ def target_measurement(a: Assessment) -> TargetMeasurement:
 
 
 def _new_lesion_state(a: Assessment) -> NewLesions:
-    if a.status is LesionStatus.EQUIVOCAL and a.measurement is None:
+    if a.status is LesionStatus.EQUIVOCAL and not a.measurements:
         return NewLesions.EQUIVOCAL
-    if a.measurement is not None or a.status in (
+    if a.measurements or a.status in (
         LesionStatus.PRESENT,
         LesionStatus.UNEQUIVOCAL_PROGRESSION,
         LesionStatus.TOO_SMALL,
@@ -139,7 +139,8 @@ def read_to_recist_case(read: Read, protocol: Protocol | None = None) -> Case:
             elif les.role is LesionRole.NON_TARGET:
                 if a.status is not None:
                     non_targets[les.label] = _NON_TARGET[a.status]
-                elif a.measurement is not None:
+                elif a.measurements:
+                    # any mark on it (a line, or the point or arrow a non-target is shown by)
                     non_targets[les.label] = NonTargetStatus.PRESENT
         state = NewLesions.NONE
         confirms: str | None = None

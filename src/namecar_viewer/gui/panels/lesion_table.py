@@ -310,6 +310,16 @@ class LesionTablePanel(QWidget):
         c = len(FIXED_COLUMNS) + self._cols.index(timepoint_uid)
         self.table.setCurrentCell(r, c)
 
+    def show_selected(self, lesion_uid: str, timepoint_uid: str) -> None:
+        """Select a cell without navigating (the lesion just measured is the selected one)."""
+        if lesion_uid not in self._rows or timepoint_uid not in self._cols:
+            return
+        building, self._building = self._building, True
+        try:
+            self.select_cell(lesion_uid, timepoint_uid)
+        finally:
+            self._building = building
+
     def _on_current(self, *_: Any) -> None:
         if self._building:
             return

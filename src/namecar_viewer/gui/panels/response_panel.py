@@ -113,9 +113,6 @@ class ResponsePanel(QWidget):
         self.unread_label = QLabel(self)
         self.unread_label.setObjectName("unread_timepoints")
         self.unread_label.setWordWrap(True)
-        self.unread_label.setStyleSheet(
-            f"QLabel {{ color: {RESPONSE_COLOURS['PD']}; font-weight: bold; }}"
-        )
         self.unread_label.hide()
         self.table = QTableWidget(0, len(COLUMNS), self)
         self.table.setHorizontalHeaderLabels(list(COLUMNS))
@@ -233,6 +230,12 @@ class ResponsePanel(QWidget):
         text = self.unread_text()
         self.unread_label.setText(self._blind(f"Timepoints: {text}") if text else "")
         self.unread_label.setVisible(bool(text))
+        # red when a response may be wrong (an unread CT before a read one), else a reminder
+        doubt = "not read" in text
+        colour = RESPONSE_COLOURS["PD"] if doubt else "#6a5a00"
+        self.unread_label.setStyleSheet(
+            f"QLabel {{ color: {colour}; font-weight: {'bold' if doubt else 'normal'}; }}"
+        )
 
     def _show(self, rep: ResponseReport) -> None:
         self._show_unread()

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from PySide6.QtCore import QCoreApplication, QPoint, Qt, QTimer
+from PySide6.QtCore import QCoreApplication, QEvent, QPoint, Qt, QTimer
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QFrame,
     QHBoxLayout,
@@ -29,7 +30,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from namecar_viewer.app.lesion_assignment import Choice, Option, Plan, new_lesion_role
+from namecar_viewer.app.lesion_assignment import (
+    Choice,
+    NewLesionDetails,
+    Option,
+    Plan,
+    new_lesion_role,
+)
 from namecar_viewer.core.reads.model import Site
 
 _STYLE = (
@@ -44,8 +51,8 @@ def tr(text: str) -> str:
 
 
 class AssignmentChooser(QFrame):
-    """Where does this measurement belong?  ``on_done(option, site, link_label)`` once chosen,
-    ``on_done(None, ...)`` when the reader leaves it as it is (Escape)."""
+    """Where does this measurement belong?  ``on_done(option, details)`` once chosen,
+    ``on_done(None, details)`` when the reader leaves it as it is (Escape)."""
 
     def __init__(
         self,
@@ -53,7 +60,7 @@ class AssignmentChooser(QFrame):
         title: str,
         plan: Plan,
         site: Site,
-        on_done: Callable[[Option | None, Site, str], None],
+        on_done: Callable[[Option | None, NewLesionDetails], None],
         link_labels: Sequence[str] = (),
     ) -> None:
         super().__init__(parent)
@@ -82,6 +89,9 @@ class AssignmentChooser(QFrame):
         self.list.setCurrentRow(plan.default)
         rows = min(len(plan.options), 8)
         self.list.setFixedHeight(rows * (self.list.sizeHintForRow(0) + 2) + 6)
+        # every option readable in full, no horizontal scrolling
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.setMinimumWidth(min(self.list.sizeHintForColumn(0) + 28, 560))
         self.list.itemDoubleClicked.connect(lambda _i: self.accept())
         self.list.currentRowChanged.connect(lambda _r: self._update_site())
         self.list.installEventFilter(self)
@@ -95,6 +105,9 @@ class AssignmentChooser(QFrame):
         form.addWidget(self.site_label)
         form.addWidget(self.site_combo, 1)
         lay.addLayout(form)
+        self.primary_check = QCheckBox(tr("Primary renal tumour (not a metastasis)"), self)
+        lay.addWidget(self.primary_check)
+        self.site_combo.currentIndexChanged.connect(lambda _i: self._update_site())
         link = QHBoxLayout()
         self.link_label = QLabel(tr("Same lesion as:"), self)
         self.link_combo = QComboBox(self)
@@ -113,6 +126,15 @@ class AssignmentChooser(QFrame):
         buttons.addWidget(self.leave_button)
         lay.addLayout(buttons)
         self._has_links = bool(link_labels)
+        for w in (
+            self.list,
+            self.site_combo,
+            self.primary_check,
+            self.link_combo,
+            self.ok_button,
+            self.leave_button,
+        ):
+            w.installEventFilter(self)
         self._update_site()
         self.adjustSize()
 
@@ -132,16 +154,22 @@ class AssignmentChooser(QFrame):
         creates = new_lesion_role(self.option.choice) is not None
         for w in (self.site_label, self.site_combo):
             w.setVisible(creates)
+        kidney = self.site_combo.currentData() is Site.KIDNEY
+        self.primary_check.setVisible(
+            creates and kidney and self.option.choice is not (Choice.NEW_ANCILLARY)
+        )
         ancillary = self.option.choice is Choice.NEW_ANCILLARY and self._has_links
         for w in (self.link_label, self.link_combo):
             w.setVisible(ancillary)
         self.adjustSize()
 
     def place_near(self, anchor: QPoint) -> None:
-        """Beside the measurement, inside the viewport."""
+        """Beside the measurement (right of it, else left), inside the viewport."""
         parent = self.parentWidget()
         self.adjustSize()
         x, y = anchor.x() + 16, anchor.y() - 10
+        if parent is not None and x + self.width() > parent.width() - 4:
+            x = anchor.x() - self.width() - 80  # left of the measurement, not over it
         if parent is not None:
             x = max(4, min(x, parent.width() - self.width() - 4))
             y = max(4, min(y, parent.height() - self.height() - 4))
@@ -153,11 +181,19 @@ class AssignmentChooser(QFrame):
         self.list.setFocus()
 
     def eventFilter(self, obj: object, event: object) -> bool:
-        if (
-            obj is self.list
-            and isinstance(event, QKeyEvent)
-            and event.type() == event.Type.KeyPress
-        ):
+        if not isinstance(event, QKeyEvent):
+            return False
+        if event.type() == QEvent.Type.ShortcutOverride:
+            # typing in the chooser (Tab, letters to pick a site) is for the chooser: the
+            # window's single-key shortcuts (D line, E ellipse, Tab next viewport) wait
+            mods = event.modifiers() & (
+                Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier
+            )
+            if not mods:
+                event.accept()
+                return True
+            return False
+        if obj is self.list and event.type() == QEvent.Type.KeyPress:
             if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
                 self.accept()
                 return True
@@ -180,33 +216,40 @@ class AssignmentChooser(QFrame):
             return
         self._finished = True
         site = self.site_combo.currentData()
-        link = str(self.link_combo.currentData() or "") if self._has_links else ""
+        details = NewLesionDetails(
+            site=site if isinstance(site, Site) else Site.OTHER,
+            link_label=str(self.link_combo.currentData() or "") if self._has_links else "",
+            primary_renal=self.primary_check.isVisible() and self.primary_check.isChecked(),
+        )
         self._close()
-        self._call(self.option, site if isinstance(site, Site) else Site.OTHER, link)
+        self._call(self.option, details)
 
     def leave(self) -> None:
         if self._finished:
             return
         self._finished = True
         self._close()
-        self._call(None, Site.OTHER, "")
+        self._call(None, NewLesionDetails())
 
-    def _call(self, option: Option | None, site: Site, link: str) -> None:
+    def _call(self, option: Option | None, details: NewLesionDetails) -> None:
         # called from a key or mouse handler: an exception escaping into Qt would end the
         # application; it is printed and the measurement stays stored, unassigned
         try:
-            self.on_done(option, site, link)
+            self.on_done(option, details)
         except Exception:  # noqa: BLE001 - never let a handler take the workstation down
             import traceback
 
             traceback.print_exc()
 
     def _close(self) -> None:
+        # the keyboard goes back to the viewport before the chooser hides: hiding the focused
+        # widget first would hand the focus to the next one in the chain (the lesion table,
+        # which would then select its first row)
         parent = self.parentWidget()
-        self.hide()
-        self.deleteLater()
         if parent is not None:
             parent.setFocus()
+        self.hide()
+        self.deleteLater()
 
 
 class UndoToast(QFrame):

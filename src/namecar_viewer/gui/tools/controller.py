@@ -174,6 +174,7 @@ class ReadController(QObject):
         self.layer.ancillary_undo = self.ancillary_undo
         self.layer.on_message = lambda t: window.statusBar().showMessage(t, 10000)
         self.layer.link_labels = self._recist_labels
+        self.layer.on_assigned = lambda les, tp: self.panel.show_selected(les, tp)
         self.session.changed.connect(self._on_first_edit)
         self.ancillary_session.changed.connect(self._on_first_edit)
         self.panel = LesionTablePanel(
@@ -624,8 +625,15 @@ class ReadController(QObject):
         return list(out.values())
 
     def _recist_labels(self) -> list[str]:
-        """RECIST lesions an ancillary lesion can be linked to ("T1 liver")."""
-        return [f"{les.label} {les.site.value}" for les in self.session.read.lesions]
+        """RECIST lesions an ancillary lesion can be linked to ("T1 kidney"): the reader's own
+        read's, else those of the patient's latest RECIST read (the central reader's)."""
+        lesions = self.session.read.lesions
+        if not lesions and self.db is not None:
+            others = self.other_reads(self.session.read.patient_id)
+            if others:
+                with contextlib.suppress(KeyError, ReadsDatabaseError):
+                    lesions = self.db.load_read(others[-1].uid).lesions
+        return [f"{les.label} {les.site.value}" for les in lesions]
 
     # --- banner: whose read is on screen ---------------------------------------------------
     def _build_banner(self) -> None:

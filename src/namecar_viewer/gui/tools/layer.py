@@ -19,6 +19,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen, QPolygonF
 
 from namecar_viewer.app.lesion_assignment import (
+    NewLesionDetails,
     Option,
     assignment_command,
     guess_site,
@@ -106,6 +107,8 @@ class MeasurementLayer:
         # linked to (labels); set by the read controller
         self.on_message: Callable[[str], None] = lambda _t: None
         self.link_labels: Callable[[], list[str]] = lambda: []
+        # a RECIST measurement was given its lesion: the lesion table shows that row selected
+        self.on_assigned: Callable[[str, str], None] = lambda _lesion, _tp: None
         self.chooser: Any = None  # the open AssignmentChooser, if any
         self.toasts: dict[int, Any] = {}
         self.last_announcement = ""
@@ -473,7 +476,7 @@ class MeasurementLayer:
         self.selected = m.uid
         tp_uid = tp.uid if tp is not None else None
         if plan.automatic:
-            self.apply_choice(vp, stack, plan.chosen, m.uid, tp_uid, site, "", start)
+            self.apply_choice(vp, stack, plan.chosen, m.uid, tp_uid, NewLesionDetails(site), start)
         else:
             self.open_chooser(vp, stack, plan, m.uid, tp_uid, site, start)
         return m.uid
@@ -515,7 +518,7 @@ class MeasurementLayer:
 
         links = self.link_labels() if stack is not self.undo else []
 
-        def done(option: Option | None, chosen_site: Site, link: str) -> None:
+        def done(option: Option | None, details: NewLesionDetails) -> None:
             if self.chooser is chooser:
                 self.chooser = None
             if option is None:
@@ -523,7 +526,7 @@ class MeasurementLayer:
                 return
             if not stack.session.read.has_measurement(uid):
                 return  # undone meanwhile
-            self.apply_choice(vp, stack, option, uid, tp_uid, chosen_site, link, start)
+            self.apply_choice(vp, stack, option, uid, tp_uid, details, start)
 
         chooser = AssignmentChooser(vp, self._title(stack, uid, tp_uid), plan, site, done, links)
         m = stack.session.read.measurement(uid).measurement
@@ -561,13 +564,12 @@ class MeasurementLayer:
         option: Option,
         uid: str,
         tp_uid: str | None,
-        site: Site,
-        link: str,
+        details: NewLesionDetails,
         start: int,
     ) -> None:
         """Give the stored measurement its place (one undo step) and announce it with Undo."""
         read = stack.session.read
-        cmd = assignment_command(read, option, uid, tp_uid, site, link)
+        cmd = assignment_command(read, option, uid, tp_uid, details)
         if cmd is not None:
             stack.push_command(cmd)
         read = stack.session.read
@@ -587,9 +589,13 @@ class MeasurementLayer:
         else:
             les = read.lesion(lm.lesion_uid)
             self.active_lesion = les.uid
+            if stack is self.undo and tp_uid is not None:
+                self.on_assigned(les.uid, tp_uid)
             role = les.role.value.replace("_", "-")
-            size = lm.measurement.summary().removeprefix(les.label).strip()
-            text = f"{les.label} ({role}, {les.site.value}){where}: {size}".strip()
+            size = lm.measurement.summary().removeprefix(les.label).strip() or (
+                lm.measurement.kind.value
+            )
+            text = f"{les.label} ({role}, {les.site.value}){where}: {size}"
         end = stack.index()
         if stack.session.pending:
             # the save failed: the window already says why; this must not cover it
