@@ -159,7 +159,11 @@ class Workstation:
         return [ch.list.item(i).text() for i in range(ch.list.count())]
 
     def choose(
-        self, starts_with: str | None = None, site: str | None = None, primary: bool = False
+        self,
+        starts_with: str | None = None,
+        site: str | None = None,
+        primary: bool = False,
+        link: str | None = None,
     ) -> None:
         """In the open chooser: arrow keys to the option, type the site (Tab to it), tick the
         primary renal tumour (Tab, Space), Enter."""
@@ -181,6 +185,10 @@ class Workstation:
             assert QApplication.focusWidget() is ch.primary_check
             QTest.keyClick(ch.primary_check, Qt.Key.Key_Space)
             assert ch.primary_check.isChecked()
+        if link is not None:
+            QTest.keyClick(self.focus(), Qt.Key.Key_Tab)  # to "Same lesion as"
+            assert QApplication.focusWidget() is ch.link_combo, QApplication.focusWidget()
+            QTest.keyClicks(ch.link_combo, link)
         QTest.keyClick(self.focus(), Qt.Key.Key_Return)
         self.qtbot.wait(5)
         assert self.chooser is None

@@ -100,6 +100,11 @@ def unread_studies(read: Read, studies: Iterable[PatientStudy]) -> list[UnreadSt
     return out
 
 
+def unread_before_read_labels(read: Read, studies: Iterable[PatientStudy]) -> list[str]:
+    """Labels of the unread studies dated before a timepoint that is read."""
+    return [u.study.label for u in unread_studies(read, studies) if u.before_read]
+
+
 def unread_message(unread: Sequence[UnreadStudy]) -> str:
     """``"fu03m, fu06m not read: the nadir may be wrong"``, or the studies still to read."""
     if not unread:
@@ -182,6 +187,7 @@ __all__ = [
     "nadir_study",
     "parse_dicom_date",
     "unread_before",
+    "unread_before_read_labels",
     "unread_message",
     "unread_studies",
 ]

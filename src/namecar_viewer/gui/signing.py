@@ -406,8 +406,10 @@ class ReviewController:
         read = self.session.read
         if not signed:
             self.banner_bar.hide()
+            unread = self._unread()
             self.lock_label.setText(self._draft_text() if read.timepoints else "")
-            self.lock_label.setStyleSheet("color: #c03030;" if self._unread() else "")
+            self.lock_label.setToolTip(unread)
+            self.lock_label.setStyleSheet("color: #c03030;" if "not read" in unread else "")
             return
         labels = ", ".join(tp.label for tp, _s in signed)
         who = sorted({s.username for _tp, s in signed})
@@ -431,8 +433,15 @@ class ReviewController:
         return unread_message(unread_studies(read, studies(read.patient_id)))
 
     def _draft_text(self) -> str:
-        unread = self._unread()
-        return f"Draft; {unread}" if unread else "Draft"
+        """ "Draft", and the earlier CTs not read (the whole sentence is the tooltip)."""
+        from namecar_viewer.app.reading_order import unread_before_read_labels
+
+        read = self.session.read
+        studies = getattr(self.window.reads, "patient_studies", None)
+        if studies is None or not read.patient_id:
+            return "Draft"
+        labels = unread_before_read_labels(read, studies(read.patient_id))
+        return f"Draft; not read: {', '.join(labels)}" if labels else "Draft"
 
     # --- signing ---------------------------------------------------------------------------
     def show_sign_dialog(self) -> SignDialog | None:

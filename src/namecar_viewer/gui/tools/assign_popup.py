@@ -43,6 +43,9 @@ _STYLE = (
     "QFrame#assign_chooser { background: #26262c; border: 1px solid #d0a030; }"
     "QLabel { color: #f0f0f0; } QListWidget { background: #1c1c20; color: #f0f0f0; }"
     "QListWidget::item:selected { background: #5a4a18; }"
+    "QComboBox, QCheckBox { color: #f0f0f0; }"
+    "QComboBox { background: #1c1c20; border: 1px solid #707070; padding: 1px 6px; }"
+    "QComboBox QAbstractItemView { background: #1c1c20; color: #f0f0f0; }"
 )
 
 

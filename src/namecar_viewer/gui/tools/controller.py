@@ -412,6 +412,9 @@ class ReadController(QObject):
                 tr("No other reader has a read of this patient."), 10000
             )
             return None
+        readers = {i.reader for i in others}
+        if len(readers) == 1:
+            return self.view_read(others[-1].uid)  # one other read: nothing to choose
         labels = [f"{i.reader} ({i.updated_utc:%Y-%m-%d %H:%M})" for i in others]
         label, ok = QInputDialog.getItem(
             self.window, tr("Another reader's read"), tr("Read (view only):"), labels, 0, False
