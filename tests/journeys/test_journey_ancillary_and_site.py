@@ -114,6 +114,69 @@ def test_ancillary_imager_journey_leaves_the_recist_reads_untouched(
         assert entries and {e.username for e in entries} == {"imager"}
     finally:
         db.close()
+    # the record exports on its own (JSON, CSV), never as a RECIST report
+    from namecar_viewer.cli import main
+    from namecar_viewer.core.reads import read_from_json
+
+    out = demo_db.parent / "mri_pet.json"
+    assert (
+        main(
+            [
+                "export",
+                "--read",
+                anc.uid,
+                "--format",
+                "json",
+                "--out",
+                str(out),
+                "--db",
+                str(demo_db),
+            ]
+        )
+        == 0
+    )
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert read_from_json(data["record"]) == stored
+    assert [(r["lesion_label"], r["same_as_recist_lesion"], r["kind"]) for r in data["rows"]] == [
+        ("A1", "T1 kidney", "line"),
+        ("A1", "T1 kidney", "sphere"),
+    ]
+    assert data["rows"][0]["long_axis_mm"] == f"{mri_line.measurement.length_mm:.1f}"
+    csv_out = demo_db.parent / "mri_pet.csv"
+    assert (
+        main(
+            [
+                "export",
+                "--read",
+                anc.uid,
+                "--format",
+                "csv",
+                "--out",
+                str(csv_out),
+                "--db",
+                str(demo_db),
+            ]
+        )
+        == 0
+    )
+    assert csv_out.read_text(encoding="utf-8").splitlines()[0].startswith("subject_id,record_uid")
+    assert (
+        main(
+            [
+                "export",
+                "--read",
+                anc.uid,
+                "--format",
+                "pdf",
+                "--out",
+                str(demo_db.parent / "x.pdf"),
+                "--db",
+                str(demo_db),
+            ]
+        )
+        == 2
+    )
+    assert not (demo_db.parent / "x.pdf").exists()
 
 
 def test_site_investigator_answers_carry_their_name(

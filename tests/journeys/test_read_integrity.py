@@ -26,13 +26,32 @@ from namecar_viewer.phantom.demo_read import DEMO_READ_UID
 
 
 def demo_json_hash(db: Path) -> str:
+    """The hash of the demo read as ``namecar-viewer export --format json`` writes it."""
+    from namecar_viewer.cli import main
+
+    out = db.parent / "demo_read.json"
+    assert (
+        main(
+            [
+                "export",
+                "--read",
+                DEMO_READ_UID,
+                "--format",
+                "json",
+                "--out",
+                str(out),
+                "--db",
+                str(db),
+            ]
+        )
+        == 0
+    )
     d = ReadsDatabase(db)
     try:
-        return hashlib.sha256(
-            json.dumps(read_to_json(d.load_read(DEMO_READ_UID)), sort_keys=True).encode()
-        ).hexdigest()
+        stored = json.dumps(read_to_json(d.load_read(DEMO_READ_UID)), sort_keys=True)
     finally:
         d.close()
+    return hashlib.sha256(out.read_bytes() + stored.encode()).hexdigest()
 
 
 def test_a_second_reader_gets_their_own_read_and_cannot_change_the_demo_read(

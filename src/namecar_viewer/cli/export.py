@@ -157,6 +157,10 @@ def run(args: argparse.Namespace) -> int:
     finally:
         db.close()
     out = Path(args.out)
+    from namecar_viewer.core.reads.model import ReadKind
+
+    if read.kind is ReadKind.ANCILLARY_MRI_PET:
+        return _export_ancillary(read, args.format, out, policy)
     try:
         if args.format == "csv":
             from namecar_viewer.core.reports.csv_export import read_to_csv
@@ -194,4 +198,29 @@ def run(args: argparse.Namespace) -> int:
     except ExportError as exc:
         return _fail(1, str(exc))
     print(f"Wrote {args.format.upper()} of read {uid} to {out}")
+    return 0
+
+
+def _export_ancillary(read: Any, fmt: str, out: Path, policy: Any) -> int:
+    """The ancillary MRI-PET record: JSON or CSV of its lesions and measurements (no RECIST)."""
+    import json
+
+    from namecar_viewer.core.reports.ancillary_export import ancillary_to_csv, ancillary_to_json
+    from namecar_viewer.core.reports.atomic import ExportError, atomic_write_text
+
+    if fmt not in ("json", "csv"):
+        return _fail(
+            2,
+            f"read {read.uid} is the ancillary MRI-PET record, not a RECIST read: it exports as "
+            "json or csv only",
+        )
+    try:
+        if fmt == "json":
+            text = json.dumps(ancillary_to_json(read, policy), indent=2) + "\n"
+        else:
+            text = ancillary_to_csv(read, policy)
+        atomic_write_text(out, text)
+    except ExportError as exc:
+        return _fail(1, str(exc))
+    print(f"Wrote {fmt.upper()} of the MRI-PET record {read.uid} to {out}")
     return 0
