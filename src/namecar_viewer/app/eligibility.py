@@ -10,7 +10,8 @@ vs the inclusion scan, primary excluded) is filled from the read by the RECIST e
 Decision: *not eligible* when an inclusion criterion is answered no or an exclusion criterion
 yes; otherwise *incomplete* while any answer is unknown or missing; otherwise *eligible*.
 
-The criteria texts ship in ``resources/namecar_eligibility_criteria.json``: short wording
+The criteria texts ship in ``resources/namecar_eligibility_criteria.json`` (found through
+:mod:`namecar_viewer.resources`): short wording
 derived from the public trial summary, marked as to be checked against the approved protocol
 version (the view shows that mark).  Qt-free.
 """
@@ -21,10 +22,10 @@ import datetime as dt
 import enum
 import json
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from namecar_viewer import resources
 from namecar_viewer.app.read_follower import ReadFollower
 from namecar_viewer.app.read_session import ReadSession, SetReadSetting
 from namecar_viewer.app.response import (
@@ -34,7 +35,7 @@ from namecar_viewer.app.response import (
 )
 from namecar_viewer.core.reads.model import Read
 
-CRITERIA_RESOURCE = "namecar_eligibility_criteria.json"
+CRITERIA_RESOURCE = resources.ELIGIBILITY_CRITERIA
 ANSWER_PREFIX = "eligibility/"
 AUTO_RECIST = "recist_cr_or_mpr"
 N_INCLUSION = 7  # NAMECAR protocol: inclusion criteria 1-7
@@ -108,18 +109,15 @@ class CriteriaSet:
 def load_criteria(path: str | Path | None = None) -> CriteriaSet:
     """The shipped criteria (or ``path``); :class:`CriteriaError` names the file and field."""
     if path is None:
-        res = resources.files("namecar_viewer") / "resources" / CRITERIA_RESOURCE
-        where = str(res)
         try:
-            text = res.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise CriteriaError(f"Cannot read the eligibility criteria {where}: {exc}") from exc
-    else:
-        where = str(path)
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise CriteriaError(f"Cannot read the eligibility criteria {where}: {exc}") from exc
+            path = resources.resource_path(CRITERIA_RESOURCE)
+        except FileNotFoundError as exc:
+            raise CriteriaError(f"Cannot read the eligibility criteria: {exc}") from exc
+    where = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CriteriaError(f"Cannot read the eligibility criteria {where}: {exc}") from exc
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

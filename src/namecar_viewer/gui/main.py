@@ -104,6 +104,9 @@ def run_gui(
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("NAMECAR Viewer")
+    from namecar_viewer.resources import window_icon
+
+    app.setWindowIcon(window_icon())
     from namecar_viewer.persistence.study_index import StudyIndex, default_db_path
 
     index_problem = ""
