@@ -8,10 +8,20 @@ and hash, so deleting the newest entries is caught too.  :func:`verify` recomput
 and names every entry that was edited, deleted or inserted (21 CFR 11.10(e): secure,
 computer-generated, time-stamped audit trails; ICH E6(R2) 4.9.0).
 
-Appends lock the head row first (``UPDATE audit_head`` is the transaction's first write), so
-two readers writing at once on PostgreSQL queue up instead of forking the chain; on SQLite the
-same statement takes the database write lock.  Entries written with an edit of a read go in
-that edit's transaction (``ReadsDatabase.apply(on_commit=...)``): both or neither are saved.
+Entries written with an edit of a read go in that edit's transaction
+(``ReadsDatabase.apply(on_commit=...)``): both or neither are saved.  :func:`append` runs last
+in such a transaction, after the read's own rows are written (so are the signing, worklist,
+adjudication and account writes), and its first statement,
+``UPDATE audit_head ... RETURNING seq, hash``, both locks the head row and reads it.  That lock
+keeps the chain linear: on PostgreSQL a second writer's ``UPDATE`` of the head waits until the
+first writer's transaction ends, then (READ COMMITTED) returns the head that transaction
+committed, so its entries follow the first writer's and no two transactions chain onto the
+same entry; rolled back, the first writer leaves the head unchanged.  On SQLite the
+transaction's first write (the read's rows, or the head update when entries are recorded
+alone) takes the database write lock, which serialises appends the same way.  The head stays
+locked from the append to the commit only: the read's rows are written before it (their own
+conflicts are caught by row versions), the entries' values are serialised before it, and all
+entries of the transaction go in one multi-row ``INSERT``.
 """
 
 from __future__ import annotations
@@ -169,23 +179,41 @@ def utc_now_text() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
 
 
+# Bound parameters per multi-row INSERT: SQLite before 3.32 allows 999 per statement.
+_MAX_PARAMS = {"sqlite": 999}
+_DEFAULT_MAX_PARAMS = 30000
+
+
 def append(conn: Connection, entries: Sequence[NewEntry]) -> list[AuditEntry]:
-    """Append entries in the caller's transaction; returns them with sequence and hashes."""
+    """Append entries in the caller's transaction; returns them with sequence and hashes.
+
+    Call it as the transaction's last step: the head row stays locked from here to the commit.
+    """
     if not entries:
         return []
-    # First write of the transaction: takes the head's row lock (PostgreSQL) / the write lock.
-    res = conn.execute(
-        audit_head_table.update()
-        .where(audit_head_table.c.id == 1)
-        .values(seq=audit_head_table.c.seq)
-    )
-    if res.rowcount == 0:
-        conn.execute(audit_head_table.insert().values(id=1, seq=0, hash=GENESIS_HASH))
-    head = conn.execute(select(audit_head_table).where(audit_head_table.c.id == 1)).one()
-    seq, prev = int(head.seq), str(head.hash)
+    # Serialised before the head is locked: the values can be large (a whole read).
+    values = [(e, canonical_json(e.old_value), canonical_json(e.new_value)) for e in entries]
+    head_t = audit_head_table
+    # Lock the head row and read it in one statement (waits for another writer's commit).
+    lock = head_t.update().where(head_t.c.id == 1).values(seq=head_t.c.seq)
+    if conn.dialect.update_returning:
+        head = conn.execute(lock.returning(head_t.c.seq, head_t.c.hash)).first()
+    else:  # pragma: no cover - SQLite before 3.35
+        res = conn.execute(lock)
+        head = (
+            conn.execute(select(head_t.c.seq, head_t.c.hash).where(head_t.c.id == 1)).first()
+            if res.rowcount
+            else None
+        )
+    if head is None:
+        conn.execute(head_t.insert().values(id=1, seq=0, hash=GENESIS_HASH))
+        seq, prev = 0, GENESIS_HASH
+    else:
+        seq, prev = int(head.seq), str(head.hash)
     out: list[AuditEntry] = []
-    ts = utc_now_text()
-    for e in entries:
+    rows: list[dict[str, Any]] = []
+    ts = utc_now_text()  # taken under the lock: times never go backwards along the chain
+    for e, old_value, new_value in values:
         seq += 1
         content = {
             "seq": seq,
@@ -195,19 +223,21 @@ def append(conn: Connection, entries: Sequence[NewEntry]) -> list[AuditEntry]:
             "entity": e.entity,
             "entity_key": e.entity_key,
             "read_uid": e.read_uid,
-            "old_value": canonical_json(e.old_value),
-            "new_value": canonical_json(e.new_value),
+            "old_value": old_value,
+            "new_value": new_value,
             "reason": e.reason,
             "detail": e.detail,
             "prev_hash": prev,
         }
         h = compute_hash(content)
-        conn.execute(audit_table.insert().values(**content, hash=h))
+        rows.append({**content, "hash": h})
         out.append(AuditEntry(**content, hash=h))  # type: ignore[arg-type]
         prev = h
-    conn.execute(
-        audit_head_table.update().where(audit_head_table.c.id == 1).values(seq=seq, hash=prev)
-    )
+    max_params = _MAX_PARAMS.get(conn.dialect.name, _DEFAULT_MAX_PARAMS)
+    per_statement = max(1, max_params // len(audit_table.c))
+    for i in range(0, len(rows), per_statement):
+        conn.execute(audit_table.insert().values(rows[i : i + per_statement]))
+    conn.execute(head_t.update().where(head_t.c.id == 1).values(seq=seq, hash=prev))
     return out
 
 

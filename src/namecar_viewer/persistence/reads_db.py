@@ -272,19 +272,21 @@ class ReadsDatabase:
 
     # --- schema ----------------------------------------------------------------------------
     def _ensure_schema(self, create: bool) -> None:
+        # One transaction under the schema lock (migrations.schema_lock: a PostgreSQL advisory
+        # lock), so workstations opening a new database at once take turns instead of running
+        # CREATE TABLE side by side; the later ones find the schema at head and only check it.
         # Alembic migrations (persistence/migrations) first: a newer database is refused
         # before anything is written; create_all below only adds tables no migration has yet.
         from namecar_viewer.persistence import migrations
 
-        try:
-            if create:
-                migrations.upgrade(self.engine, self.where)
-            else:
-                with self.engine.connect() as conn:
+        with migrations.schema_lock(self.engine) as conn:
+            try:
+                if create:
+                    migrations.upgrade_in(conn, self.where)
+                else:
                     migrations.check_not_newer(conn, self.where)
-        except migrations.NewerSchemaError as exc:
-            raise ReadsDatabaseError(str(exc)) from exc
-        with self.engine.begin() as conn:
+            except migrations.NewerSchemaError as exc:
+                raise ReadsDatabaseError(str(exc)) from exc
             if create:
                 metadata.create_all(conn)
             row = conn.execute(select(schema_version_table.c.version)).first()
@@ -421,7 +423,8 @@ class ReadsDatabase:
         """Write the rows of one edit in one transaction (all or nothing).
 
         ``on_commit(conn)`` runs inside the same transaction after the rows are written (the
-        audit trail's entries): if it fails, the edit is not saved either.
+        audit trail's entries): if it fails, the edit is not saved either.  Running last keeps
+        the audit chain's head locked only from the append to the commit (see ``audit.py``).
         """
         if diff.empty:
             return
