@@ -9,10 +9,9 @@ from typing import Any
 
 import pytest
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+from testsupport import REAL_DATA
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-SHARED_TESTDATA = PROJECT_ROOT.parent / "shared" / "testdata"
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
 @pytest.fixture(autouse=True)
@@ -26,10 +25,11 @@ def _reads_never_in_the_users_database(
 
 
 @pytest.fixture(scope="session")
-def shared_testdata() -> Path:
-    """The real DICOM files in ../shared/testdata (see its README for origin and licence)."""
-    assert SHARED_TESTDATA.is_dir(), f"{SHARED_TESTDATA} is missing: tests need ../shared/testdata"
-    return SHARED_TESTDATA
+def real_data() -> Path:
+    """The real DICOM files in tests/data/real (tests/data/README.md: origin, licence, users)."""
+    if not REAL_DATA.is_dir():
+        pytest.fail(f"{REAL_DATA} is missing: it is part of the repository", pytrace=False)
+    return REAL_DATA
 
 
 @pytest.fixture(scope="session")

@@ -40,14 +40,14 @@ def test_scan_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_scan_text_lists_problems_and_non_image(
-    capsys: pytest.CaptureFixture[str], shared_testdata: Path
+    capsys: pytest.CaptureFixture[str], real_data: Path
 ) -> None:
     assert (
         main(
             [
                 "scan",
                 str(DIRTESTS / "77654033" / "CT2"),
-                str(shared_testdata / "dcmqi" / "sr-example"),
+                str(real_data / "dcmqi" / "sr-example"),
             ]
         )
         == 0

@@ -150,9 +150,9 @@ def test_import_sr_round_trip(
 
 
 def test_import_sr_of_another_tool_lists_what_is_left(
-    shared_testdata: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    real_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    sr = shared_testdata / "dcmqi" / "sr-example" / "sr.dcm"
+    sr = real_data / "dcmqi" / "sr-example" / "sr.dcm"
     assert main(["import-sr", str(sr), "--db", str(tmp_path / "r.sqlite")]) == 0
     out = capsys.readouterr().out
     assert "group primary tumor @ 1" in out

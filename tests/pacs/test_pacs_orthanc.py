@@ -26,8 +26,9 @@ from namecar_viewer.pacs import (
 )
 from namecar_viewer.pacs.local_store import index_import_hook
 from namecar_viewer.persistence.study_index import StudyIndex
+from testsupport import DCMQI
 
-SR_EXAMPLE = Path(__file__).resolve().parents[2].parent / "shared/testdata/dcmqi/sr-example/sr.dcm"
+SR_EXAMPLE = DCMQI / "sr-example" / "sr.dcm"
 
 
 def headers(paths: list[Path]) -> dict[str, pydicom.Dataset]:

@@ -94,9 +94,9 @@ def test_ct2_gap_is_reported_and_filled_with_blank_slices() -> None:
     assert v.sop_instance_uids[50] == ""
 
 
-def test_ct_3slice_thickness_differs_from_spacing(shared_testdata: Path) -> None:
+def test_ct_3slice_thickness_differs_from_spacing(real_data: Path) -> None:
     # GE slices 1.25 mm thick, positions 1 mm apart (overlapping reconstruction).
-    v = load_series([shared_testdata / "dcmqi" / "ct-3slice"])
+    v = load_series([real_data / "dcmqi" / "ct-3slice"])
     assert v.shape == (3, 512, 512)
     assert v.spacing[0] == pytest.approx(1.0, abs=1e-4)
     (p,) = [p for p in v.metadata["problems"] if p.code == "thickness-spacing-mismatch"]

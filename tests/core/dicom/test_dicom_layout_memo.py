@@ -1,7 +1,7 @@
 """The layout memo reads a series' headers exactly as the full parser does, only faster.
 
 Every comparison is against ``parse_fast_header`` run on the same bytes, over real files
-(pydicom's and pydicom-data's test files, ../shared/testdata, the demo phantom) and over series
+(pydicom's and pydicom-data's test files, tests/data/real, the demo phantom) and over series
 made to differ where a memo could go wrong.
 """
 
@@ -104,9 +104,9 @@ def _files(root: Path) -> list[Path]:
     return [Path(s.path) for s in iter_sources([str(root)]) if isinstance(s, Source)]
 
 
-def test_every_real_test_file_reads_the_same_through_the_memo(shared_testdata: Path) -> None:
+def test_every_real_test_file_reads_the_same_through_the_memo(real_data: Path) -> None:
     files = sorted(Path(p) for p in get_testdata_files("*") if Path(p).is_file())
-    files += sorted(p for p in shared_testdata.rglob("*") if p.is_file())
+    files += sorted(p for p in real_data.rglob("*") if p.is_file())
     memo = _compare_all(files)
     assert memo.parsed + memo.matched >= 100
 

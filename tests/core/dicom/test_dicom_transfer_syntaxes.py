@@ -102,18 +102,18 @@ def test_enhanced_mr_variants_equal_uncompressed(name: str) -> None:
     np.testing.assert_allclose(v.affine, twin.affine)
 
 
-def test_enhanced_ct_frames_use_per_frame_geometry(shared_testdata: Path) -> None:
+def test_enhanced_ct_frames_use_per_frame_geometry(real_data: Path) -> None:
     # dcmqi's 23x38x3: the same 3 slices as classic CT files and as one Enhanced CT object.
-    classic = load_series([shared_testdata / "dcmqi" / "23x38x3" / "image"])
-    enhanced = load_series([shared_testdata / "dcmqi" / "23x38x3" / "multiframe"])
+    classic = load_series([real_data / "dcmqi" / "23x38x3" / "image"])
+    enhanced = load_series([real_data / "dcmqi" / "23x38x3" / "multiframe"])
     np.testing.assert_allclose(enhanced.affine, classic.affine, atol=1e-6)
     np.testing.assert_array_equal(enhanced.array, classic.array)
 
 
-def test_ct_values_are_int16_hu_and_pet_float(shared_testdata: Path) -> None:
+def test_ct_values_are_int16_hu_and_pet_float(real_data: Path) -> None:
     ct = load_series([get_testdata_file("CT_small.dcm")])
     assert ct.array.dtype == np.int16
-    pet_path = shared_testdata / "pet_tcia_acrin_flt_breast" / "acrin_flt_breast_PT_1.dcm"
+    pet_path = real_data / "pet_tcia_acrin_flt_breast" / "acrin_flt_breast_PT_1.dcm"
     pet = load_series([pet_path])
     ds = pydicom.dcmread(pet_path)
     expected = ds.pixel_array * float(ds.RescaleSlope) + float(ds.RescaleIntercept)

@@ -7,7 +7,6 @@ states (baseline 168 mm, fu09m 99 mm, +22.2 % from the nadir 81 mm), not from th
 from __future__ import annotations
 
 import dataclasses
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from namecar_viewer.core.reports.sr_export import (
     write_sr,
 )
 from namecar_viewer.core.reports.sr_import import import_sr_file, sr_to_read
+from testsupport import require_tool
 
 
 class _Blinded:
@@ -89,8 +89,7 @@ def test_demo_read_geometry_matches_ground_truth(
 
 
 def test_dciodvfy_reports_no_error(demo_sr: Path) -> None:
-    exe = shutil.which("dciodvfy")
-    assert exe, "dciodvfy (Debian dicom3tools) is required: scripts/setup.sh installs it"
+    exe = require_tool("dciodvfy", "dicom3tools")
     proc = subprocess.run([exe, str(demo_sr)], capture_output=True, text=True, check=False)
     out = proc.stdout + proc.stderr
     errors = [ln for ln in out.splitlines() if ln.startswith("Error")]
@@ -101,8 +100,7 @@ def test_dciodvfy_reports_no_error(demo_sr: Path) -> None:
 
 
 def test_dsrdump_reads_it(demo_sr: Path) -> None:
-    exe = shutil.which("dsrdump")
-    assert exe, "dsrdump (Debian dcmtk) is required: scripts/setup.sh installs it"
+    exe = require_tool("dsrdump", "dcmtk")
     proc = subprocess.run([exe, str(demo_sr)], capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
     text = proc.stdout
@@ -191,7 +189,8 @@ def test_blinded_sr_hides_identifiers(
         tp.label for tp in demo_read.ordered_timepoints()
     ]
     assert all(tp.date is None for tp in back.timepoints)
-    proc = subprocess.run(["dciodvfy", str(out)], capture_output=True, text=True, check=False)
+    dciodvfy = require_tool("dciodvfy", "dicom3tools")
+    proc = subprocess.run([dciodvfy, str(out)], capture_output=True, text=True, check=False)
     assert not [ln for ln in (proc.stdout + proc.stderr).splitlines() if ln.startswith("Error")]
 
 
@@ -235,7 +234,8 @@ def test_lesion_statuses_splits_and_pet_round_trip(
     imported = import_sr_file(out)
     _assert_same_read(read, imported.read)
     assert imported.pet_uptake == uptake
-    text = subprocess.run(["dsrdump", str(out)], capture_output=True, text=True, check=True).stdout
+    dsrdump = require_tool("dsrdump", "dcmtk")
+    text = subprocess.run([dsrdump, str(out)], capture_output=True, text=True, check=True).stdout
     assert '({SUVbw}g/ml,UCUM,"Standardized Uptake Value body weight")' in text
     assert '(126031,DCM,"Peak Value Within ROI")' in text
     # 4/3 pi 5^3 mm3 = 523.599 mm3 = 0.523599 ml
@@ -254,10 +254,10 @@ def test_no_headers_is_a_clear_error(demo_read: Read) -> None:
         read_to_sr(demo_read, lambda uid: None)
 
 
-def test_dcmqi_pet_report_is_imported_as_far_as_it_goes(shared_testdata: Path) -> None:
+def test_dcmqi_pet_report_is_imported_as_far_as_it_goes(real_data: Path) -> None:
     """dcmqi's QIN-HEADNECK report: one lesion "primary tumor", SUVbw values read by hand with
     dsrdump: mean 6.01529, max 10.3814, peak 9.45534; Volume 33.5824 ml; TLG 202.008 g."""
-    imported = import_sr_file(shared_testdata / "dcmqi" / "sr-example" / "sr.dcm")
+    imported = import_sr_file(real_data / "dcmqi" / "sr-example" / "sr.dcm")
     (lesion,) = imported.read.lesions
     assert lesion.label == "primary tumor"
     assert lesion.uid == "2.25.318774060119084600392715520575818119084"  # its Tracking UID

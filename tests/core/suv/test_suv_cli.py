@@ -10,8 +10,9 @@ import pytest
 from suv_testdata import as_file, make_pet
 
 from namecar_viewer.cli import main
+from testsupport import ACRIN_PET
 
-ACRIN = Path("/work/shared/testdata/pet_tcia_acrin_flt_breast")
+ACRIN = ACRIN_PET
 KEYS = {
     "series_instance_uid",
     "units",

@@ -24,8 +24,9 @@ from namecar_viewer.core.suv import (
     SuvOverrides,
     compute_suv_factors,
 )
+from testsupport import ACRIN_PET
 
-ACRIN = "/work/shared/testdata/pet_tcia_acrin_flt_breast"
+ACRIN = ACRIN_PET
 ONE_HALF_LIFE_BW = 8e-4  # 80000 g / (2e8 Bq / 2)
 
 
@@ -369,7 +370,7 @@ def test_acrin_slice_1_factor_from_printed_tags() -> None:
     # 15:23:16.921 -> decay time 1 h 06 min 16.921 s = 3976.921 s.
     # 3976.921 / 6586.2 = 0.603827 half-lives; 2^-0.603827 = 0.658011;
     # decayed dose = 1.173497e8 Bq; factor = 69734.4 / 1.173497e8 = 5.9425e-4 g/Bq.
-    ds = pydicom.dcmread(f"{ACRIN}/acrin_flt_breast_PT_1.dcm", stop_before_pixels=True)
+    ds = pydicom.dcmread(ACRIN / "acrin_flt_breast_PT_1.dcm", stop_before_pixels=True)
     r = compute_suv_factors([ds])
     expected = 69734.4 / (178340011.59668 * 2 ** (-3976.921 / 6586.2))
     assert r.factors is not None
@@ -383,7 +384,7 @@ def test_acrin_slice_2_dynamic_series_injection_at_series_start() -> None:
     # injection 11:19:59.000, SeriesTime 11:19:59.109 (earlier than AcquisitionTime
     # 11:35:59.109, so the series time is the reference): decay time 0.109 s,
     # factor = 82174 / (173529998.7793 * 2^(-0.109/6586.2)) = 4.73549e-4.
-    ds = pydicom.dcmread(f"{ACRIN}/acrin_flt_breast_PT_2.dcm", stop_before_pixels=True)
+    ds = pydicom.dcmread(ACRIN / "acrin_flt_breast_PT_2.dcm", stop_before_pixels=True)
     r = compute_suv_factors([ds])
     expected = 82174 / (173529998.7793 * 2 ** (-0.109 / 6586.2))
     assert r.factors is not None
@@ -395,7 +396,7 @@ def test_acrin_slice_2_dynamic_series_injection_at_series_start() -> None:
 def test_acrin_slice_1_suv_values_plausible() -> None:
     # With pixels: stored * RescaleSlope (9.12329) * factor gives SUV; an FLT body slice has a
     # background around 0-3 and no value above ~40.
-    ds = pydicom.dcmread(f"{ACRIN}/acrin_flt_breast_PT_1.dcm")
+    ds = pydicom.dcmread(ACRIN / "acrin_flt_breast_PT_1.dcm")
     r = compute_suv_factors([ds])
     assert r.factors is not None
     suv = ds.pixel_array.astype(float) * float(ds.RescaleSlope) * r.factors.bw
