@@ -32,6 +32,7 @@ from namecar_viewer.persistence.reads_db import ReadsDatabase
 from namecar_viewer.persistence.users import Role
 from namecar_viewer.phantom.demo_read import build_demo_read
 from read_copies import copy_read
+from testsupport import require_tool
 
 PASSWORD = "correct horse 42"
 
@@ -186,7 +187,10 @@ def test_adjudicated_read_is_exported_with_its_signature(
     pdf = tmp_path / "case.pdf"
     assert main(_argv(setup, pdf, "pdf")) == 0
     text = subprocess.run(
-        ["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True
+        [require_tool("pdftotext", "poppler-utils"), str(pdf), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     stamp = f"{sig.signed_utc.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC"
     assert f"fu03m: signed by reader2 on {stamp}, version 1" in " ".join(text.split())

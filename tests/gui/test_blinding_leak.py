@@ -37,6 +37,7 @@ from namecar_viewer.persistence.audit import AuditAction, AuditFilter, AuditLog
 from namecar_viewer.persistence.reads_db import ReadsDatabase
 from namecar_viewer.phantom.demo_read import build_demo_read
 from read_copies import copy_read as _copy
+from testsupport import require_tool
 
 # The trial's own name is part of the demo's PatientName (NAMECAR^DEMO) and of the product's
 # name ("NAMECAR Viewer", "NAMECAR eligibility"); it identifies nobody, so only the other name
@@ -288,7 +289,10 @@ def test_nothing_identifying_is_shown_or_exported(
     assert len(sr_strings) > 50 and "T1" in sr_strings  # lesion tracking identifiers
     assert [(x, ids.leaks(x)) for x in sr_strings if ids.leaks(x)] == []
     pdf_text = subprocess.run(
-        ["pdftotext", "-layout", str(out["pdf"]), "-"], capture_output=True, text=True, check=True
+        [require_tool("pdftotext", "poppler-utils"), "-layout", str(out["pdf"]), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     assert "T1" in pdf_text and ids.leaks(pdf_text) == []
     exports = AuditLog(db.engine).entries(AuditFilter(action=AuditAction.EXPORT))

@@ -3,7 +3,6 @@ with pdftotext, blinded report free of identifiers, key images with the measurem
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from namecar_viewer.app.blinding import BlindingPolicy
 from namecar_viewer.core.reports.sources import HeaderIndex
 from namecar_viewer.gui.reports.pdf_report import write_pdf_report
 from namecar_viewer.phantom.demo_read import build_demo_read
+from testsupport import require_tool
 
 SHOTS = Path("/tmp/shots/pdf_report")
 
@@ -25,17 +25,20 @@ def demo(small_demo: Path) -> tuple[object, HeaderIndex]:
 
 
 def _pages(pdf: Path, prefix: str) -> list[Path]:
-    assert shutil.which("pdftoppm"), "pdftoppm (Debian poppler-utils) is required"
+    pdftoppm = require_tool("pdftoppm", "poppler-utils")
     SHOTS.mkdir(parents=True, exist_ok=True)
     for old in SHOTS.glob(f"{prefix}-*.png"):
         old.unlink()
-    subprocess.run(["pdftoppm", "-r", "80", "-png", str(pdf), str(SHOTS / prefix)], check=True)
+    subprocess.run([pdftoppm, "-r", "80", "-png", str(pdf), str(SHOTS / prefix)], check=True)
     return sorted(SHOTS.glob(f"{prefix}-*.png"))
 
 
 def _text(pdf: Path) -> str:
     return subprocess.run(
-        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+        [require_tool("pdftotext", "poppler-utils"), "-layout", str(pdf), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
 
 

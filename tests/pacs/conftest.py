@@ -17,24 +17,21 @@ from orthanc import (
     OUR_AET,
     OrthancServer,
     free_port,
-    in_ci,
     require_orthanc,
 )
 
 from namecar_viewer.pacs import DicomWebNode, DimseNode, LocalAe, WebAuth
+from testsupport import missing
 
 
 def _need_orthanc() -> None:
     reason = require_orthanc()
     if reason is None:
         return
-    message = (
-        f"PACS tests need a real Orthanc: {reason}. Install the Debian packages orthanc and "
-        "orthanc-dicomweb (scripts/setup.sh does it as root)."
+    missing(
+        f"PACS tests need a real Orthanc: {reason} (Debian packages orthanc and "
+        "orthanc-dicomweb; scripts/setup.sh installs them when run as root)"
     )
-    if in_ci():
-        pytest.fail(message)
-    pytest.skip(message)
 
 
 @pytest.fixture(scope="session")

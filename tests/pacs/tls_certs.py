@@ -6,6 +6,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from testsupport import require_tool
+
 
 @dataclass(frozen=True)
 class Pki:
@@ -17,7 +19,8 @@ class Pki:
 
 
 def _run(*args: str, cwd: Path) -> None:
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
+    openssl = require_tool("openssl", "openssl")
+    subprocess.run([openssl, *args], cwd=cwd, check=True, capture_output=True)
 
 
 def _signed(folder: Path, name: str, cn: str, ext: str, ca: str) -> None:

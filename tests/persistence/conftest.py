@@ -20,8 +20,11 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
+
+from testsupport import missing
 
 _counter = itertools.count()
 
@@ -48,13 +51,11 @@ class PostgresServer:
         self.pg_ctl("start", "-w", "-o", opts, "-l", str(self.data_dir / "server.log"))
 
 
-def _missing(reason: str) -> None:
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(
-            f"PostgreSQL is required in CI but {reason} (install the Debian package "
-            "postgresql; scripts/setup.sh lists it)."
-        )
-    pytest.skip(f"PostgreSQL not available: {reason}")
+def _missing(reason: str) -> NoReturn:
+    missing(
+        f"PostgreSQL is not available: {reason} (Debian package postgresql; scripts/setup.sh "
+        "installs it when run as root)"
+    )
 
 
 def _free_port() -> int:

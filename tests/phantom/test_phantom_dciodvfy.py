@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 
-DCIODVFY = shutil.which("dciodvfy")
+from testsupport import require_tool
 
 
 def test_dciodvfy_no_errors(small_demo):
-    assert DCIODVFY, "dciodvfy (Debian dicom3tools) is required: scripts/setup.sh installs it"
+    dciodvfy = require_tool("dciodvfy", "dicom3tools")
     checked = 0
     for folder in sorted(p for p in small_demo.iterdir() if p.is_dir()):
         files = sorted(folder.glob("*.dcm"))
         # First, middle and last file of each series (DWI b=0/800, dynamic phases 1 and 6).
         for f in {files[0], files[len(files) // 2], files[-1]}:
-            out = subprocess.run([DCIODVFY, str(f)], capture_output=True, text=True, check=False)
+            out = subprocess.run([dciodvfy, str(f)], capture_output=True, text=True, check=False)
             text = out.stdout + out.stderr
             errors = [line for line in text.splitlines() if line.startswith("Error")]
             assert not errors, f"{folder.name}/{f.name}: {errors}"

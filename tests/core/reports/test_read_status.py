@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from namecar_viewer.core.reports.sources import HeaderIndex
 from namecar_viewer.core.reports.sr_export import read_to_sr, write_sr
 from namecar_viewer.core.reports.sr_import import sr_to_read
 from namecar_viewer.core.reports.status import ReadStatus, TimepointSignature
+from testsupport import require_tool
 
 T0 = dt.datetime(2025, 3, 1, 9, 5, 7, tzinfo=dt.UTC)
 
@@ -157,14 +157,14 @@ def test_verified_sr_passes_dciodvfy_and_dsrdump(
 ) -> None:
     out = tmp_path / "verified.dcm"
     write_sr(read_to_sr(demo_read, demo_headers, status=_all_signed(demo_read)), out)
-    exe = shutil.which("dciodvfy")
-    assert exe, "dciodvfy (Debian dicom3tools) is required: scripts/setup.sh installs it"
+    exe = require_tool("dciodvfy", "dicom3tools")
+    dsrdump = require_tool("dsrdump", "dcmtk")
     proc = subprocess.run([exe, str(out)], capture_output=True, text=True, check=False)
     text = proc.stdout + proc.stderr
     assert [ln for ln in text.splitlines() if ln.startswith("Error")] == [], text
     others = [ln for ln in text.splitlines() if ln.startswith("Warning") and "99NAMECAR" not in ln]
     assert others == [], text
-    dump = subprocess.run(["dsrdump", str(out)], capture_output=True, text=True, check=True).stdout
+    dump = subprocess.run([dsrdump, str(out)], capture_output=True, text=True, check=True).stdout
     assert "VERIFIED" in dump and "Reader^Demo" in dump
     assert highdicom_sr(out).VerificationFlag == "VERIFIED"
 
