@@ -1,19 +1,21 @@
 """``namecar-viewer suv PATH... [--json]``: SUV factors of every PET series, with their sources.
 
-Reads headers only (no pixel data), groups PET instances by SeriesInstanceUID and prints, per
-series, the factors that turn stored values after rescale into SUV, every input with the tag it
-came from, and the warnings.  Exit status: 0 every series computed, 1 some series could not be
-(the reason is printed), 2 no PET instance found.
+Reads headers only (no pixel data) from files, folders (recursive), DICOMDIRs and zip archives,
+the way ``scan`` does, groups PET instances by SeriesInstanceUID and prints, per series, the
+factors that turn stored values after rescale into SUV, every input with the tag it came from,
+and the warnings.  Exit status: 0 every series computed, 1 some series could not be (the reason
+is printed), 2 no PET instance found.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import io
 import json
-import os
+import struct
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
 EXIT_OK = 0
@@ -26,7 +28,9 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
         "Print SUV factors (SUVbw, SUL, SUVbsa, SUVibw) of each PET series: factor x stored value "
         "after rescale = SUV."
     )
-    parser.add_argument("paths", nargs="+", metavar="PATH", help="DICOM files or folders")
+    parser.add_argument(
+        "paths", nargs="+", metavar="PATH", help="DICOM files, folders, DICOMDIRs or zip archives"
+    )
     parser.add_argument("--json", action="store_true", help='print {"series": [...]} as JSON')
     parser.add_argument(
         "--lbm",
@@ -49,33 +53,34 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
     entered.add_argument("--half-life", type=float, metavar="S", help="half-life in seconds")
 
 
-def _iter_files(paths: Iterable[str]) -> Iterator[str]:
-    for path in paths:
-        if os.path.isdir(path):
-            for root, dirs, files in os.walk(path):
-                dirs.sort()
-                for name in sorted(files):
-                    yield os.path.join(root, name)
-        elif os.path.isfile(path):
-            yield path
-        else:
-            print(f"warning: {path}: no such file or folder", file=sys.stderr)
-
-
 def _read_pet_headers(paths: Iterable[str]) -> dict[str, list[Any]]:
-    """PET headers grouped by SeriesInstanceUID, in file order; other files are skipped."""
+    """PET headers grouped by SeriesInstanceUID, in file order; other files are skipped.
+
+    Files, folders, DICOMDIRs and zip members come from the scanner's own source discovery
+    (:func:`namecar_viewer.core.dicom.sources.iter_sources`), so ``suv`` reads what ``scan``
+    lists; a zip member is read in memory, never extracted.
+    """
     import pydicom
     from pydicom.errors import InvalidDicomError
 
+    from namecar_viewer.core.dicom.model import UnreadableFile
+    from namecar_viewer.core.dicom.sources import iter_sources
+
     series: dict[str, list[Any]] = {}
-    for path in _iter_files(paths):
+    for src in iter_sources(paths):
+        if isinstance(src, UnreadableFile):  # a missing path, a broken zip or DICOMDIR
+            print(f"warning: {src.path}: {src.reason}", file=sys.stderr)
+            continue
         try:
-            ds = pydicom.dcmread(path, stop_before_pixels=True)
-        except (InvalidDicomError, OSError, ValueError, EOFError):
+            fp: Any = src.path if src.member is None else io.BytesIO(src.read_all())
+            ds = pydicom.dcmread(fp, stop_before_pixels=True)
+        except (InvalidDicomError, OSError, ValueError, EOFError, struct.error, KeyError):
             continue
         if str(ds.get("Modality", "")).strip() != "PT":
             continue
-        uid = str(ds.get("SeriesInstanceUID", "")).strip() or f"<no SeriesInstanceUID: {path}>"
+        uid = (
+            str(ds.get("SeriesInstanceUID", "")).strip() or f"<no SeriesInstanceUID: {src.display}>"
+        )
         series.setdefault(uid, []).append(ds)
     return series
 

@@ -3,13 +3,23 @@
 Numbers may arrive as ``Decimal`` (``json.load(f, parse_float=Decimal)``, exact), int, float
 (converted through their shortest repr) or decimal strings. Results are written with percentages
 rounded to one decimal for display; the decisions were taken on the exact values.
+
+A case *file* goes through :func:`read_case_file` (or :func:`parse_case_bytes`): size, encoding,
+nesting depth and the range and length of every number are checked before any arithmetic (a
+number such as ``1e99999999`` would otherwise take hours to make exact), then the document is
+checked against ``case.schema.json`` (:mod:`.case_schema`); every problem is a message naming
+the key.  :func:`case_from_json` and the engine's own validation then apply the clinical rules.
 """
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
+import json
+import math
+import os
 from collections.abc import Mapping
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any
 
@@ -32,6 +42,161 @@ from namecar_viewer.core.recist.sums import round_half_away
 
 _RULE = "case JSON format (issue 5)"
 
+# Bounds of a case file, checked before anything else.
+MAX_CASE_BYTES = 2 * 1024 * 1024  # a case is a few kB; an exported read with its result ~50 kB
+MAX_DEPTH = 32  # a case nests 5 levels deep (timepoints[].target_measurements_mm.T1[])
+MAX_NUMBER_CHARS = 40  # characters of one number as written
+MAX_ABS_EXPONENT = 15  # numbers are 0 or 1e-15 <= |x| < 1e15 before the schema's own ranges
+# What a diameter, a slice thickness or a number of days may be (the schema says the same).
+MAX_MM = 10000
+MAX_DAYS = 36500
+
+
+class CaseFileError(ValueError):
+    """A case file that cannot be read: every message names the key (or the byte) at fault."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        super().__init__(f"{source}: " + "; ".join(problems))
+        self.source = source
+        self.problems = problems
+
+
+_RANGE = f"out of range (0, or 1e-{MAX_ABS_EXPONENT} to 1e{MAX_ABS_EXPONENT} in absolute value)"
+
+
+class _BadNumber:
+    """Stands for a number the parser refused, so the walk can name its key."""
+
+    def __init__(self, text: str, why: str) -> None:
+        self.text = text if len(text) <= 30 else f"{text[:12]}...{text[-6:]} ({len(text)} chars)"
+        self.why = why
+
+
+def _parse_float(text: str) -> Decimal | _BadNumber:
+    if len(text) > MAX_NUMBER_CHARS:
+        return _BadNumber(text, f"more than {MAX_NUMBER_CHARS} characters")
+    try:
+        value = Decimal(text)
+    except InvalidOperation:  # pragma: no cover - the JSON grammar already checked it
+        return _BadNumber(text, "not a number")
+    if value and not -MAX_ABS_EXPONENT <= value.adjusted() < MAX_ABS_EXPONENT:
+        return _BadNumber(text, _RANGE)
+    return value
+
+
+def _parse_int(text: str) -> int | _BadNumber:
+    digits = text.lstrip("-")
+    if len(digits) > MAX_ABS_EXPONENT:
+        return _BadNumber(text, f"out of range (more than {MAX_ABS_EXPONENT} digits)")
+    return int(text)
+
+
+def _parse_constant(text: str) -> _BadNumber:
+    return _BadNumber(text, "not a number JSON allows (NaN and Infinity are not JSON)")
+
+
+def _decode(raw: bytes) -> str:
+    """UTF-8 text (a UTF-8 byte order mark is allowed); other encodings are named."""
+    for bom, name in (
+        (codecs.BOM_UTF32_LE, "UTF-32"),
+        (codecs.BOM_UTF32_BE, "UTF-32"),
+        (codecs.BOM_UTF16_LE, "UTF-16"),
+        (codecs.BOM_UTF16_BE, "UTF-16"),
+    ):
+        if raw.startswith(bom):
+            raise ValueError(
+                f"the file is {name} text (byte order mark {bom.hex(' ').upper()}); "
+                "a case file is UTF-8: save it as UTF-8"
+            )
+    if raw.startswith(codecs.BOM_UTF8):
+        raw = raw[len(codecs.BOM_UTF8) :]
+    head = raw[:64]
+    if len(head) >= 2 and head.count(0) * 4 >= len(head):
+        raise ValueError(
+            "the file looks like UTF-16 or UTF-32 text (NUL bytes between the characters); "
+            "a case file is UTF-8: save it as UTF-8"
+        )
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        bad = raw[exc.start : exc.start + 1].hex().upper()
+        raise ValueError(
+            f"not UTF-8 text: byte 0x{bad} at offset {exc.start} (line {line}) {exc.reason}; "
+            "a case file is UTF-8: save it as UTF-8"
+        ) from None
+
+
+def _walk_problems(document: Any) -> list[str]:
+    """Refused numbers and excessive nesting, each with its key (no recursion)."""
+    from namecar_viewer.core.recist.case_schema import json_path, where
+
+    problems: list[str] = []
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(document, ())]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, _BadNumber):
+            problems.append(f"{where(document, path)}: number {value.text} refused: {value.why}")
+            continue
+        if len(path) >= MAX_DEPTH and isinstance(value, dict | list):
+            problems.append(f"{json_path(path[:MAX_DEPTH])}: nested deeper than {MAX_DEPTH} levels")
+            continue
+        if isinstance(value, dict):
+            stack.extend((v, (*path, k)) for k, v in reversed(value.items()))
+        elif isinstance(value, list):
+            stack.extend((v, (*path, i)) for i, v in reversed(list(enumerate(value))))
+    return problems
+
+
+def parse_case_bytes(raw: bytes, source: str) -> dict[str, Any]:
+    """The case document of a file's bytes, checked against the schema.
+
+    Raises :class:`CaseFileError` naming ``source`` and each problem: not UTF-8, not JSON,
+    nested too deep, a number out of range (or NaN/Infinity), a key of the wrong type or value.
+    Time and memory are bounded by the size limit: no number is converted before its length
+    and exponent are checked.
+    """
+    if len(raw) > MAX_CASE_BYTES:
+        raise CaseFileError(
+            source, [f"{len(raw)} bytes: a case file is at most {MAX_CASE_BYTES} bytes"]
+        )
+    try:
+        text = _decode(raw)
+    except ValueError as exc:
+        raise CaseFileError(source, [str(exc)]) from None
+    try:
+        document = json.loads(
+            text,
+            parse_float=_parse_float,
+            parse_int=_parse_int,
+            parse_constant=_parse_constant,
+        )
+    except json.JSONDecodeError as exc:
+        raise CaseFileError(source, [f"not valid JSON: {exc}"]) from None
+    except RecursionError:
+        deep = f"not a case: nested deeper than {MAX_DEPTH} levels"
+        raise CaseFileError(source, [deep]) from None
+    problems = _walk_problems(document)
+    if not problems:
+        from namecar_viewer.core.recist.case_schema import schema_problems
+
+        problems = schema_problems(document)
+    if problems:
+        raise CaseFileError(source, problems)
+    assert isinstance(document, dict)  # the schema's "type": "object"
+    return document
+
+
+def read_case_file(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read and check a case file (see :func:`parse_case_bytes`); OSError names the reason."""
+    source = os.fspath(path)
+    try:
+        with open(source, "rb") as fh:
+            raw = fh.read(MAX_CASE_BYTES + 1)
+    except OSError as exc:
+        raise CaseFileError(source, [f"cannot read it: {exc.strerror or exc}"]) from None
+    return parse_case_bytes(raw, source)
+
 
 def _fail(
     message: str, lesion: str | None = None, timepoint: str | None = None
@@ -39,15 +204,39 @@ def _fail(
     return RecistInputError(RuleViolation(_RULE, message, lesion, timepoint))
 
 
+def _bounded(value: int | float | Decimal | str) -> bool:
+    """Whether a number is finite and small enough to be made exact quickly (0 <= |x| <= 1e15)."""
+    if isinstance(value, int):
+        return value.bit_length() <= 50
+    if isinstance(value, float):
+        return math.isfinite(value) and abs(value) <= 10**MAX_ABS_EXPONENT
+    if isinstance(value, str):
+        if len(value) > MAX_NUMBER_CHARS:
+            return False
+        try:
+            value = Decimal(value)
+        except InvalidOperation:
+            return True  # not a number at all: to_fraction says so
+    if not value.is_finite():
+        return False
+    return not value or -MAX_ABS_EXPONENT <= value.adjusted() < MAX_ABS_EXPONENT
+
+
 def _number(value: object, lesion: str | None, timepoint: str | None) -> Fraction:
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
         raise _fail(f"expected a number in mm, got {value!r}", lesion, timepoint)
+    if not _bounded(value):
+        raise _fail(
+            f"expected a number in mm from 0 to {MAX_MM}, got {str(value)[:40]}", lesion, timepoint
+        )
     try:
         result = to_fraction(value)
     except (ValueError, ArithmeticError) as exc:
         raise _fail(f"expected a number in mm, got {value!r}", lesion, timepoint) from exc
     if result < 0:
         raise _fail(f"a diameter cannot be negative ({value})", lesion, timepoint)
+    if result > MAX_MM:
+        raise _fail(f"a diameter of {value} mm is above the maximum {MAX_MM} mm", lesion, timepoint)
     return result
 
 
@@ -102,8 +291,10 @@ def _bool(raw: Mapping[str, Any], key: str, default: bool, lesion: str | None = 
 
 def _int(raw: Mapping[str, Any], key: str, default: int) -> int:
     value = raw.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise _fail(f"protocol {key} must be a whole number of days, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_DAYS:
+        raise _fail(
+            f"protocol {key} must be a whole number of days from 0 to {MAX_DAYS}, got {value!r}"
+        )
     return value
 
 
