@@ -1,7 +1,9 @@
 """Write the synthetic NAMECAR demo patient (CT x5, renal MRI, PSMA PET) and its ground truth.
 
 Entry point: ``write_demo_patient(out_dir, size="full"|"small") -> DemoManifest``.  Everything is
-deterministic: the same call writes the same pixels and the same UIDs.
+deterministic: the same call writes the same pixels and the same UIDs.  ``ensure_demo_patient``
+writes it only when the folder does not already hold a complete demo of that size (a marker
+beside the folder, the one the app's ``--demo`` uses, says it was finished).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from namecar_viewer.core.dicom.sources import DEMO_GENERATOR, DEMO_GROUND_TRUTH_NAME
 from namecar_viewer.phantom import scenario as sc
 from namecar_viewer.phantom import writers as w
 from namecar_viewer.phantom.anatomy import (
@@ -31,7 +34,12 @@ from namecar_viewer.phantom.anatomy import (
     rasterise,
 )
 
-GROUND_TRUTH_FILE = "ground_truth.json"
+# Recognised by the scan (core.dicom.sources) by this name and the "generator" key first in the
+# file, so opening the demo folder reports no skipped file.
+GROUND_TRUTH_FILE = DEMO_GROUND_TRUTH_NAME
+# Written beside (not inside, where a scan would list it) the demo folder once it is complete,
+# so a half-written demo patient is written again; gui/main.py uses the same suffix.
+COMPLETE_SUFFIX = ".complete"
 CT_SLICE_MM = 2.5
 MR_SLICE_MM = 5.0
 PET_VOXEL_MM = 4.0
@@ -66,6 +74,18 @@ SIZES = {
     # For tests: coarser pixels, chest to kidneys only (every lesion is covered).
     "small": SizeSpec(192, 1.875, 80.0, 84, 128, 64, 96, 360.0, 15.0, 30, 96, 110.0, 56),
 }
+
+
+# progress(files written, files in all, series folder being written)
+DemoProgress = Callable[[int, int, str], None]
+Tick = Callable[[str], None]  # one file of this series folder written
+
+
+def expected_files(size: str) -> int:
+    """How many DICOM files the demo of ``size`` has (5 CT, T2 + DWI + dynamic MR, PET)."""
+    spec = SIZES[size]
+    mr = spec.mr_slices * (1 + len(DWI_B_VALUES) + len(DYN_TIMES_S))
+    return len(sc.CT_TIMEPOINTS) * spec.ct_slices + mr + spec.pet_slices
 
 
 @dataclass(frozen=True)
@@ -150,7 +170,7 @@ def _clean(path: Path) -> None:
     path.mkdir(parents=True)
 
 
-def _write_ct(out: Path, spec: SizeSpec, index: int, tp: sc.Timepoint) -> SeriesRecord:
+def _write_ct(out: Path, spec: SizeSpec, index: int, tp: sc.Timepoint, tick: Tick) -> SeriesRecord:
     grid = _ct_grid(spec)
     study = w.StudyInfo(
         key=f"ct-{tp.label}",
@@ -189,6 +209,7 @@ def _write_ct(out: Path, spec: SizeSpec, index: int, tp: sc.Timepoint) -> Series
             w.set_pixels(ds, stored[n])
             sop = w.demo_uid("sop", series.key, k)
             w.write_instance(ds, out / folder / f"IMG{k + 1:04d}.dcm", sop, k + 1)
+            tick(folder)
     return SeriesRecord(
         folder,
         "CT",
@@ -231,7 +252,7 @@ def _mr_study() -> w.StudyInfo:
     )
 
 
-def _write_mr(out: Path, spec: SizeSpec) -> list[SeriesRecord]:
+def _write_mr(out: Path, spec: SizeSpec, tick: Tick) -> list[SeriesRecord]:
     study = _mr_study()
     s2b = sc.study_from_body_mri()
     tpl = sc.MRI_LESION_TIMEPOINT
@@ -256,6 +277,7 @@ def _write_mr(out: Path, spec: SizeSpec) -> list[SeriesRecord]:
         w.write_instance(
             ds, out / folder / f"IMG{k + 1:04d}.dcm", w.demo_uid("sop", ser.key, k), k + 1
         )
+        tick(folder)
     records.append(
         SeriesRecord(
             folder,
@@ -292,6 +314,7 @@ def _write_mr(out: Path, spec: SizeSpec) -> list[SeriesRecord]:
             w.write_instance(
                 ds, out / folder / f"IMG{n:04d}.dcm", w.demo_uid("sop", ser.key, b, k), n
             )
+            tick(folder)
     records.append(
         SeriesRecord(
             folder, "MR", ser.description, study.study_uid, ser.series_uid, study.frame_uid, n, None
@@ -334,6 +357,7 @@ def _write_mr(out: Path, spec: SizeSpec) -> list[SeriesRecord]:
             w.write_instance(
                 ds, out / folder / f"IMG{n:04d}.dcm", w.demo_uid("sop", ser.key, tpos, k), n
             )
+            tick(folder)
     records.append(
         SeriesRecord(
             folder, "MR", ser.description, study.study_uid, ser.series_uid, study.frame_uid, n, None
@@ -379,7 +403,7 @@ def _smooth_noise(shape: tuple[int, ...], rng: np.random.Generator) -> npt.NDArr
     return x / np.float32(np.sqrt(6.0 / 16.0) ** 3)
 
 
-def _write_pet(out: Path, spec: SizeSpec) -> SeriesRecord:
+def _write_pet(out: Path, spec: SizeSpec, tick: Tick) -> SeriesRecord:
     study = _pet_study()
     grid = _pet_grid(spec)
     ser = w.SeriesInfo("pet-psma-ac", 4, "PET PSMA AC", "PT", sc.PET_SERIES_TIME)
@@ -420,6 +444,7 @@ def _write_pet(out: Path, spec: SizeSpec) -> SeriesRecord:
         w.write_instance(
             ds, out / folder / f"IMG{k + 1:04d}.dcm", w.demo_uid("sop", ser.key, k), k + 1
         )
+        tick(folder)
     return SeriesRecord(
         folder,
         "PT",
@@ -504,7 +529,7 @@ def _ground_truth(spec: SizeSpec, size: str, records: Sequence[SeriesRecord]) ->
     uptake = sc.pet_uptake_seconds()
     decay = 2.0 ** (-uptake / sc.GA68_HALF_LIFE_S)
     return {
-        "generator": "namecar_viewer.phantom",
+        "generator": DEMO_GENERATOR,
         "size": size,
         "coordinates": "DICOM patient LPS, millimetres, in each study's own frame of reference",
         "patient": {
@@ -642,23 +667,100 @@ def _dump_json(obj: Any) -> str:
     return re.sub(r"\[\s+([-+0-9.eE,\s]+?)\s+\]", one_line, text) + "\n"
 
 
-def write_demo_patient(out_dir: str | Path, *, size: str = "full") -> DemoManifest:
+def write_demo_patient(
+    out_dir: str | Path, *, size: str = "full", progress: DemoProgress | None = None
+) -> DemoManifest:
     """Write the demo patient's DICOM series and ``ground_truth.json`` into ``out_dir``.
 
     Series folders this generator owns are replaced; other files in ``out_dir`` are left alone.
+    ``progress`` is called after each file written.  The completeness marker beside the folder
+    is removed first (see ``ensure_demo_patient``), so a demo interrupted here is not complete.
     """
     if size not in SIZES:
         raise ValueError(f'Argument "size" must be one of {sorted(SIZES)}, got {size!r}.')
     spec = SIZES[size]
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    complete_marker(out).unlink(missing_ok=True)
     t0 = time.perf_counter()
-    records = [_write_ct(out, spec, n, tp) for n, tp in enumerate(sc.CT_TIMEPOINTS)]
-    records += _write_mr(out, spec)
-    records.append(_write_pet(out, spec))
+    total = expected_files(size)
+    done = 0
+
+    def tick(folder: str) -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(done, total, folder)
+
+    records = [_write_ct(out, spec, n, tp, tick) for n, tp in enumerate(sc.CT_TIMEPOINTS)]
+    records += _write_mr(out, spec, tick)
+    records.append(_write_pet(out, spec, tick))
     gt = _ground_truth(spec, size, records)
     gt_path = out / GROUND_TRUTH_FILE
     tmp = gt_path.with_suffix(".json.tmp")
     tmp.write_text(_dump_json(gt), encoding="utf-8")
     tmp.replace(gt_path)
     return DemoManifest(out, gt_path, tuple(records), size, time.perf_counter() - t0)
+
+
+def complete_marker(out_dir: str | Path) -> Path:
+    """The file beside the demo folder that says the demo in it was written to the end."""
+    out = Path(out_dir)
+    return out.with_name(out.name + COMPLETE_SUFFIX)
+
+
+def read_demo_manifest(out_dir: str | Path) -> DemoManifest | None:
+    """What the complete demo patient in ``out_dir`` holds, or None when it is not complete.
+
+    Complete: the marker beside the folder (written by ``ensure_demo_patient`` and by the app's
+    ``--demo``), ``ground_truth.json``, and every series folder it lists with all its files.
+    """
+    out = Path(out_dir)
+    gt_path = out / GROUND_TRUTH_FILE
+    if not complete_marker(out).is_file() or not gt_path.is_file():
+        return None
+    try:
+        gt = json.loads(gt_path.read_text(encoding="utf-8"))
+        records = tuple(
+            SeriesRecord(
+                s["folder"],
+                s["modality"],
+                s["description"],
+                s["study_instance_uid"],
+                s["series_instance_uid"],
+                s["frame_of_reference_uid"],
+                int(s["n_files"]),
+                s["timepoint"],
+            )
+            for s in gt["series"]
+        )
+        size = str(gt["size"])
+        for r in records:
+            if sum(1 for p in (out / r.folder).iterdir() if p.suffix == ".dcm") != r.n_files:
+                return None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if size not in SIZES or sum(r.n_files for r in records) != expected_files(size):
+        return None
+    return DemoManifest(out, gt_path, records, size, 0.0)
+
+
+def ensure_demo_patient(
+    out_dir: str | Path,
+    *,
+    size: str = "full",
+    force: bool = False,
+    progress: DemoProgress | None = None,
+) -> tuple[DemoManifest, bool]:
+    """Write the demo patient into ``out_dir`` unless a complete one of ``size`` is there.
+
+    Returns the manifest and whether it was written (False: the existing demo was kept).
+    ``force`` writes it again in any case.
+    """
+    if not force:
+        kept = read_demo_manifest(out_dir)
+        if kept is not None and kept.size == size:
+            return kept, False
+    manifest = write_demo_patient(out_dir, size=size, progress=progress)
+    complete_marker(manifest.out_dir).write_text(f"ok\nsize {size}\n", encoding="utf-8")
+    return manifest, True

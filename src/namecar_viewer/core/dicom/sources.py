@@ -15,6 +15,12 @@ from pathlib import Path
 from namecar_viewer.core.dicom.model import UnreadableFile
 
 HEAD_BYTES = 16384
+# Not DICOM, and not a problem: the answer key ``namecar-viewer demo`` writes among the demo
+# patient's series.  Known by its name and its first key, so that any other file of that name
+# is still reported as not DICOM.
+DEMO_GROUND_TRUTH_NAME = "ground_truth.json"
+DEMO_GENERATOR = "namecar_viewer.phantom"
+_DEMO_GROUND_TRUTH_MARK = f'"generator": "{DEMO_GENERATOR}"'.encode()
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,17 @@ class Source:
                 return f.read()
         with zipfile.ZipFile(self.path) as zf:
             return zf.read(self.member)
+
+
+def is_demo_ground_truth(src: Source) -> bool:
+    """Whether ``src`` is the demo patient's ground_truth.json (left out of scans, unreported)."""
+    if Path(src.member or src.path).name != DEMO_GROUND_TRUTH_NAME:
+        return False
+    try:
+        head = src.read_head(256)
+    except (OSError, KeyError, zipfile.BadZipFile):
+        return False
+    return head.lstrip().startswith(b"{") and _DEMO_GROUND_TRUTH_MARK in head
 
 
 def _is_dicomdir(path: Path) -> bool:
@@ -107,7 +124,7 @@ def iter_sources(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Source | U
 
     def emit(src: Source) -> Iterator[Source]:
         key = (os.path.abspath(src.path), src.member)
-        if key not in seen:
+        if key not in seen and not is_demo_ground_truth(src):
             seen.add(key)
             yield src
 
