@@ -24,5 +24,16 @@ PYTHON="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
-.venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e '.[dev]'
+# pip runs only when the project's packaging changed (the package itself is installed editable,
+# so edits under src/ need no reinstall): a stamp in .venv holds the hash of what pip read.
+# Delete .venv/.namecar-install-stamp to force a reinstall.
+STAMP=.venv/.namecar-install-stamp
+want="$( { .venv/bin/python --version; cat pyproject.toml; [ ! -f setup.py ] || cat setup.py; } 2>&1 | sha256sum | cut -d' ' -f1)"
+if [ -x .venv/bin/namecar-viewer ] && [ "$(cat "$STAMP" 2>/dev/null)" = "$want" ]; then
+  echo "Python packages up to date (pyproject.toml unchanged since the last install)"
+else
+  rm -f "$STAMP"
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e '.[dev]'
+  echo "$want" > "$STAMP"
+fi
