@@ -39,6 +39,21 @@ class PixelInfo:
 
 
 @dataclass(frozen=True)
+class Tile:
+    """One slice stored as a tile of a mosaic image (Siemens MOSAIC, UIH VFRAME).
+
+    The decoded frame is ``frame_rows`` x ``frame_cols``; the slice is the block of the
+    instance's ``rows`` x ``columns`` starting at (``row``, ``col``).
+    """
+
+    index: int  # 0-based, in storage order
+    row: int
+    col: int
+    frame_rows: int
+    frame_cols: int
+
+
+@dataclass(frozen=True)
 class InstanceRef:
     """One displayable 2D image: a single-frame file, or one frame of a multi-frame file."""
 
@@ -54,6 +69,7 @@ class InstanceRef:
     member: str | None = None  # member name inside a zip archive
     pixel: PixelInfo | None = None
     slice_thickness: float | None = None
+    tile: Tile | None = None  # a slice cut from a mosaic image; rows/columns are the tile's
 
 
 @dataclass
@@ -79,6 +95,8 @@ class Stack:
     spacing_mm: tuple[float, float, float] | None = None  # slice, row, column
     orientation: tuple[float, ...] | None = None
     header: dict[str, Any] = field(default_factory=dict)
+    units: str = ""  # unit of the loaded values when the files state one (e.g. "Hz", "mm2/s")
+    values: str = ""  # how stored values become the loaded values, when not a plain rescale
 
     @property
     def files(self) -> list[str]:
@@ -115,6 +133,8 @@ class Stack:
             "frame_of_reference_uid": self.frame_of_reference_uid,
             "transfer_syntaxes": self.transfer_syntaxes,
             "is_localizer": self.is_localizer,
+            "units": self.units,
+            "values": self.values,
             "loadable": self.loadable,
             "files": self.files,
             "problems": [p.to_json() for p in self.problems],
