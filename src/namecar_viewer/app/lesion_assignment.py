@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from namecar_viewer.app.i18n import QT_TRANSLATE_NOOP, Source
 from namecar_viewer.core.measure.record import Measurement, MeasurementKind
 
 if TYPE_CHECKING:
@@ -202,18 +203,34 @@ def _candidates(
 
 
 def _lesion_text(c: _Candidate) -> str:
+    """``T1 kidney, expected here (4 mm)``: marked for the GUI's translation (the site by
+    ``Site``'s value, which the GUI's catalogue lists)."""
     les = c.lesion
-    site = les.site.value + (f" {les.station}" if les.station else "")
-    text = f"{les.label} {site}"
+    site: str = Source("Site", les.site.value)
+    if les.station:
+        site = QT_TRANSLATE_NOOP("lesion_assignment", "{site} {station}").format(
+            site=site, station=les.station
+        )
     if c.distance_mm is None:
-        text += ", not located yet"
+        tmpl = QT_TRANSLATE_NOOP("lesion_assignment", "{label} {site}, not located yet")
     elif c.distance_mm <= c.tolerance_mm:
-        text += f", expected here ({c.distance_mm:.0f} mm"
-        text += ")" if c.aligned else ", not aligned)"
+        tmpl = (
+            QT_TRANSLATE_NOOP("lesion_assignment", "{label} {site}, expected here ({mm:.0f} mm)")
+            if c.aligned
+            else QT_TRANSLATE_NOOP(
+                "lesion_assignment", "{label} {site}, expected here ({mm:.0f} mm, not aligned)"
+            )
+        )
     else:
-        text += f", expected {c.distance_mm:.0f} mm away"
+        tmpl = QT_TRANSLATE_NOOP("lesion_assignment", "{label} {site}, expected {mm:.0f} mm away")
+    values = {"label": les.label, "site": site}
+    if c.distance_mm is not None:
+        values["mm"] = c.distance_mm
+    text = tmpl.format(**values)
     if c.replaces is not None:
-        text += ": replaces its measurement here"
+        text = QT_TRANSLATE_NOOP(
+            "lesion_assignment", "{lesion}: replaces its measurement here"
+        ).format(lesion=text)
     return text
 
 
@@ -243,9 +260,21 @@ def plan_assignment(
     options: list[Option] = []
     if baseline:
         can_target = kind in DIAMETER_KINDS and target_room(read, site)
-        options.append(Option(Choice.NEW_TARGET, "New target lesion"))
-        options.append(Option(Choice.NEW_NON_TARGET, "New non-target lesion"))
-        options.append(Option(Choice.ANNOTATION, "Not part of the RECIST read (annotation)"))
+        options.append(
+            Option(Choice.NEW_TARGET, QT_TRANSLATE_NOOP("lesion_assignment", "New target lesion"))
+        )
+        options.append(
+            Option(
+                Choice.NEW_NON_TARGET,
+                QT_TRANSLATE_NOOP("lesion_assignment", "New non-target lesion"),
+            )
+        )
+        options.append(
+            Option(
+                Choice.ANNOTATION,
+                QT_TRANSLATE_NOOP("lesion_assignment", "Not part of the RECIST read (annotation)"),
+            )
+        )
         # an existing baseline lesion recorded without a measurement (a non-target marked
         # present from the table) can take this one
         for c in cands:
@@ -266,13 +295,19 @@ def plan_assignment(
             default = 1
         else:
             default = 2
-        why = (
-            "baseline: a new lesion"
+        why: str = (
+            QT_TRANSLATE_NOOP("lesion_assignment", "baseline: a new lesion")
             if default < 2
-            else "baseline: an area or volume ROI is no lesion unless you say so"
+            else QT_TRANSLATE_NOOP(
+                "lesion_assignment",
+                "baseline: an area or volume ROI is no lesion unless you say so",
+            )
         )
         if kind in DIAMETER_KINDS and not can_target:
-            why = "baseline: RECIST allows no more targets here (5 in all, 2 per organ)"
+            why = QT_TRANSLATE_NOOP(
+                "lesion_assignment",
+                "baseline: RECIST allows no more targets here (5 in all, 2 per organ)",
+            )
         return Plan(tuple(options), default, False, why, True)
     for c in cands:
         options.append(
@@ -285,8 +320,18 @@ def plan_assignment(
                 c.replaces,
             )
         )
-    options.append(Option(Choice.NEW_LESION, "New lesion (a new finding at this follow-up)"))
-    options.append(Option(Choice.ANNOTATION, "Not part of the RECIST read (annotation)"))
+    options.append(
+        Option(
+            Choice.NEW_LESION,
+            QT_TRANSLATE_NOOP("lesion_assignment", "New lesion (a new finding at this follow-up)"),
+        )
+    )
+    options.append(
+        Option(
+            Choice.ANNOTATION,
+            QT_TRANSLATE_NOOP("lesion_assignment", "Not part of the RECIST read (annotation)"),
+        )
+    )
     return _decide(options, cands, selected_lesion_uid, kind, new_index=len(cands))
 
 
@@ -300,7 +345,11 @@ def _decide(
     annotation = len(options) - 1
     if kind not in (*DIAMETER_KINDS, *MARKER_KINDS, MeasurementKind.SPHERE):
         return Plan(
-            tuple(options), annotation, False, "an area ROI is no lesion unless chosen", False
+            tuple(options),
+            annotation,
+            False,
+            QT_TRANSLATE_NOOP("lesion_assignment", "an area ROI is no lesion unless chosen"),
+            False,
         )
     sel = next((i for i, c in enumerate(cands) if c.lesion.uid == selected), None)
     if sel is not None:
@@ -312,21 +361,29 @@ def _decide(
                 tuple(options),
                 sel,
                 True,
-                f"{c.lesion.label} selected and expected here ({c.distance_mm:.0f} mm)",
+                QT_TRANSLATE_NOOP(
+                    "lesion_assignment", "{label} selected and expected here ({mm:.0f} mm)"
+                ).format(label=c.lesion.label, mm=c.distance_mm),
                 False,
             )
         if near:
             why = (
-                f"{c.lesion.label} already has a measurement here"
+                QT_TRANSLATE_NOOP(
+                    "lesion_assignment", "{label} already has a measurement here"
+                ).format(label=c.lesion.label)
                 if c.replaces is not None
-                else f"another lesion is nearer than {c.lesion.label}"
+                else QT_TRANSLATE_NOOP(
+                    "lesion_assignment", "another lesion is nearer than {label}"
+                ).format(label=c.lesion.label)
             )
             return Plan(tuple(options), sel, False, why, False)
         return Plan(
             tuple(options),
             next((i for i, o in enumerate(options) if o.near), new_index),
             False,
-            f"{c.lesion.label} is selected but expected elsewhere: choose",
+            QT_TRANSLATE_NOOP(
+                "lesion_assignment", "{label} is selected but expected elsewhere: choose"
+            ).format(label=c.lesion.label),
             False,
         )
     first_near = next((i for i, o in enumerate(options) if o.near), None)
@@ -334,7 +391,9 @@ def _decide(
         tuple(options),
         first_near if first_near is not None else new_index,
         False,
-        "no lesion selected: choose" if first_near is not None else "no lesion expected here",
+        QT_TRANSLATE_NOOP("lesion_assignment", "no lesion selected: choose")
+        if first_near is not None
+        else QT_TRANSLATE_NOOP("lesion_assignment", "no lesion expected here"),
         False,
     )
 
@@ -354,11 +413,24 @@ def _plan_ancillary(
         for c in cands
     ]
     new_index = len(options)
-    options.append(Option(Choice.NEW_ANCILLARY, "New lesion of the MRI-PET record"))
-    options.append(Option(Choice.ANNOTATION, "Annotation (no lesion)"))
+    options.append(
+        Option(
+            Choice.NEW_ANCILLARY,
+            QT_TRANSLATE_NOOP("lesion_assignment", "New lesion of the MRI-PET record"),
+        )
+    )
+    options.append(
+        Option(Choice.ANNOTATION, QT_TRANSLATE_NOOP("lesion_assignment", "Annotation (no lesion)"))
+    )
     if not cands:
         default = new_index if kind is not MeasurementKind.ELLIPSE else new_index + 1
-        return Plan(tuple(options), default, False, "first lesion of the MRI-PET record", False)
+        return Plan(
+            tuple(options),
+            default,
+            False,
+            QT_TRANSLATE_NOOP("lesion_assignment", "first lesion of the MRI-PET record"),
+            False,
+        )
     return _decide(options, cands, selected, kind, new_index)
 
 
@@ -411,8 +483,13 @@ def assignment_command(
         label = read.lesion(option.lesion_uid).label
         assign = AssignMeasurement(measurement_uid, option.lesion_uid, timepoint_uid)
         if option.replaces is not None and option.replaces != measurement_uid:
-            return Batch((DeleteMeasurement(option.replaces), assign), f"Re-measure {label}")
-        return Batch((assign,), f"Measure {label}")
+            return Batch(
+                (DeleteMeasurement(option.replaces), assign),
+                QT_TRANSLATE_NOOP("lesion_assignment", "Re-measure {label}").format(label=label),
+            )
+        return Batch(
+            (assign,), QT_TRANSLATE_NOOP("lesion_assignment", "Measure {label}").format(label=label)
+        )
     role = new_lesion_role(option.choice)
     assert role is not None
     les = next_lesion(
@@ -427,7 +504,7 @@ def assignment_command(
         les = replace(les, description=f"same lesion as {details.link_label}")
     return Batch(
         (CreateLesion(les), AssignMeasurement(measurement_uid, les.uid, timepoint_uid)),
-        f"Create lesion {les.label}",
+        QT_TRANSLATE_NOOP("lesion_assignment", "Create lesion {label}").format(label=les.label),
     )
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -38,12 +39,27 @@ from namecar_viewer.app.adjudication import AdjudicationError, Disagreement, com
 from namecar_viewer.app.blinding import BlindingPolicy
 from namecar_viewer.app.worklist import CaseStatus, Task
 from namecar_viewer.core.reads.model import Read
+from namecar_viewer.core.recist import Response
+from namecar_viewer.gui import i18n
+from namecar_viewer.gui.app_texts import enum_text, lesion_role_text, response_text
+from namecar_viewer.gui.i18n import app_text, error_text
 from namecar_viewer.gui.login import ReviewContext
+from namecar_viewer.gui.panels.lesion_table import cell_text
 from namecar_viewer.persistence.review import assignments_table, cases_table
 from namecar_viewer.persistence.users import Role
 
+translate = QCoreApplication.translate
+
 DIFF_BG = QColor("#ffd98a")
-_RESPONSE_COLUMNS = ("Timepoint", "Sum (mm)", "Change", "Target", "Non-target", "New", "Overall")
+_RESPONSE_COLUMNS = (
+    QT_TRANSLATE_NOOP("AdjudicationView", "Timepoint"),
+    QT_TRANSLATE_NOOP("AdjudicationView", "Sum (mm)"),
+    QT_TRANSLATE_NOOP("AdjudicationView", "Change"),
+    QT_TRANSLATE_NOOP("AdjudicationView", "Target"),
+    QT_TRANSLATE_NOOP("AdjudicationView", "Non-target"),
+    QT_TRANSLATE_NOOP("AdjudicationView", "New"),
+    QT_TRANSLATE_NOOP("AdjudicationView", "Overall"),
+)
 
 
 def _case(ctx: ReviewContext, case_uid: str) -> Any:
@@ -90,10 +106,10 @@ def after_signature(ctx: ReviewContext, read: Read, timepoint_label: str) -> str
         signed = [r for r in others if r.status == CaseStatus.SIGNED.value and r.read_uid]
         if not others:
             ctx.worklist.set_case_status(ctx.user.username, row.case_uid, CaseStatus.SIGNED)
-            msgs.append("Case signed.")
+            msgs.append(translate("AdjudicationView", "Case signed."))
             continue
         if not signed:
-            msgs.append("Waiting for the second reader.")
+            msgs.append(translate("AdjudicationView", "Waiting for the second reader."))
             continue
         other = ctx.db.load_read(signed[0].read_uid)
         diffs = compare_reads(other, read)
@@ -104,26 +120,29 @@ def after_signature(ctx: ReviewContext, read: Read, timepoint_label: str) -> str
             msgs.append(_route_to_adjudicator(ctx, row.case_uid, {read.reader, other.reader}))
         else:
             ctx.worklist.set_case_status(ctx.user.username, row.case_uid, CaseStatus.SIGNED)
-            msgs.append("Both reads agree: case signed.")
+            msgs.append(translate("AdjudicationView", "Both reads agree: case signed."))
     return " ".join(msgs)
 
 
 def _route_to_adjudicator(ctx: ReviewContext, case_uid: str, readers: set[str]) -> str:
     have = [r for r in _assignments(ctx, case_uid) if r.task == Task.ADJUDICATE.value]
     if have:
-        return "The reads differ: the case goes to adjudication."
+        return translate("AdjudicationView", "The reads differ: the case goes to adjudication.")
     candidates = [
         u.username
         for u in ctx.auth.users.list()
         if u.active and u.has(Role.ADJUDICATOR) and u.username not in readers
     ]
     if not candidates:
-        return (
+        return translate(
+            "AdjudicationView",
             "The reads differ: the case needs adjudication, but no adjudicator other than the "
-            "readers exists; an administrator must assign one."
+            "readers exists; an administrator must assign one.",
         )
     ctx.worklist.assign(ctx.user.username, case_uid, candidates[0], Task.ADJUDICATE)
-    return f"The reads differ: the case goes to adjudication ({candidates[0]})."
+    return translate(
+        "AdjudicationView", "The reads differ: the case goes to adjudication ({user})."
+    ).format(user=candidates[0])
 
 
 def _blind_dates(text: str, reads: tuple[Read, ...], policy: BlindingPolicy) -> str:
@@ -143,10 +162,12 @@ def _blind_dates(text: str, reads: tuple[Read, ...], policy: BlindingPolicy) -> 
 def _fmt(value: Any, suffix: str = "") -> str:
     if value is None:
         return ""
+    if isinstance(value, Response):
+        return response_text(value)
     if hasattr(value, "value"):
-        return str(value.value)
+        return enum_text(value)
     try:
-        return f"{float(value):.1f}{suffix}"
+        return i18n.fmt("{v:.1f}", v=float(value)) + suffix
     except (TypeError, ValueError):
         return str(value)
 
@@ -165,9 +186,11 @@ def response_cells(read: Read) -> tuple[dict[str, list[str]], list[str]]:
             _fmt(row.target_response),
             _fmt(row.non_target_response),
             _fmt(row.new_lesions),
-            "baseline" if row.is_baseline else _fmt(row.overall_response),
+            translate("AdjudicationView", "baseline")
+            if row.is_baseline
+            else _fmt(row.overall_response),
         ]
-    return rows, list(report.errors)
+    return rows, [app_text(e) for e in report.errors]
 
 
 def lesion_cells(read: Read) -> tuple[list[str], dict[str, list[str]]]:
@@ -175,8 +198,8 @@ def lesion_cells(read: Read) -> tuple[list[str], dict[str, list[str]]]:
     tps = list(read.ordered_timepoints())
     out: dict[str, list[str]] = {}
     for les in read.lesions:
-        cells = [les.role.value, les.site.value]
-        cells += [read.assessment(les.uid, tp.uid).cell_text() for tp in tps]
+        cells = [lesion_role_text(les.role), enum_text(les.site)]
+        cells += [cell_text(read.assessment(les.uid, tp.uid)) for tp in tps]
         out[les.label] = cells
     return [tp.label for tp in tps], out
 
@@ -191,7 +214,9 @@ class ReadColumn(QGroupBox):
         labels, mine = lesion_cells(read)
         o_labels, theirs = lesion_cells(other)
         self.lesions = QTableWidget(len(mine), 3 + len(labels), self)
-        self.lesions.setHorizontalHeaderLabels(["Lesion", "Role", "Site", *labels])
+        self.lesions.setHorizontalHeaderLabels(
+            [self.tr("Lesion"), self.tr("Role"), self.tr("Site"), *labels]
+        )
         self.lesions.verticalHeader().setVisible(False)
         self.lesions.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.differing_cells = 0
@@ -214,12 +239,14 @@ class ReadColumn(QGroupBox):
             if other_cells is None and first is not None:
                 first.setBackground(QBrush(DIFF_BG))
         self.lesions.resizeColumnsToContents()
-        lay.addWidget(QLabel("Lesions (diameters in mm)", self))
+        lay.addWidget(QLabel(self.tr("Lesions (diameters in mm)"), self))
         lay.addWidget(self.lesions, 1)
         rows, errors = response_cells(read)
         other_rows, _ = response_cells(other)
         self.responses = QTableWidget(len(rows), len(_RESPONSE_COLUMNS), self)
-        self.responses.setHorizontalHeaderLabels(list(_RESPONSE_COLUMNS))
+        self.responses.setHorizontalHeaderLabels(
+            [translate("AdjudicationView", c) for c in _RESPONSE_COLUMNS]
+        )
         self.responses.verticalHeader().setVisible(False)
         self.responses.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.differing_responses = 0
@@ -232,7 +259,7 @@ class ReadColumn(QGroupBox):
                     self.differing_responses += 1
                 self.responses.setItem(r, c, item)
         self.responses.resizeColumnsToContents()
-        lay.addWidget(QLabel("RECIST 1.1 response per timepoint", self))
+        lay.addWidget(QLabel(self.tr("RECIST 1.1 response per timepoint"), self))
         lay.addWidget(self.responses, 1)
         if errors:
             err = QLabel("; ".join(errors), self)
@@ -259,24 +286,35 @@ class AdjudicationView(QDialog):
         self.first, self.second = first, second
         self.decision: Any = None
         case = _case(ctx, case_uid)
-        subject = policy.subject(case.subject_id)
-        self.setWindowTitle(f"Adjudication - {subject} {case.timepoint_label}")
+        subject = app_text(policy.subject(case.subject_id))
+        self.setWindowTitle(
+            self.tr("Adjudication - {subject} {timepoint}").format(
+                subject=subject, timepoint=case.timepoint_label
+            )
+        )
         self.resize(1400, 760)
         lay = QVBoxLayout(self)
         self.differences: list[Disagreement] = compare_reads(first, second)
         head = QLabel(self)
         head.setWordWrap(True)
         if self.differences:
-            said = "; ".join(str(d) for d in self.differences)
-            head.setText("<b>The reads differ:</b> " + _blind_dates(said, (first, second), policy))
+            said = "; ".join(app_text(str(d)) for d in self.differences)
+            head.setText(
+                self.tr("<b>The reads differ:</b> ") + _blind_dates(said, (first, second), policy)
+            )
             head.setStyleSheet("color: #8a4b00;")
         else:
-            head.setText("<b>The reads agree</b> on every overall response and the PD date.")
+            head.setText(
+                self.tr("<b>The reads agree</b> on every overall response and the PD date.")
+            )
         lay.addWidget(head)
         self.header = head
-        names = ("Read A", "Read B")
+        names = (self.tr("Read A"), self.tr("Read B"))
         if not policy.enabled:
-            names = (f"Read A ({first.reader})", f"Read B ({second.reader})")
+            names = (
+                self.tr("Read A ({reader})").format(reader=first.reader),
+                self.tr("Read B ({reader})").format(reader=second.reader),
+            )
         cols = QHBoxLayout()
         self.columns = (
             ReadColumn(names[0], first, second, self),
@@ -287,21 +325,21 @@ class AdjudicationView(QDialog):
         lay.addLayout(cols, 1)
         choose = QHBoxLayout()
         self.group = QButtonGroup(self)
-        self.choice_a = QRadioButton(f"Choose {names[0]}", self)
-        self.choice_b = QRadioButton(f"Choose {names[1]}", self)
+        self.choice_a = QRadioButton(self.tr("Choose {read}").format(read=names[0]), self)
+        self.choice_b = QRadioButton(self.tr("Choose {read}").format(read=names[1]), self)
         for i, b in enumerate((self.choice_a, self.choice_b)):
             self.group.addButton(b, i)
             choose.addWidget(b)
         choose.addStretch(1)
         lay.addLayout(choose)
         self.reason_edit = QPlainTextEdit(self)
-        self.reason_edit.setPlaceholderText("Reason for the choice (required)")
+        self.reason_edit.setPlaceholderText(self.tr("Reason for the choice (required)"))
         self.reason_edit.setFixedHeight(70)
         lay.addWidget(self.reason_edit)
         bottom = QHBoxLayout()
         self.message = QLabel(self)
         self.message.setWordWrap(True)
-        self.decide_button = QPushButton("Adjudicate", self)
+        self.decide_button = QPushButton(self.tr("Adjudicate"), self)
         self.decide_button.clicked.connect(lambda _c=False: self.decide())
         bottom.addWidget(self.message, 1)
         bottom.addWidget(self.decide_button)
@@ -309,13 +347,17 @@ class AdjudicationView(QDialog):
         existing = ctx.adjudication.decision(case_uid)
         if existing is not None:
             which = "A" if existing.chosen_read_uid == first.uid else "B"
-            self.message.setText(f"Already adjudicated: read {which} ({existing.reason}).")
+            self.message.setText(
+                self.tr("Already adjudicated: read {which} ({reason}).").format(
+                    which=which, reason=existing.reason
+                )
+            )
             self.decide_button.setEnabled(False)
 
     def decide(self) -> bool:
         chosen = {0: self.first.uid, 1: self.second.uid}.get(self.group.checkedId())
         if chosen is None:
-            self.message.setText("Choose one of the two reads.")
+            self.message.setText(self.tr("Choose one of the two reads."))
             return False
         try:
             self.decision = self.ctx.adjudication.decide(
@@ -328,7 +370,7 @@ class AdjudicationView(QDialog):
             )
         except AdjudicationError as exc:
             self.message.setStyleSheet("color: #b02020;")
-            self.message.setText(str(exc))
+            self.message.setText(error_text(exc))
             return False
         user = self.ctx.user.username
         self.ctx.worklist.set_case_status(user, self.case_uid, CaseStatus.ADJUDICATED)
@@ -336,7 +378,7 @@ class AdjudicationView(QDialog):
             if r.task == Task.ADJUDICATE.value and r.username == user:
                 self.ctx.worklist.set_status(user, r.uid, CaseStatus.ADJUDICATED)
         self.message.setStyleSheet("color: #1e7a3c;")
-        self.message.setText("Adjudicated: the chosen read is the case's result.")
+        self.message.setText(self.tr("Adjudicated: the chosen read is the case's result."))
         self.decide_button.setEnabled(False)
         return True
 
@@ -351,15 +393,19 @@ def open_adjudication(review: Any, case_uid: str | None = None) -> AdjudicationV
             if w.task is Task.ADJUDICATE and w.status is CaseStatus.NEEDS_ADJUDICATION
         ]
         if not todo:
-            review._say("No case awaits your adjudication.")
+            review._say(translate("AdjudicationView", "No case awaits your adjudication."))
             return None
         case_uid = todo[0].case_uid
     if not ctx.user.has(Role.ADJUDICATOR):
-        review._say(f"{ctx.user.username} is not an adjudicator.")
+        review._say(
+            translate("AdjudicationView", "{user} is not an adjudicator.").format(
+                user=ctx.user.username
+            )
+        )
         return None
     reads = case_reads(ctx, case_uid)
     if len(reads) < 2:
-        review._say("This case does not have two reads yet.")
+        review._say(translate("AdjudicationView", "This case does not have two reads yet."))
         return None
     view = AdjudicationView(ctx, case_uid, reads[0], reads[1], review.policy, review.window)
     view.accepted.connect(lambda: None)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QComboBox,
@@ -32,6 +32,8 @@ from PySide6.QtWidgets import (
 )
 
 from namecar_viewer.app.blinding import BlindingPolicy, IdentifierKind, Redactor, parse_date
+from namecar_viewer.gui.app_texts import enum_text, enum_value_text
+from namecar_viewer.gui.i18n import app_text
 from namecar_viewer.gui.login import ReviewContext
 from namecar_viewer.persistence.audit import (
     AuditAction,
@@ -44,17 +46,17 @@ from namecar_viewer.persistence.users import Role
 
 COLUMNS = (
     "#",
-    "When (UTC)",
-    "User",
-    "Action",
-    "Entity",
-    "Key",
-    "Old value",
-    "New value",
-    "Reason / detail",
+    QT_TRANSLATE_NOOP("AuditView", "When (UTC)"),
+    QT_TRANSLATE_NOOP("AuditView", "User"),
+    QT_TRANSLATE_NOOP("AuditView", "Action"),
+    QT_TRANSLATE_NOOP("AuditView", "Entity"),
+    QT_TRANSLATE_NOOP("AuditView", "Key"),
+    QT_TRANSLATE_NOOP("AuditView", "Old value"),
+    QT_TRANSLATE_NOOP("AuditView", "New value"),
+    QT_TRANSLATE_NOOP("AuditView", "Reason / detail"),
 )
 _BAD_BG = QColor("#f3c6c6")
-ANY = "(any)"
+ANY = QT_TRANSLATE_NOOP("AuditView", "(any)")
 
 
 def _short(text: str | None, n: int = 80) -> str:
@@ -72,7 +74,11 @@ def _date_bound(text: str, end: bool) -> str | None:
         return None
     d = parse_date(text)
     if d is None:
-        raise ValueError(f"{text!r} is not a date (YYYY-MM-DD).")
+        raise ValueError(
+            QCoreApplication.translate("AuditView", "{text} is not a date (YYYY-MM-DD).").format(
+                text=repr(text)
+            )
+        )
     if end:
         d = d + dt.timedelta(days=1)
     return dt.datetime(d.year, d.month, d.day, tzinfo=dt.UTC).isoformat(timespec="microseconds")
@@ -95,29 +101,29 @@ class AuditView(QDialog):
         self.redactor = redactor or Redactor(policy=self.policy)
         self.entries: list[AuditEntry] = []
         self.report: VerifyReport | None = None
-        self.setWindowTitle("Audit trail")
+        self.setWindowTitle(self.tr("Audit trail"))
         self.resize(1200, 640)
         lay = QVBoxLayout(self)
         row = QHBoxLayout()
         self.user_combo = QComboBox(self)
         self.action_combo = QComboBox(self)
-        self.action_combo.addItem(ANY, None)
+        self.action_combo.addItem(self.tr(ANY), None)
         for a in AuditAction:
-            self.action_combo.addItem(a.value, a)
+            self.action_combo.addItem(enum_text(a), a)
         self.since_edit = QLineEdit(self)
-        self.since_edit.setPlaceholderText("From YYYY-MM-DD")
+        self.since_edit.setPlaceholderText(self.tr("From YYYY-MM-DD"))
         self.until_edit = QLineEdit(self)
-        self.until_edit.setPlaceholderText("To YYYY-MM-DD")
+        self.until_edit.setPlaceholderText(self.tr("To YYYY-MM-DD"))
         self.read_edit = QLineEdit(self)
-        self.read_edit.setPlaceholderText("Read UID")
-        self.apply_button = QPushButton("Apply filters", self)
-        self.verify_button = QPushButton("Verify chain", self)
+        self.read_edit.setPlaceholderText(self.tr("Read UID"))
+        self.apply_button = QPushButton(self.tr("Apply filters"), self)
+        self.verify_button = QPushButton(self.tr("Verify chain"), self)
         for label, w in (
-            ("User", self.user_combo),
-            ("Action", self.action_combo),
-            ("Dates", self.since_edit),
+            (self.tr("User"), self.user_combo),
+            (self.tr("Action"), self.action_combo),
+            (self.tr("Dates"), self.since_edit),
             ("", self.until_edit),
-            ("Read", self.read_edit),
+            (self.tr("Read"), self.read_edit),
         ):
             if label:
                 row.addWidget(QLabel(label, self))
@@ -128,14 +134,16 @@ class AuditView(QDialog):
         lay.addLayout(row)
         split = QSplitter(Qt.Orientation.Vertical, self)
         self.table = QTableWidget(0, len(COLUMNS), split)
-        self.table.setHorizontalHeaderLabels(list(COLUMNS))
+        self.table.setHorizontalHeaderLabels([self.tr(c) for c in COLUMNS])
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.detail = QPlainTextEdit(split)
         self.detail.setReadOnly(True)
-        self.detail.setPlaceholderText("Select an entry to see its old and new values in full.")
+        self.detail.setPlaceholderText(
+            self.tr("Select an entry to see its old and new values in full.")
+        )
         split.setStretchFactor(0, 4)
         split.setStretchFactor(1, 1)
         lay.addWidget(split, 1)
@@ -171,7 +179,7 @@ class AuditView(QDialog):
         if self.own_only:
             self.user_combo.addItem(self.ctx.user.username, self.ctx.user.username)
             return
-        self.user_combo.addItem(ANY, None)
+        self.user_combo.addItem(self.tr(ANY), None)
         for u in self.log.users():
             self.user_combo.addItem(u, u)
         if current is not None:
@@ -200,7 +208,7 @@ class AuditView(QDialog):
         try:
             flt = self.current_filter()
         except ValueError as exc:
-            self.count_label.setText(f"Filter: {exc}")
+            self.count_label.setText(self.tr("Filter: {problem}").format(problem=exc))
             return
         self.entries = self.log.entries(flt)
         bad = set(self.report.bad_seqs) if self.report is not None else set()
@@ -211,12 +219,12 @@ class AuditView(QDialog):
                 str(e.seq),
                 e.ts_utc.replace("T", " ")[:19],
                 e.username,
-                e.action,
+                enum_value_text("AuditAction", e.action),
                 e.entity,
                 _short(self._text(e.entity_key), 40),
                 _short(self._text(e.old_value)),
                 _short(self._text(e.new_value)),
-                _short(self._text(e.reason or e.detail)),
+                _short(self._text(app_text(e.reason or e.detail))),
             )
             for c, v in enumerate(values):
                 item = QTableWidgetItem(v)
@@ -226,8 +234,10 @@ class AuditView(QDialog):
         t.resizeColumnsToContents()
         for c in (6, 7):
             t.setColumnWidth(c, min(t.columnWidth(c), 260))
-        scope = " (your own entries: blinded mode)" if self.own_only else ""
-        self.count_label.setText(f"{len(self.entries)} entries{scope}")
+        scope = self.tr(" (your own entries: blinded mode)") if self.own_only else ""
+        self.count_label.setText(
+            self.tr("{n} entries{scope}").format(n=len(self.entries), scope=scope)
+        )
 
     def _show_detail(self, row: int) -> None:
         if not 0 <= row < len(self.entries):
@@ -237,14 +247,22 @@ class AuditView(QDialog):
         self.detail.setPlainText(
             "\n".join(
                 [
-                    f"Entry {e.seq}  {e.ts_utc}  {e.username}  {e.action} {e.entity}",
-                    f"Key: {self._text(e.entity_key)}",
-                    f"Read: {e.read_uid or '-'}",
-                    f"Old: {self._text(e.old_value) or '-'}",
-                    f"New: {self._text(e.new_value) or '-'}",
-                    f"Reason: {self._text(e.reason) or '-'}",
-                    f"Detail: {self._text(e.detail) or '-'}",
-                    f"Hash: {e.hash}  (previous {e.prev_hash})",
+                    self.tr("Entry {seq}  {when}  {user}  {action} {entity}").format(
+                        seq=e.seq,
+                        when=e.ts_utc,
+                        user=e.username,
+                        action=enum_value_text("AuditAction", e.action),
+                        entity=e.entity,
+                    ),
+                    self.tr("Key: {value}").format(value=self._text(e.entity_key)),
+                    self.tr("Read: {value}").format(value=e.read_uid or "-"),
+                    self.tr("Old: {value}").format(value=self._text(e.old_value) or "-"),
+                    self.tr("New: {value}").format(value=self._text(e.new_value) or "-"),
+                    self.tr("Reason: {value}").format(value=self._text(e.reason) or "-"),
+                    self.tr("Detail: {value}").format(value=self._text(app_text(e.detail)) or "-"),
+                    self.tr("Hash: {hash}  (previous {previous})").format(
+                        hash=e.hash, previous=e.prev_hash
+                    ),
                 ]
             )
         )
@@ -255,13 +273,18 @@ class AuditView(QDialog):
         if rep.ok:
             self.verify_label.setStyleSheet("color: #1e7a3c; font-weight: bold;")
             self.verify_label.setText(
-                f"Hash chain intact: {rep.entries} entries, none edited, deleted or inserted."
+                self.tr("Hash chain intact: {n} entries, none edited, deleted or inserted.").format(
+                    n=rep.entries
+                )
             )
         else:
             self.verify_label.setStyleSheet("color: #b02020; font-weight: bold;")
             self.verify_label.setText(
-                f"Hash chain BROKEN: {len(rep.problems)} problem(s) in {rep.entries} entries:\n"
-                + "\n".join(rep.problems)
+                self.tr("Hash chain BROKEN: {problems} problem(s) in {n} entries:").format(
+                    problems=len(rep.problems), n=rep.entries
+                )
+                + "\n"
+                + "\n".join(app_text(p) for p in rep.problems)
             )
         self.refresh()
         return rep

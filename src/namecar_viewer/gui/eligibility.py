@@ -25,7 +25,7 @@ import contextlib
 import datetime as dt
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt, Signal
 from PySide6.QtGui import QAction, QColor, QFocusEvent, QKeyEvent, QKeySequence, QWheelEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -52,15 +52,27 @@ from namecar_viewer.app.eligibility import (
     answer_command,
     is_answer_command,
 )
+from namecar_viewer.gui import i18n
+from namecar_viewer.gui.app_texts import enum_text
+from namecar_viewer.gui.i18n import app_text, error_text
 from namecar_viewer.gui.panels.charts import RESPONSE_COLOURS
 from namecar_viewer.gui.undo import ReadUndoStack
 
-COLUMNS = ("Criterion", "Text", "Answer", "By", "When", "Detail")
+translate = QCoreApplication.translate
+
+COLUMNS = (
+    QT_TRANSLATE_NOOP("EligibilityView", "Criterion"),
+    QT_TRANSLATE_NOOP("EligibilityView", "Text"),
+    QT_TRANSLATE_NOOP("EligibilityView", "Answer"),
+    QT_TRANSLATE_NOOP("EligibilityView", "By"),
+    QT_TRANSLATE_NOOP("EligibilityView", "When"),
+    QT_TRANSLATE_NOOP("EligibilityView", "Detail"),
+)
 CHOICES: tuple[tuple[str, Answer | None], ...] = (
-    ("not answered", None),
-    ("yes", Answer.YES),
-    ("no", Answer.NO),
-    ("unknown", Answer.UNKNOWN),
+    (QT_TRANSLATE_NOOP("EligibilityView", "not answered"), None),
+    (QT_TRANSLATE_NOOP("EligibilityView", "yes"), Answer.YES),
+    (QT_TRANSLATE_NOOP("EligibilityView", "no"), Answer.NO),
+    (QT_TRANSLATE_NOOP("EligibilityView", "unknown"), Answer.UNKNOWN),
 )
 DECISION_COLOURS = {
     Decision.ELIGIBLE: RESPONSE_COLOURS["CR"],
@@ -77,7 +89,14 @@ REDO_KEYS = ("Ctrl+Shift+Z", "Ctrl+Y")
 def _when(at: dt.datetime | None) -> str:
     if at is None:
         return ""
-    return at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return i18n.datetime_text(at.astimezone(dt.UTC)) + " UTC"
+
+
+def criterion_title(criterion: Any) -> str:
+    """``Inclusion 4`` / ``Exclusion 2`` in the reader's language."""
+    if getattr(getattr(criterion, "kind", None), "value", "") == "exclusion":
+        return translate("EligibilityView", "Exclusion {n}").format(n=criterion.number)
+    return translate("EligibilityView", "Inclusion {n}").format(n=criterion.number)
 
 
 def logged_in_user(window: Any) -> tuple[str, str] | None:
@@ -157,7 +176,7 @@ class EligibilityView(QDialog):
         """``user``: who answers (a username); by default the logged-in user of ``parent``, the
         main window (:func:`logged_in_user`), looked up at every answer."""
         super().__init__(parent)
-        self.setWindowTitle("NAMECAR eligibility")
+        self.setWindowTitle(self.tr("NAMECAR eligibility"))
         self.setModal(False)
         self.resize(1000, 720)
         self.undo = undo
@@ -167,8 +186,15 @@ class EligibilityView(QDialog):
         crit = self.model.criteria
         self.patient_label = QLabel(self)
         self.banner = QLabel(
-            f"<b>Criteria wording: {crit.wording_status}</b><br>"
-            f"<small>{crit.trial}. {crit.source}<br>File: {crit.path}</small>",
+            self.tr(
+                "<b>Criteria wording: {status}</b><br><small>{trial}. {source}<br>"
+                "File: {path}</small>"
+            ).format(
+                status=app_text(crit.wording_status),
+                trial=app_text(crit.trial),
+                source=app_text(crit.source),
+                path=crit.path,
+            ),
             self,
         )
         self.banner.setWordWrap(True)
@@ -192,7 +218,7 @@ class EligibilityView(QDialog):
         self.error_label.setStyleSheet(f"QLabel {{ color: {RESPONSE_COLOURS['PD']}; }}")
         self.error_label.setWordWrap(True)
         self.table = QTableWidget(len(crit.criteria), len(COLUMNS), self)
-        self.table.setHorizontalHeaderLabels(list(COLUMNS))
+        self.table.setHorizontalHeaderLabels([self.tr(c) for c in COLUMNS])
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setWordWrap(True)
@@ -206,7 +232,7 @@ class EligibilityView(QDialog):
             if c.auto is None:
                 box = AnswerBox(self.table)
                 for text, ans in CHOICES:
-                    box.addItem(text, ans)
+                    box.addItem(self.tr(text), ans)
                 box.currentIndexChanged.connect(lambda _i, cid=c.id: self._on_browse(cid))
                 box.commit_requested.connect(lambda cid=c.id: self._on_choice(cid))
                 box.revert_requested.connect(self._revert)
@@ -254,7 +280,7 @@ class EligibilityView(QDialog):
         self._error_source = undo
 
     def _on_error(self, message: str) -> None:
-        self.error_label.setText(message)
+        self.error_label.setText(app_text(message))
 
     # --- who answers -----------------------------------------------------------------------
     def answering_user(self) -> tuple[str, str] | None:
@@ -310,7 +336,10 @@ class EligibilityView(QDialog):
                 self.tr(
                     "{criterion}: '{choice}' is not recorded yet. Press Enter or leave the box "
                     "to record it, Esc to put back the recorded answer."
-                ).format(criterion=self.model.criteria.get(cid).title, choice=box.currentText())
+                ).format(
+                    criterion=criterion_title(self.model.criteria.get(cid)),
+                    choice=box.currentText(),
+                )
             )
 
     def _mark(self, box: AnswerBox, pending: bool) -> None:
@@ -344,7 +373,7 @@ class EligibilityView(QDialog):
         try:
             cmd = answer_command(self.model.criteria.get(cid), answer, who[0])
         except ValueError as exc:
-            self.error_label.setText(str(exc))
+            self.error_label.setText(error_text(exc))
             self._show(self.decision)  # put the box back
             return
         self.error_label.setText("")
@@ -385,7 +414,7 @@ class EligibilityView(QDialog):
                 self.tr(
                     "The last change of the read is not an eligibility answer ({what}): undo it "
                     "in the main window (Edit > Undo)."
-                ).format(what=self.undo.undoText())
+                ).format(what=app_text(self.undo.undoText()))
             )
             return
         self.error_label.setText("")
@@ -403,7 +432,7 @@ class EligibilityView(QDialog):
                 self.tr(
                     "The next change to redo is not an eligibility answer ({what}): redo it in "
                     "the main window (Edit > Redo)."
-                ).format(what=self.undo.redoText())
+                ).format(what=app_text(self.undo.redoText()))
             )
             return
         self.error_label.setText("")
@@ -415,26 +444,32 @@ class EligibilityView(QDialog):
         read = self.undo.session.read
         self._show_user()
         self.patient_label.setText(
-            f"Patient {self.policy.subject(read.patient_id) if read.patient_id else '(none)'}, "
-            f"read by {read.reader or '(unknown)'}"
+            self.tr("Patient {subject}, read by {reader}").format(
+                subject=app_text(self.policy.subject(read.patient_id))
+                if read.patient_id
+                else self.tr("(none)"),
+                reader=read.reader or self.tr("(unknown)"),
+            )
         )
         for r, it in enumerate(d.items):
             self._fill_row(r, it)
         self.table.resizeRowsToContents()
         colour = DECISION_COLOURS[d.decision]
-        self.decision_label.setText(f"Decision: {d.headline}")
+        self.decision_label.setText(
+            self.tr("Decision: {headline}").format(headline=app_text(d.headline))
+        )
         self.decision_label.setStyleSheet(f"QLabel {{ color: {colour}; }}")
         self.decision_label.setText(self._blind(self.decision_label.text()))
-        self.reasons.setPlainText(self._blind("\n".join(d.reasons)))
+        self.reasons.setPlainText(self._blind("\n".join(app_text(r) for r in d.reasons)))
 
     def _fill_row(self, r: int, it: ChecklistItem) -> None:
         c = it.criterion
-        first = QTableWidgetItem(f"{c.title}\n({c.id})")
-        text = QTableWidgetItem(c.text)
-        text.setToolTip(c.text)
-        by = QTableWidgetItem(it.by)
-        when = QTableWidgetItem("live from the read" if it.automatic else _when(it.at))
-        detail = QTableWidgetItem(self._blind(it.detail if it.automatic else it.note))
+        first = QTableWidgetItem(f"{criterion_title(c)}\n({c.id})")
+        text = QTableWidgetItem(app_text(c.text))
+        text.setToolTip(text.text())
+        by = QTableWidgetItem(app_text(it.by))
+        when = QTableWidgetItem(self.tr("live from the read") if it.automatic else _when(it.at))
+        detail = QTableWidgetItem(self._blind(app_text(it.detail) if it.automatic else it.note))
         detail.setToolTip(detail.text())
         mark = {True: "#dff3e4", False: "#fbe0de", None: "#f1f1f1"}[it.satisfied]
         for item in (first, text, by, when, detail):
@@ -445,9 +480,11 @@ class EligibilityView(QDialog):
         self.table.setItem(r, 4, when)
         self.table.setItem(r, 5, detail)
         if it.automatic:
-            auto = QTableWidgetItem(f"{it.answer.value} (from the read)")
+            auto = QTableWidgetItem(
+                self.tr("{answer} (from the read)").format(answer=enum_text(it.answer))
+            )
             auto.setBackground(QColor(mark))
-            auto.setToolTip(self._blind(it.detail))
+            auto.setToolTip(self._blind(app_text(it.detail)))
             self.table.setItem(r, 2, auto)
             return
         box = self.combos[c.id]

@@ -24,14 +24,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt
 from PySide6.QtWidgets import QFileDialog, QGridLayout, QLabel, QLineEdit, QWidget
 
 from namecar_viewer.app.blinding import BlindingPolicy
+from namecar_viewer.gui.i18n import app_text, error_text
 
-
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("ExportDialog", text)
+translate = QCoreApplication.translate
 
 
 @dataclass(frozen=True)
@@ -43,14 +42,14 @@ class ExportFormat:
     label: str  # untranslated; see :meth:`name_filter`
 
     def name_filter(self) -> str:
-        return f"{_tr(self.label)} (*{self.extension})"
+        return f"{translate('ExportDialog', self.label)} (*{self.extension})"
 
 
 FORMATS: tuple[ExportFormat, ...] = (
-    ExportFormat("csv", ".csv", "CSV for the trial database"),
-    ExportFormat("json", ".json", "RECIST JSON"),
-    ExportFormat("sr", ".dcm", "DICOM SR TID 1500"),
-    ExportFormat("pdf", ".pdf", "PDF response report"),
+    ExportFormat("csv", ".csv", QT_TRANSLATE_NOOP("ExportDialog", "CSV for the trial database")),
+    ExportFormat("json", ".json", QT_TRANSLATE_NOOP("ExportDialog", "RECIST JSON")),
+    ExportFormat("sr", ".dcm", QT_TRANSLATE_NOOP("ExportDialog", "DICOM SR TID 1500")),
+    ExportFormat("pdf", ".pdf", QT_TRANSLATE_NOOP("ExportDialog", "PDF response report")),
 )
 BY_EXTENSION = {f.extension: f for f in FORMATS}
 
@@ -68,7 +67,7 @@ def export_target(name: str, chosen: ExportFormat) -> tuple[Path, ExportFormat]:
     text = name.strip()
     path = Path(text)
     if not text or not path.name.strip(". "):
-        raise ExportNameError(_tr("Type a file name to export to."))
+        raise ExportNameError(translate("ExportDialog", "Type a file name to export to."))
     stem = path.name.rstrip(".")
     suffix = Path(stem).suffix.lower()
     if not suffix:
@@ -77,10 +76,11 @@ def export_target(name: str, chosen: ExportFormat) -> tuple[Path, ExportFormat]:
     if fmt is None:
         known = ", ".join(f.extension for f in FORMATS)
         raise ExportNameError(
-            _tr(
+            translate(
+                "ExportDialog",
                 "Cannot export to {name}: the extension {ext} is not an export format. "
                 "Use {known} (the format follows the extension), or no extension for the "
-                "chosen file type."
+                "chosen file type.",
             ).format(name=path.name, ext=suffix, known=known)
         )
     return path, fmt
@@ -120,7 +120,7 @@ class ExportDialog(QFileDialog):
     """Save dialog of Review > Export read; ``target`` is ``(path, format)`` once accepted."""
 
     def __init__(self, parent: QWidget | None, default_name: str) -> None:
-        super().__init__(parent, _tr("Export read"))
+        super().__init__(parent, translate("ExportDialog", "Export read"))
         self.setOption(QFileDialog.Option.DontUseNativeDialog, True)
         self.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
         self.setFileMode(QFileDialog.FileMode.AnyFile)
@@ -138,7 +138,11 @@ class ExportDialog(QFileDialog):
         if isinstance(lay, QGridLayout):
             lay.addWidget(self.message, lay.rowCount(), 0, 1, -1)
         hint = QLabel(
-            _tr("The format follows the extension: .csv, .json, .dcm (DICOM SR) or .pdf."), self
+            translate(
+                "ExportDialog",
+                "The format follows the extension: .csv, .json, .dcm (DICOM SR) or .pdf.",
+            ),
+            self,
         )
         hint.setWordWrap(True)
         if isinstance(lay, QGridLayout):
@@ -173,7 +177,7 @@ class ExportDialog(QFileDialog):
             self.target = export_target(files[0], self.chosen_format())
         except ExportNameError as exc:
             self.target = None
-            self.say(str(exc))
+            self.say(error_text(exc))
             return
         self.say("")
         super().accept()
@@ -213,11 +217,17 @@ def run_export(controller: Any, dialog: ExportDialog) -> list[str] | None:
     try:
         warnings = controller.export_read(path, fmt.fmt)
     except Exception as exc:  # noqa: BLE001 - shown to the reader, never a traceback
-        bar.showMessage(_tr("Export failed: {error}").format(error=exc), 15000)
+        bar.showMessage(
+            translate("ExportDialog", "Export failed: {error}").format(error=error_text(exc)),
+            15000,
+        )
         return None
     if warnings:
         bar.showMessage(
-            _tr("Exported with warnings: {warnings}").format(warnings="; ".join(warnings)), 15000
+            translate("ExportDialog", "Exported with warnings: {warnings}").format(
+                warnings="; ".join(app_text(w) for w in warnings)
+            ),
+            15000,
         )
     return list(warnings)
 

@@ -12,10 +12,11 @@ from collections.abc import Callable
 
 import numpy as np
 import numpy.typing as npt
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import QMouseEvent
 
 from namecar_viewer.app.view_state import ViewState
+from namecar_viewer.gui import i18n
 from namecar_viewer.gui.viewport import SliceViewport, ViewportTool
 
 
@@ -43,13 +44,25 @@ class OffsetPicker:
 
     def click(self, for_uid: str | None, point: npt.NDArray[np.float64]) -> None:
         if for_uid is None:
-            self._say("This series has no frame of reference: it cannot be linked.")
+            self._say(
+                QCoreApplication.translate(
+                    "OffsetPicker", "This series has no frame of reference: it cannot be linked."
+                )
+            )
             return
         if self.first is None or self.first[0] == for_uid:
             self.first = (for_uid, point)
             self._say(
-                "Offset: now click the same anatomy in a viewport of the other timepoint "
-                f"(first point {point[0]:.1f}, {point[1]:.1f}, {point[2]:.1f} mm)."
+                i18n.fmt(
+                    QCoreApplication.translate(
+                        "OffsetPicker",
+                        "Offset: now click the same anatomy in a viewport of the other "
+                        "timepoint (first point {x:.1f}, {y:.1f}, {z:.1f} mm).",
+                    ),
+                    x=float(point[0]),
+                    y=float(point[1]),
+                    z=float(point[2]),
+                )
             )
             return
         for_a, pa = self.first
@@ -57,8 +70,17 @@ class OffsetPicker:
         m = self.state.set_offset_from_points(for_a, pa, for_uid, point)
         t = m[:3, 3]
         self._say(
-            f"Timepoints linked: offset ({t[0]:.1f}, {t[1]:.1f}, {t[2]:.1f}) mm LPS "
-            f"(|t| = {float(np.linalg.norm(t)):.1f} mm)."
+            i18n.fmt(
+                QCoreApplication.translate(
+                    "OffsetPicker",
+                    "Timepoints linked: offset ({x:.1f}, {y:.1f}, {z:.1f}) mm LPS "
+                    "(|t| = {norm:.1f} mm).",
+                ),
+                x=float(t[0]),
+                y=float(t[1]),
+                z=float(t[2]),
+                norm=float(np.linalg.norm(t)),
+            )
         )
         # the crosshair follows to the clicked anatomy in both
         self.state.set_crosshair(point, for_uid)

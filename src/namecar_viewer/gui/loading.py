@@ -72,10 +72,10 @@ class StackLoadWorker(QThread):
     def run(self) -> None:
         st = self.stack
         if not st.instances:
-            self.failed.emit("the stack has no images")
+            self.failed.emit(self.tr("the stack has no images"))
             return
         if not st.loadable:
-            self.failed.emit("\n".join(str(p) for p in st.problems) or "not loadable")
+            self.failed.emit("\n".join(str(p) for p in st.problems) or self.tr("not loadable"))
             return
         if len(st.instances) > 1:
             # a failing preview is not reported: the full load below gives the reason
@@ -159,7 +159,9 @@ class ViewportLoader(QObject):
         self.worker = w
         self._timer.start()
         vp = self.viewport
-        vp.busy_text = f"Loading {title}..." if title else "Loading..."
+        vp.busy_text = (
+            self.tr("Loading {title}...").format(title=title) if title else self.tr("Loading...")
+        )
         vp.update()
         w.start()
         return w
@@ -205,7 +207,11 @@ class ViewportLoader(QObject):
     def _on_progress(self, w: StackLoadWorker, done: int, total: int) -> None:
         if not self._current(w):
             return
-        self.viewport.busy_text = f"Loading {self._title}: {done}/{total} images".replace("  ", " ")
+        self.viewport.busy_text = (
+            self.tr("Loading {title}: {done}/{total} images")
+            .format(title=self._title, done=done, total=total)
+            .replace("  ", " ")
+        )
         self.viewport.update()
         self.progress.emit(done, total)
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -33,11 +33,19 @@ from PySide6.QtWidgets import (
 
 from namecar_viewer.app.auth import AuthError, AuthService
 from namecar_viewer.app.blinding import BlindingPolicy
+from namecar_viewer.gui import app_texts
+from namecar_viewer.gui.i18n import error_text
 from namecar_viewer.persistence.reads_db import ReadsDatabase
 from namecar_viewer.persistence.users import Role, User
 
 # review_settings keys: the site's blinded default and each user's own choice.
 SITE_BLINDED_SETTING = "blinded_mode"
+# log_in's reason when the reader closed the dialog (compare with login_cancelled())
+LOGIN_CANCELLED = QT_TRANSLATE_NOOP("LoginDialog", "Login cancelled.")
+
+
+def login_cancelled() -> str:
+    return QCoreApplication.translate("LoginDialog", LOGIN_CANCELLED)
 
 
 def user_blinded_setting(username: str) -> str:
@@ -45,8 +53,9 @@ def user_blinded_setting(username: str) -> str:
 
 
 def roles_text(user: User) -> str:
-    """Roles in a fixed order (reader, adjudicator, site investigator, administrator)."""
-    return ", ".join(r.value for r in Role if user.has(r))
+    """Roles in a fixed order (reader, adjudicator, site investigator, administrator), in the
+    reader's language."""
+    return app_texts.roles_text(user)
 
 
 @dataclass
@@ -136,7 +145,9 @@ class LoginDialog(QDialog):
         self.user: User | None = None
         self.first_run = auth.needs_first_run()
         self.setWindowTitle(
-            "NAMECAR Viewer - first run" if self.first_run else "NAMECAR Viewer - log in"
+            self.tr("NAMECAR Viewer - first run")
+            if self.first_run
+            else self.tr("NAMECAR Viewer - log in")
         )
         self.setMinimumWidth(420)
         lay = QVBoxLayout(self)
@@ -144,25 +155,31 @@ class LoginDialog(QDialog):
         intro.setWordWrap(True)
         if self.first_run:
             intro.setText(
-                "<b>Welcome.</b> This workstation has no reader accounts yet.<br>Enter your "
-                "name: you become its single local user (every role, no password). An "
-                "administrator can add accounts with passwords for a reading centre later."
+                self.tr(
+                    "<b>Welcome.</b> This workstation has no reader accounts yet.<br>Enter your "
+                    "name: you become its single local user (every role, no password). An "
+                    "administrator can add accounts with passwords for a reading centre later."
+                )
             )
         else:
             intro.setText(
-                "<b>Log in</b> to read, sign and adjudicate. Every edit and signature carries "
-                "your name."
+                self.tr(
+                    "<b>Log in</b> to read, sign and adjudicate. Every edit and signature "
+                    "carries your name."
+                )
             )
         lay.addWidget(intro)
         form = QFormLayout()
         self.name_edit = QLineEdit(username, self)
-        self.name_edit.setPlaceholderText("Your name" if self.first_run else "User name")
-        form.addRow("Name:" if self.first_run else "User:", self.name_edit)
+        self.name_edit.setPlaceholderText(
+            self.tr("Your name") if self.first_run else self.tr("User name")
+        )
+        form.addRow(self.tr("Name:") if self.first_run else self.tr("User:"), self.name_edit)
         self.password_edit = QLineEdit(self)
         self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
-        self.password_edit.setPlaceholderText("Password")
+        self.password_edit.setPlaceholderText(self.tr("Password"))
         if not self.first_run:
-            form.addRow("Password:", self.password_edit)
+            form.addRow(self.tr("Password:"), self.password_edit)
         else:
             self.password_edit.hide()
         lay.addLayout(form)
@@ -174,7 +191,8 @@ class LoginDialog(QDialog):
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
         )
         ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
-        ok.setText("Start" if self.first_run else "Log in")
+        ok.setText(self.tr("Start") if self.first_run else self.tr("Log in"))
+        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(self.tr("Cancel"))
         buttons.accepted.connect(self.try_accept)
         buttons.rejected.connect(self.reject)
         self.buttons = buttons
@@ -186,7 +204,9 @@ class LoginDialog(QDialog):
         """Log in (or create the first user); a refusal is shown and the dialog stays open."""
         name = self.name_edit.text().strip()
         if not name:
-            self.message.setText("Enter a name." if self.first_run else "Enter your user name.")
+            self.message.setText(
+                self.tr("Enter a name.") if self.first_run else self.tr("Enter your user name.")
+            )
             return False
         try:
             if self.first_run:
@@ -194,7 +214,7 @@ class LoginDialog(QDialog):
             else:
                 self.user = self.auth.login(name, self.password_edit.text())
         except AuthError as exc:
-            self.message.setText(str(exc))
+            self.message.setText(error_text(exc))
             self.password_edit.clear()
             return False
         self.accept()
@@ -239,18 +259,22 @@ def log_in(
             if user is not None:
                 return ReviewContext.for_user(db, auth, user), ""
             if not interactive:
-                return None, f"{username} needs a password: log in from the dialog."
+                return None, QCoreApplication.translate(
+                    "LoginDialog", "{user} needs a password: log in from the dialog."
+                ).format(user=username)
         elif not interactive or not auth.accounts_enabled:
             user = single_user_default(auth, fallback_name)
             if user is not None:
                 return ReviewContext.for_user(db, auth, user), ""
             if not interactive:
-                return None, "Accounts need a password: no one is logged in."
+                return None, QCoreApplication.translate(
+                    "LoginDialog", "Accounts need a password: no one is logged in."
+                )
     except AuthError as exc:
-        return None, str(exc)
+        return None, error_text(exc)
     dlg = LoginDialog(auth, parent, username or "")
     if dlg.exec() != QDialog.DialogCode.Accepted or dlg.user is None:
-        return None, "Login cancelled."
+        return None, login_cancelled()
     return ReviewContext.for_user(db, auth, dlg.user), ""
 
 
@@ -259,6 +283,7 @@ __all__ = [
     "LoginDialog",
     "ReviewContext",
     "log_in",
+    "login_cancelled",
     "roles_text",
     "single_user_default",
     "user_blinded_setting",

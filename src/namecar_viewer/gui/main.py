@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from PySide6.QtCore import QCoreApplication
+
 APP_NAME = "namecar-viewer"
 # Marker written beside (not inside, where a scan would list it) the demo folder once complete,
 # so a half-written demo patient is written again.
@@ -32,12 +34,17 @@ def ensure_demo_patient() -> tuple[Path | None, str]:
         module = importlib.import_module("namecar_viewer.phantom.demo")
         write = module.write_demo_patient
     except (ImportError, AttributeError):
-        return None, "the demo patient generator (namecar_viewer.phantom.demo) is not available yet"
+        return None, QCoreApplication.translate(
+            "run_gui",
+            "the demo patient generator (namecar_viewer.phantom.demo) is not available yet",
+        )
     out.mkdir(parents=True, exist_ok=True)
     try:
         write(out, size="full")
     except Exception as exc:  # noqa: BLE001 - reported in the window, not a traceback
-        return None, f"writing the demo patient failed: {exc}"
+        return None, QCoreApplication.translate(
+            "run_gui", "writing the demo patient failed: {reason}"
+        ).format(reason=exc)
     done.write_text("ok\n", encoding="utf-8")
     return out, _demo_read(out)
 
@@ -56,7 +63,7 @@ def start_review(window: Any, db: str | None, user: str | None, screenshot: bool
     Returns None when the login was cancelled (the application quits), else a problem to show
     ("" when none).  A screenshot run never opens a dialog: the single-user default logs in.
     """
-    from namecar_viewer.gui.login import log_in
+    from namecar_viewer.gui.login import log_in, login_cancelled
     from namecar_viewer.gui.tools.controller import reader_name, reads_database_path
     from namecar_viewer.persistence.engine import DB_ENV
     from namecar_viewer.persistence.reads_db import ReadsDatabase, ReadsDatabaseError
@@ -72,14 +79,16 @@ def start_review(window: Any, db: str | None, user: str | None, screenshot: bool
     try:
         rdb = ReadsDatabase(location)
     except (ReadsDatabaseError, ValueError) as exc:
-        return f"Reads database unavailable ({exc}); working without login and signing."
+        return QCoreApplication.translate(
+            "run_gui", "Reads database unavailable ({reason}); working without login and signing."
+        ).format(reason=exc)
     ctx, why = log_in(
         rdb, username=user, interactive=not screenshot, fallback_name=reader_name(), parent=None
     )
     if ctx is None:
         if screenshot:
             return why
-        return None if why == "Login cancelled." else why
+        return None if why == login_cancelled() else why
     window.set_review(ctx)
     return ""
 
@@ -104,6 +113,11 @@ def run_gui(
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("NAMECAR Viewer")
+    from namecar_viewer.gui import i18n
+
+    # the reader's language ($NAMECAR_LANG, Help > Language, else the system's) before any
+    # widget exists: every text below is built translated
+    i18n.install(app)
     from namecar_viewer.resources import window_icon
 
     app.setWindowIcon(window_icon())
@@ -115,7 +129,9 @@ def run_gui(
         index: StudyIndex | None = None if screenshot else StudyIndex(default_db_path())
     except Exception as exc:  # noqa: BLE001 - the window opens on a temporary index instead
         index = None
-        index_problem = f"The study index cannot be opened ({exc}); using a temporary one."
+        index_problem = QCoreApplication.translate(
+            "run_gui", "The study index cannot be opened ({reason}); using a temporary one."
+        ).format(reason=exc)
     window = MainWindow(index=index)
     if index_problem:
         window.statusBar().showMessage(index_problem)
@@ -130,8 +146,11 @@ def run_gui(
     if demo:
         folder, reason = ensure_demo_patient()
         if folder is None:
-            window.statusBar().showMessage(f"Demo patient unavailable: {reason}")
-            window.browser.show_message(f"Demo patient unavailable: {reason}")
+            why = QCoreApplication.translate(
+                "run_gui", "Demo patient unavailable: {reason}"
+            ).format(reason=reason)
+            window.statusBar().showMessage(why)
+            window.browser.show_message(why)
         else:
             all_paths.append(str(folder))
             if window.review is not None:
@@ -140,7 +159,9 @@ def run_gui(
 
                 reason = ensure_demo_read(folder, window.review.ctx.db.url)[1] or reason
             if reason:
-                window.statusBar().showMessage(reason)
+                from namecar_viewer.gui.i18n import app_text
+
+                window.statusBar().showMessage(app_text(reason))
     window.show()
     window.open_paths(all_paths)
     if screenshot:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
@@ -39,6 +39,8 @@ from namecar_viewer.core.geometry.reslice import (
     SliceOrientation,
     WindowPreset,
 )
+from namecar_viewer.gui import i18n
+from namecar_viewer.gui.app_texts import preset_text
 from namecar_viewer.gui.reading import ReadingController
 from namecar_viewer.gui.study_browser import StudyBrowser
 from namecar_viewer.gui.viewport import (
@@ -64,24 +66,74 @@ MPR_ORDER = (
 
 @dataclass(frozen=True)
 class ShortcutEntry:
-    """One row of the shortcut list: menu, action text and key."""
+    """One row of the shortcut list: menu (its English name, a key of :data:`MENU_NAMES`),
+    action text (as shown, or English marked in the ``Shortcuts`` context) and key."""
 
     menu: str
     text: str
     key: str
 
 
+# The menus' names in the shortcut list (translated when shown).
+MENU_NAMES = (
+    QT_TRANSLATE_NOOP("Shortcuts", "File"),
+    QT_TRANSLATE_NOOP("Shortcuts", "Edit"),
+    QT_TRANSLATE_NOOP("Shortcuts", "View"),
+    QT_TRANSLATE_NOOP("Shortcuts", "Window"),
+    QT_TRANSLATE_NOOP("Shortcuts", "Navigate"),
+    QT_TRANSLATE_NOOP("Shortcuts", "Tools"),
+    QT_TRANSLATE_NOOP("Shortcuts", "Protocols"),
+    QT_TRANSLATE_NOOP("Shortcuts", "Review"),
+    QT_TRANSLATE_NOOP("Shortcuts", "Help"),
+)
+
 # Keys a viewport handles itself (so they do not steal arrows from the study browser).
 VIEWPORT_KEYS = (
-    ShortcutEntry("Navigate", "Next slice", "Down / Right / wheel down"),
-    ShortcutEntry("Navigate", "Previous slice", "Up / Left / wheel up"),
-    ShortcutEntry("Navigate", "10 slices forward / back", "Page Down / Page Up"),
-    ShortcutEntry("Navigate", "First / last slice", "Home / End"),
-    ShortcutEntry("View", "Zoom at cursor", "Ctrl + wheel"),
-    ShortcutEntry("View", "Pan", "Middle drag"),
-    ShortcutEntry("Window", "Window / level", "Right drag (horizontal: width, vertical: level)"),
-    ShortcutEntry("Tools", "Place crosshair", "Left click (crosshair tool)"),
+    ShortcutEntry(
+        "Navigate",
+        QT_TRANSLATE_NOOP("Shortcuts", "Next slice"),
+        QT_TRANSLATE_NOOP("Shortcuts", "Down / Right / wheel down"),
+    ),
+    ShortcutEntry(
+        "Navigate",
+        QT_TRANSLATE_NOOP("Shortcuts", "Previous slice"),
+        QT_TRANSLATE_NOOP("Shortcuts", "Up / Left / wheel up"),
+    ),
+    ShortcutEntry(
+        "Navigate",
+        QT_TRANSLATE_NOOP("Shortcuts", "10 slices forward / back"),
+        QT_TRANSLATE_NOOP("Shortcuts", "Page Down / Page Up"),
+    ),
+    ShortcutEntry(
+        "Navigate",
+        QT_TRANSLATE_NOOP("Shortcuts", "First / last slice"),
+        QT_TRANSLATE_NOOP("Shortcuts", "Home / End"),
+    ),
+    ShortcutEntry(
+        "View",
+        QT_TRANSLATE_NOOP("Shortcuts", "Zoom at cursor"),
+        QT_TRANSLATE_NOOP("Shortcuts", "Ctrl + wheel"),
+    ),
+    ShortcutEntry(
+        "View", QT_TRANSLATE_NOOP("Shortcuts", "Pan"), QT_TRANSLATE_NOOP("Shortcuts", "Middle drag")
+    ),
+    ShortcutEntry(
+        "Window",
+        QT_TRANSLATE_NOOP("Shortcuts", "Window / level"),
+        QT_TRANSLATE_NOOP("Shortcuts", "Right drag (horizontal: width, vertical: level)"),
+    ),
+    ShortcutEntry(
+        "Tools",
+        QT_TRANSLATE_NOOP("Shortcuts", "Place crosshair"),
+        QT_TRANSLATE_NOOP("Shortcuts", "Left click (crosshair tool)"),
+    ),
 )
+
+
+def shortcut_text(text: str) -> str:
+    """A cell of the shortcut list in the reader's language (texts already translated, such
+    as the actions', are returned as they are)."""
+    return QCoreApplication.translate("Shortcuts", text)
 
 
 class ShortcutsDialog(QDialog):
@@ -89,13 +141,13 @@ class ShortcutsDialog(QDialog):
 
     def __init__(self, rows: Sequence[ShortcutEntry], parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Keyboard shortcuts")
+        self.setWindowTitle(self.tr("Keyboard shortcuts"))
         self.resize(560, 620)
         table = QTableWidget(len(rows), 3, self)
-        table.setHorizontalHeaderLabels(["Menu", "Action", "Key"])
+        table.setHorizontalHeaderLabels([self.tr("Menu"), self.tr("Action"), self.tr("Key")])
         for r, e in enumerate(rows):
             for c, v in enumerate((e.menu, e.text, e.key)):
-                table.setItem(r, c, QTableWidgetItem(v))
+                table.setItem(r, c, QTableWidgetItem(shortcut_text(v)))
         table.resizeColumnsToContents()
         table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         table.verticalHeader().setVisible(False)
@@ -109,7 +161,7 @@ class MainWindow(QMainWindow):
 
     def __init__(self, parent: QWidget | None = None, index: StudyIndex | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("NAMECAR Viewer")
+        self.setWindowTitle(self.tr("NAMECAR Viewer"))
         # the application passes the persistent index; without one (tests, tools) it is in memory
         self.index = index if index is not None else StudyIndex(":memory:")
         self.state = ViewState()
@@ -136,8 +188,10 @@ class MainWindow(QMainWindow):
         self.browser.done_typing.connect(self.focus_images)
         self.browser.refresh()
         if not self.browser.studies:
-            self.browser.show_message("No studies yet. File > Import (Ctrl+I) or Open folder.")
-        dock = QDockWidget("Studies", self)
+            self.browser.show_message(
+                self.tr("No studies yet. File > Import (Ctrl+I) or Open folder.")
+            )
+        dock = QDockWidget(self.tr("Studies"), self)
         dock.setObjectName("studies_dock")
         dock.setWidget(self.browser)
         dock.setMinimumWidth(320)
@@ -159,7 +213,7 @@ class MainWindow(QMainWindow):
         self.response = install_response_dock(self)
         # Central review (login, worklist, signing, audit, adjudication): set_review after login.
         self.review: Any = None
-        self.statusBar().showMessage("Ready")
+        self.statusBar().showMessage(self.tr("Ready"))
 
     def focus_images(self) -> None:
         """Give the keyboard to the active viewport (where single-key shortcuts belong)."""
@@ -213,15 +267,28 @@ class MainWindow(QMainWindow):
         self.actions_by_name[name] = act
         return act
 
+    def menu_named(self, name: str) -> Any:
+        """The menu bar's menu of this object name (``menu_file``, ``menu_edit``...), or None."""
+        for act in self.menuBar().actions():
+            m = act.menu()
+            if m is not None and m.objectName() == name:
+                return m
+        return None
+
+    def _menu(self, name: str, title: str) -> Any:
+        m = self.menuBar().addMenu(title)
+        m.setObjectName(name)
+        return m
+
     def _build_menus(self) -> None:
         mb = self.menuBar()
-        f = mb.addMenu("&File")
-        self._act(f, "File", "open", "&Open folder...", self._open_dialog, "Ctrl+O")
+        f = self._menu("menu_file", self.tr("&File"))
+        self._act(f, "File", "open", self.tr("&Open folder..."), self._open_dialog, "Ctrl+O")
         self._act(
             f,
             "File",
             "import",
-            "&Import studies (folder, DICOMDIR, zip)...",
+            self.tr("&Import studies (folder, DICOMDIR, zip)..."),
             self.reading.show_import_dialog,
             "Ctrl+I",
         )
@@ -229,7 +296,7 @@ class MainWindow(QMainWindow):
             f,
             "File",
             "save_screenshot",
-            "Save &screenshot...",
+            self.tr("Save &screenshot..."),
             self._save_screenshot_dialog,
             "Ctrl+Shift+S",
         )
@@ -238,22 +305,22 @@ class MainWindow(QMainWindow):
             f,
             "File",
             "pacs_qr",
-            "Query/&Retrieve from PACS...",
+            self.tr("Query/&Retrieve from PACS..."),
             self.show_pacs_dialog,
             "Ctrl+Shift+R",
         )
-        self._act(f, "File", "pacs_nodes", "PACS &nodes...", self.show_pacs_nodes, None)
+        self._act(f, "File", "pacs_nodes", self.tr("PACS &nodes..."), self.show_pacs_nodes, None)
         f.addSeparator()
-        self._act(f, "File", "quit", "&Quit", self.close, "Ctrl+Q")
+        self._act(f, "File", "quit", self.tr("&Quit"), self.close, "Ctrl+Q")
 
-        v = mb.addMenu("&View")
+        v = self._menu("menu_view", self.tr("&View"))
         lay_group = QActionGroup(self)
         for n, name in enumerate(LAYOUTS):
             a = self._act(
                 v,
                 "View",
                 f"layout_{name}",
-                f"Layout {name}",
+                self.tr("Layout {name}").format(name=name),
                 lambda nm=name: self.set_layout(nm),
                 f"Ctrl+{n + 1}",
                 True,
@@ -268,11 +335,12 @@ class MainWindow(QMainWindow):
             (SliceOrientation.SAGITTAL, "Shift+S"),
             (SliceOrientation.ACQUISITION, "Shift+N"),
         ):
-            label = (
-                "Acquisition plane (native)"
-                if o is SliceOrientation.ACQUISITION
-                else o.value.capitalize()
-            )
+            label = {
+                SliceOrientation.ACQUISITION: self.tr("Acquisition plane (native)"),
+                SliceOrientation.AXIAL: self.tr("Axial"),
+                SliceOrientation.CORONAL: self.tr("Coronal"),
+                SliceOrientation.SAGITTAL: self.tr("Sagittal"),
+            }[o]
             self._act(
                 v,
                 "View",
@@ -287,33 +355,44 @@ class MainWindow(QMainWindow):
             v,
             "View",
             "mpr",
-            "Load active series as &MPR in all viewports",
+            self.tr("Load active series as &MPR in all viewports"),
             self._mpr_from_active,
             "M",
         )
         v.addSeparator()
-        self._act(v, "View", "fit", "Zoom to &fit", lambda: self.active.fit(), "F")
+        self._act(v, "View", "fit", self.tr("Zoom to &fit"), lambda: self.active.fit(), "F")
         self._act(
             v,
             "View",
             "one_to_one",
-            "Zoom 1:1 (one screen pixel per image pixel)",
+            self.tr("Zoom 1:1 (one screen pixel per image pixel)"),
             lambda: self.active.one_to_one(),
             "Ctrl+0",
         )
-        self._act(v, "View", "zoom_in", "Zoom in", lambda: self.active.zoom_by(1.25), "Ctrl+=")
-        self._act(v, "View", "zoom_out", "Zoom out", lambda: self.active.zoom_by(0.8), "Ctrl+-")
-        self._act(v, "View", "reset", "&Reset view (fit and default window)", self._reset_view, "R")
+        self._act(
+            v, "View", "zoom_in", self.tr("Zoom in"), lambda: self.active.zoom_by(1.25), "Ctrl+="
+        )
+        self._act(
+            v, "View", "zoom_out", self.tr("Zoom out"), lambda: self.active.zoom_by(0.8), "Ctrl+-"
+        )
+        self._act(
+            v,
+            "View",
+            "reset",
+            self.tr("&Reset view (fit and default window)"),
+            self._reset_view,
+            "R",
+        )
         v.addSeparator()
         a = self._act(
-            v, "View", "overlays", "Show text &overlays", self._toggle_overlays, "O", True
+            v, "View", "overlays", self.tr("Show text &overlays"), self._toggle_overlays, "O", True
         )
         a.setChecked(True)
         a = self._act(
             v,
             "View",
             "reference_lines",
-            "Show cross-reference &lines",
+            self.tr("Show cross-reference &lines"),
             self._toggle_reference_lines,
             "L",
             True,
@@ -323,7 +402,7 @@ class MainWindow(QMainWindow):
             v,
             "View",
             "crosshair_visible",
-            "Show crosshair",
+            self.tr("Show crosshair"),
             self._toggle_crosshair,
             "Shift+X",
             True,
@@ -333,21 +412,21 @@ class MainWindow(QMainWindow):
             v,
             "View",
             "blinded",
-            "&Blinded mode (hide patient and study text)",
+            self.tr("&Blinded mode (hide patient and study text)"),
             self._toggle_blinded,
             "Ctrl+B",
             True,
         )
-        self._act(v, "View", "browser", "Show study &browser", self._toggle_browser, "F2")
+        self._act(v, "View", "browser", self.tr("Show study &browser"), self._toggle_browser, "F2")
         self._act(
             v,
             "View",
             "mri_pet_layout",
-            "MRI-&PET layout (MRI, PET in SUV, fusion, MIP)",
+            self.tr("MRI-&PET layout (MRI, PET in SUV, fusion, MIP)"),
             self._open_mri_pet_layout,
         )
 
-        w = mb.addMenu("&Window")
+        w = self._menu("menu_window", self.tr("&Window"))
         presets: list[tuple[WindowPreset, str]] = [
             (CT_SOFT_TISSUE, "1"),
             (CT_LUNG, "2"),
@@ -358,60 +437,85 @@ class MainWindow(QMainWindow):
             (PET_SUV, "7"),
         ]
         for preset, key in presets:
-            label = preset.name
+            label = preset_text(preset.name)
             if preset.window is not None:
-                label += f" (W {preset.window.width:g} / L {preset.window.center:g})"
+                label += self.tr(" (W {width} / L {level})").format(
+                    width=i18n.num(preset.window.width, 0), level=i18n.num(preset.window.center, 0)
+                )
             self._act(
                 w, "Window", f"preset_{key}", label, lambda p=preset: self._apply_preset(p), key
             )
         w.addSeparator()
-        self._act(w, "Window", "invert", "&Invert grey scale", self._invert, "I")
+        self._act(w, "Window", "invert", self.tr("&Invert grey scale"), self._invert, "I")
         for e in VIEWPORT_KEYS:
             if e.menu == "Window":
                 self._hint(w, e)
 
-        n = mb.addMenu("&Navigate")
-        self._act(n, "Navigate", "next", "Next slice\tDown", lambda: self.active.model.scroll(1))
-        self._act(n, "Navigate", "prev", "Previous slice\tUp", lambda: self.active.model.scroll(-1))
+        n = self._menu("menu_navigate", self.tr("&Navigate"))
+        self._act(
+            n,
+            "Navigate",
+            "next",
+            self.tr("Next slice") + "\t" + self.tr("Down"),
+            lambda: self.active.model.scroll(1),
+        )
+        self._act(
+            n,
+            "Navigate",
+            "prev",
+            self.tr("Previous slice") + "\t" + self.tr("Up"),
+            lambda: self.active.model.scroll(-1),
+        )
         self._act(
             n,
             "Navigate",
             "page_down",
-            "10 slices forward\tPage Down",
+            self.tr("10 slices forward") + "\t" + self.tr("Page Down"),
             lambda: self.active.model.scroll(10),
         )
         self._act(
             n,
             "Navigate",
             "page_up",
-            "10 slices back\tPage Up",
+            self.tr("10 slices back") + "\t" + self.tr("Page Up"),
             lambda: self.active.model.scroll(-10),
         )
         self._act(
-            n, "Navigate", "first", "First slice\tHome", lambda: self.active.model.set_index(0)
+            n,
+            "Navigate",
+            "first",
+            self.tr("First slice") + "\t" + self.tr("Home"),
+            lambda: self.active.model.set_index(0),
         )
         self._act(
             n,
             "Navigate",
             "last",
-            "Last slice\tEnd",
+            self.tr("Last slice") + "\t" + self.tr("End"),
             lambda: self.active.model.set_index(self.active.model.count - 1),
         )
         self._act(
-            n, "Navigate", "cine", "&Cine play / pause", lambda: self.active.toggle_cine(), "C"
+            n,
+            "Navigate",
+            "cine",
+            self.tr("&Cine play / pause"),
+            lambda: self.active.toggle_cine(),
+            "C",
         )
-        self._act(n, "Navigate", "next_viewport", "Next viewport", self._next_viewport, "Tab")
+        self._act(
+            n, "Navigate", "next_viewport", self.tr("Next viewport"), self._next_viewport, "Tab"
+        )
         for e in VIEWPORT_KEYS:
             if e.menu == "Navigate":
                 self.shortcut_rows.append(e)
 
-        t = mb.addMenu("&Tools")
+        t = self._menu("menu_tools", self.tr("&Tools"))
         tg = QActionGroup(self)
         a = self._act(
             t,
             "Tools",
             "tool_crosshair",
-            "&Crosshair (click places the linked point)",
+            self.tr("&Crosshair (click places the linked point)"),
             lambda: self.set_tool(CrosshairTool),
             "X",
             True,
@@ -422,7 +526,7 @@ class MainWindow(QMainWindow):
             t,
             "Tools",
             "tool_pan",
-            "&Pan (left drag)",
+            self.tr("&Pan (left drag)"),
             lambda: self.set_tool(PanTool),
             "P",
             True,
@@ -432,7 +536,7 @@ class MainWindow(QMainWindow):
             t,
             "Tools",
             "tool_window",
-            "&Window/level (left drag)",
+            self.tr("&Window/level (left drag)"),
             lambda: self.set_tool(WindowLevelTool),
             "W",
             True,
@@ -443,19 +547,57 @@ class MainWindow(QMainWindow):
                 self.shortcut_rows.append(e)
 
         self.reading.add_menus(mb)
-        h = mb.addMenu("&Help")
+        h = self._menu("menu_help", self.tr("&Help"))
         self._act(
             h,
             "Help",
             "shortcuts",
-            "&Keyboard shortcuts",
+            self.tr("&Keyboard shortcuts"),
             self.show_shortcuts,
             "F1",
         )
-        self._act(h, "Help", "about", "&About", self._about)
+        self._build_language_menu(h)
+        self._act(h, "Help", "about", self.tr("&About"), self._about)
+
+    def _build_language_menu(self, help_menu: Any) -> None:
+        """Help > Language: the system's, English or French; remembered, used at next start."""
+        menu = help_menu.addMenu(self.tr("&Language"))
+        menu.setObjectName("menu_language")
+        group = QActionGroup(self)
+        saved = i18n.saved_language()
+        choices = [("", self.tr("System default"))] + [
+            (code, name) for code, name in i18n.LANGUAGES.items()
+        ]
+        for code, label in choices:
+            act = self._act(
+                menu,
+                "Help",
+                f"language_{code or 'system'}",
+                label,
+                lambda c=code: self.choose_language(c),
+                None,
+                True,
+                group,
+            )
+            act.setChecked(code == saved)
+
+    def choose_language(self, code: str) -> str:
+        """Remember the language (``""``: the system's) for the next start; returns the note
+        shown in the status bar."""
+        i18n.save_language(code)
+        lang = code or i18n.system_language()
+        name = i18n.LANGUAGES.get(lang, lang)
+        if lang == i18n.language():
+            note = self.tr("Language: {name}.").format(name=name)
+        else:
+            note = self.tr("Language: {name}, from the next start of the workstation.").format(
+                name=name
+            )
+        self.statusBar().showMessage(note, 15000)
+        return note
 
     def _hint(self, menu: Any, e: ShortcutEntry) -> None:
-        act = QAction(f"{e.text}\t{e.key}", self)
+        act = QAction(f"{shortcut_text(e.text)}\t{shortcut_text(e.key)}", self)
         act.setEnabled(False)
         menu.addAction(act)
         self.shortcut_rows.append(e)
@@ -536,7 +678,9 @@ class MainWindow(QMainWindow):
     def show_error(self, message: str, title: str = "") -> None:
         """Put a load failure's reason in the active viewport (never an empty black square)."""
         self.active.model.set_error(message, title)
-        self.statusBar().showMessage(f"Cannot load {title}: {message}")
+        self.statusBar().showMessage(
+            self.tr("Cannot load {title}: {reason}").format(title=title, reason=message)
+        )
 
     def _set_orientation(self, o: SliceOrientation) -> None:
         self.active.model.set_orientation(o)
@@ -591,13 +735,13 @@ class MainWindow(QMainWindow):
     def _about(self) -> None:
         QMessageBox.about(
             self,
-            "NAMECAR Viewer",
-            "NAMECAR Viewer: imaging review workstation for the NAMECAR trial.",
+            self.tr("NAMECAR Viewer"),
+            self.tr("NAMECAR Viewer: imaging review workstation for the NAMECAR trial."),
         )
 
     # --- studies ---------------------------------------------------------------------------
     def _open_dialog(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Open folder")
+        path = QFileDialog.getExistingDirectory(self, self.tr("Open folder"))
         if path:
             self.open_paths([path])
 
@@ -610,7 +754,7 @@ class MainWindow(QMainWindow):
         try:
             settings = NodeSettings.load()
         except PacsError as exc:
-            self.show_error(str(exc), "PACS nodes")
+            self.show_error(str(exc), self.tr("PACS nodes"))
             return None
         dlg = QueryRetrieveDialog(settings, default_store(), self)
         dlg.retrieved.connect(lambda folders: self.open_paths([str(p) for p in folders]))
@@ -624,14 +768,19 @@ class MainWindow(QMainWindow):
         try:
             settings = NodeSettings.load()
         except PacsError as exc:
-            self.show_error(f"{exc}; starting from empty settings", "PACS nodes")
+            self.show_error(
+                self.tr("{reason}; starting from empty settings").format(reason=exc),
+                self.tr("PACS nodes"),
+            )
             settings = NodeSettings()
         dlg = NodesDialog(settings, None, self)
         dlg.show()
         return dlg
 
     def _save_screenshot_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save screenshot", "namecar.png", "PNG (*.png)")
+        path, _ = QFileDialog.getSaveFileName(
+            self, self.tr("Save screenshot"), "namecar.png", self.tr("PNG image (*.png)")
+        )
         if path:
             self.grab().save(path, "PNG")
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-from PySide6.QtCore import QEvent, QObject
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QEvent, QObject
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QMenuBar, QProgressBar, QPushButton
 
@@ -37,6 +37,9 @@ from namecar_viewer.app.read_session import SetReadSetting
 from namecar_viewer.core.dicom import LoadCancelled, Stack, load_stack
 from namecar_viewer.core.geometry import Volume
 from namecar_viewer.core.geometry.reslice import SliceOrientation
+from namecar_viewer.gui import i18n
+from namecar_viewer.gui.app_texts import study_role_text
+from namecar_viewer.gui.i18n import app_text
 from namecar_viewer.gui.linking import OffsetPicker, OffsetTool
 from namecar_viewer.gui.loading import ViewportLoader
 from namecar_viewer.gui.study_browser import STACK_MIME, ImportDialog, display_date
@@ -46,7 +49,10 @@ from namecar_viewer.persistence.study_index import StackRow
 if TYPE_CHECKING:
     from namecar_viewer.gui.main_window import MainWindow
 
-EMPTY_TEXT = "No series loaded.\nDouble-click a series in the study browser, or drag it here."
+EMPTY_TEXT = QT_TRANSLATE_NOOP(
+    "ReadingController",
+    "No series loaded.\nDouble-click a series in the study browser, or drag it here.",
+)
 # Renders a derived slot (fusion, MIP) into a viewport; the PET/MRI work registers these.
 SlotRenderer = Callable[[SliceViewport, ViewportAssignment, ProtocolResult], None]
 
@@ -62,6 +68,11 @@ def patient_lines(stack: Stack) -> list[str]:
         f"{display_date(stack.study_date)} {stack.study_description}".strip(),
     ]
     return [t for t in lines if t]
+
+
+def empty_text() -> str:
+    """What an empty viewport says, in the reader's language."""
+    return QCoreApplication.translate("ReadingController", EMPTY_TEXT)
 
 
 class ReadingController(QObject):
@@ -86,8 +97,8 @@ class ReadingController(QObject):
             loader.failed.connect(lambda r, vp=vp: self._on_failed(vp, r))
         self.progress_bar = QProgressBar()
         self.progress_bar.setMaximumWidth(220)
-        self.progress_bar.setFormat("Loading %p%")
-        self.cancel_button = QPushButton("Cancel loading")
+        self.progress_bar.setFormat(self.tr("Loading %p%"))
+        self.cancel_button = QPushButton(self.tr("Cancel loading"))
         self.cancel_button.clicked.connect(lambda _c=False: self.cancel_loads())
         sb = window.statusBar()
         sb.addPermanentWidget(self.progress_bar)
@@ -97,7 +108,7 @@ class ReadingController(QObject):
         window.browser.stack_activated.connect(self.open_in_active)
         window.browser.import_requested.connect(self.show_import_dialog)
         for vp in window.viewports:
-            vp.empty_text = EMPTY_TEXT
+            vp.empty_text = empty_text()
         # PET in SUV in the grid, reader-entered SUV values, the FUSION and MIP slots (issue 6)
         from namecar_viewer.gui.fusion.grid import PetGrid
 
@@ -106,13 +117,16 @@ class ReadingController(QObject):
     # --- menus -----------------------------------------------------------------------------
     def add_menus(self, mb: QMenuBar) -> None:
         w = self.w
-        p = mb.addMenu("&Protocols")
+        p = mb.addMenu(self.tr("&Protocols"))
+        p.setObjectName("menu_protocols")
         for proto in PROTOCOLS:
             w._act(
                 p,
                 "Protocols",
                 f"protocol_{proto.key}",
-                f"{proto.name}: {proto.description}",
+                self.tr("{name}: {description}").format(
+                    name=app_text(proto.name), description=app_text(proto.description)
+                ),
                 functools.partial(self.apply_protocol, proto.key),
                 proto.shortcut,
             )
@@ -120,7 +134,7 @@ class ReadingController(QObject):
             p,
             "Protocols",
             "pick_prior",
-            "Compare the current CT with another prior...",
+            self.tr("Compare the current CT with another prior..."),
             self.choose_prior,
         )
         p.addSeparator()
@@ -128,14 +142,14 @@ class ReadingController(QObject):
             p,
             "Protocols",
             "mark_baseline",
-            "Mark the active viewport's study as pre-treatment baseline",
+            self.tr("Mark the active viewport's study as pre-treatment baseline"),
             lambda: self.mark_active_study(StudyRole.PRE_TREATMENT_BASELINE),
         )
         w._act(
             p,
             "Protocols",
             "mark_inclusion",
-            "Mark the active viewport's study as inclusion scan",
+            self.tr("Mark the active viewport's study as inclusion scan"),
             lambda: self.mark_active_study(StudyRole.INCLUSION),
         )
         p.addSeparator()
@@ -143,16 +157,16 @@ class ReadingController(QObject):
             p,
             "Protocols",
             "link_offset",
-            "Link timepoints: click the same anatomy in two viewports",
+            self.tr("Link timepoints: click the same anatomy in two viewports"),
             self.start_offset_picking,
             "Ctrl+K",
         )
-        w._act(p, "Protocols", "unlink", "Forget timepoint links", self.clear_links)
+        w._act(p, "Protocols", "unlink", self.tr("Forget timepoint links"), self.clear_links)
         a = w._act(
             p,
             "Protocols",
             "link_scrolling",
-            "Linked scrolling (same frame of reference or linked timepoints)",
+            self.tr("Linked scrolling (same frame of reference or linked timepoints)"),
             self.toggle_link_scrolling,
             "Ctrl+L",
             True,
@@ -170,7 +184,9 @@ class ReadingController(QObject):
 
     def _on_imported(self, summary: ImportSummary) -> None:
         self.w.browser.refresh()
-        self._say(summary.text().splitlines()[0])
+        from namecar_viewer.gui.study_browser import summary_text
+
+        self._say(summary_text(summary).splitlines()[0])
 
     def open_paths(self, paths: Sequence[str]) -> ImportSummary | None:
         """Index ``paths`` in place (reference), list them and show the first series as MPR."""
@@ -179,13 +195,17 @@ class ReadingController(QObject):
         try:
             summary = import_paths(self.index, list(paths), ImportMode.REFERENCE)
         except Exception as exc:  # noqa: BLE001 - never a traceback in the window
-            self.w.browser.show_message(f"Import failed: {exc}")
+            self.w.browser.show_message(self.tr("Import failed: {reason}").format(reason=exc))
             return None
         self.w.browser.refresh()
         if summary.skipped:
             self.w.browser.show_message(
-                f"{len(summary.skipped)} file{'s' if len(summary.skipped) > 1 else ''} skipped: "
-                + "; ".join(f"{s.path}: {s.reason}" for s in summary.skipped[:3])
+                (
+                    self.tr("1 file skipped: ")
+                    if len(summary.skipped) == 1
+                    else self.tr("{n} files skipped: ").format(n=len(summary.skipped))
+                )
+                + "; ".join(f"{s.path}: {app_text(s.reason)}" for s in summary.skipped[:3])
                 + (" ..." if len(summary.skipped) > 3 else "")
             )
         wanted = set(summary.stack_ids)
@@ -200,7 +220,9 @@ class ReadingController(QObject):
         try:
             return self.index.stack(stack_id)
         except Exception as exc:  # noqa: BLE001 - shown in the viewport
-            vp.model.set_error(f"the study index cannot give this series: {exc}")
+            vp.model.set_error(
+                self.tr("the study index cannot give this series: {reason}").format(reason=exc)
+            )
             return None
 
     def load_mpr_now(self, stack_id: int) -> Volume | None:
@@ -211,7 +233,9 @@ class ReadingController(QObject):
             return None
         title = stack_title(st)
         if not st.loadable:
-            self.w.show_error("\n".join(str(p) for p in st.problems) or "not loadable", title)
+            self.w.show_error(
+                "\n".join(app_text(p) for p in st.problems) or self.tr("not loadable"), title
+            )
             return None
         try:
             vol = load_stack(st)
@@ -221,7 +245,7 @@ class ReadingController(QObject):
             self.w.show_error(str(exc) or type(exc).__name__, title)
             return None
         self.w.show_volume(vol, title, patient_lines(st))
-        self._say(f"Loaded {title}: {vol.shape[0]} images")
+        self._say(self.tr("Loaded {title}: {n} images").format(title=title, n=vol.shape[0]))
         return vol
 
     def open_in_active(self, stack_id: int) -> None:
@@ -243,7 +267,7 @@ class ReadingController(QObject):
         st = self._stack(stack_id, vp)
         if st is None:
             return None
-        vp.empty_text = EMPTY_TEXT
+        vp.empty_text = empty_text()
         self.pet.clear_slot(vp)
         loader = self.loader_of(vp)
         loader.load(st, orientation, stack_title(st), patient_lines(st))
@@ -264,13 +288,17 @@ class ReadingController(QObject):
         for ld in self.loaders:
             ld.cancel()
         self._idle_check()
-        self._say("Loading cancelled")
+        self._say(self.tr("Loading cancelled"))
 
     def _on_progress(self, done: int, total: int) -> None:
         self.progress_bar.setValue(int(100 * done / max(total, 1)))
 
     def _on_failed(self, vp: SliceViewport, reason: str) -> None:
-        self._say(f"Cannot load {vp.model.title}: {reason}")
+        self._say(
+            self.tr("Cannot load {title}: {reason}").format(
+                title=vp.model.title, reason=app_text(reason)
+            )
+        )
         self._idle_check()
 
     def _idle_check(self) -> None:
@@ -347,13 +375,20 @@ class ReadingController(QObject):
         self.w.set_layout(result.layout)
         for vp, a in zip(self.w.visible_viewports(), result.assignments, strict=False):
             self._assign(vp, a, result)
-        msg = f"{result.name}: " + ", ".join(
-            f"{a.slot} = {a.title}" for a in result.assignments if a.kind is SlotKind.SERIES
+        msg = self.tr("{protocol}: {slots}").format(
+            protocol=app_text(result.name),
+            slots=", ".join(
+                f"{app_text(a.slot)} = {app_text(a.title)}"
+                for a in result.assignments
+                if a.kind is SlotKind.SERIES
+            ),
         )
         if result.missing:
-            msg += " (missing: " + "; ".join(result.missing) + ")"
+            msg += self.tr(" (missing: {what})").format(
+                what="; ".join(app_text(m) for m in result.missing)
+            )
         elif result.link_timepoints and not self._series_linked(result):
-            msg += (
+            msg += self.tr(
                 ". Their frames of reference are not linked yet: Ctrl+K, then click the same "
                 "anatomy in both (or register them)."
             )
@@ -379,11 +414,15 @@ class ReadingController(QObject):
             if renderer is not None:
                 renderer(vp, a, result)
                 return
-            vp.empty_text = f"{a.reason}\n(this view comes with the PET/MRI work)"
-            vp.model.set_volume(None, a.orientation, a.title)
+            vp.empty_text = self.tr("{reason}\n(this view comes with the PET/MRI work)").format(
+                reason=app_text(a.reason)
+            )
+            vp.model.set_volume(None, a.orientation, app_text(a.title))
             return
         if a.stack is None:
-            vp.empty_text = "\n".join(result.missing) or "No series for this slot"
+            vp.empty_text = "\n".join(app_text(m) for m in result.missing) or self.tr(
+                "No series for this slot"
+            )
             vp.model.set_volume(None, a.orientation, a.title)
             return
         self.load_into(vp, int(a.stack.id), a.orientation)
@@ -396,14 +435,14 @@ class ReadingController(QObject):
         for r in sorted(rows, key=lambda r: r.study_date):
             studies.setdefault(r.study_instance_uid, f"{display_date(r.study_date)} {r.title}")
         if not studies:
-            self._say("No CT of this patient in the study store.")
+            self._say(self.tr("No CT of this patient in the study store."))
             return None
         if study_uid is None:
             from PySide6.QtWidgets import QInputDialog
 
             labels = list(studies.values())
             label, ok = QInputDialog.getItem(
-                self.w, "Compare with a prior", "Prior CT:", labels, 0, False
+                self.w, self.tr("Compare with a prior"), self.tr("Prior CT:"), labels, 0, False
             )
             if not ok:
                 return None
@@ -414,20 +453,22 @@ class ReadingController(QObject):
     def mark_active_study(self, role: StudyRole) -> None:
         vol = self.w.active.model.volume
         if vol is None or not vol.study_instance_uid:
-            self._say("Load a series of the study first.")
+            self._say(self.tr("Load a series of the study first."))
             return
         for uid, r in list(self.marks.items()):
             if r is role:
                 del self.marks[uid]
         self.marks[vol.study_instance_uid] = role
-        self._say(f"Study marked as {role.value}.")
+        self._say(self.tr("Study marked as {role}.").format(role=study_role_text(role)))
 
     # --- timepoint offset ------------------------------------------------------------------
     def start_offset_picking(self) -> None:
         self.picker.first = None
         for vp in self.w.viewports:
             vp.set_tool(OffsetTool(self.picker))
-        self._say("Offset: click a landmark in one timepoint, then the same one in the other.")
+        self._say(
+            self.tr("Offset: click a landmark in one timepoint, then the same one in the other.")
+        )
 
     def _offset_done(self, for_a: str, for_b: str, m: npt.NDArray[np.float64]) -> None:
         self.w.set_tool(CrosshairTool)
@@ -436,15 +477,25 @@ class ReadingController(QObject):
             act.setChecked(True)
         reads = getattr(self.w, "reads", None)
         if reads is None:
-            self._say(self.w.statusBar().currentMessage() + " For this session only: no read open.")
+            self._say(
+                self.w.statusBar().currentMessage()
+                + self.tr(" For this session only: no read open.")
+            )
             return
         record = RegistrationRecord.of(for_a, for_b, m, None, TIMEPOINT_OFFSET)
         reads.undo.push_command(record.command())
         if reads.session.read.settings.get(record.key) == record.to_json():
             t = m[:3, 3]
             self._say(
-                f"Timepoints linked: offset ({t[0]:.1f}, {t[1]:.1f}, {t[2]:.1f}) mm LPS, kept "
-                "with the read (undo removes it)."
+                i18n.fmt(
+                    self.tr(
+                        "Timepoints linked: offset ({x:.1f}, {y:.1f}, {z:.1f}) mm LPS, kept "
+                        "with the read (undo removes it)."
+                    ),
+                    x=float(t[0]),
+                    y=float(t[1]),
+                    z=float(t[2]),
+                )
             )
 
     def clear_links(self) -> None:
@@ -453,12 +504,18 @@ class ReadingController(QObject):
         reads = getattr(self.w, "reads", None)
         stored = timepoint_offsets_in(reads.session.read.settings) if reads is not None else []
         for rec in stored:
-            reads.undo.push_command(SetReadSetting(rec.key, None, "Forget a timepoint link"))
+            reads.undo.push_command(
+                SetReadSetting(rec.key, None, self.tr("Forget a timepoint link"))
+            )
         for a in fors:
             for b in fors:
                 if a < b and not self._registered(a, b):
                     state.clear_transform(a, b)
-        self._say("Timepoint links forgotten." if fors or stored else "No timepoint links.")
+        self._say(
+            self.tr("Timepoint links forgotten.")
+            if fors or stored
+            else self.tr("No timepoint links.")
+        )
 
     def _registered(self, a: str, b: str) -> bool:
         """An accepted PET registration between ``a`` and ``b`` stays (it is not a link)."""
@@ -471,7 +528,9 @@ class ReadingController(QObject):
     def toggle_link_scrolling(self) -> None:
         st = self.w.state
         st.set_link_scrolling(not st.link_scrolling)
-        self._say("Linked scrolling " + ("on" if st.link_scrolling else "off"))
+        self._say(
+            self.tr("Linked scrolling on") if st.link_scrolling else self.tr("Linked scrolling off")
+        )
 
     def _say(self, text: str) -> None:
         self.w.statusBar().showMessage(text)

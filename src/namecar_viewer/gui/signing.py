@@ -18,7 +18,7 @@ import contextlib
 from pathlib import Path
 from typing import Any, cast
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -40,7 +40,11 @@ from namecar_viewer.app.auth import AuthError
 from namecar_viewer.app.blinding import BlindingPolicy
 from namecar_viewer.app.signing import SIGNATURE_MEANING, Signature, SigningError
 from namecar_viewer.core.reads.model import Read, ReadTimepoint
-from namecar_viewer.gui.login import ReviewContext, roles_text
+from namecar_viewer.gui.app_texts import roles_text, signature_meaning
+from namecar_viewer.gui.i18n import app_text, error_text
+from namecar_viewer.gui.login import ReviewContext
+
+translate = QCoreApplication.translate
 
 _BANNER_STYLE = "background: #7a5a10; color: #fff4d0; padding: 4px 10px; font-weight: bold;"
 
@@ -50,7 +54,7 @@ def timepoint_text(tp: ReadTimepoint, read: Read, policy: BlindingPolicy) -> str
     if tp.date is None:
         return tp.label
     base = read.baseline()
-    return f"{tp.label} ({policy.date(tp.date, base.date if base else None)})"
+    return f"{tp.label} ({app_text(policy.date(tp.date, base.date if base else None))})"
 
 
 class SignDialog(QDialog):
@@ -67,7 +71,7 @@ class SignDialog(QDialog):
         unread_for: Any = None,
     ) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Sign timepoint read")
+        self.setWindowTitle(self.tr("Sign timepoint read"))
         # labels of the earlier CT timepoints the read has not assessed, per timepoint uid
         self.unread_for = unread_for or (lambda _uid: [])
         self.setMinimumWidth(460)
@@ -80,19 +84,20 @@ class SignDialog(QDialog):
             i = self.timepoint_combo.findData(preselect)
             if i >= 0:
                 self.timepoint_combo.setCurrentIndex(i)
-        form.addRow("Timepoint:", self.timepoint_combo)
-        form.addRow("Reader:", QLabel(read.reader or "(unknown)", self))
+        form.addRow(self.tr("Timepoint:"), self.timepoint_combo)
+        form.addRow(self.tr("Reader:"), QLabel(read.reader or self.tr("(unknown)"), self))
         lay.addLayout(form)
         meaning = QLabel(
-            "Meaning of this electronic signature:<br>"
-            f"<b>&ldquo;{SIGNATURE_MEANING}&rdquo;</b><br>"
-            "The signed timepoint is locked; changing it later needs a reason and keeps this "
-            "version.",
+            self.tr(
+                "Meaning of this electronic signature:<br><b>&ldquo;{meaning}&rdquo;</b><br>"
+                "The signed timepoint is locked; changing it later needs a reason and keeps "
+                "this version."
+            ).format(meaning=signature_meaning(SIGNATURE_MEANING)),
             self,
         )
         meaning.setWordWrap(True)
         lay.addWidget(meaning)
-        self.confirm = QCheckBox(SIGNATURE_MEANING, self)
+        self.confirm = QCheckBox(signature_meaning(SIGNATURE_MEANING), self)
         lay.addWidget(self.confirm)
         self.unread_label = QLabel(self)
         self.unread_label.setObjectName("sign_unread")
@@ -101,16 +106,16 @@ class SignDialog(QDialog):
         lay.addWidget(self.unread_label)
         self.reason_edit = QPlainTextEdit(self)
         self.reason_edit.setPlaceholderText(
-            "Why you sign although earlier timepoints are not read (required)"
+            self.tr("Why you sign although earlier timepoints are not read (required)")
         )
         self.reason_edit.setFixedHeight(60)
         lay.addWidget(self.reason_edit)
         self.password_edit = QLineEdit(self)
         self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
-        self.password_edit.setPlaceholderText("Your password, again")
+        self.password_edit.setPlaceholderText(self.tr("Your password, again"))
         if ask_password:
             pw = QFormLayout()
-            pw.addRow("Password:", self.password_edit)
+            pw.addRow(self.tr("Password:"), self.password_edit)
             lay.addLayout(pw)
         else:
             self.password_edit.hide()
@@ -122,7 +127,8 @@ class SignDialog(QDialog):
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
         )
         self.sign_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
-        self.sign_button.setText("Sign")
+        self.sign_button.setText(self.tr("Sign"))
+        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(self.tr("Cancel"))
         self.sign_button.setEnabled(False)
         self.confirm.toggled.connect(lambda _c: self._update())
         self.reason_edit.textChanged.connect(self._update)
@@ -147,9 +153,19 @@ class SignDialog(QDialog):
         unread = self.unread
         if unread:
             self.unread_label.setText(
-                f"{', '.join(unread)} {'is' if len(unread) == 1 else 'are'} not read: the "
-                "nadir this timepoint is compared with may be wrong. Read them first, or say "
-                "why you sign anyway (kept in the audit trail)."
+                (
+                    self.tr(
+                        "{labels} is not read: the nadir this timepoint is compared with may be "
+                        "wrong. Read it first, or say why you sign anyway (kept in the audit "
+                        "trail)."
+                    )
+                    if len(unread) == 1
+                    else self.tr(
+                        "{labels} are not read: the nadir this timepoint is compared with may be "
+                        "wrong. Read them first, or say why you sign anyway (kept in the audit "
+                        "trail)."
+                    )
+                ).format(labels=", ".join(unread))
             )
         self.unread_label.setVisible(bool(unread))
         self.reason_edit.setVisible(bool(unread))
@@ -167,27 +183,31 @@ class UnlockDialog(QDialog):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Unlock signed timepoint (new version)")
+        self.setWindowTitle(self.tr("Unlock signed timepoint (new version)"))
         self.setMinimumWidth(460)
         lay = QVBoxLayout(self)
         form = QFormLayout()
         self.timepoint_combo = QComboBox(self)
         for tp, s in signed:
             self.timepoint_combo.addItem(
-                f"{timepoint_text(tp, read, policy)}, signed by {s.username}, version {s.version}",
+                self.tr("{timepoint}, signed by {user}, version {version}").format(
+                    timepoint=timepoint_text(tp, read, policy), user=s.username, version=s.version
+                ),
                 tp.uid,
             )
-        form.addRow("Timepoint:", self.timepoint_combo)
+        form.addRow(self.tr("Timepoint:"), self.timepoint_combo)
         lay.addLayout(form)
         note = QLabel(
-            "The signed version is kept. Your changes become the next version when the "
-            "timepoint is signed again. Say why it must change:",
+            self.tr(
+                "The signed version is kept. Your changes become the next version when the "
+                "timepoint is signed again. Say why it must change:"
+            ),
             self,
         )
         note.setWordWrap(True)
         lay.addWidget(note)
         self.reason_edit = QPlainTextEdit(self)
-        self.reason_edit.setPlaceholderText("Reason (required)")
+        self.reason_edit.setPlaceholderText(self.tr("Reason (required)"))
         self.reason_edit.setFixedHeight(80)
         lay.addWidget(self.reason_edit)
         self.message = QLabel(self)
@@ -198,7 +218,8 @@ class UnlockDialog(QDialog):
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
         )
         self.unlock_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
-        self.unlock_button.setText("Unlock")
+        self.unlock_button.setText(self.tr("Unlock"))
+        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(self.tr("Cancel"))
         self.unlock_button.setEnabled(False)
         self.reason_edit.textChanged.connect(
             lambda: self.unlock_button.setEnabled(bool(self.reason.strip()))
@@ -242,7 +263,7 @@ class ReviewController:
         sb.addPermanentWidget(self.user_label)
         self.banner = QLabel("")
         self.banner.setStyleSheet(_BANNER_STYLE)
-        self.banner_bar = QToolBar("Signed read", self.window)
+        self.banner_bar = QToolBar(translate("ReviewController", "Signed read"), self.window)
         self.banner_bar.setObjectName("signed_banner")
         self.banner_bar.setMovable(False)
         self.banner_bar.addWidget(self.banner)
@@ -263,27 +284,77 @@ class ReviewController:
     def _build_menu(self) -> None:
         w = self.window
         mb = w.menuBar()
-        menu = QMenu("&Review", w)
-        help_action = next((a for a in mb.actions() if a.text().replace("&", "") == "Help"), None)
+        menu = QMenu(translate("ReviewController", "&Review"), w)
+        menu.setObjectName("menu_review")
+        help_action = next(
+            (
+                a
+                for a in mb.actions()
+                if a.menu() is not None and a.menu().objectName() == "menu_help"
+            ),
+            None,
+        )
         if help_action is not None:
             mb.insertMenu(help_action, menu)
         else:
             mb.addMenu(menu)
         self.menu = menu
         items: list[tuple[str, str, Any, str | None]] = [
-            ("worklist", "&Worklist", self.show_worklist, "Ctrl+Shift+W"),
-            ("sign", "&Sign timepoint read...", self.show_sign_dialog, "Ctrl+Shift+G"),
-            ("unlock", "&Unlock signed timepoint (new version)...", self.show_unlock_dialog, None),
-            ("audit", "&Audit trail...", self.show_audit_view, "Ctrl+Shift+L"),
-            ("adjudicate", "A&djudicate case...", self.show_adjudication, None),
-            ("export", "&Export read (CSV, JSON, SR, PDF)...", self.show_export_dialog, None),
+            (
+                "worklist",
+                translate("ReviewController", "&Worklist"),
+                self.show_worklist,
+                "Ctrl+Shift+W",
+            ),
+            (
+                "sign",
+                translate("ReviewController", "&Sign timepoint read..."),
+                self.show_sign_dialog,
+                "Ctrl+Shift+G",
+            ),
+            (
+                "unlock",
+                translate("ReviewController", "&Unlock signed timepoint (new version)..."),
+                self.show_unlock_dialog,
+                None,
+            ),
+            (
+                "audit",
+                translate("ReviewController", "&Audit trail..."),
+                self.show_audit_view,
+                "Ctrl+Shift+L",
+            ),
+            (
+                "adjudicate",
+                translate("ReviewController", "A&djudicate case..."),
+                self.show_adjudication,
+                None,
+            ),
+            (
+                "export",
+                translate("ReviewController", "&Export read (CSV, JSON, SR, PDF)..."),
+                self.show_export_dialog,
+                None,
+            ),
         ]
         from namecar_viewer.persistence.users import Role
 
         if self.ctx.user.has(Role.ADMINISTRATOR):
-            items.append(("assign", "Assign &cases (administrator)...", self.show_assign, None))
             items.append(
-                ("site_blinded", "Site default: blinded mode", self.toggle_site_blinded, None)
+                (
+                    "assign",
+                    translate("ReviewController", "Assign &cases (administrator)..."),
+                    self.show_assign,
+                    None,
+                )
+            )
+            items.append(
+                (
+                    "site_blinded",
+                    translate("ReviewController", "Site default: blinded mode"),
+                    self.toggle_site_blinded,
+                    None,
+                )
             )
         for name, text, slot, key in items:
             act = QAction(text, w)
@@ -313,8 +384,12 @@ class ReviewController:
     # --- user, title, blinding -------------------------------------------------------------
     def user_text(self) -> str:
         u = self.ctx.user
-        mode = " - single-user site" if self.ctx.single_user else ""
-        return f"User: {u.display_name or u.username} ({roles_text(u)}){mode}"
+        text = translate("ReviewController", "User: {name} ({roles})").format(
+            name=u.display_name or u.username, roles=roles_text(u)
+        )
+        if self.ctx.single_user:
+            text += translate("ReviewController", " - single-user site")
+        return text
 
     @property
     def policy(self) -> BlindingPolicy:
@@ -322,11 +397,11 @@ class ReviewController:
 
     def update_title(self) -> None:
         read = self.window.reads.session.read
-        parts = ["NAMECAR Viewer"]
+        parts = [translate("MainWindow", "NAMECAR Viewer")]
         if read.patient_id:
-            parts.append(self.policy.subject(read.patient_id))
+            parts.append(app_text(self.policy.subject(read.patient_id)))
         if self.policy.enabled:
-            parts.append("blinded")
+            parts.append(translate("ReviewController", "blinded"))
         parts.append(self.ctx.user.username)
         self.window.setWindowTitle(" - ".join(parts))
 
@@ -351,8 +426,11 @@ class ReviewController:
             if act is not None:
                 act.setChecked(True)
             self._say(
-                "Blinded mode is required at this reading centre; only an administrator can "
-                "turn it off."
+                translate(
+                    "ReviewController",
+                    "Blinded mode is required at this reading centre; only an administrator "
+                    "can turn it off.",
+                )
             )
             return
         self._blinded_seen = blinded
@@ -408,17 +486,20 @@ class ReviewController:
             self.banner_bar.hide()
             unread = self._unread()
             self.lock_label.setText(self._draft_text() if read.timepoints else "")
-            self.lock_label.setToolTip(unread)
+            self.lock_label.setToolTip(app_text(unread))
             self.lock_label.setStyleSheet("color: #c03030;" if "not read" in unread else "")
             return
         labels = ", ".join(tp.label for tp, _s in signed)
         who = sorted({s.username for _tp, s in signed})
         self.banner.setText(
-            f"Signed and locked: {labels} (by {', '.join(who)}). Edits of these timepoints "
-            "are refused; Review > Unlock asks for a reason and keeps this version."
+            translate(
+                "ReviewController",
+                "Signed and locked: {labels} (by {who}). Edits of these timepoints are refused; "
+                "Review > Unlock asks for a reason and keeps this version.",
+            ).format(labels=labels, who=", ".join(who))
         )
         self.banner_bar.show()
-        text = f"Locked: {labels}"
+        text = translate("ReviewController", "Locked: {labels}").format(labels=labels)
         self.lock_label.setText(text)
         self.lock_label.setStyleSheet("color: #b07800;")
         self.lock_label.setMinimumWidth(self.lock_label.fontMetrics().horizontalAdvance(text) + 16)
@@ -439,9 +520,13 @@ class ReviewController:
         read = self.session.read
         studies = getattr(self.window.reads, "patient_studies", None)
         if studies is None or not read.patient_id:
-            return "Draft"
+            return translate("ReviewController", "Draft")
         labels = unread_before_read_labels(read, studies(read.patient_id))
-        return f"Draft; not read: {', '.join(labels)}" if labels else "Draft"
+        if labels:
+            return translate("ReviewController", "Draft; not read: {labels}").format(
+                labels=", ".join(labels)
+            )
+        return translate("ReviewController", "Draft")
 
     # --- signing ---------------------------------------------------------------------------
     def show_sign_dialog(self) -> SignDialog | None:
@@ -450,9 +535,11 @@ class ReviewController:
         unsigned = [tp for tp in read.ordered_timepoints() if tp.uid not in signed]
         if not unsigned:
             self._say(
-                "Nothing to sign: this read has no timepoint yet."
+                translate("ReviewController", "Nothing to sign: this read has no timepoint yet.")
                 if not read.timepoints
-                else "Every timepoint of this read is already signed."
+                else translate(
+                    "ReviewController", "Every timepoint of this read is already signed."
+                )
             )
             return None
         dlg = SignDialog(
@@ -485,12 +572,16 @@ class ReviewController:
 
     def _sign_from(self, dlg: SignDialog) -> None:
         if not dlg.confirm.isChecked():
-            dlg.message.setText(f'Tick "{SIGNATURE_MEANING}" to sign.')
+            dlg.message.setText(
+                translate("ReviewController", 'Tick "{meaning}" to sign.').format(
+                    meaning=signature_meaning(SIGNATURE_MEANING)
+                )
+            )
             return
         try:
             self.sign(dlg.timepoint_uid, dlg.password_edit.text(), dlg.reason)
         except (AuthError, SigningError) as exc:
-            dlg.message.setText(str(exc))
+            dlg.message.setText(error_text(exc))
             dlg.password_edit.clear()
             return
         dlg.accept()
@@ -524,12 +615,14 @@ class ReviewController:
         self.window.reads.undo.clear_history()
         self.update_lock_state()
         tp = self.session.read.timepoint(timepoint_uid)
-        msg = f"Signed {tp.label} (version {sig.version}): {SIGNATURE_MEANING}."
+        msg = translate(
+            "ReviewController", "Signed {label} (version {version}): {meaning}."
+        ).format(label=tp.label, version=sig.version, meaning=signature_meaning(SIGNATURE_MEANING))
         from namecar_viewer.gui.adjudication import after_signature
 
         routed = after_signature(self.ctx, self.session.read, tp.label)
         if routed:
-            msg += " " + routed
+            msg += " " + app_text(routed)
         self._say(msg)
         if self.worklist_dock is not None:
             self.worklist_dock.refresh()
@@ -538,7 +631,7 @@ class ReviewController:
     def show_unlock_dialog(self) -> UnlockDialog | None:
         signed = self.signed_timepoints()
         if not signed:
-            self._say("No timepoint of this read is signed.")
+            self._say(translate("ReviewController", "No timepoint of this read is signed."))
             return None
         dlg = UnlockDialog(self.session.read, signed, self.policy, self.window)
         dlg.buttons.accepted.connect(lambda: self._unlock_from(dlg))
@@ -550,7 +643,7 @@ class ReviewController:
         try:
             self.unlock(dlg.timepoint_uid, dlg.reason)
         except SigningError as exc:
-            dlg.message.setText(str(exc))
+            dlg.message.setText(error_text(exc))
             return
         dlg.accept()
 
@@ -567,7 +660,11 @@ class ReviewController:
         if self.worklist_dock is not None:
             self.worklist_dock.refresh()
         self._say(
-            f"Unlocked {tp.label}: the signed version is kept; signing again writes version {nxt}."
+            translate(
+                "ReviewController",
+                "Unlocked {label}: the signed version is kept; signing again writes version "
+                "{version}.",
+            ).format(label=tp.label, version=nxt)
         )
 
     # --- exports ---------------------------------------------------------------------------
@@ -646,9 +743,13 @@ class ReviewController:
                 read_uid=exported_uid,
             )
         )
-        note = f" ({choice.note})" if choice is not None else ""
+        note = f" ({app_text(choice.note)})" if choice is not None else ""
         self._say(
-            f"Exported {fmt.upper()} to {out}" + (" (blinded)" if policy.enabled else "") + note
+            translate("ReviewController", "Exported {format} to {path}").format(
+                format=fmt.upper(), path=out
+            )
+            + (translate("ReviewController", " (blinded)") if policy.enabled else "")
+            + note
         )
         return warnings
 

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, QMimeData, QObject, QSize, Qt, QThread, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QMimeData, QObject, QSize, Qt, QThread, Signal
 from PySide6.QtGui import QIcon, QImage, QKeyEvent, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -39,6 +39,8 @@ from PySide6.QtWidgets import (
 
 from namecar_viewer.app.blinding import blinded_subject_label
 from namecar_viewer.app.importer import ImportMode, ImportSummary, import_paths
+from namecar_viewer.gui import i18n
+from namecar_viewer.gui.i18n import app_text
 from namecar_viewer.persistence.study_index import StackRow, StudyIndex, StudyRow, Thumbnail
 
 STACK_MIME = "application/x-namecar-stack-id"
@@ -84,13 +86,47 @@ def _date(d: str) -> _dt.date | None:
         return None
 
 
-def _n(count: int, one: str, many: str | None = None) -> str:
-    return f"{count} {one if count == 1 else (many or one + 's')}"
-
-
 def display_date(d: str) -> str:
+    """A DICOM date as the reader's language writes it (``2025-01-15``, ``15/01/2025``)."""
     dd = _date(d)
-    return dd.isoformat() if dd else d
+    return i18n.date_text(dd) if dd else d
+
+
+def summary_text(summary: ImportSummary) -> str:
+    """:meth:`ImportSummary.text` in the reader's language."""
+    head = (
+        QCoreApplication.translate("ImportSummary", "Import cancelled")
+        if summary.cancelled
+        else QCoreApplication.translate("ImportSummary", "Import finished")
+    )
+    line = QCoreApplication.translate(
+        "ImportSummary",
+        "{head}: {added} new stacks, {extended} extended, {unchanged} already in the index; "
+        "{images} images added, {existing} already indexed",
+    ).format(
+        head=head,
+        added=summary.stacks_added,
+        extended=summary.stacks_updated,
+        unchanged=summary.stacks_unchanged,
+        images=summary.instances_added,
+        existing=summary.instances_existing,
+    )
+    if summary.files_copied:
+        line += QCoreApplication.translate(
+            "ImportSummary", "; {n} files copied to the store"
+        ).format(n=summary.files_copied)
+    lines = [line + "."]
+    if summary.skipped:
+        lines.append(
+            QCoreApplication.translate("ImportSummary", "Skipped ({n}):").format(
+                n=len(summary.skipped)
+            )
+        )
+        lines.extend(f"  {s.path}: {app_text(s.reason)}" for s in summary.skipped)
+    if summary.warnings:
+        lines.append(QCoreApplication.translate("ImportSummary", "Warnings:"))
+        lines.extend(f"  {app_text(w)}" for w in summary.warnings)
+    return "\n".join(lines)
 
 
 def thumbnail_icon(thumb: Thumbnail | None) -> QIcon:
@@ -140,25 +176,27 @@ class StudyBrowser(QWidget):
         lay.setContentsMargins(2, 2, 2, 2)
         row = QHBoxLayout()
         self.patient_edit = QLineEdit(self)
-        self.patient_edit.setPlaceholderText("Patient name or ID")
+        self.patient_edit.setPlaceholderText(self.tr("Patient name or ID"))
         self.patient_edit.setClearButtonEnabled(True)
         self.date_edit = QLineEdit(self)
-        self.date_edit.setPlaceholderText("Date: 2025, 202507, A-B")
+        self.date_edit.setPlaceholderText(self.tr("Date: 2025, 202507, A-B"))
         self.date_edit.setToolTip(
-            "Study date: YYYY, YYYYMM, YYYYMMDD, or a range such as 20250101-20250630"
+            self.tr("Study date: YYYY, YYYYMM, YYYYMMDD, or a range such as 20250101-20250630")
         )
         self.modality_combo = QComboBox(self)
         for m in MODALITIES:
-            self.modality_combo.addItem(m or "Any", m)
-        self.import_button = QPushButton("Import...", self)
-        self.import_button.setToolTip("Import a folder, DICOMDIR or zip (Ctrl+I)")
+            self.modality_combo.addItem(m or self.tr("Any"), m)
+        self.import_button = QPushButton(self.tr("Import..."), self)
+        self.import_button.setToolTip(self.tr("Import a folder, DICOMDIR or zip (Ctrl+I)"))
         row.addWidget(self.patient_edit, 3)
         row.addWidget(self.date_edit, 2)
         row.addWidget(self.modality_combo, 1)
         row.addWidget(self.import_button)
         lay.addLayout(row)
         self.tree = StudyTree(self)
-        self.tree.setHeaderLabels(["Patient / study / series", "Mod", "Images"])
+        self.tree.setHeaderLabels(
+            [self.tr("Patient / study / series"), self.tr("Mod"), self.tr("Images")]
+        )
         self.tree.setColumnWidth(0, 300)
         self.tree.setColumnWidth(1, 52)
         self.tree.setIconSize(QSize(ICON_SIZE, ICON_SIZE))
@@ -206,7 +244,7 @@ class StudyBrowser(QWidget):
         dates = parse_date_filter(self.date_edit.text())
         if dates is None:
             self.date_edit.setStyleSheet("color: #d04040;")
-            self.status.setText("Date filter: YYYY, YYYYMM, YYYYMMDD or A-B")
+            self.status.setText(self.tr("Date filter: YYYY, YYYYMM, YYYYMMDD or A-B"))
             return
         self.date_edit.setStyleSheet("")
         self.studies = self.index.search(
@@ -249,7 +287,9 @@ class StudyBrowser(QWidget):
             if pitem is None:
                 # blinded: the subject's stable pseudonym, the same as in the worklist
                 label = (
-                    f"{blinded_subject_label(st.patient_id)} (blinded)"
+                    self.tr("{subject} (blinded)").format(
+                        subject=blinded_subject_label(st.patient_id)
+                    )
                     if self.blinded
                     else f"{st.patient_name.replace('^', ' ').strip()} [{st.patient_id}]"
                 )
@@ -258,35 +298,54 @@ class StudyBrowser(QWidget):
                 patients[st.patient_id] = pitem
             if self.blinded:
                 d0, d = first_date.get(st.patient_id), _date(st.study_date)
-                when = f"Day {(d - d0).days}" if d0 and d else "Day ?"
+                when = self.tr("Day {n}").format(n=(d - d0).days) if d0 and d else self.tr("Day ?")
             else:
                 when = display_date(st.study_date)
             sitem = QTreeWidgetItem(
                 [f"{when}  {st.description}".strip(), "/".join(st.modalities), ""]
             )
-            sitem.setToolTip(0, f"{st.description}\nModalities: {', '.join(st.modalities)}")
+            sitem.setToolTip(
+                0,
+                self.tr("{description}\nModalities: {modalities}").format(
+                    description=st.description, modalities=", ".join(st.modalities)
+                ),
+            )
             pitem.addChild(sitem)
             for s in st.stacks:
                 text = f"{s.series_number or ''} {s.series_description} {s.label}".strip()
                 if s.is_localizer:
-                    text += " (localizer)"
+                    text += self.tr(" (localizer)")
                 if not s.loadable:
-                    text += " (not loadable)"
+                    text += self.tr(" (not loadable)")
                 item = QTreeWidgetItem([text or s.series_instance_uid, s.modality, str(s.n_images)])
                 item.setData(0, _STACK_ROLE, s.id)
                 item.setIcon(0, self._icon(s.id))
                 item.setFlags(item.flags() | Qt.ItemFlag.ItemIsDragEnabled)
-                tips = [f"{s.rows} x {s.columns} x {s.n_images}", *(str(p) for p in s.problems)]
+                tips = [
+                    f"{s.rows} x {s.columns} x {s.n_images}",
+                    *(app_text(p) for p in s.problems),
+                ]
                 item.setToolTip(0, "\n".join(tips))
                 sitem.addChild(item)
                 n_stacks += 1
         self.tree.expandAll()
-        self.status.setText(
-            f"{_n(len(patients), 'patient')}, {_n(len(self.studies), 'study', 'studies')}, "
-            f"{n_stacks} series"
-            if self.studies
-            else "No studies match. Import a folder, DICOMDIR or zip (Ctrl+I)."
-        )
+        if self.studies:
+            n_pat, n_st = len(patients), len(self.studies)
+            self.status.setText(
+                self.tr("{patients}, {studies}, {series} series").format(
+                    patients=self.tr("1 patient")
+                    if n_pat == 1
+                    else self.tr("{n} patients").format(n=n_pat),
+                    studies=self.tr("1 study")
+                    if n_st == 1
+                    else self.tr("{n} studies").format(n=n_st),
+                    series=n_stacks,
+                )
+            )
+        else:
+            self.status.setText(
+                self.tr("No studies match. Import a folder, DICOMDIR or zip (Ctrl+I).")
+            )
 
     def _on_activated(self, item: QTreeWidgetItem, _col: int = 0) -> None:
         sid = item.data(0, _STACK_ROLE)
@@ -297,7 +356,7 @@ class StudyBrowser(QWidget):
 class ImportWorker(QThread):
     """Runs :func:`import_paths` off the GUI thread."""
 
-    progress = Signal(int, int, str)
+    progress = Signal(int, int, object)  # object: the app's marked message survives the queue
     done = Signal(object)
 
     def __init__(
@@ -327,7 +386,11 @@ class ImportWorker(QThread):
             )
         except Exception as exc:  # noqa: BLE001 - shown in the dialog, never a traceback
             summary = ImportSummary(self.mode, cancelled=True)
-            summary.warnings.append(f"import failed: {exc}")
+            summary.warnings.append(
+                QCoreApplication.translate("ImportSummary", "import failed: {reason}").format(
+                    reason=exc
+                )
+            )
         self.done.emit(summary)
 
 
@@ -343,27 +406,29 @@ class ImportDialog(QDialog):
         self, index: StudyIndex, parent: QWidget | None = None, store_dir: Path | None = None
     ) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Import studies")
+        self.setWindowTitle(self.tr("Import studies"))
         self.resize(720, 520)
         self.index = index
         self.store_dir = store_dir
         self.worker: ImportWorker | None = None
         self.summary: ImportSummary | None = None
         lay = QVBoxLayout(self)
-        lay.addWidget(QLabel("Folders, DICOMDIR files or zip archives to import:"))
+        lay.addWidget(QLabel(self.tr("Folders, DICOMDIR files or zip archives to import:")))
         self.path_list = QListWidget(self)
         lay.addWidget(self.path_list, 1)
         row = QHBoxLayout()
-        self.add_folder = QPushButton("Add folder...", self)
-        self.add_file = QPushButton("Add DICOMDIR or zip...", self)
-        self.clear_paths = QPushButton("Clear", self)
+        self.add_folder = QPushButton(self.tr("Add folder..."), self)
+        self.add_file = QPushButton(self.tr("Add DICOMDIR or zip..."), self)
+        self.clear_paths = QPushButton(self.tr("Clear"), self)
         for b in (self.add_folder, self.add_file, self.clear_paths):
             row.addWidget(b)
         row.addStretch(1)
         lay.addLayout(row)
         mode_row = QHBoxLayout()
-        self.copy_radio = QRadioButton("Copy into the managed store", self)
-        self.ref_radio = QRadioButton("Reference in place (files stay where they are)", self)
+        self.copy_radio = QRadioButton(self.tr("Copy into the managed store"), self)
+        self.ref_radio = QRadioButton(
+            self.tr("Reference in place (files stay where they are)"), self
+        )
         self.ref_radio.setChecked(True)
         group = QButtonGroup(self)
         group.addButton(self.copy_radio)
@@ -379,14 +444,16 @@ class ImportDialog(QDialog):
         lay.addWidget(self.progress_label)
         self.summary_text = QPlainTextEdit(self)
         self.summary_text.setReadOnly(True)
-        self.summary_text.setPlaceholderText("What was imported, and what was skipped and why.")
+        self.summary_text.setPlaceholderText(
+            self.tr("What was imported, and what was skipped and why.")
+        )
         lay.addWidget(self.summary_text, 2)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
-        self.start_button = QPushButton("Import", self)
-        self.cancel_button = QPushButton("Cancel import", self)
+        self.start_button = QPushButton(self.tr("Import"), self)
+        self.cancel_button = QPushButton(self.tr("Cancel import"), self)
         self.cancel_button.setEnabled(False)
-        self.close_button = QPushButton("Close", self)
+        self.close_button = QPushButton(self.tr("Close"), self)
         for b in (self.start_button, self.cancel_button, self.close_button):
             buttons.addWidget(b)
         lay.addLayout(buttons)
@@ -405,13 +472,16 @@ class ImportDialog(QDialog):
             self.path_list.addItem(str(p))
 
     def _add_folder(self) -> None:
-        p = QFileDialog.getExistingDirectory(self, "Folder to import")
+        p = QFileDialog.getExistingDirectory(self, self.tr("Folder to import"))
         if p:
             self.add_paths([p])
 
     def _add_file(self) -> None:
         p, _ = QFileDialog.getOpenFileName(
-            self, "DICOMDIR or zip to import", "", "DICOMDIR or zip (DICOMDIR *.zip);;All (*)"
+            self,
+            self.tr("DICOMDIR or zip to import"),
+            "",
+            self.tr("DICOMDIR or zip (DICOMDIR *.zip);;All files (*)"),
         )
         if p:
             self.add_paths([p])
@@ -430,7 +500,7 @@ class ImportDialog(QDialog):
         todo = self.paths()
         if not todo or self.worker is not None:
             if not todo:
-                self.progress_label.setText("Add a folder, DICOMDIR or zip first.")
+                self.progress_label.setText(self.tr("Add a folder, DICOMDIR or zip first."))
             return False
         self.summary = None
         self.summary_text.clear()
@@ -446,7 +516,7 @@ class ImportDialog(QDialog):
     def cancel(self) -> None:
         if self.worker is not None:
             self.worker.cancel_event.set()
-            self.progress_label.setText("Cancelling after the current series...")
+            self.progress_label.setText(self.tr("Cancelling after the current series..."))
 
     @property
     def running(self) -> bool:
@@ -454,7 +524,7 @@ class ImportDialog(QDialog):
 
     def _on_progress(self, done: int, total: int, what: str) -> None:
         self.progress_bar.setValue(int(100 * done / max(total, 1)))
-        self.progress_label.setText(what)
+        self.progress_label.setText(app_text(what))
 
     def _on_done(self, summary: ImportSummary) -> None:
         w = self.worker
@@ -464,8 +534,9 @@ class ImportDialog(QDialog):
             w.deleteLater()
         self.summary = summary
         self.progress_bar.setValue(100 if not summary.cancelled else self.progress_bar.value())
-        self.progress_label.setText(summary.text().splitlines()[0])
-        self.summary_text.setPlainText(summary.text())
+        text = summary_text(summary)
+        self.progress_label.setText(text.splitlines()[0])
+        self.summary_text.setPlainText(text)
         self.start_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
         self.imported.emit(summary)

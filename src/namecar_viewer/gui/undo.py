@@ -25,6 +25,7 @@ from namecar_viewer.app.read_session import (
     ReadSaveError,
     ReadSession,
 )
+from namecar_viewer.gui.i18n import app_text, error_text
 
 _MERGE_IDS: dict[str, int] = {}
 
@@ -40,7 +41,7 @@ class SessionCommand(QUndoCommand):
     """One session command as a QUndoCommand."""
 
     def __init__(self, stack: ReadUndoStack, command: Command) -> None:
-        super().__init__(command.text)
+        super().__init__(app_text(command.text))  # shown in Edit > Undo
         self.stack = stack
         self.command = command
         self._done_once = False
@@ -57,11 +58,11 @@ class SessionCommand(QUndoCommand):
                 result = session.execute(self.command)
             except CommandError as exc:
                 self.setObsolete(True)
-                self.stack.report(str(exc))
+                self.stack.report(error_text(exc))
                 return
             except ReadSaveError as exc:
                 result = session.last_result
-                self.stack.report(str(exc))
+                self.stack.report(error_text(exc))
             self.merged = result.merged
             if not result.changed:
                 self.setObsolete(True)
@@ -71,9 +72,9 @@ class SessionCommand(QUndoCommand):
         try:
             session.redo()
         except ReadLockedError as exc:
-            self.stack.refused = str(exc)
+            self.stack.refused = error_text(exc)
         except ReadSaveError as exc:
-            self.stack.report(str(exc))
+            self.stack.report(error_text(exc))
 
     def undo(self) -> None:
         if self.stack.syncing:
@@ -81,9 +82,9 @@ class SessionCommand(QUndoCommand):
         try:
             self.stack.session.undo()
         except ReadLockedError as exc:
-            self.stack.refused = str(exc)
+            self.stack.refused = error_text(exc)
         except ReadSaveError as exc:
-            self.stack.report(str(exc))
+            self.stack.report(error_text(exc))
 
     def mergeWith(self, other: QUndoCommand) -> bool:
         if isinstance(other, SessionCommand) and other.merged:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
     QFont,
@@ -31,6 +31,9 @@ from PySide6.QtWidgets import QWidget
 
 from namecar_viewer.app.view_state import ViewportModel, ViewState
 from namecar_viewer.core.geometry.reslice import WindowLevel, apply_window, edge_letters
+from namecar_viewer.gui import i18n
+from namecar_viewer.gui.app_texts import orientation_text
+from namecar_viewer.gui.i18n import app_text
 
 VIEWPORT_COLOURS = ("#f0c020", "#30c8f0", "#e060e0", "#60e060")
 PAGE_STEP = 10  # slices per Page Up / Page Down
@@ -128,7 +131,8 @@ def modality_unit(model: ViewportModel) -> str:
     if vol.modality == "CT":
         return "HU"
     if vol.modality == "PT":
-        return str(vol.metadata.get("units", "") or "stored values (raw, not SUV)")
+        units = str(vol.metadata.get("units", "") or "")
+        return units or QCoreApplication.translate("SliceViewport", "stored values (raw, not SUV)")
     return ""
 
 
@@ -154,7 +158,7 @@ class SliceViewport(QWidget):
         self.active = False
         self.patient_text: list[str] = []
         self.busy_text: str | None = None  # "Loading ... 120/400 images" while a load runs
-        self.empty_text = "No series loaded.\nDouble-click a series in the study browser."
+        self.empty_text = self.tr("No series loaded.\nDouble-click a series in the study browser.")
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMouseTracking(True)
         self.setMinimumSize(120, 120)
@@ -494,7 +498,9 @@ class SliceViewport(QWidget):
         p.setPen(QColor(255, 160, 140) if error else QColor(170, 170, 180))
         title = self.model.title
         body = (f"{title}\n\n" if title else "") + (
-            f"Cannot show this stack:\n{text}" if error else text
+            self.tr("Cannot show this stack:\n{reason}").format(reason=app_text(text))
+            if error
+            else text
         )
         p.drawText(
             self.rect().adjusted(16, 16, -16, -16),
@@ -600,22 +606,28 @@ class SliceViewport(QWidget):
             return out
         if not self.state.blinded:
             out["top_left"] = "\n".join(self.patient_text)
-        desc = [vol.modality, m.title, m.orientation.value.capitalize()]
+        desc = [vol.modality, app_text(m.title), orientation_text(m.orientation)]
         out["top_right"] = "\n".join(t for t in desc if t)
         pos = m.position_mm()
-        bl = [f"Im: {m.index + 1}/{m.count}"]
+        bl = [self.tr("Im: {index}/{count}").format(index=m.index + 1, count=m.count)]
         if pos is not None:
-            bl.append(f"Pos: {pos:.1f} mm")
+            bl.append(i18n.fmt(self.tr("Pos: {mm:.1f} mm"), mm=float(pos)))
         bl.append(
-            f"W: {m.window.width:.0f} L: {m.window.center:.0f}" + (" inv" if m.invert else "")
+            i18n.fmt(
+                self.tr("W: {width:.0f} L: {level:.0f}"),
+                width=float(m.window.width),
+                level=float(m.window.center),
+            )
+            + (self.tr(" inv") if m.invert else "")
         )
         if vol.modality == "PT":
             # PET values are SUV or labelled raw, never unlabelled
-            bl.append(f"Unit: {modality_unit(m)}")
+            bl.append(self.tr("Unit: {unit}").format(unit=modality_unit(m)))
         if self._cine.isActive():
-            bl.append(f"Cine {CINE_FPS} fps")
+            bl.append(self.tr("Cine {fps} fps").format(fps=CINE_FPS))
         out["bottom_left"] = "\n".join(bl)
-        br = [f"Zoom: {self._scale * min(m.plane.pixel_spacing) if m.plane else 0:.2f}"]
+        zoom = self._scale * min(m.plane.pixel_spacing) if m.plane else 0
+        br = [i18n.fmt(self.tr("Zoom: {zoom:.2f}"), zoom=float(zoom))]
         readout = self.readout()
         if readout:
             br.append(readout)
@@ -637,8 +649,21 @@ class SliceViewport(QWidget):
         value = float(sl.pixels[r, c])
         pt = sl.plane.pixel_to_patient([rc])[0]
         unit = modality_unit(self.model)
-        val = "outside volume" if math.isnan(value) else f"{value:.4g} {unit}".strip()
-        return f"{val}\n({pt[0]:.1f}, {pt[1]:.1f}, {pt[2]:.1f}) mm LPS"
+        val = (
+            self.tr("outside volume")
+            if math.isnan(value)
+            else i18n.fmt("{value:.4g} {unit}", value=value, unit=unit).strip()
+        )
+        return (
+            val
+            + "\n"
+            + i18n.fmt(
+                self.tr("({x:.1f}, {y:.1f}, {z:.1f}) mm LPS"),
+                x=float(pt[0]),
+                y=float(pt[1]),
+                z=float(pt[2]),
+            )
+        )
 
     def _paint_overlays(self, p: QPainter) -> None:
         plane = self.model.plane

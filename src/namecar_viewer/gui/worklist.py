@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QObject, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QComboBox,
@@ -34,6 +34,8 @@ from sqlalchemy import select
 
 from namecar_viewer.app.blinding import BlindingPolicy, IdentifierKind, Redactor, parse_date
 from namecar_viewer.app.worklist import CaseStatus, Task, WorkItem
+from namecar_viewer.gui.app_texts import enum_text, enum_value_text
+from namecar_viewer.gui.i18n import app_text
 from namecar_viewer.gui.login import ReviewContext
 from namecar_viewer.persistence.review import assignments_table, cases_table
 
@@ -44,7 +46,12 @@ STATUS_COLOURS = {
     CaseStatus.NEEDS_ADJUDICATION: "#c0392b",
     CaseStatus.ADJUDICATED: "#7d3c98",
 }
-COLUMNS = ("Subject", "Timepoint", "Task", "Status")
+COLUMNS = (
+    QT_TRANSLATE_NOOP("WorklistPanel", "Subject"),
+    QT_TRANSLATE_NOOP("WorklistPanel", "Timepoint"),
+    QT_TRANSLATE_NOOP("WorklistPanel", "Task"),
+    QT_TRANSLATE_NOOP("WorklistPanel", "Status"),
+)
 _ITEM_ROLE = Qt.ItemDataRole.UserRole
 
 
@@ -117,7 +124,7 @@ class WorklistPanel(QWidget):
         self.header = QLabel(self)
         lay.addWidget(self.header)
         self.table = QTableWidget(0, len(COLUMNS), self)
-        self.table.setHorizontalHeaderLabels(list(COLUMNS))
+        self.table.setHorizontalHeaderLabels([self.tr(c) for c in COLUMNS])
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
@@ -126,9 +133,9 @@ class WorklistPanel(QWidget):
         self.table.cellDoubleClicked.connect(lambda r, _c: self.open_row(r))
         lay.addWidget(self.table, 1)
         row = QHBoxLayout()
-        self.open_button = QPushButton("Open case", self)
+        self.open_button = QPushButton(self.tr("Open case"), self)
         self.open_button.clicked.connect(lambda _c=False: self.open_row(self.table.currentRow()))
-        self.refresh_button = QPushButton("Refresh", self)
+        self.refresh_button = QPushButton(self.tr("Refresh"), self)
         self.refresh_button.clicked.connect(lambda _c=False: self.refresh())
         row.addWidget(self.open_button)
         row.addWidget(self.refresh_button)
@@ -148,10 +155,10 @@ class WorklistPanel(QWidget):
         t.setRowCount(len(self.items))
         for r, it in enumerate(self.items):
             texts = (
-                self.policy.subject(it.subject_id),
+                app_text(self.policy.subject(it.subject_id)),
                 it.timepoint_label,
-                it.task.value,
-                it.status.value,
+                enum_text(it.task),
+                enum_text(it.status),
             )
             for c, text in enumerate(texts):
                 item = QTableWidgetItem(text)
@@ -165,12 +172,14 @@ class WorklistPanel(QWidget):
             it.status not in (CaseStatus.SIGNED, CaseStatus.ADJUDICATED) for it in self.items
         )
         self.header.setText(
-            f"<b>{self.ctx.user.username}</b>: {len(self.items)} case(s), {n_open} to do"
+            self.tr("<b>{user}</b>: {n} case(s), {todo} to do").format(
+                user=self.ctx.user.username, n=len(self.items), todo=n_open
+            )
         )
 
     def open_row(self, row: int) -> None:
         if not 0 <= row < len(self.items):
-            self.message.setText("Select a case first.")
+            self.message.setText(self.tr("Select a case first."))
             return
         if self.open_handler is not None:
             self.open_handler(self.items[row])
@@ -186,7 +195,7 @@ class WorklistDock(QObject):
         self.ctx: ReviewContext = review.ctx
         self.panel = WorklistPanel(self.ctx, review.policy)
         self.panel.open_handler = self.open_case
-        self.dock = QDockWidget("Worklist", window)
+        self.dock = QDockWidget(self.tr("Worklist"), window)
         self.dock.setObjectName("worklist_dock")
         self.dock.setWidget(self.panel)
         window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.dock)
@@ -234,8 +243,13 @@ class WorklistDock(QObject):
         self._open_studies(item)
         self.review.on_read_switched()
         self.refresh()
-        subject = self.review.policy.subject(item.subject_id)
-        self.window.statusBar().showMessage(f"Opened {subject} {item.timepoint_label}", 10000)
+        subject = app_text(self.review.policy.subject(item.subject_id))
+        self.window.statusBar().showMessage(
+            self.tr("Opened {subject} {timepoint}").format(
+                subject=subject, timepoint=item.timepoint_label
+            ),
+            10000,
+        )
         return read_uid
 
     def _open_studies(self, item: WorkItem) -> None:
@@ -244,7 +258,7 @@ class WorklistDock(QObject):
         rows = [r for r in index.stack_rows(item.patient_id) if r.loadable and not r.is_localizer]
         if not rows:
             self.panel.message.setText(
-                "No images of this case in the study index: import them (File > Import)."
+                self.tr("No images of this case in the study index: import them (File > Import).")
             )
             return
         self.window.browser.refresh()
@@ -291,11 +305,13 @@ class AssignDialog(QDialog):
         self.ctx = ctx
         # blinded: subjects by their pseudonym (the administrator unblinds to see the IDs)
         self.policy = policy or BlindingPolicy.open()
-        self.setWindowTitle("Assign cases")
+        self.setWindowTitle(self.tr("Assign cases"))
         self.resize(760, 480)
         lay = QVBoxLayout(self)
         self.table = QTableWidget(0, 4, self)
-        self.table.setHorizontalHeaderLabels(["Subject", "Timepoint", "Case status", "Readers"])
+        self.table.setHorizontalHeaderLabels(
+            [self.tr("Subject"), self.tr("Timepoint"), self.tr("Case status"), self.tr("Readers")]
+        )
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         self.table.verticalHeader().setVisible(False)
@@ -303,16 +319,16 @@ class AssignDialog(QDialog):
         lay.addWidget(self.table, 1)
         create = QFormLayout()
         self.subject_edit = QLineEdit(self)
-        self.subject_edit.setPlaceholderText("Trial subject ID")
+        self.subject_edit.setPlaceholderText(self.tr("Trial subject ID"))
         self.timepoint_edit = QLineEdit(self)
-        self.timepoint_edit.setPlaceholderText("Timepoint (e.g. FU03M)")
+        self.timepoint_edit.setPlaceholderText(self.tr("Timepoint (e.g. FU03M)"))
         self.patient_edit = QLineEdit(self)
-        self.patient_edit.setPlaceholderText("DICOM patient ID of the images")
-        self.create_button = QPushButton("Create case", self)
+        self.patient_edit.setPlaceholderText(self.tr("DICOM patient ID of the images"))
+        self.create_button = QPushButton(self.tr("Create case"), self)
         self.create_button.clicked.connect(lambda _c=False: self.create_case())
-        create.addRow("Subject:", self.subject_edit)
-        create.addRow("Timepoint:", self.timepoint_edit)
-        create.addRow("Patient ID:", self.patient_edit)
+        create.addRow(self.tr("Subject:"), self.subject_edit)
+        create.addRow(self.tr("Timepoint:"), self.timepoint_edit)
+        create.addRow(self.tr("Patient ID:"), self.patient_edit)
         create.addRow("", self.create_button)
         lay.addLayout(create)
         assign = QHBoxLayout()
@@ -321,10 +337,10 @@ class AssignDialog(QDialog):
             self.user_combo.addItem(u.username, u.username)
         self.task_combo = QComboBox(self)
         for t in Task:
-            self.task_combo.addItem(t.value, t)
-        self.assign_button = QPushButton("Assign selected case", self)
+            self.task_combo.addItem(enum_text(t), t)
+        self.assign_button = QPushButton(self.tr("Assign selected case"), self)
         self.assign_button.clicked.connect(lambda _c=False: self.assign_selected())
-        assign.addWidget(QLabel("To:", self))
+        assign.addWidget(QLabel(self.tr("To:"), self))
         assign.addWidget(self.user_combo, 1)
         assign.addWidget(self.task_combo)
         assign.addWidget(self.assign_button)
@@ -344,13 +360,16 @@ class AssignDialog(QDialog):
         self.table.setRowCount(len(cases))
         for r, case in enumerate(cases):
             who = [
-                f"{x.username} ({x.task}: {x.status})" for x in assigns if x.case_uid == case.uid
+                f"{x.username} ({enum_value_text('Task', x.task)}: "
+                f"{enum_value_text('CaseStatus', x.status)})"
+                for x in assigns
+                if x.case_uid == case.uid
             ]
             for col, text in enumerate(
                 (
-                    self.policy.subject(case.subject_id),
+                    app_text(self.policy.subject(case.subject_id)),
                     case.timepoint_label,
-                    case.status,
+                    enum_value_text("CaseStatus", case.status),
                     "; ".join(who) or "-",
                 )
             ):
@@ -362,10 +381,14 @@ class AssignDialog(QDialog):
         tp = self.timepoint_edit.text().strip()
         pid = self.patient_edit.text().strip() or subject
         if not subject or not tp:
-            self.message.setText("A case needs a subject ID and a timepoint.")
+            self.message.setText(self.tr("A case needs a subject ID and a timepoint."))
             return None
         uid: str = self.ctx.worklist.create_case(self.ctx.user.username, subject, tp, pid)
-        self.message.setText(f"Case {self.policy.subject(subject)} {tp} created.")
+        self.message.setText(
+            self.tr("Case {subject} {timepoint} created.").format(
+                subject=app_text(self.policy.subject(subject)), timepoint=tp
+            )
+        )
         self.refresh()
         self.table.selectRow(self.case_uids.index(uid))
         self.changed.emit()
@@ -374,12 +397,14 @@ class AssignDialog(QDialog):
     def assign_selected(self) -> str | None:
         row = self.table.currentRow()
         if not 0 <= row < len(self.case_uids):
-            self.message.setText("Select a case to assign.")
+            self.message.setText(self.tr("Select a case to assign."))
             return None
         user = str(self.user_combo.currentData() or "")
         task = self.task_combo.currentData()
         uid: str = self.ctx.worklist.assign(self.ctx.user.username, self.case_uids[row], user, task)
-        self.message.setText(f"Assigned to {user} ({task.value}).")
+        self.message.setText(
+            self.tr("Assigned to {user} ({task}).").format(user=user, task=enum_text(task))
+        )
         self.refresh()
         self.table.selectRow(row)
         self.changed.emit()

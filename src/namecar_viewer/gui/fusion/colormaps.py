@@ -6,12 +6,18 @@ import enum
 
 import numpy as np
 import numpy.typing as npt
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
 
 
 class ColourMap(enum.Enum):
-    HOT_IRON = "Hot iron"
-    RAINBOW = "Rainbow"
-    INVERTED_GREY = "Inverted grey"
+    HOT_IRON = QT_TRANSLATE_NOOP("ColourMap", "Hot iron")
+    RAINBOW = QT_TRANSLATE_NOOP("ColourMap", "Rainbow")
+    INVERTED_GREY = QT_TRANSLATE_NOOP("ColourMap", "Inverted grey")
+
+
+def colour_map_text(cmap: ColourMap) -> str:
+    """The colour map's name in the reader's language."""
+    return QCoreApplication.translate("ColourMap", cmap.value)
 
 
 def _interp(stops: list[tuple[float, tuple[int, int, int]]]) -> npt.NDArray[np.float64]:

@@ -23,7 +23,7 @@ import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, QRectF, Qt
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QObject, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QDialog, QDockWidget, QPushButton, QVBoxLayout, QWidget
 
@@ -45,12 +45,26 @@ from namecar_viewer.core.suv import SuvOverrides
 from namecar_viewer.gui.fusion.mip_view import MipViewport
 from namecar_viewer.gui.fusion.registration_panel import RegistrationPanel
 from namecar_viewer.gui.fusion.viewports import FusedViewport
+from namecar_viewer.gui.i18n import app_text
 from namecar_viewer.gui.viewport import SliceViewport
 
 if TYPE_CHECKING:
     from namecar_viewer.gui.reading import ReadingController
 
-WAITING_TEXT = "Fusion: waiting for the MRI and the PET to load..."
+translate = QCoreApplication.translate
+# how the registration came about (RegistrationRecord.method), as shown
+_METHODS = {
+    "automatic": QT_TRANSLATE_NOOP("PetGrid", "automatic"),
+    "manual": QT_TRANSLATE_NOOP("PetGrid", "manual"),
+    "automatic+manual": QT_TRANSLATE_NOOP("PetGrid", "automatic+manual"),
+}
+
+
+def method_text(method: str) -> str:
+    return translate("PetGrid", _METHODS.get(method, method))
+
+
+WAITING_TEXT = QT_TRANSLATE_NOOP("PetGrid", "Fusion: waiting for the MRI and the PET to load...")
 
 
 def suv_missing(volume: Volume | None) -> str:
@@ -72,8 +86,10 @@ class SuvBanner:
         btn = self.buttons.get(vp)
         if not why or vol is None:
             return
-        text = f"PET NOT IN SUV - shown in stored values ({vol.metadata.get('units')})"
-        text += f"\n{why}"
+        text = translate("PetGrid", "PET NOT IN SUV - shown in stored values ({units})").format(
+            units=vol.metadata.get("units")
+        )
+        text += f"\n{app_text(why)}"
         rect = QRectF(vp.rect()).adjusted(12, 44, -12, -12)
         p.setFont(vp._font)
         flags = Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap
@@ -140,7 +156,7 @@ class FusionSlot(_Slot):
         fused = self.widget
         mri, pet = self.source_volume(self.mri_vp), self.source_volume(self.pet_vp)
         if mri is None or pet is None:
-            fused.empty_text = WAITING_TEXT
+            fused.empty_text = translate("PetGrid", WAITING_TEXT)
             if fused.model.volume is not None:
                 fused.model.set_volume(None, SliceOrientation.AXIAL, self.title)
             fused.set_pet(None)
@@ -207,8 +223,10 @@ class PetGrid(QObject):
         self.buttons: dict[SliceViewport, QPushButton] = {}
         self.banner = SuvBanner(self.buttons)
         for vp in self.w.viewports:
-            btn = QPushButton("Enter missing SUV values...", vp)
-            btn.setToolTip("Weight, injected activity or injection time from the injection record")
+            btn = QPushButton(self.tr("Enter missing SUV values..."), vp)
+            btn.setToolTip(
+                self.tr("Weight, injected activity or injection time from the injection record")
+            )
             btn.clicked.connect(functools.partial(self._ask_clicked, vp))
             btn.hide()
             self.buttons[vp] = btn
@@ -274,7 +292,7 @@ class PetGrid(QObject):
         try:
             return overrides_in(self._settings(), series_instance_uid)
         except ValueError as exc:
-            self._say(str(exc))
+            self._say(app_text(str(exc)))
             return None
 
     def sync_from_read(self) -> None:
@@ -325,7 +343,11 @@ class PetGrid(QObject):
         fields = vol.metadata.get("suv_fields") if why and vol is not None else None
         btn.setVisible(bool(why and fields))
         if why:
-            self._say(f"PET shown in stored values, not SUV: {why.splitlines()[0]}")
+            self._say(
+                self.tr("PET shown in stored values, not SUV: {reason}").format(
+                    reason=app_text(why.splitlines()[0])
+                )
+            )
 
     def _ask_clicked(self, vp: SliceViewport, _checked: bool = False) -> None:
         self.ask_suv_values(vp)
@@ -356,7 +378,7 @@ class PetGrid(QObject):
         try:
             ov = dataclasses.replace(base, **values)
         except TypeError as exc:
-            self._say(f"Not an SUV input: {exc}")
+            self._say(self.tr("Not an SUV input: {reason}").format(reason=exc))
             return False
         reads = self._reads()
         if reads is None:
@@ -373,8 +395,12 @@ class PetGrid(QObject):
             self._reapply_suv(vp)  # when the read did not change (same values) nothing moves
             still = suv_missing(vp.model.volume)
             self._say(
-                "Reader-entered SUV values stored with the MRI-PET record."
-                + (f" Still missing: {still.splitlines()[0]}" if still else "")
+                self.tr("Reader-entered SUV values stored with the MRI-PET record.")
+                + (
+                    self.tr(" Still missing: {what}").format(what=app_text(still.splitlines()[0]))
+                    if still
+                    else ""
+                )
             )
         return stored
 
@@ -388,8 +414,10 @@ class PetGrid(QObject):
         ok = bool(reads.ancillary_session.read.settings.get(record.key) == record.to_json())
         if ok:
             self._say(
-                f"Registration ({record.method}) accepted and stored with the MRI-PET record; "
-                "every linked view uses it."
+                self.tr(
+                    "Registration ({method}) accepted and stored with the MRI-PET record; "
+                    "every linked view uses it."
+                ).format(method=method_text(record.method))
             )
         return ok
 
@@ -423,7 +451,7 @@ class PetGrid(QObject):
         if fused is None:
             fused = FusedViewport(ViewportModel(f"{vp.model.name} fusion"), self.w.state)
             fused.colour = vp.colour
-            fused.empty_text = WAITING_TEXT
+            fused.empty_text = translate("PetGrid", WAITING_TEXT)
             self._fused[vp] = fused
             self.w.embedded_viewports.append(fused)
             reads = self._reads()
@@ -474,7 +502,7 @@ class PetGrid(QObject):
 
     def show_registration(self, panel: RegistrationPanel) -> None:
         if self.registration_dock is None:
-            dock = QDockWidget("PET registration", self.w)
+            dock = QDockWidget(self.tr("PET registration"), self.w)
             dock.setObjectName("pet_registration_dock")
             self.w.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
             self.registration_dock = dock

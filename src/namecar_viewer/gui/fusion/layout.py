@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -32,12 +32,14 @@ from namecar_viewer.app.pet import SUV_UNIT
 from namecar_viewer.app.view_state import ViewportModel, ViewState
 from namecar_viewer.core.geometry import Volume
 from namecar_viewer.core.geometry.reslice import SliceOrientation, WindowLevel
-from namecar_viewer.gui.fusion.colormaps import ColourMap
+from namecar_viewer.gui.fusion.colormaps import ColourMap, colour_map_text
 from namecar_viewer.gui.fusion.lesion_dock import PetLesionPanel
 from namecar_viewer.gui.fusion.mip_view import MipViewport
 from namecar_viewer.gui.fusion.registration_panel import RegistrationPanel
 from namecar_viewer.gui.fusion.viewports import FusedViewport, LinkedSliceViewport
 from namecar_viewer.gui.viewport import VIEWPORT_COLOURS
+
+translate = QCoreApplication.translate
 
 
 class MriPetView(QWidget):
@@ -49,11 +51,13 @@ class MriPetView(QWidget):
         pet: Volume,
         state: ViewState | None = None,
         orientation: SliceOrientation = SliceOrientation.AXIAL,
-        mri_title: str = "MRI",
-        pet_title: str = "PET",
+        mri_title: str = "",
+        pet_title: str = "",
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        mri_title = mri_title or self.tr("MRI")
+        pet_title = pet_title or self.tr("PET")
         self.state = state if state is not None else ViewState()
         self.mri, self.pet = mri, pet
         self.mri_model = ViewportModel("MRI")
@@ -84,10 +88,10 @@ class MriPetView(QWidget):
         self.registration.candidate_changed.connect(self._on_candidate)
         self.registration.accepted.connect(lambda _m: self.refresh_fusion())
         self.fused_view.nudge_panel = self.registration
-        side.addTab(self._fusion_controls(), "Fusion")
-        side.addTab(self.registration, "Registration")
+        side.addTab(self._fusion_controls(), self.tr("Fusion"))
+        side.addTab(self.registration, self.tr("Registration"))
         self.lesions = PetLesionPanel(pet, self.state)
-        side.addTab(self.lesions, "PET lesions")
+        side.addTab(self.lesions, self.tr("PET lesions"))
         self.side = side
         split = QSplitter(Qt.Orientation.Horizontal, self)
         split.addWidget(grid_host)
@@ -107,7 +111,7 @@ class MriPetView(QWidget):
         lay = QVBoxLayout(w)
         self.cmap = QComboBox(w)
         for c in ColourMap:
-            self.cmap.addItem(c.value, c)
+            self.cmap.addItem(colour_map_text(c), c)
         self.cmap.currentIndexChanged.connect(
             lambda _i: self.fused_view.set_colour_map(self.cmap.currentData())
         )
@@ -124,17 +128,19 @@ class MriPetView(QWidget):
             sb.setSuffix(" SUV")
             sb.valueChanged.connect(self._suv_window_changed)
         for text, ed in (
-            ("PET colour map", self.cmap),
-            ("PET opacity", self.opacity),
-            ("SUV window low", self.suv_lo),
-            ("SUV window high", self.suv_hi),
+            (self.tr("PET colour map"), self.cmap),
+            (self.tr("PET opacity"), self.opacity),
+            (self.tr("SUV window low"), self.suv_lo),
+            (self.tr("SUV window high"), self.suv_hi),
         ):
             lay.addWidget(QLabel(text, w))
             lay.addWidget(ed)
         self.fusion_status = QLabel("", w)
         self.fusion_status.setWordWrap(True)
         lay.addWidget(self.fusion_status)
-        lay.addWidget(QLabel(f"PET values and statistics in {SUV_UNIT}.", w))
+        lay.addWidget(
+            QLabel(self.tr("PET values and statistics in {unit}.").format(unit=SUV_UNIT), w)
+        )
         lay.addStretch(1)
         return w
 
@@ -155,7 +161,7 @@ class MriPetView(QWidget):
     def refresh_fusion(self) -> None:
         """Fuse with the accepted transform (or directly in one frame), else refuse visibly."""
         self.fused_view.set_pet(self.pet, self.accepted_matrix())
-        self.fusion_status.setText(self.fused_view.message or "PET fused over the MRI.")
+        self.fusion_status.setText(self.fused_view.message or self.tr("PET fused over the MRI."))
 
     def _on_candidate(self, matrix: Any) -> None:
         if matrix is None:
@@ -222,13 +228,17 @@ def open_mri_pet_layout(window: Any) -> QMainWindow | None:
     mr_stack, pet_stack = _stacks_of(window)
     if mr_stack is None or pet_stack is None:
         window.statusBar().showMessage(
-            "MRI-PET layout needs an MRI and a PET series among the open studies."
+            translate(
+                "MriPetView", "MRI-PET layout needs an MRI and a PET series among the open studies."
+            )
         )
         return None
     try:
         mri = load_stack(mr_stack)
     except Exception as exc:  # noqa: BLE001 - shown, never a traceback
-        window.statusBar().showMessage(f"Cannot load the MRI: {exc}")
+        window.statusBar().showMessage(
+            translate("MriPetView", "Cannot load the MRI: {reason}").format(reason=exc)
+        )
         return None
     pet, message = load_pet_with_dialog(window, pet_stack)
     if pet is None:
@@ -239,13 +249,13 @@ def open_mri_pet_layout(window: Any) -> QMainWindow | None:
         pet,
         getattr(window, "state", None),
         mri_title=f"{mr_stack.series_description} {mr_stack.label}".strip(),
-        pet_title=pet_stack.series_description or "PET",
+        pet_title=pet_stack.series_description or translate("MriPetView", "PET"),
     )
     pet_grid = getattr(getattr(window, "reading", None), "pet", None)
     if pet_grid is not None:  # Accept stores the transform with the read (audited)
         view.registration.store = pet_grid.store_registration
     host = QMainWindow(window)
-    host.setWindowTitle("NAMECAR Viewer - MRI-PET")
+    host.setWindowTitle(translate("MriPetView", "NAMECAR Viewer - MRI-PET"))
     host.setCentralWidget(view)
     host.resize(1500, 950)
     host.show()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import QT_TRANSLATE_NOOP
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -25,17 +26,25 @@ from namecar_viewer.app.pet_lesions import (
 from namecar_viewer.app.view_state import ViewState
 from namecar_viewer.core.geometry import Volume
 from namecar_viewer.core.suv import ReferenceRegion, SphereVoi, ThresholdKind
+from namecar_viewer.gui import i18n
+from namecar_viewer.gui.i18n import app_text
 
 COLUMNS = (
-    "Lesion id",
-    "Label",
+    QT_TRANSLATE_NOOP("PetLesionPanel", "Lesion id"),
+    QT_TRANSLATE_NOOP("PetLesionPanel", "Label"),
     "SUVmax",
     "SUVpeak",
     "SUVmean",
-    "MTV (ml)",
+    QT_TRANSLATE_NOOP("PetLesionPanel", "MTV (ml)"),
     "TLU",
     "TBR",
-    "MRI/CT size (mm)",
+    QT_TRANSLATE_NOOP("PetLesionPanel", "MRI/CT size (mm)"),
+)
+# core.suv.ReferenceRegion values, shown with spaces
+_REGIONS = (
+    QT_TRANSLATE_NOOP("PetLesionPanel", "liver"),
+    QT_TRANSLATE_NOOP("PetLesionPanel", "blood pool"),
+    QT_TRANSLATE_NOOP("PetLesionPanel", "parotid"),
 )
 
 
@@ -52,12 +61,12 @@ class PetLesionPanel(QWidget):
         lay = QVBoxLayout(self)
         top = QHBoxLayout()
         self.id_edit = QLineEdit(self)
-        self.id_edit.setPlaceholderText("lesion id (from the read, e.g. T1)")
+        self.id_edit.setPlaceholderText(self.tr("lesion id (from the read, e.g. T1)"))
         self.radius = QDoubleSpinBox(self)
         self.radius.setRange(3.0, 60.0)
         self.radius.setValue(15.0)
         self.radius.setSuffix(" mm")
-        add = QPushButton("Add lesion at crosshair", self)
+        add = QPushButton(self.tr("Add lesion at crosshair"), self)
         add.clicked.connect(self.add_at_crosshair)
         top.addWidget(self.id_edit)
         top.addWidget(self.radius)
@@ -66,37 +75,43 @@ class PetLesionPanel(QWidget):
         ref = QHBoxLayout()
         self.region = QComboBox(self)
         for r in ReferenceRegion:
-            self.region.addItem(r.value.replace("_", " "), r)
-        set_ref = QPushButton("Set reference at crosshair", self)
+            self.region.addItem(self.tr(r.value.replace("_", " ")), r)
+        set_ref = QPushButton(self.tr("Set reference at crosshair"), self)
         set_ref.clicked.connect(self.reference_at_crosshair)
         self.threshold = QDoubleSpinBox(self)
         self.threshold.setRange(1.0, 100.0)
         self.threshold.setValue(41.0)
         self.threshold_kind = QComboBox(self)
-        self.threshold_kind.addItem("% of SUVmax", ThresholdKind.PERCENT_OF_MAX)
-        self.threshold_kind.addItem("SUV absolute", ThresholdKind.ABSOLUTE)
+        self.threshold_kind.addItem(self.tr("% of SUVmax"), ThresholdKind.PERCENT_OF_MAX)
+        self.threshold_kind.addItem(self.tr("SUV absolute"), ThresholdKind.ABSOLUTE)
         self.threshold.valueChanged.connect(lambda _v: self.refresh())
         self.threshold_kind.currentIndexChanged.connect(lambda _i: self.refresh())
-        ref.addWidget(QLabel("Reference:"))
+        ref.addWidget(QLabel(self.tr("Reference:")))
         ref.addWidget(self.region)
         ref.addWidget(set_ref)
-        ref.addWidget(QLabel("MTV threshold:"))
+        ref.addWidget(QLabel(self.tr("MTV threshold:")))
         ref.addWidget(self.threshold)
         ref.addWidget(self.threshold_kind)
         lay.addLayout(ref)
         self.table = QTableWidget(0, len(COLUMNS), self)
-        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setHorizontalHeaderLabels([self.tr(c) for c in COLUMNS])
         lay.addWidget(self.table)
         self.message = QLabel(
-            "SUV in g/ml (SUVbw); MTV inside the threshold; TBR = SUVmax / reference mean.", self
+            self.tr(
+                "SUV in g/ml (SUVbw); MTV inside the threshold; TBR = SUVmax / reference mean."
+            ),
+            self,
         )
         self.message.setWordWrap(True)
         lay.addWidget(self.message)
 
+    def _region_text(self, region: str | None) -> str:
+        return self.tr(str(region or "").replace("_", " "))
+
     def _crosshair_in_pet(self) -> tuple[float, float, float] | None:
         p = self.state.crosshair_in(self.pet.frame_of_reference_uid)
         if p is None:
-            self.message.setText("Place the crosshair on the PET or a linked view first.")
+            self.message.setText(self.tr("Place the crosshair on the PET or a linked view first."))
             return None
         return (float(p[0]), float(p[1]), float(p[2]))
 
@@ -124,28 +139,35 @@ class PetLesionPanel(QWidget):
         try:
             self.rows = lesion_table(self.pet, self.lesions, threshold, self.reference)
         except ValueError as exc:
-            self.message.setText(str(exc))
+            self.message.setText(app_text(str(exc)))
             return
         self.table.setRowCount(len(self.rows))
         for r, row in enumerate(self.rows):
             size = ""
             if row.anatomical_long_axis_mm is not None:
-                size = f"{row.anatomical_long_axis_mm:.0f}"
+                size = i18n.num(row.anatomical_long_axis_mm, 0)
                 if row.anatomical_short_axis_mm is not None:
-                    size += f" x {row.anatomical_short_axis_mm:.0f}"
+                    size += " x " + i18n.num(row.anatomical_short_axis_mm, 0)
             values = (
                 row.lesion_id,
                 row.label,
-                f"{row.suv_max:.2f}",
-                f"{row.suv_peak:.2f}",
-                f"{row.suv_mean:.2f}",
-                f"{row.mtv_ml:.2f}",
-                f"{row.tlu:.1f}",
-                "" if row.tbr is None else f"{row.tbr:.2f} ({row.reference_region})",
+                i18n.num(row.suv_max, 2),
+                i18n.num(row.suv_peak, 2),
+                i18n.num(row.suv_mean, 2),
+                i18n.num(row.mtv_ml, 2),
+                i18n.num(row.tlu, 1),
+                ""
+                if row.tbr is None
+                else f"{i18n.num(row.tbr, 2)} ({self._region_text(row.reference_region)})",
                 size,
             )
             for c, v in enumerate(values):
                 self.table.setItem(r, c, QTableWidgetItem(v))
         self.table.resizeColumnsToContents()
         if self.rows:
-            self.message.setText(f"Values in {self.rows[0].unit}; MTV at {self.rows[0].threshold}.")
+            self.message.setText(
+                self.tr("Values in {unit}; MTV at {threshold}.").format(
+                    unit=self.rows[0].unit,
+                    threshold=i18n.localise_number_text(app_text(str(self.rows[0].threshold))),
+                )
+            )

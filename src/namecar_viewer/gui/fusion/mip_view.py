@@ -14,6 +14,7 @@ from namecar_viewer.app.pet import value_unit
 from namecar_viewer.app.view_state import ViewState
 from namecar_viewer.core.geometry import Volume
 from namecar_viewer.core.mip import MipImage, RayHit, mip
+from namecar_viewer.gui import i18n
 from namecar_viewer.gui.fusion.colormaps import ColourMap, argb_table, suv_to_index
 
 ANGLE_STEP_DEG = 10.0
@@ -152,7 +153,9 @@ class MipViewport(QWidget):
             if m is None:
                 p.fillRect(self.rect(), QColor(24, 24, 28))
                 p.setPen(QColor(170, 170, 180))
-                p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "No PET loaded for the MIP.")
+                p.drawText(
+                    self.rect(), Qt.AlignmentFlag.AlignCenter, self.tr("No PET loaded for the MIP.")
+                )
                 return
             if self._image is None:
                 idx = suv_to_index(m.image, *self.suv_window)
@@ -179,17 +182,28 @@ class MipViewport(QWidget):
             p.drawText(
                 QRectF(self.rect()).adjusted(8, 6, -8, -6),
                 Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
-                f"PET MIP {self.angle:.0f}°"
-                + (" (rotating)" if self.rotating else "")
-                + f"\n{lo:g}-{hi:g} {unit}",
+                self.tr("PET MIP {angle}°").format(angle=i18n.num(self.angle, 0))
+                + (self.tr(" (rotating)") if self.rotating else "")
+                + "\n"
+                + i18n.fmt("{lo:g}-{hi:g} {unit}", lo=float(lo), hi=float(hi), unit=unit),
             )
             if self.last_hit is not None:
                 h = self.last_hit
                 p.drawText(
                     QRectF(self.rect()).adjusted(8, 6, -8, -6),
                     Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom,
-                    f"Hottest on ray: {h.value:.2f} {unit}\n"
-                    f"({h.point_lps[0]:.1f}, {h.point_lps[1]:.1f}, {h.point_lps[2]:.1f}) mm LPS",
+                    i18n.fmt(
+                        self.tr("Hottest on ray: {value:.2f} {unit}"),
+                        value=float(h.value),
+                        unit=unit,
+                    )
+                    + "\n"
+                    + i18n.fmt(
+                        self.tr("({x:.1f}, {y:.1f}, {z:.1f}) mm LPS"),
+                        x=float(h.point_lps[0]),
+                        y=float(h.point_lps[1]),
+                        z=float(h.point_lps[2]),
+                    ),
                 )
         finally:
             p.end()

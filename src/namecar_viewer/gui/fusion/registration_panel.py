@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QGridLayout,
@@ -42,11 +42,16 @@ from namecar_viewer.core.registration import (
     register_rigid,
     rigid_matrix,
 )
+from namecar_viewer.gui import i18n
+from namecar_viewer.gui.i18n import app_text
 
 NUDGE_MM = 1.0
 NUDGE_DEG = 0.5
 # Optimiser iterations in all pyramid levels, for the progress bar's scale (an estimate).
 EXPECTED_ITERATIONS = 250
+
+
+translate = QCoreApplication.translate
 
 
 class _Bridge(QObject):
@@ -85,7 +90,10 @@ class RegistrationPanel(QWidget):
         self._bridge.failed.connect(self._on_failed)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
-        box = QGroupBox("Registration PET -> " + (base.modality or "base"), self)
+        box = QGroupBox(
+            self.tr("Registration PET -> {base}").format(base=base.modality or self.tr("base")),
+            self,
+        )
         lay = QVBoxLayout(box)
         self.status = QLabel(self._frame_text(), box)
         self.status.setWordWrap(True)
@@ -93,9 +101,9 @@ class RegistrationPanel(QWidget):
         # a transform restored from the read (or undone) changes what the status says
         self.state.transforms_changed.connect(self._on_transforms_changed)
         row = QHBoxLayout()
-        self.auto_button = QPushButton("Automatic rigid registration", box)
+        self.auto_button = QPushButton(self.tr("Automatic rigid registration"), box)
         self.auto_button.clicked.connect(self.start_automatic)
-        self.cancel_button = QPushButton("Cancel", box)
+        self.cancel_button = QPushButton(self.tr("Cancel"), box)
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self._cancel.set)
         row.addWidget(self.auto_button)
@@ -120,20 +128,22 @@ class RegistrationPanel(QWidget):
             ("rot y +", (0, NUDGE_DEG, 0), (0, 0, 0)),
         ]
         for n, (text, rot, tr) in enumerate(nudges):
-            b = QPushButton(text, box)
+            b = QPushButton(text.replace("rot", self.tr("rot")), box)
             b.setAutoRepeat(True)
             b.clicked.connect(lambda _c=False, r=rot, t=tr: self.nudge(r, t))
             grid.addWidget(b, n // 2, n % 2)
-        lay.addWidget(QLabel("Manual nudge (PET moves; keys: arrows, PgUp/PgDn, Shift rotates)"))
+        lay.addWidget(
+            QLabel(self.tr("Manual nudge (PET moves; keys: arrows, PgUp/PgDn, Shift rotates)"))
+        )
         lay.addLayout(grid)
-        self.metric_label = QLabel("Metric: -", box)
+        self.metric_label = QLabel(self.tr("Metric: -"), box)
         self.transform_label = QLabel("", box)
         self.transform_label.setWordWrap(True)
         lay.addWidget(self.metric_label)
         lay.addWidget(self.transform_label)
         row2 = QHBoxLayout()
-        self.accept_button = QPushButton("Accept", box)
-        self.reject_button = QPushButton("Reject", box)
+        self.accept_button = QPushButton(self.tr("Accept"), box)
+        self.reject_button = QPushButton(self.tr("Reject"), box)
         self.accept_button.clicked.connect(self.accept)
         self.reject_button.clicked.connect(self.reject)
         row2.addWidget(self.accept_button)
@@ -161,10 +171,10 @@ class RegistrationPanel(QWidget):
     def _frame_text(self) -> str:
         a, b = self._frames()
         if a and a == b:
-            return "Same frame of reference: fused directly (registration optional)."
+            return self.tr("Same frame of reference: fused directly (registration optional).")
         if self.accepted_matrix() is not None:
-            return "Different frames of reference: an accepted transform links them."
-        return "Different frames of reference: NOT fused until a registration is accepted."
+            return self.tr("Different frames of reference: an accepted transform links them.")
+        return self.tr("Different frames of reference: NOT fused until a registration is accepted.")
 
     def _update_buttons(self) -> None:
         running = self._thread is not None and self._thread.is_alive()
@@ -181,12 +191,23 @@ class RegistrationPanel(QWidget):
             ax, ay, az = euler_angles_deg(m)
             t = m[:3, 3]
             self.transform_label.setText(
-                f"Base -> PET: rotation ({ax:.2f}, {ay:.2f}, {az:.2f}) deg, "
-                f"translation ({t[0]:.1f}, {t[1]:.1f}, {t[2]:.1f}) mm"
+                i18n.fmt(
+                    self.tr(
+                        "Base -> PET: rotation ({ax:.2f}, {ay:.2f}, {az:.2f}) deg, "
+                        "translation ({x:.1f}, {y:.1f}, {z:.1f}) mm"
+                    ),
+                    ax=float(ax),
+                    ay=float(ay),
+                    az=float(az),
+                    x=float(t[0]),
+                    y=float(t[1]),
+                    z=float(t[2]),
+                )
             )
         self.metric_label.setText(
-            "Metric (Mattes MI, lower is better): "
-            + ("-" if self.current_metric is None else f"{self.current_metric:.4f}")
+            self.tr("Metric (Mattes MI, lower is better): {value}").format(
+                value="-" if self.current_metric is None else i18n.num(self.current_metric, 4)
+            )
         )
         self.status.setText(self._frame_text())
         self._update_buttons()
@@ -198,7 +219,7 @@ class RegistrationPanel(QWidget):
                 self.current_metric = metric_value(self.base, self.pet, self.candidate)
             except ValueError as exc:
                 self.current_metric = None
-                self.status.setText(str(exc))
+                self.status.setText(app_text(str(exc)))
         self._show()
         self.candidate_changed.emit(self.candidate)
 
@@ -208,7 +229,7 @@ class RegistrationPanel(QWidget):
             return
         self._cancel.clear()
         self.progress.setValue(0)
-        self.status.setText("Registering (mutual information, 3 resolution levels)...")
+        self.status.setText(self.tr("Registering (mutual information, 3 resolution levels)..."))
         initial = self.candidate if self.candidate is not None else self.accepted_matrix()
         bridge = self._bridge
 
@@ -222,9 +243,13 @@ class RegistrationPanel(QWidget):
                     cancel=self._cancel,
                 )
             except RegistrationCancelled:
-                bridge.failed.emit("Registration cancelled.")
+                bridge.failed.emit(translate("RegistrationPanel", "Registration cancelled."))
             except Exception as exc:  # noqa: BLE001 - reported in the panel, never a traceback
-                bridge.failed.emit(f"Registration failed: {exc}")
+                bridge.failed.emit(
+                    translate("RegistrationPanel", "Registration failed: {reason}").format(
+                        reason=exc
+                    )
+                )
             else:
                 bridge.finished.emit(res)
 
@@ -242,7 +267,12 @@ class RegistrationPanel(QWidget):
         self._count += 1
         self.progress.setValue(min(self._count, EXPECTED_ITERATIONS))
         self.metric_label.setText(
-            f"Level {level + 1}/3, iteration {iteration}: metric {metric:.4f}"
+            i18n.fmt(
+                self.tr("Level {level}/3, iteration {iteration}: metric {metric:.4f}"),
+                level=level + 1,
+                iteration=iteration,
+                metric=float(metric),
+            )
         )
 
     def _on_finished(self, res: RigidResult) -> None:
@@ -252,8 +282,14 @@ class RegistrationPanel(QWidget):
         self.method = "automatic"
         self.set_candidate(res.matrix, compute_metric=False)
         self.status.setText(
-            f"Automatic registration done in {res.elapsed_s:.1f} s "
-            f"({res.iterations} iterations): check the overlay, then Accept or Reject."
+            i18n.fmt(
+                self.tr(
+                    "Automatic registration done in {seconds:.1f} s ({iterations} iterations): "
+                    "check the overlay, then Accept or Reject."
+                ),
+                seconds=float(res.elapsed_s),
+                iterations=res.iterations,
+            )
         )
 
     def _on_failed(self, message: str) -> None:
@@ -284,7 +320,7 @@ class RegistrationPanel(QWidget):
         m = np.asarray(start, dtype=np.float64) @ np.linalg.inv(np.asarray(step, np.float64))
         self.set_candidate(m, compute_metric=compute_metric)
         if not compute_metric:
-            self.metric_label.setText("Metric: (updated when the drag ends)")
+            self.metric_label.setText(self.tr("Metric: (updated when the drag ends)"))
 
     def nudge(self, rotation_deg: Any, translation_mm: Any) -> None:
         """Move the PET overlay on screen by a rigid step in base coordinates."""
@@ -322,14 +358,14 @@ class RegistrationPanel(QWidget):
                 a, b, self.candidate, self.current_metric, self.method or "manual"
             )
             if self.store is not None and not self.store(record):
-                self.status.setText("The transform could not be stored with the read.")
+                self.status.setText(self.tr("The transform could not be stored with the read."))
                 return
             self.last_record = record
             self.state.set_transform(a, b, self.candidate)
         m = self.candidate
         self.candidate = None
         self._show()
-        self.status.setText("Transform accepted: every linked view uses it.")
+        self.status.setText(self.tr("Transform accepted: every linked view uses it."))
         self.accepted.emit(m)
 
     def reject(self) -> None:

@@ -11,7 +11,7 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
-from PySide6.QtCore import QDateTime
+from PySide6.QtCore import QCoreApplication, QDateTime
 from PySide6.QtWidgets import (
     QDateTimeEdit,
     QDialog,
@@ -26,6 +26,9 @@ from PySide6.QtWidgets import (
 from namecar_viewer.app.pet import SuvField, SuvInputNeeded, load_pet_suv
 from namecar_viewer.core.geometry import Volume
 from namecar_viewer.core.suv import SuvOverrides
+from namecar_viewer.gui.i18n import app_text
+
+translate = QCoreApplication.translate
 
 MAX_ROUNDS = 4
 
@@ -37,10 +40,12 @@ class SuvEntryDialog(QDialog):
         self, message: str, fields: tuple[SuvField, ...], parent: QWidget | None = None
     ) -> None:
         super().__init__(parent)
-        self.setWindowTitle("SUV: value missing from the PET header")
+        self.setWindowTitle(self.tr("SUV: value missing from the PET header"))
         lay = QVBoxLayout(self)
         text = QLabel(
-            message + "\n\nEnter the value from the injection record (recorded as reader-entered).",
+            app_text(message)
+            + "\n\n"
+            + self.tr("Enter the value from the injection record (recorded as reader-entered)."),
             self,
         )
         text.setWordWrap(True)
@@ -56,7 +61,7 @@ class SuvEntryDialog(QDialog):
                 ed.setDecimals(3)
                 ed.setRange(0.0, 1e9)
                 ed.setValue(0.0)
-            form.addRow(f"{f.label} [{f.tag}]", ed)
+            form.addRow(f"{app_text(f.label)} [{f.tag}]", ed)
             self.editors[f] = ed
         lay.addLayout(form)
         buttons = QDialogButtonBox(
@@ -89,14 +94,22 @@ def load_pet_with_dialog(parent: QWidget | None, source: Any) -> tuple[Volume | 
             return load_pet_suv(source, overrides), ""
         except SuvInputNeeded as need:
             if not need.fields:
-                return None, need.message
+                return None, app_text(need.message)
             dlg = SuvEntryDialog(need.message, need.fields, parent)
             if dlg.exec() != QDialog.DialogCode.Accepted:
-                return None, f"PET not shown in SUV: {need.message}"
+                return None, translate("SuvEntryDialog", "PET not shown in SUV: {reason}").format(
+                    reason=app_text(need.message)
+                )
             entered = dlg.values()
             if not entered:
-                return None, f"PET not shown in SUV: {need.message}"
+                return None, translate("SuvEntryDialog", "PET not shown in SUV: {reason}").format(
+                    reason=app_text(need.message)
+                )
             overrides = dataclasses.replace(overrides, **entered)
         except Exception as exc:  # noqa: BLE001 - a message, never a traceback
-            return None, f"Cannot load the PET: {exc}"
-    return None, "PET not shown in SUV: values still missing after several entries."
+            return None, translate("SuvEntryDialog", "Cannot load the PET: {reason}").format(
+                reason=exc
+            )
+    return None, translate(
+        "SuvEntryDialog", "PET not shown in SUV: values still missing after several entries."
+    )

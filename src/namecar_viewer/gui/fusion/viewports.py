@@ -23,7 +23,14 @@ from namecar_viewer.app.view_state import ViewportModel, ViewState
 from namecar_viewer.core.geometry import Volume
 from namecar_viewer.core.geometry.reslice import WindowLevel, apply_window, reslice
 from namecar_viewer.core.registration import FrameOfReferenceMismatch
-from namecar_viewer.gui.fusion.colormaps import ColourMap, argb_table, suv_to_index
+from namecar_viewer.gui import i18n
+from namecar_viewer.gui.fusion.colormaps import (
+    ColourMap,
+    argb_table,
+    colour_map_text,
+    suv_to_index,
+)
+from namecar_viewer.gui.i18n import app_text
 from namecar_viewer.gui.viewport import VIEWPORT_COLOURS, SliceViewport
 
 DEFAULT_SUV_WINDOW = (0.0, 10.0)  # PSMA: liver about 5, lesions 5-50 (see reslice.pet_window)
@@ -167,7 +174,7 @@ class FusedViewport(LinkedSliceViewport):
         if self.fusion is None:
             return None
         if self.candidate:
-            return "SUV after the registration is accepted"
+            return self.tr("SUV after the registration is accepted")
         try:
             return self.fusion.measurement_stats(m)
         except ValueError as exc:
@@ -194,12 +201,12 @@ class FusedViewport(LinkedSliceViewport):
             try:
                 self.fusion = PetFusion(base, pet, matrix)
             except FrameOfReferenceMismatch:
-                self.message = (
+                self.message = self.tr(
                     "PET NOT FUSED: different frame of reference.\n"
                     "Register (automatic or manual) and accept first."
                 )
             except ValueError as exc:
-                self.message = f"PET not fused: {exc}"
+                self.message = self.tr("PET not fused: {reason}").format(reason=app_text(str(exc)))
         self._image = None
         self.update()
 
@@ -215,7 +222,7 @@ class FusedViewport(LinkedSliceViewport):
 
     def set_suv_window(self, lower: float, upper: float) -> None:
         if upper <= lower:
-            raise ValueError("The SUV window's upper end must exceed its lower end.")
+            raise ValueError(self.tr("The SUV window's upper end must exceed its lower end."))
         self.suv_window = (float(lower), float(upper))
         self._image = None
         self.update()
@@ -258,7 +265,9 @@ class FusedViewport(LinkedSliceViewport):
 
     def paintEvent(self, event: Any) -> None:
         super().paintEvent(event)
-        banner = self.message or ("CANDIDATE REGISTRATION - not accepted" if self.candidate else "")
+        banner = self.message or (
+            self.tr("CANDIDATE REGISTRATION - not accepted") if self.candidate else ""
+        )
         if banner and self.model.volume is not None:
             p = QPainter(self)
             try:
@@ -277,9 +286,13 @@ class FusedViewport(LinkedSliceViewport):
         out = super().overlay_texts()
         if self.fusion is not None:
             lo, hi = self.suv_window
-            out["top_right"] += (
-                f"\n+ PET {self.colour_map.value} {lo:g}-{hi:g} {self.fusion.unit}"
-                f" ({self.opacity:.0%})"
+            out["top_right"] += "\n" + i18n.fmt(
+                self.tr("+ PET {cmap} {lo:g}-{hi:g} {unit} ({opacity:.0%})"),
+                cmap=colour_map_text(self.colour_map),
+                lo=float(lo),
+                hi=float(hi),
+                unit=self.fusion.unit,
+                opacity=float(self.opacity),
             )
         return out
 
@@ -292,11 +305,22 @@ class FusedViewport(LinkedSliceViewport):
         if point is None:
             return text
         suv = self.fusion.suv_at(point)
-        pet_text = "PET: outside" if math.isnan(suv) else f"PET: {suv:.2f} {self.fusion.unit}"
+        pet_text = (
+            self.tr("PET: outside")
+            if math.isnan(suv)
+            else i18n.fmt(
+                self.tr("PET: {value:.2f} {unit}"), value=float(suv), unit=self.fusion.unit
+            )
+        )
         return pet_text + "\n" + text
 
     def window_text(self) -> str:
-        return f"SUV window {self.suv_window[0]:g}-{self.suv_window[1]:g} {value_unit(self.pet)}"
+        return i18n.fmt(
+            self.tr("SUV window {lo:g}-{hi:g} {unit}"),
+            lo=float(self.suv_window[0]),
+            hi=float(self.suv_window[1]),
+            unit=value_unit(self.pet),
+        )
 
 
 def pet_window_level(lower: float, upper: float) -> WindowLevel:

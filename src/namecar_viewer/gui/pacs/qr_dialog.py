@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from namecar_viewer.gui import i18n
 from namecar_viewer.gui.pacs.worker import Task, start
 from namecar_viewer.pacs import (
     CancelToken,
@@ -49,16 +50,31 @@ from namecar_viewer.pacs import (
 )
 
 STUDY_COLS = [
-    "Date",
-    "Patient ID",
-    "Name",
-    "Subject ID",
-    "Modalities",
-    "Description",
-    "Accession",
-    "Images",
+    QT_TRANSLATE_NOOP("QueryRetrieveDialog", "Date"),
+    QT_TRANSLATE_NOOP("QueryRetrieveDialog", "Patient ID"),
+    QT_TRANSLATE_NOOP("QueryRetrieveDialog", "Name"),
+    QT_TRANSLATE_NOOP("QueryRetrieveDialog", "Subject ID"),
+    QT_TRANSLATE_NOOP("QueryRetrieveDialog", "Modalities"),
+    QT_TRANSLATE_NOOP("QueryRetrieveDialog", "Description"),
+    QT_TRANSLATE_NOOP("QueryRetrieveDialog", "Accession"),
+    QT_TRANSLATE_NOOP("QueryRetrieveDialog", "Images"),
 ]
-SERIES_COLS = ["#", "Modality", "Description", "Images", "Progress", "Status"]
+SERIES_COLS = [
+    "#",
+    QT_TRANSLATE_NOOP("QueryRetrieveDialog", "Modality"),
+    QT_TRANSLATE_NOOP("QueryRetrieveDialog", "Description"),
+    QT_TRANSLATE_NOOP("QueryRetrieveDialog", "Images"),
+    QT_TRANSLATE_NOOP("QueryRetrieveDialog", "Progress"),
+    QT_TRANSLATE_NOOP("QueryRetrieveDialog", "Status"),
+]
+# pacs.retrieve.SeriesStatus values, as shown
+_SERIES_STATUS = (
+    QT_TRANSLATE_NOOP("QueryRetrieveDialog", "pending"),
+    QT_TRANSLATE_NOOP("QueryRetrieveDialog", "running"),
+    QT_TRANSLATE_NOOP("QueryRetrieveDialog", "done"),
+    QT_TRANSLATE_NOOP("QueryRetrieveDialog", "failed"),
+    QT_TRANSLATE_NOOP("QueryRetrieveDialog", "cancelled"),
+)
 
 
 class QueryRetrieveDialog(QDialog):
@@ -72,7 +88,7 @@ class QueryRetrieveDialog(QDialog):
         import_hook: Any = None,
     ) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Query / Retrieve")
+        self.setWindowTitle(self.tr("Query / Retrieve"))
         self.settings = settings
         self.store = store
         self.retriever = Retriever(settings.local, store, import_hook=import_hook)
@@ -85,7 +101,7 @@ class QueryRetrieveDialog(QDialog):
 
         lay = QVBoxLayout(self)
         top = QHBoxLayout()
-        top.addWidget(QLabel("Node"))
+        top.addWidget(QLabel(self.tr("Node")))
         self.node_box = QComboBox()
         for n in settings.dimse:
             self.node_box.addItem(f"{n.name}  (DIMSE {n.address})", n)
@@ -95,18 +111,18 @@ class QueryRetrieveDialog(QDialog):
         top.addWidget(self.node_box, 1)
         lay.addLayout(top)
 
-        form_box = QGroupBox("Search")
+        form_box = QGroupBox(self.tr("Search"))
         grid = QGridLayout(form_box)
         self.fields: dict[str, QLineEdit] = {}
         for i, (key, label, hint) in enumerate(
             (
-                ("patient_id", "Patient ID", ""),
-                ("patient_name", "Patient name", "DOE^J  (a * is added)"),
-                ("subject_id", "Trial subject ID", "ClinicalTrialSubjectID"),
-                ("accession_number", "Accession", ""),
-                ("date_from", "Study date from", "YYYY-MM-DD"),
-                ("date_to", "to", "YYYY-MM-DD"),
-                ("modality", "Modality", "CT, MR, PT, SR..."),
+                ("patient_id", self.tr("Patient ID"), ""),
+                ("patient_name", self.tr("Patient name"), self.tr("DOE^J  (a * is added)")),
+                ("subject_id", self.tr("Trial subject ID"), "ClinicalTrialSubjectID"),
+                ("accession_number", self.tr("Accession"), ""),
+                ("date_from", self.tr("Study date from"), self.tr("YYYY-MM-DD")),
+                ("date_to", self.tr("to"), self.tr("YYYY-MM-DD")),
+                ("modality", self.tr("Modality"), "CT, MR, PT, SR..."),
             )
         ):
             edit = QLineEdit()
@@ -116,7 +132,7 @@ class QueryRetrieveDialog(QDialog):
             f = QFormLayout()
             f.addRow(label, edit)
             grid.addLayout(f, i // 4, i % 4)
-        self.search_btn = QPushButton("Search")
+        self.search_btn = QPushButton(self.tr("Search"))
         self.search_btn.setDefault(True)
         self.search_btn.clicked.connect(self.search)
         grid.addWidget(self.search_btn, 1, 3, Qt.AlignmentFlag.AlignRight)
@@ -124,14 +140,14 @@ class QueryRetrieveDialog(QDialog):
 
         split = QSplitter(Qt.Orientation.Vertical)
         self.study_table = QTableWidget(0, len(STUDY_COLS))
-        self.study_table.setHorizontalHeaderLabels(STUDY_COLS)
+        self.study_table.setHorizontalHeaderLabels([self.tr(c) for c in STUDY_COLS])
         self.study_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.study_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.study_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.study_table.horizontalHeader().setStretchLastSection(True)
         self.study_table.itemSelectionChanged.connect(self._study_selected)
         self.series_table = QTableWidget(0, len(SERIES_COLS))
-        self.series_table.setHorizontalHeaderLabels(SERIES_COLS)
+        self.series_table.setHorizontalHeaderLabels([self.tr(c) for c in SERIES_COLS])
         self.series_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.series_table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.series_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -141,17 +157,17 @@ class QueryRetrieveDialog(QDialog):
         lay.addWidget(split, 1)
 
         row = QHBoxLayout()
-        row.addWidget(QLabel("Retrieve by"))
+        row.addWidget(QLabel(self.tr("Retrieve by")))
         self.method_box = QComboBox()
         row.addWidget(self.method_box)
-        self.retrieve_btn = QPushButton("Retrieve selected series")
+        self.retrieve_btn = QPushButton(self.tr("Retrieve selected series"))
         self.retrieve_btn.clicked.connect(lambda: self.retrieve(selected_only=True))
-        self.retrieve_all_btn = QPushButton("Retrieve study")
+        self.retrieve_all_btn = QPushButton(self.tr("Retrieve study"))
         self.retrieve_all_btn.clicked.connect(lambda: self.retrieve(selected_only=False))
-        self.cancel_btn = QPushButton("Cancel")
+        self.cancel_btn = QPushButton(self.tr("Cancel"))
         self.cancel_btn.setEnabled(False)
         self.cancel_btn.clicked.connect(self.cancel)
-        self.retry_btn = QPushButton("Retry failed")
+        self.retry_btn = QPushButton(self.tr("Retry failed"))
         self.retry_btn.setEnabled(False)
         self.retry_btn.clicked.connect(self.retry)
         for btn in (self.retrieve_btn, self.retrieve_all_btn, self.cancel_btn, self.retry_btn):
@@ -159,9 +175,9 @@ class QueryRetrieveDialog(QDialog):
         row.addStretch(1)
         lay.addLayout(row)
         self.status = QLabel(
-            "Choose a node and search."
+            self.tr("Choose a node and search.")
             if self.node_box.count()
-            else "No PACS node configured: File > PACS nodes..."
+            else self.tr("No PACS node configured: File > PACS nodes...")
         )
         self.status.setWordWrap(True)
         self.status.setMinimumHeight(44)
@@ -182,7 +198,10 @@ class QueryRetrieveDialog(QDialog):
         elif self.node is not None:
             self.method_box.addItem(Method.C_GET.value, Method.C_GET)
             self.method_box.addItem(
-                f"{Method.C_MOVE.value} to {self.settings.local.ae_title}", Method.C_MOVE
+                self.tr("{method} to {aet}").format(
+                    method=Method.C_MOVE.value, aet=self.settings.local.ae_title
+                ),
+                Method.C_MOVE,
             )
 
     def query(self) -> StudyQuery:
@@ -198,7 +217,7 @@ class QueryRetrieveDialog(QDialog):
         return start(task)
 
     def _failed(self, msg: str) -> None:
-        self.status.setText(f"Error: {msg}")
+        self.status.setText(self.tr("Error: {message}").format(message=msg))
         self._busy(False)
 
     def _busy(self, busy: bool) -> None:
@@ -210,15 +229,15 @@ class QueryRetrieveDialog(QDialog):
     def search(self) -> None:
         node = self.node
         if node is None:
-            self.status.setText("No PACS node configured: File > PACS nodes...")
+            self.status.setText(self.tr("No PACS node configured: File > PACS nodes..."))
             return
         q = self.query()
         try:
             q.date_range()
         except Exception as exc:  # noqa: BLE001 - PacsError with the field named
-            self.status.setText(f"Error: {exc}")
+            self.status.setText(self.tr("Error: {message}").format(message=exc))
             return
-        self.status.setText(f"Searching {node.name}...")
+        self.status.setText(self.tr("Searching {node}...").format(node=node.name))
         local = self.settings.local
         self._run(lambda _p: find_studies(node, local, q), self.show_studies)
 
@@ -227,11 +246,7 @@ class QueryRetrieveDialog(QDialog):
         t = self.study_table
         t.setRowCount(len(studies))
         for r, s in enumerate(self.studies):
-            date = (
-                f"{s.study_date[:4]}-{s.study_date[4:6]}-{s.study_date[6:]}"
-                if len(s.study_date) == 8
-                else s.study_date
-            )
+            date = i18n.date_text(s.study_date) if len(s.study_date) == 8 else s.study_date
             vals = [
                 date,
                 s.patient_id,
@@ -245,7 +260,9 @@ class QueryRetrieveDialog(QDialog):
             for c, v in enumerate(vals):
                 t.setItem(r, c, QTableWidgetItem(v))
         t.resizeColumnsToContents()
-        self.status.setText(f"{len(studies)} studies found on {self.node.name}.")
+        self.status.setText(
+            self.tr("{n} studies found on {node}.").format(n=len(studies), node=self.node.name)
+        )
         self.series_table.setRowCount(0)
         if studies:
             t.selectRow(0)
@@ -289,9 +306,9 @@ class QueryRetrieveDialog(QDialog):
             bar.setFormat("%v / %m")
             t.setCellWidget(r, 4, bar)
             status = (
-                "local"
+                self.tr("local")
                 if s.n_instances and present >= s.n_instances
-                else (f"{present} local" if present else "")
+                else (self.tr("{n} local").format(n=present) if present else "")
             )
             t.setItem(r, 5, QTableWidgetItem(status))
         t.resizeColumnsToContents()
@@ -302,7 +319,7 @@ class QueryRetrieveDialog(QDialog):
     def retrieve(self, selected_only: bool = True, only: list[str] | None = None) -> None:
         r = self.study_table.currentRow()
         if not 0 <= r < len(self.studies):
-            self.status.setText("Select a study first.")
+            self.status.setText(self.tr("Select a study first."))
             return
         study = self.studies[r]
         rows = sorted({i.row() for i in self.series_table.selectedIndexes()})
@@ -313,7 +330,7 @@ class QueryRetrieveDialog(QDialog):
         else:
             chosen = list(self.series)
         if not chosen:
-            self.status.setText("No series to retrieve.")
+            self.status.setText(self.tr("No series to retrieve."))
             return
         method = self.method_box.currentData()
         node = self.node
@@ -321,7 +338,11 @@ class QueryRetrieveDialog(QDialog):
         token = self.cancel_token
         self._busy(True)
         self.retry_btn.setEnabled(False)
-        self.status.setText(f"Retrieving {len(chosen)} series by {method.value}...")
+        self.status.setText(
+            self.tr("Retrieving {n} series by {method}...").format(
+                n=len(chosen), method=method.value
+            )
+        )
         self._run(
             lambda report: self.retriever.retrieve(
                 method, node, study.study_instance_uid, chosen, token, report
@@ -346,7 +367,7 @@ class QueryRetrieveDialog(QDialog):
             if p.total:
                 bar.setRange(0, p.total)
             bar.setValue(p.done)
-        text = p.status.value if p.status is not SeriesStatus.DONE else "done"
+        text = self.tr(p.status.value)
         if p.message and p.status is not SeriesStatus.RUNNING:
             text += f": {p.message}"
         self.series_table.setItem(r, 5, QTableWidgetItem(text))
@@ -360,17 +381,23 @@ class QueryRetrieveDialog(QDialog):
         self.retry_btn.setEnabled(bool(failed))
         n = sum(p.done for p in report.series)
         if report.ok:
-            self.status.setText(f"Retrieved {n} instances into {self.store.root}.")
+            self.status.setText(
+                self.tr("Retrieved {n} instances into {folder}.").format(
+                    n=n, folder=self.store.root
+                )
+            )
         else:
             cancelled = any(p.status is SeriesStatus.CANCELLED for p in report.series)
             head = (
-                "Retrieve cancelled"
+                self.tr("Retrieve cancelled")
                 if cancelled
-                else (report.error or "Some instances did not arrive")
+                else (report.error or self.tr("Some instances did not arrive"))
             )
             self.status.setText(
-                f"{head}. {n} instances are kept in {self.store.root}; "
-                "Retry fetches only what is missing."
+                self.tr(
+                    "{head}. {n} instances are kept in {folder}; Retry fetches only what is "
+                    "missing."
+                ).format(head=head, n=n, folder=self.store.root)
             )
         if report.folders:
             self.retrieved.emit(list(report.folders))
@@ -378,7 +405,7 @@ class QueryRetrieveDialog(QDialog):
     def cancel(self) -> None:
         if self.cancel_token is not None:
             self.cancel_token.cancel()
-            self.status.setText("Cancelling after the current instance...")
+            self.status.setText(self.tr("Cancelling after the current instance..."))
 
     def retry(self) -> None:
         if self.last_report is None:

@@ -18,12 +18,16 @@ import math
 from collections.abc import Callable, Sequence
 from fractions import Fraction
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from namecar_viewer.app.response import ResponseReport
 from namecar_viewer.core.recist import Response
+from namecar_viewer.gui import i18n
+from namecar_viewer.gui.app_texts import response_text
+
+translate = QCoreApplication.translate
 
 RESPONSE_COLOURS: dict[str, str] = {
     "CR": "#2e9d4f",  # green
@@ -109,12 +113,16 @@ class _Chart(QWidget):
         small.setPointSizeF(max(7.0, small.pointSizeF() - 1))
         p.setFont(small)
         p.setPen(AXIS)
-        p.drawText(QRectF(0, 2, self.width(), 18), Qt.AlignmentFlag.AlignHCenter, self.title)
+        p.drawText(
+            QRectF(0, 2, self.width(), 18),
+            Qt.AlignmentFlag.AlignHCenter,
+            translate("_Chart", self.title),
+        )
         rep = self.report
         if rep is None or not rep.rows:
-            msg = "No response to chart yet"
+            msg = translate("_Chart", "No response to chart yet")
             if rep is not None and rep.errors:
-                msg = "Not evaluable: see the message above"
+                msg = translate("_Chart", "Not evaluable: see the message above")
             p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, msg)
             p.end()
             return
@@ -141,7 +149,7 @@ class _Chart(QWidget):
             p.drawLine(QPointF(r.left(), y), QPointF(r.right(), y))
             p.setPen(AXIS)
             p.drawLine(QPointF(r.left() - 4, y), QPointF(r.left(), y))
-            text = f"{t:g}"
+            text = i18n.localise_number_text(f"{t:g}")
             p.drawText(
                 QRectF(0, y - 8, r.left() - 6, 16),
                 int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
@@ -160,7 +168,7 @@ class _Chart(QWidget):
                 p.drawText(
                     QRectF(px - w / 2, r.bottom() + 17, w, 14),
                     Qt.AlignmentFlag.AlignHCenter,
-                    self.date_label(row.date) if self.date_label else row.date.strftime("%Y-%m"),
+                    self.date_label(row.date) if self.date_label else i18n.month_text(row.date),
                 )
         p.setPen(QPen(AXIS, 1))
         p.drawLine(r.bottomLeft(), r.bottomRight())
@@ -170,7 +178,9 @@ class _Chart(QWidget):
         p.translate(11, r.center().y())
         p.rotate(-90)
         p.drawText(
-            QRectF(-r.height() / 2, -8, r.height(), 16), Qt.AlignmentFlag.AlignCenter, self.y_label
+            QRectF(-r.height() / 2, -8, r.height(), 16),
+            Qt.AlignmentFlag.AlignCenter,
+            translate("_Chart", self.y_label),
         )
         p.restore()
         self.draw_data(p, xs, fm.height())
@@ -187,7 +197,7 @@ def _f(v: Fraction | None) -> float | None:
 class SumChart(_Chart):
     """Sum of diameters over time with the nadir and the PD / PR thresholds."""
 
-    title = "Sum of target diameters"
+    title = QT_TRANSLATE_NOOP("_Chart", "Sum of target diameters")
     y_label = "mm"
 
     def y_range(self) -> tuple[float, float]:
@@ -217,7 +227,14 @@ class SumChart(_Chart):
         if pr is not None:
             p.setPen(QPen(QColor(RESPONSE_COLOURS["PR"]), 1, Qt.PenStyle.DashLine))
             p.drawLine(QPointF(r.left(), Y(pr)), QPointF(r.right(), Y(pr)))
-            p.drawText(QPointF(r.left() + 4, Y(pr) - 3), f"PR \u2264 {pr:.1f} mm (-30%)")
+            p.drawText(
+                QPointF(r.left() + 4, Y(pr) - 3),
+                i18n.fmt(
+                    translate("_Chart", "{response} \u2264 {mm:.1f} mm (-30%)"),
+                    response=response_text("PR"),
+                    mm=float(pr),
+                ),
+            )
         # PD threshold step: each follow-up's threshold from the previous scan to this one
         pen = QPen(QColor(RESPONSE_COLOURS["PD"]), 1.4, Qt.PenStyle.DashLine)
         p.setPen(pen)
@@ -242,7 +259,11 @@ class SumChart(_Chart):
             p.drawText(
                 QRectF(bx - 150, by - 16, 146, 14),
                 int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignBottom),
-                f"PD \u2265 {t:.1f} mm",
+                i18n.fmt(
+                    translate("_Chart", "{response} \u2265 {mm:.1f} mm"),
+                    response=response_text("PD"),
+                    mm=float(t),
+                ),
             )
         # the sum line, points coloured by overall response
         pts = [
@@ -259,21 +280,24 @@ class SumChart(_Chart):
             p.setBrush(c)
             p.drawEllipse(QPointF(px, py), 4.5, 4.5)
             p.setPen(AXIS)
-            p.drawText(QPointF(px + 6, py - 6), f"{float(row.sum_mm):g}")  # type: ignore[arg-type]
+            p.drawText(
+                QPointF(px + 6, py - 6),
+                i18n.localise_number_text(f"{float(row.sum_mm):g}"),  # type: ignore[arg-type]
+            )
         p.setBrush(Qt.BrushStyle.NoBrush)
         n = self.nadir_index()
         if n is not None and rep.rows[n].sum_mm is not None:
             nx, ny = X(xs[n]), Y(float(rep.rows[n].sum_mm))  # type: ignore[arg-type]
             p.setPen(QPen(QColor("#1a56c4"), 1.6))
             p.drawEllipse(QPointF(nx, ny), 8, 8)
-            p.drawText(QPointF(nx - 20, ny + 22), "nadir")
+            p.drawText(QPointF(nx - 20, ny + 22), translate("_Chart", "nadir"))
 
 
 class SpiderChart(_Chart):
     """Percent change of each target from its baseline diameter."""
 
-    title = "Spider plot: change of each target from baseline"
-    y_label = "% from baseline"
+    title = QT_TRANSLATE_NOOP("_Chart", "Spider plot: change of each target from baseline")
+    y_label = QT_TRANSLATE_NOOP("_Chart", "% from baseline")
 
     def y_range(self) -> tuple[float, float]:
         assert self.report is not None
@@ -316,7 +340,7 @@ class SpiderChart(_Chart):
             if pts:
                 end_labels.append((pts[-1].y() + 4, pts[-1].x() + 5, t.label, colour))
             # legend along the top of the plot
-            name = t.label + (" (primary)" if t.is_primary_renal else "")
+            name = t.label + (translate("_Chart", " (primary)") if t.is_primary_renal else "")
             p.drawLine(QPointF(legend_x, r.top() + 6), QPointF(legend_x + 14, r.top() + 6))
             p.drawText(QPointF(legend_x + 17, r.top() + 10), name)
             legend_x += 24 + p.fontMetrics().horizontalAdvance(name)

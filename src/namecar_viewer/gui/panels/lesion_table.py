@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt, Signal
 from PySide6.QtGui import QAction, QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -52,9 +52,18 @@ from namecar_viewer.core.reads import (
     baseline_warnings,
     missing_series_warnings,
 )
+from namecar_viewer.gui import i18n
+from namecar_viewer.gui.app_texts import enum_text, kind_text, lesion_role_text
+from namecar_viewer.gui.i18n import app_text
 from namecar_viewer.gui.undo import ReadUndoStack
 
-FIXED_COLUMNS = ("Lesion", "Role", "Site")
+translate = QCoreApplication.translate
+
+FIXED_COLUMNS = (
+    QT_TRANSLATE_NOOP("LesionTablePanel", "Lesion"),
+    QT_TRANSLATE_NOOP("LesionTablePanel", "Role"),
+    QT_TRANSLATE_NOOP("LesionTablePanel", "Site"),
+)
 _WARN_BG = QColor(90, 60, 20)
 _ERROR_BG = QColor(100, 30, 30)
 
@@ -67,6 +76,41 @@ class LesionLocation:
     frame_of_reference_uid: str | None
     from_timepoint: str  # label of the timepoint whose measurement gave the point
     exact: bool  # measured at the requested timepoint itself
+
+
+def status_text(status: LesionStatus | None) -> str:
+    """A lesion status as the table writes it (``unequivocal progression``), translated."""
+    if status is None:
+        return ""
+    return enum_text(status).replace("_", " ")
+
+
+def cell_text(a: Any) -> str:
+    """:meth:`Assessment.cell_text` in the reader's language (decimal comma in French)."""
+    parts: list[str] = []
+    m = a.measurement
+    if m is not None:
+        if m.short_axis_mm is not None:
+            parts.append(
+                i18n.fmt(
+                    "{long:.1f} x {short:.1f}",
+                    long=float(m.long_axis_mm),
+                    short=float(m.short_axis_mm),
+                )
+            )
+        else:
+            parts.append(i18n.fmt("{long:.1f} mm", long=float(m.long_axis_mm)))
+    elif a.measurements:
+        # marked without a diameter (a non-target shown by a point or an arrow): present
+        kinds = sorted({x.kind.value for x in a.measurements})
+        parts.append(
+            translate("LesionTablePanel", "marked ({kinds})").format(
+                kinds=", ".join(kind_text(k) for k in kinds)
+            )
+        )
+    if a.status is not None:
+        parts.append(status_text(a.status))
+    return " / ".join(parts)
 
 
 def lesion_location(read: Read, lesion_uid: str, timepoint_uid: str) -> LesionLocation | None:
@@ -113,7 +157,9 @@ def navigate_to_lesion(
     tp = read.timepoint(timepoint_uid)
     loc = lesion_location(read, lesion_uid, timepoint_uid)
     if loc is None:
-        return f"{les.label} has no measurement yet: nothing to go to."
+        return translate(
+            "LesionTablePanel", "{label} has no measurement yet: nothing to go to."
+        ).format(label=les.label)
     targets = [
         m
         for m in viewport_models
@@ -129,18 +175,31 @@ def navigate_to_lesion(
         if hasattr(state, "map_point"):
             mapped = state.map_point(point, loc.frame_of_reference_uid, dest_for)
         if mapped is None:
-            note = (
-                f" (no transform between the {loc.from_timepoint} and {tp.label} frames of "
-                "reference: same patient coordinates used; set an offset to link them)"
-            )
+            note = translate(
+                "LesionTablePanel",
+                " (no transform between the {a} and {b} frames of reference: same patient "
+                "coordinates used; set an offset to link them)",
+            ).format(a=loc.from_timepoint, b=tp.label)
         else:
             point = np.asarray(mapped, dtype=np.float64)
-            note = f" (mapped from {loc.from_timepoint})"
+            note = translate("LesionTablePanel", " (mapped from {label})").format(
+                label=loc.from_timepoint
+            )
     state.set_crosshair(point, dest_for)
-    where = "" if targets else f"; the {tp.label} study is not on screen"
+    where = (
+        ""
+        if targets
+        else translate("LesionTablePanel", "; the {label} study is not on screen").format(
+            label=tp.label
+        )
+    )
     if loc.exact:
-        return f"{les.label} at {tp.label}{where}."
-    return f"{les.label}: last seen at {loc.from_timepoint}{note}{where}."
+        return translate("LesionTablePanel", "{label} at {timepoint}{where}.").format(
+            label=les.label, timepoint=tp.label, where=where
+        )
+    return translate("LesionTablePanel", "{label}: last seen at {timepoint}{note}{where}.").format(
+        label=les.label, timepoint=loc.from_timepoint, note=note, where=where
+    )
 
 
 class LesionTablePanel(QWidget):
@@ -174,7 +233,7 @@ class LesionTablePanel(QWidget):
         self.table.currentCellChanged.connect(self._on_current)
         self.table.verticalHeader().setVisible(False)
         self.table.setWordWrap(True)
-        self.go_button = QPushButton("Go to lesion", self)
+        self.go_button = QPushButton(self.tr("Go to lesion"), self)
         self.go_button.clicked.connect(self.go_to_current)
         self.status = QLabel("", self)
         self.status.setWordWrap(True)
@@ -213,9 +272,11 @@ class LesionTablePanel(QWidget):
             return tp.label
         if blinded:
             if base is not None and base.date is not None:
-                return f"{tp.label}\nday {(tp.date - base.date).days}"
+                return self.tr("{label}\nday {n}").format(
+                    label=tp.label, n=(tp.date - base.date).days
+                )
             return tp.label
-        return f"{tp.label}\n{tp.date.isoformat()}"
+        return f"{tp.label}\n{i18n.date_text(tp.date)}"
 
     def rebuild(self) -> None:
         read = self.read
@@ -237,23 +298,27 @@ class LesionTablePanel(QWidget):
             t = self.table
             t.clear()
             t.setRowCount(len(read.lesions))
-            headers = [*FIXED_COLUMNS, *(self.timepoint_header(tp) for tp in tps), "Checks"]
+            headers = [
+                *(self.tr(c) for c in FIXED_COLUMNS),
+                *(self.timepoint_header(tp) for tp in tps),
+                self.tr("Checks"),
+            ]
             t.setColumnCount(len(headers))
             t.setHorizontalHeaderLabels(headers)
             for r, les in enumerate(read.lesions):
-                site = les.site.value + (f" {les.station}" if les.station else "")
+                site = enum_text(les.site) + (f" {les.station}" if les.station else "")
                 flags = []
                 if les.nodal:
-                    flags.append("node")
+                    flags.append(self.tr("node"))
                 if les.is_primary_renal:
-                    flags.append("primary")
+                    flags.append(self.tr("primary"))
                 if flags:
                     site += f" ({', '.join(flags)})"
-                for c, text in enumerate((les.label, les.role.value.replace("_", "-"), site)):
+                for c, text in enumerate((les.label, lesion_role_text(les.role), site)):
                     t.setItem(r, c, QTableWidgetItem(text))
                 for c, tp in enumerate(tps):
                     a = read.assessment(les.uid, tp.uid)
-                    item = QTableWidgetItem(a.cell_text())
+                    item = QTableWidgetItem(cell_text(a))
                     item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
                     missing = gone.get((les.uid, tp.uid))
                     if missing:
@@ -261,15 +326,16 @@ class LesionTablePanel(QWidget):
                         item.setBackground(QBrush(_ERROR_BG))
                         item.setForeground(QBrush(QColor(255, 235, 235)))
                         item.setToolTip(
-                            "Series no longer in the store: "
-                            + ", ".join(sorted(set(missing)))
-                            + ". The measurement is kept; its images cannot be shown."
+                            self.tr(
+                                "Series no longer in the store: {series}. The measurement is "
+                                "kept; its images cannot be shown."
+                            ).format(series=", ".join(sorted(set(missing))))
                         )
                     t.setItem(r, len(FIXED_COLUMNS) + c, item)
                 mine = [w for w in self.warnings if w.lesion_uid == les.uid]
-                item = QTableWidgetItem("; ".join(w.message for w in mine))
+                item = QTableWidgetItem("; ".join(app_text(w.message) for w in mine))
                 if mine:
-                    item.setToolTip("\n".join(str(w) for w in mine))
+                    item.setToolTip("\n".join(warning_text(w) for w in mine))
                     bg = _ERROR_BG if any(w.severity.value == "error" for w in mine) else _WARN_BG
                     item.setBackground(QBrush(bg))
                     first = t.item(r, 0)
@@ -282,7 +348,7 @@ class LesionTablePanel(QWidget):
             hh.setSectionResizeMode(len(headers) - 1, QHeaderView.ResizeMode.Stretch)
             t.resizeRowsToContents()
             general = [w for w in self.warnings if w.lesion_uid is None]
-            self.status.setText("\n".join(str(w) for w in general))
+            self.status.setText("\n".join(warning_text(w) for w in general))
             if current is not None and current[0] in self._rows:
                 r = self._rows.index(current[0])
                 c = (
@@ -366,47 +432,50 @@ class LesionTablePanel(QWidget):
         les = self.read.lesion(lesion_uid)
         push = self.undo.push_command
         menu = QMenu(self)
-        roles = menu.addMenu("Role")
+        roles = menu.addMenu(self.tr("Role"))
         for role in LesionRole:
-            a = QAction(role.value.replace("_", "-"), menu)
+            a = QAction(lesion_role_text(role), menu)
             a.setCheckable(True)
             a.setChecked(role is les.role)
             a.triggered.connect(lambda _c=False, r=role: push(ChangeRole(lesion_uid, r)))
             roles.addAction(a)
-        sites = menu.addMenu("Site")
+        sites = menu.addMenu(self.tr("Site"))
         for site in Site:
-            a = QAction(site.value, menu)
+            a = QAction(enum_text(site), menu)
             a.setCheckable(True)
             a.setChecked(site is les.site)
             a.triggered.connect(lambda _c=False, s=site: self._set_site(lesion_uid, s))
             sites.addAction(a)
         if tp_uid is not None:
-            statuses = menu.addMenu("Status at this timepoint")
+            statuses = menu.addMenu(self.tr("Status at this timepoint"))
             cur = self.read.statuses.get((lesion_uid, tp_uid))
             for st in [*LesionStatus, None]:
-                text = "(none)" if st is None else st.value.replace("_", " ")
+                text = self.tr("(none)") if st is None else status_text(st)
                 a = QAction(text, menu)
                 a.setCheckable(True)
                 a.setChecked(st is cur)
                 a.triggered.connect(lambda _c=False, s=st: push(SetStatus(lesion_uid, tp_uid, s)))
                 statuses.addAction(a)
-        a = menu.addAction("Relabel...")
+        a = menu.addAction(self.tr("Relabel..."))
         a.triggered.connect(lambda: self._relabel(lesion_uid))
-        a = menu.addAction("Lymph node")
+        a = menu.addAction(self.tr("Lymph node"))
         a.setCheckable(True)
         a.setChecked(les.is_lymph_node)
         a.triggered.connect(lambda c: push(SetLesionFlags(lesion_uid, is_lymph_node=bool(c))))
-        a = menu.addAction("Primary renal tumour")
+        a = menu.addAction(self.tr("Primary renal tumour"))
         a.setCheckable(True)
         a.setChecked(les.is_primary_renal)
         a.triggered.connect(lambda c: push(SetLesionFlags(lesion_uid, is_primary_renal=bool(c))))
         if tp_uid is not None:
             menu.addSeparator()
-            for role in (LesionRole.NON_TARGET, LesionRole.NEW):
-                a = menu.addAction(f"New {role.value.replace('_', '-')} lesion, present here")
+            for role, text in (
+                (LesionRole.NON_TARGET, self.tr("New non-target lesion, present here")),
+                (LesionRole.NEW, self.tr("New new lesion, present here")),
+            ):
+                a = menu.addAction(text)
                 a.triggered.connect(lambda _c=False, r=role: self.new_lesion_here(r, tp_uid))
         menu.addSeparator()
-        a = menu.addAction("Delete lesion")
+        a = menu.addAction(self.tr("Delete lesion"))
         a.triggered.connect(lambda: push(DeleteLesion(lesion_uid)))
         return menu
 
@@ -421,15 +490,26 @@ class LesionTablePanel(QWidget):
     def _set_site(self, lesion_uid: str, site: Site) -> None:
         station = ""
         if site is Site.LYMPH_NODE:
-            station, ok = QInputDialog.getText(self, "Lymph-node station", "Station (optional):")
+            station, ok = QInputDialog.getText(
+                self, self.tr("Lymph-node station"), self.tr("Station (optional):")
+            )
             station = station.strip() if ok else ""
         self.undo.push_command(ChangeSite(lesion_uid, site, station))
 
     def _relabel(self, lesion_uid: str) -> None:
         les = self.read.lesion(lesion_uid)
-        text, ok = QInputDialog.getText(self, "Relabel lesion", "Label:", text=les.label)
+        text, ok = QInputDialog.getText(
+            self, self.tr("Relabel lesion"), self.tr("Label:"), text=les.label
+        )
         if ok and text.strip():
             self.undo.push_command(RelabelLesion(lesion_uid, text.strip()))
+
+
+def warning_text(w: ReadWarning) -> str:
+    """``str(w)`` (``T1 baseline: message [rule]``) in the reader's language."""
+    where = " ".join(x for x in (w.lesion_label, w.timepoint_label) if x)
+    text = f"{app_text(w.message)} [{app_text(w.rule)}]"
+    return f"{where}: {text}" if where else text
 
 
 def days_between(a: dt.date | None, b: dt.date | None) -> int | None:

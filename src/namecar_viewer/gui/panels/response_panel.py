@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QSize, Qt
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -41,32 +41,66 @@ from namecar_viewer.app.response import (
     set_baseline_command,
 )
 from namecar_viewer.core.recist import NewLesions, Response
+from namecar_viewer.gui import i18n
+from namecar_viewer.gui.app_texts import response_text
+from namecar_viewer.gui.i18n import app_text
 from namecar_viewer.gui.panels.charts import RESPONSE_COLOURS, SpiderChart, SumChart
 from namecar_viewer.gui.undo import ReadUndoStack
 
+translate = QCoreApplication.translate
+
+# column titles (English keys of :meth:`ResponsePanel.cell`, translated when shown)
 COLUMNS = (
-    "Timepoint",
-    "Date",
-    "Sum",
-    "vs baseline",
-    "Nadir",
-    "vs nadir",
-    "Target",
-    "Non-target",
-    "New lesions",
-    "Overall",
-    "Reason",
+    QT_TRANSLATE_NOOP("ResponsePanel", "Timepoint"),
+    QT_TRANSLATE_NOOP("ResponsePanel", "Date"),
+    QT_TRANSLATE_NOOP("ResponsePanel", "Sum"),
+    QT_TRANSLATE_NOOP("ResponsePanel", "vs baseline"),
+    QT_TRANSLATE_NOOP("ResponsePanel", "Nadir"),
+    QT_TRANSLATE_NOOP("ResponsePanel", "vs nadir"),
+    QT_TRANSLATE_NOOP("ResponsePanel", "Target"),
+    QT_TRANSLATE_NOOP("ResponsePanel", "Non-target"),
+    QT_TRANSLATE_NOOP("ResponsePanel", "New lesions"),
+    QT_TRANSLATE_NOOP("ResponsePanel", "Overall"),
+    QT_TRANSLATE_NOOP("ResponsePanel", "Reason"),
 )
 ELIGIBILITY_COLOURS = {
     EligibilityStatus.ELIGIBLE: RESPONSE_COLOURS["CR"],
     EligibilityStatus.NOT_ELIGIBLE: RESPONSE_COLOURS["PD"],
     EligibilityStatus.INCOMPLETE: RESPONSE_COLOURS["NE"],
 }
-_NEW = {NewLesions.NONE: "none", NewLesions.EQUIVOCAL: "equivocal", NewLesions.UNEQUIVOCAL: "yes"}
+_NEW = {
+    NewLesions.NONE: QT_TRANSLATE_NOOP("ResponsePanel", "none"),
+    NewLesions.EQUIVOCAL: QT_TRANSLATE_NOOP("ResponsePanel", "equivocal"),
+    NewLesions.UNEQUIVOCAL: QT_TRANSLATE_NOOP("ResponsePanel", "yes"),
+}
+
+
+def row_texts(row: ResponseRow) -> dict[str, str]:
+    """The sum, change and nadir cells of a row in the reader's language."""
+
+    def num(text: str) -> str:
+        return i18n.localise_number_text(text)
+
+    sum_text = "-"
+    if row.sum_mm is not None:
+        from namecar_viewer.core.recist.sums import fmt_mm
+
+        sum_text = num(fmt_mm(row.sum_mm))
+        if row.targets_not_evaluated:
+            sum_text = translate("ResponsePanel", "{sum} (incomplete)").format(sum=sum_text)
+    pct_base = (
+        translate("ResponsePanel", "baseline") if row.is_baseline else num(row.pct_baseline_text)
+    )
+    return {
+        "sum": sum_text,
+        "pct_baseline": pct_base,
+        "nadir": num(row.nadir_text),
+        "pct_nadir": num(row.pct_nadir_text),
+    }
 
 
 def _response_item(r: Response | None) -> QTableWidgetItem:
-    item = QTableWidgetItem("" if r is None else r.value)
+    item = QTableWidgetItem("" if r is None else response_text(r))
     if r is not None:
         colour = RESPONSE_COLOURS.get(r.value)
         if colour is not None:
@@ -92,12 +126,14 @@ class ResponsePanel(QWidget):
         # blinded mode: patient ID and calendar dates hidden (dates as days from baseline)
         self.policy = BlindingPolicy.open()
         self.baseline_combo = QComboBox(self)
-        self.baseline_combo.addItem("Pre-treatment", RecistBaseline.PRE_TREATMENT)
-        self.baseline_combo.addItem("Inclusion (re-baseline)", RecistBaseline.INCLUSION)
+        self.baseline_combo.addItem(self.tr("Pre-treatment"), RecistBaseline.PRE_TREATMENT)
+        self.baseline_combo.addItem(self.tr("Inclusion (re-baseline)"), RecistBaseline.INCLUSION)
         self.baseline_combo.setToolTip(
-            "RECIST baseline of the rows below, stored with the read. NAMECAR eligibility "
-            "always compares the pre-treatment baseline with the inclusion scan; the PFS "
-            "follow-up may be re-baselined at the inclusion (randomisation) scan."
+            self.tr(
+                "RECIST baseline of the rows below, stored with the read. NAMECAR eligibility "
+                "always compares the pre-treatment baseline with the inclusion scan; the PFS "
+                "follow-up may be re-baselined at the inclusion (randomisation) scan."
+            )
         )
         self.baseline_combo.currentIndexChanged.connect(self._on_baseline_chosen)
         self.baseline_label = QLabel(self)
@@ -115,7 +151,7 @@ class ResponsePanel(QWidget):
         self.unread_label.setWordWrap(True)
         self.unread_label.hide()
         self.table = QTableWidget(0, len(COLUMNS), self)
-        self.table.setHorizontalHeaderLabels(list(COLUMNS))
+        self.table.setHorizontalHeaderLabels([self.tr(c) for c in COLUMNS])
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -127,7 +163,7 @@ class ResponsePanel(QWidget):
         self.summary_label = QLabel(self)
         self.summary_label.setWordWrap(True)
         self.reasons_button = QToolButton(self)
-        self.reasons_button.setText("Reasons")
+        self.reasons_button.setText(self.tr("Reasons"))
         self.reasons_button.setCheckable(True)
         self.reasons_button.setArrowType(Qt.ArrowType.RightArrow)
         self.reasons_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
@@ -143,7 +179,7 @@ class ResponsePanel(QWidget):
         charts.addWidget(self.spider_chart)
         charts.setChildrenCollapsible(False)
         top = QHBoxLayout()
-        top.addWidget(QLabel("RECIST baseline:", self))
+        top.addWidget(QLabel(self.tr("RECIST baseline:"), self))
         top.addWidget(self.baseline_combo)
         top.addWidget(self.baseline_label, 1)
         lay = QVBoxLayout(self)
@@ -164,8 +200,8 @@ class ResponsePanel(QWidget):
         # timepoints and charts as tabs: each gets the dock's full height beside the lesion
         # table, so the viewports keep their room
         self.tabs = QTabWidget(self)
-        self.tabs.addTab(upper, "Timepoints")
-        self.tabs.addTab(charts, "Charts (sum, spider)")
+        self.tabs.addTab(upper, self.tr("Timepoints"))
+        self.tabs.addTab(charts, self.tr("Charts (sum, spider)"))
         lay.addWidget(self.tabs, 1)
         self.model.changed.connect(self._show)
         self._show(self.model.report)
@@ -206,7 +242,7 @@ class ResponsePanel(QWidget):
 
     def _date_text(self, date: Any) -> str:
         base = self.undo.session.read.baseline()
-        return self.policy.date(date, base.date if base is not None else None)
+        return app_text(self.policy.date(date, base.date if base is not None else None))
 
     def _toggle_reasons(self, on: bool) -> None:
         self.reasons_text.setVisible(on)
@@ -228,7 +264,9 @@ class ResponsePanel(QWidget):
 
     def _show_unread(self) -> None:
         text = self.unread_text()
-        self.unread_label.setText(self._blind(f"Timepoints: {text}") if text else "")
+        self.unread_label.setText(
+            self._blind(self.tr("Timepoints: {text}").format(text=app_text(text))) if text else ""
+        )
         self.unread_label.setVisible(bool(text))
         # red when a response may be wrong (an unread CT before a read one), else a reminder
         doubt = "not read" in text
@@ -243,12 +281,18 @@ class ResponsePanel(QWidget):
         self.baseline_combo.setCurrentIndex(self.baseline_combo.findData(rep.baseline))
         self.baseline_combo.blockSignals(False)
         self.baseline_label.setText(
-            self._blind(rep.baseline_text.removeprefix("RECIST baseline: "))
+            self._blind(app_text(rep.baseline_text.removeprefix("RECIST baseline: ")))
         )
         colour = ELIGIBILITY_COLOURS[rep.eligibility.status]
-        self.eligibility_label.setText(self._blind(f"NAMECAR eligibility: {rep.eligibility.text}"))
+        self.eligibility_label.setText(
+            self._blind(
+                self.tr("NAMECAR eligibility: {text}").format(text=app_text(rep.eligibility.text))
+            )
+        )
         self.eligibility_label.setStyleSheet(f"QLabel {{ color: {colour}; font-weight: bold; }}")
-        msgs = [f"Cannot evaluate: {e}" for e in rep.errors] + [f"Note: {n}" for n in rep.notes]
+        msgs = [
+            self.tr("Cannot evaluate: {error}").format(error=app_text(e)) for e in rep.errors
+        ] + [self.tr("Note: {note}").format(note=app_text(n)) for n in rep.notes]
         self.message_label.setText(self._blind("\n".join(msgs)))
         self.message_label.setVisible(bool(msgs))
         self.message_label.setStyleSheet(
@@ -258,10 +302,10 @@ class ResponsePanel(QWidget):
         for n, row in enumerate(rep.rows):
             self._fill_row(n, row)
         if rep.rows:
-            best = rep.best_text
+            best = best_text(rep)
             if rep.best_overall_reason:
-                best += f" ({rep.best_overall_reason})"
-            self.summary_label.setText(self._blind(f"{best}. {rep.first_pd_text}."))
+                best += f" ({app_text(rep.best_overall_reason)})"
+            self.summary_label.setText(self._blind(f"{best}. {first_pd_text(rep)}."))
         else:
             self.summary_label.setText("")
         self.reasons_text.setPlainText(self._blind(self._reasons_text(rep)))
@@ -271,19 +315,20 @@ class ResponsePanel(QWidget):
         self.spider_chart.set_report(rep)
 
     def _fill_row(self, n: int, row: ResponseRow) -> None:
-        tip = self._blind("\n".join(row.reasons))
+        tip = self._blind("\n".join(app_text(r) for r in row.reasons))
+        texts = row_texts(row)
         cells: list[QTableWidgetItem] = [
-            QTableWidgetItem(row.label + (" (baseline)" if row.is_baseline else "")),
-            QTableWidgetItem(self._date_text(row.date) if row.date else "undated"),
-            QTableWidgetItem(row.sum_text),
-            QTableWidgetItem(row.pct_baseline_text),
-            QTableWidgetItem(row.nadir_text),
-            QTableWidgetItem(row.pct_nadir_text),
+            QTableWidgetItem(row.label + (self.tr(" (baseline)") if row.is_baseline else "")),
+            QTableWidgetItem(self._date_text(row.date) if row.date else self.tr("undated")),
+            QTableWidgetItem(texts["sum"]),
+            QTableWidgetItem(texts["pct_baseline"]),
+            QTableWidgetItem(texts["nadir"]),
+            QTableWidgetItem(texts["pct_nadir"]),
             _response_item(row.target_response),
             _response_item(row.non_target_response),
-            QTableWidgetItem("" if row.is_baseline else _NEW[row.new_lesions]),
+            QTableWidgetItem("" if row.is_baseline else self.tr(_NEW[row.new_lesions])),
             _response_item(row.overall_response),
-            QTableWidgetItem(self._blind(row.main_reason)),
+            QTableWidgetItem(self._blind(app_text(row.main_reason))),
         ]
         if row.is_baseline:
             f = QFont(cells[0].font())
@@ -295,17 +340,24 @@ class ResponsePanel(QWidget):
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.table.setItem(n, c, item)
 
-    @staticmethod
-    def _reasons_text(rep: ResponseReport) -> str:
-        lines = [rep.baseline_text, f"NAMECAR: {rep.eligibility.text}"]
-        lines += [f"Cannot evaluate: {e}" for e in rep.errors]
-        lines += [f"Note: {n}" for n in rep.notes]
+    def _reasons_text(self, rep: ResponseReport) -> str:
+        lines = [
+            app_text(rep.baseline_text),
+            self.tr("NAMECAR: {text}").format(text=app_text(rep.eligibility.text)),
+        ]
+        lines += [self.tr("Cannot evaluate: {error}").format(error=app_text(e)) for e in rep.errors]
+        lines += [self.tr("Note: {note}").format(note=app_text(n)) for n in rep.notes]
         for row in rep.rows:
             lines.append("")
-            lines.append(f"{row.label} ({row.date.isoformat() if row.date else 'undated'}):")
-            lines += [f"  {r}" for r in row.reasons]
+            when = i18n.date_text(row.date) if row.date else self.tr("undated")
+            lines.append(f"{row.label} ({when}):")
+            lines += [f"  {app_text(r)}" for r in row.reasons]
         if rep.rows:
-            lines += ["", f"{rep.best_text}: {rep.best_overall_reason}", rep.first_pd_text]
+            lines += [
+                "",
+                f"{best_text(rep)}: {app_text(rep.best_overall_reason)}",
+                first_pd_text(rep),
+            ]
         return "\n".join(lines)
 
     def text(self) -> str:
@@ -334,6 +386,26 @@ class ResponsePanel(QWidget):
         raise KeyError(label)
 
 
+def best_text(rep: ResponseReport) -> str:
+    """``Best overall response: PR`` in the reader's language."""
+    value = response_text(rep.best_overall_response) if rep.best_overall_response else "-"
+    return translate("ResponsePanel", "Best overall response: {response}").format(response=value)
+
+
+def first_pd_text(rep: ResponseReport) -> str:
+    """``First PD: 2026-04-09 (fu09m)`` (or ``No progression``) in the reader's language."""
+    if rep.first_pd_label is None:
+        return translate("ResponsePanel", "No progression")
+    when = (
+        i18n.date_text(rep.first_pd_date)
+        if rep.first_pd_date
+        else translate("ResponsePanel", "undated")
+    )
+    return translate("ResponsePanel", "First PD: {when} ({label})").format(
+        when=when, label=rep.first_pd_label
+    )
+
+
 def install_response_dock(window: Any) -> Any:
     """Add the Response dock beside the lesion dock and View > Eligibility to ``window``.
 
@@ -356,7 +428,7 @@ class ResponseDock:
         if studies is not None:
             self.panel.studies = lambda: studies(reads.session.read.patient_id)
             self.panel._show_unread()
-        self.dock = QDockWidget("Response (RECIST 1.1)", window)
+        self.dock = QDockWidget(translate("ResponseDock", "Response (RECIST 1.1)"), window)
         self.dock.setObjectName("response_dock")
         self.dock.setWidget(self.panel)
         window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.dock)
@@ -374,7 +446,7 @@ class ResponseDock:
             state.display_changed.connect(self._on_display_changed)
         view_menu = None
         for act in window.menuBar().actions():
-            if act.text().replace("&", "") == "View" and act.menu() is not None:
+            if act.menu() is not None and act.menu().objectName() == "menu_view":
                 view_menu = act.menu()
         if view_menu is not None:
             view_menu.addSeparator()
@@ -382,7 +454,7 @@ class ResponseDock:
                 view_menu,
                 "View",
                 "eligibility",
-                "&Eligibility (NAMECAR checklist)...",
+                translate("ResponseDock", "&Eligibility (NAMECAR checklist)..."),
                 self.show_eligibility,
                 "Ctrl+Shift+E",
             )
@@ -390,7 +462,7 @@ class ResponseDock:
                 view_menu,
                 "View",
                 "response_panel",
-                "Show &response panel (RECIST)",
+                translate("ResponseDock", "Show &response panel (RECIST)"),
                 self.toggle_dock,
                 "F3",
             )

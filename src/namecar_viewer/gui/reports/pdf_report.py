@@ -67,12 +67,13 @@ def _paint(
     subject_id: str | None,
     status: Any | None = None,
 ) -> list[str]:
-    from PySide6.QtCore import QMarginsF
+    from PySide6.QtCore import QCoreApplication, QMarginsF
     from PySide6.QtGui import QPageLayout, QPageSize, QPainter, QPdfWriter
 
     from namecar_viewer.app.response import evaluate_read
     from namecar_viewer.core.reports.layout import build_key_images, report_text
 
+    translate = QCoreApplication.translate
     blinded = blinding is not None and getattr(blinding, "enabled", False)
     if subject_id is None and headers is not None:
         subject_id = _subject_from_headers(read, headers)
@@ -91,7 +92,9 @@ def _paint(
             QPageLayout.Unit.Millimeter,
         )
     )
-    writer.setTitle(f"NAMECAR response report {text.subject}")
+    writer.setTitle(
+        translate("PdfReport", "NAMECAR response report {subject}").format(subject=_subject(text))
+    )
     writer.setCreator("NAMECAR Viewer")
     p = QPainter(writer)
     try:
@@ -111,14 +114,31 @@ def _pages(
     warnings: list[str],
     blinded: bool,
 ) -> list[str]:
-    from PySide6.QtCore import QPointF, QRectF, Qt
+    from PySide6.QtCore import QCoreApplication, QPointF, QRectF, Qt
     from PySide6.QtGui import QColor, QFont, QImage, QPen
 
+    from namecar_viewer.core.reads.model import LesionRole
     from namecar_viewer.core.reports.csv_export import blind_dates_in_text
-    from namecar_viewer.core.reports.layout import KeyImage
+    from namecar_viewer.core.reports.layout import KeyImage, ordered
     from namecar_viewer.core.reports.status import DRAFT
+    from namecar_viewer.gui import i18n
+    from namecar_viewer.gui.app_texts import (
+        enum_text,
+        lesion_role_text,
+        response_text,
+        timepoint_role_text,
+    )
+    from namecar_viewer.gui.i18n import app_text
     from namecar_viewer.gui.panels.charts import RESPONSE_COLOURS, SpiderChart, SumChart
+    from namecar_viewer.gui.panels.lesion_table import cell_text
+    from namecar_viewer.gui.panels.response_panel import best_text, first_pd_text, row_texts
 
+    def said(s: str) -> str:
+        """A text of the lower layers, blinded first (dates found in English), then
+        translated."""
+        return app_text(blind_dates_in_text(s, read) if blinded else s)
+
+    translate = QCoreApplication.translate
     page = writer.pageLayout().paintRectPixels(150)
     W, H = float(page.width()), float(page.height())
 
@@ -131,10 +151,13 @@ def _pages(
     y = 0.0
     n_signed = text.status.count("signed by ")
     short_status = (
-        "draft"
+        translate("PdfReport", "draft")
         if text.status == DRAFT
-        else f"signed {n_signed} of {len(text.timepoints)} timepoints"
+        else translate("PdfReport", "signed {n} of {total} timepoints").format(
+            n=n_signed, total=len(text.timepoints)
+        )
     )
+    subject = _subject(text)
 
     def line(s: str, size: float = 9.0, bold: bool = False, colour: str = "#000000") -> None:
         nonlocal y
@@ -150,7 +173,9 @@ def _pages(
         p.drawText(
             QRectF(0, H - 20, W, 20),
             int(Qt.AlignmentFlag.AlignRight),
-            f"{text.subject} - {short_status} - page {n}",
+            translate("PdfReport", "{subject} - {status} - page {n}").format(
+                subject=subject, status=short_status, n=n
+            ),
         )
 
     def table(
@@ -190,66 +215,111 @@ def _pages(
             y += rh
 
     # --- page 1: identification, lesions, responses, eligibility ---------------------------
-    line(text.title, 15, True)
-    line(f"Subject: {text.subject}    Reader: {text.reader}", 10)
+    line(translate("PdfReport", "NAMECAR response report - RECIST 1.1"), 15, True)
+    line(
+        translate("PdfReport", "Subject: {subject}    Reader: {reader}").format(
+            subject=subject, reader=text.reader
+        ),
+        10,
+    )
     draft = text.status == DRAFT
     line(
-        "Status: draft - not signed" if draft else f"Status: {text.status}",
+        translate("PdfReport", "Status: draft - not signed")
+        if draft
+        else translate("PdfReport", "Status: {status}").format(
+            status="; ".join(app_text(part) for part in text.status.split("; "))
+        ),
         10,
         True,
         # green only when every timepoint is signed; a draft (or partly signed) read is amber
         "#b06000" if draft or f": {DRAFT}" in text.status else "#1b7f3b",
     )
-    tps = "   ".join(f"{lbl}: {when} ({role})" for lbl, when, role in text.timepoints)
-    line(f"Timepoints - {tps}", 8.5)
+    tp_objs = ordered(read)
+    tps = "   ".join(
+        f"{lbl}: {app_text(when)} ({timepoint_role_text(tp.role)})"
+        for (lbl, when, _role), tp in zip(text.timepoints, tp_objs, strict=False)
+    )
+    line(translate("PdfReport", "Timepoints - {timepoints}").format(timepoints=tps), 8.5)
     y += 6
-    line("Lesions (long x short axis, mm; status)", 11, True)
+    line(translate("PdfReport", "Lesions (long x short axis, mm; status)"), 11, True)
     n_tp = len(text.lesion_header) - 3
     fixed = [0.07 * W, 0.09 * W, 0.16 * W]
     rest = (W - sum(fixed)) / max(n_tp, 1)
-    table(text.lesion_header, text.lesion_rows, [*fixed, *([rest] * n_tp)])
+    lesion_rows = []
+    for les in read.lesions:
+        flags = []
+        if les.nodal:
+            flags.append(translate("PdfReport", "node"))
+        if les.is_primary_renal:
+            flags.append(translate("PdfReport", "primary"))
+        site = enum_text(les.site) + (f" {les.station}" if les.station else "")
+        if flags:
+            site += f" ({', '.join(flags)})"
+        cells = [cell_text(read.assessment(les.uid, tp.uid)) or "-" for tp in tp_objs]
+        lesion_rows.append([les.label, lesion_role_text(les.role), site, *cells])
+    header = [
+        translate("PdfReport", "Lesion"),
+        translate("PdfReport", "Role"),
+        translate("PdfReport", "Site"),
+        *text.lesion_header[3:],
+    ]
+    table(header, lesion_rows, [*fixed, *([rest] * n_tp)])
     y += 10
-    line("Response per timepoint (RECIST 1.1)", 11, True)
+    line(translate("PdfReport", "Response per timepoint (RECIST 1.1)"), 11, True)
     if report.errors:
         for e in report.errors:
-            line(f"Not evaluable: {e}", 8.5, colour="#b00000")
+            line(
+                translate("PdfReport", "Not evaluable: {error}").format(error=said(e)),
+                8.5,
+                colour="#b00000",
+            )
     rows, colours = [], []
     for r in report.rows:
-        when = r.date.isoformat() if (r.date and not blinded) else ""
+        when = i18n.date_text(r.date) if (r.date and not blinded) else ""
         if blinded:
-            when = next((w for lbl, w, _ in text.timepoints if lbl == r.label), "")
-        reasons = "; ".join(r.reasons)
-        if blinded:
-            reasons = blind_dates_in_text(reasons, read)
+            when = app_text(next((w for lbl, w, _ in text.timepoints if lbl == r.label), ""))
+        reasons = "; ".join(said(x) for x in r.reasons)
+        cells_ = row_texts(r)
         rows.append(
             [
                 f"{r.label}\n{when}",
-                r.sum_text,
-                r.pct_baseline_text,
-                f"{r.nadir_text} {r.pct_nadir_text}".strip() or "-",
-                "-" if r.target_response is None else r.target_response.value,
-                "-" if r.non_target_response is None else r.non_target_response.value,
-                r.new_lesions.value,
-                "-" if r.overall_response is None else r.overall_response.value,
+                cells_["sum"],
+                cells_["pct_baseline"],
+                f"{cells_['nadir']} {cells_['pct_nadir']}".strip() or "-",
+                "-" if r.target_response is None else response_text(r.target_response),
+                "-" if r.non_target_response is None else response_text(r.non_target_response),
+                enum_text(r.new_lesions),
+                "-" if r.overall_response is None else response_text(r.overall_response),
                 reasons,
             ]
         )
         oc = None if r.overall_response is None else RESPONSE_COLOURS.get(r.overall_response.value)
         colours.append([None] * 7 + [oc, None])
     table(
-        ["Timepoint", "Sum", "vs BL", "Nadir", "Target", "Non-tgt", "New", "Overall", "Reasons"],
+        [
+            translate("PdfReport", "Timepoint"),
+            translate("PdfReport", "Sum"),
+            translate("PdfReport", "vs BL"),
+            translate("PdfReport", "Nadir"),
+            translate("PdfReport", "Target"),
+            translate("PdfReport", "Non-tgt"),
+            translate("PdfReport", "New"),
+            translate("PdfReport", "Overall"),
+            translate("PdfReport", "Reasons"),
+        ],
         rows,
         [w * W for w in (0.1, 0.07, 0.07, 0.1, 0.06, 0.1, 0.06, 0.07, 0.37)],
         size=7,
         colours=colours,
     )
     y += 10
-    elig = report.eligibility.text
-    if blinded:
-        elig = blind_dates_in_text(elig, read)
-    line("NAMECAR eligibility (pre-treatment baseline vs inclusion)", 11, True)
     line(
-        elig,
+        translate("PdfReport", "NAMECAR eligibility (pre-treatment baseline vs inclusion)"),
+        11,
+        True,
+    )
+    line(
+        said(report.eligibility.text),
         10,
         True,
         {"eligible": "#1b7f3b", "not eligible": "#b00000"}.get(
@@ -257,16 +327,20 @@ def _pages(
         ),
     )
     if report.rows:
-        best = f"{report.best_text} ({report.best_overall_reason})"
-        line(blind_dates_in_text(best, read) if blinded else best, 9)
-        first = report.first_pd_text
-        line(blind_dates_in_text(first, read) if blinded else first, 9)
+        best = best_text(report)
+        if report.best_overall_reason:
+            best += f" ({said(report.best_overall_reason)})"
+        line(best, 9)
+        if blinded:
+            line(said(report.first_pd_text), 9)
+        else:
+            line(first_pd_text(report), 9)
     footer(1)
 
     # --- page 2: charts --------------------------------------------------------------------
     writer.newPage()
     y = 0.0
-    line("Response over time", 13, True)
+    line(translate("PdfReport", "Response over time"), 13, True)
     chart_report = report
     if blinded:
         # The charts label their x axis with dates: blinded, they plot by timepoint order.
@@ -286,14 +360,20 @@ def _pages(
 
     # --- key images ------------------------------------------------------------------------
     page_no = 3
-    targets = [row[0] for row in text.lesion_rows if row[1] == "target"]
+    targets = [les.label for les in read.lesions if les.role is LesionRole.TARGET]
     n_cols = max(n_tp, 1)
     cell = min(W / n_cols, 0.19 * H)
     per_page = max(1, int((H - 80) // (cell + 40)))
     for start in range(0, len(targets), per_page):
         writer.newPage()
         y = 0.0
-        line("Key images: each target lesion at each timepoint, measurement drawn", 13, True)
+        line(
+            translate(
+                "PdfReport", "Key images: each target lesion at each timepoint, measurement drawn"
+            ),
+            13,
+            True,
+        )
         for t_label in targets[start : start + per_page]:
             line(t_label, 10, True)
             for ci in range(n_tp):
@@ -321,8 +401,8 @@ def _pages(
                             QPointF(rect.left() + (x0 + 0.5) * sx, rect.top() + (y0 + 0.5) * sy),
                             QPointF(rect.left() + (x1 + 0.5) * sx, rect.top() + (y1 + 0.5) * sy),
                         )
-                    caption = (
-                        f"{item.timepoint_label}: {item.caption.removeprefix(t_label).strip()}"
+                    caption = f"{item.timepoint_label}: " + i18n.localise_number_text(
+                        item.caption.removeprefix(t_label).strip()
                     )
                 else:
                     p.setPen(QColor("#d0d0d0"))
@@ -330,7 +410,7 @@ def _pages(
                     p.drawText(
                         rect,
                         int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap),
-                        item or "",
+                        app_text(item or ""),
                     )
                     caption = text.timepoints[ci][0]
                 p.setPen(QColor("#000000"))
@@ -344,6 +424,13 @@ def _pages(
         footer(page_no)
         page_no += 1
     return warnings
+
+
+def _subject(text: Any) -> str:
+    """The subject as written in the report (a blinded pseudonym in the reader's language)."""
+    from namecar_viewer.gui.i18n import app_text
+
+    return app_text(text.subject)
 
 
 def _subject_from_headers(read: Read, headers: Any) -> str | None:

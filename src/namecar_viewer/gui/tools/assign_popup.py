@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from PySide6.QtCore import QCoreApplication, QEvent, QPoint, Qt, QTimer
+from PySide6.QtCore import QEvent, QPoint, Qt, QTimer
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -38,6 +38,8 @@ from namecar_viewer.app.lesion_assignment import (
     new_lesion_role,
 )
 from namecar_viewer.core.reads.model import Site
+from namecar_viewer.gui.app_texts import enum_text
+from namecar_viewer.gui.i18n import app_text
 
 _STYLE = (
     "QFrame#assign_chooser { background: #26262c; border: 1px solid #d0a030; }"
@@ -47,10 +49,6 @@ _STYLE = (
     "QComboBox { background: #1c1c20; border: 1px solid #707070; padding: 1px 6px; }"
     "QComboBox QAbstractItemView { background: #1c1c20; color: #f0f0f0; }"
 )
-
-
-def tr(text: str) -> str:
-    return QCoreApplication.translate("AssignmentChooser", text)
 
 
 class AssignmentChooser(QFrame):
@@ -78,12 +76,12 @@ class AssignmentChooser(QFrame):
         self.title = QLabel(title, self)
         self.title.setWordWrap(True)
         lay.addWidget(self.title)
-        self.reason = QLabel(f"<small>{plan.reason}</small>", self)
+        self.reason = QLabel(f"<small>{app_text(plan.reason)}</small>", self)
         self.reason.setWordWrap(True)
         lay.addWidget(self.reason)
         self.list = QListWidget(self)
         for opt in plan.options:
-            item = QListWidgetItem(opt.text)
+            item = QListWidgetItem(app_text(opt.text))
             if opt.near:
                 f = item.font()
                 f.setBold(True)
@@ -100,30 +98,30 @@ class AssignmentChooser(QFrame):
         self.list.installEventFilter(self)
         lay.addWidget(self.list)
         form = QHBoxLayout()
-        self.site_label = QLabel(tr("Site:"), self)
+        self.site_label = QLabel(self.tr("Site:"), self)
         self.site_combo = QComboBox(self)
         for s in Site:
-            self.site_combo.addItem(s.value, s)
+            self.site_combo.addItem(enum_text(s), s)
         self.site_combo.setCurrentIndex(self.site_combo.findData(site))
         form.addWidget(self.site_label)
         form.addWidget(self.site_combo, 1)
         lay.addLayout(form)
-        self.primary_check = QCheckBox(tr("Primary renal tumour (not a metastasis)"), self)
+        self.primary_check = QCheckBox(self.tr("Primary renal tumour (not a metastasis)"), self)
         lay.addWidget(self.primary_check)
         self.site_combo.currentIndexChanged.connect(lambda _i: self._update_site())
         link = QHBoxLayout()
-        self.link_label = QLabel(tr("Same lesion as:"), self)
+        self.link_label = QLabel(self.tr("Same lesion as:"), self)
         self.link_combo = QComboBox(self)
-        self.link_combo.addItem(tr("(not linked)"), "")
+        self.link_combo.addItem(self.tr("(not linked)"), "")
         for label in link_labels:
             self.link_combo.addItem(label, label)
         link.addWidget(self.link_label)
         link.addWidget(self.link_combo, 1)
         lay.addLayout(link)
         buttons = QHBoxLayout()
-        self.ok_button = QPushButton(tr("OK (Enter)"), self)
+        self.ok_button = QPushButton(self.tr("OK (Enter)"), self)
         self.ok_button.clicked.connect(lambda _c=False: self.accept())
-        self.leave_button = QPushButton(tr("Leave unassigned (Esc)"), self)
+        self.leave_button = QPushButton(self.tr("Leave unassigned (Esc)"), self)
         self.leave_button.clicked.connect(lambda _c=False: self.leave())
         buttons.addWidget(self.ok_button)
         buttons.addWidget(self.leave_button)
@@ -270,7 +268,7 @@ class UndoToast(QFrame):
         lay = QHBoxLayout(self)
         lay.setContentsMargins(8, 4, 4, 4)
         self.label = QLabel(self)
-        self.button = QPushButton(QCoreApplication.translate("UndoToast", "Undo"), self)
+        self.button = QPushButton(self.tr("Undo"), self)
         self.button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         lay.addWidget(self.label, 1)
         lay.addWidget(self.button)

@@ -22,7 +22,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QObject, Qt, QTimer
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -36,6 +36,8 @@ from PySide6.QtWidgets import (
 
 from namecar_viewer.app.read_session import ReadSaveError, ReadSession
 from namecar_viewer.core.reads import Read, ReadKind, TimepointRole
+from namecar_viewer.gui import i18n
+from namecar_viewer.gui.i18n import app_text, error_text
 from namecar_viewer.gui.panels.lesion_table import LesionTablePanel
 from namecar_viewer.gui.tools.layer import MeasurementLayer
 from namecar_viewer.gui.tools.tools import (
@@ -59,17 +61,38 @@ from namecar_viewer.persistence.reads_db import (
 READS_DB_ENV = "NAMECAR_READS_DB"
 READER_ENV = "NAMECAR_READER"
 
-# (tool class, menu text, key)
+# (tool class, menu text, key); the texts are translated when the actions are made
 TOOL_ACTIONS: tuple[tuple[type[MeasureTool], str, str], ...] = (
-    (LineTool, "&Line (length)", "D"),
-    (BidirectionalTool, "&Bidirectional (long and short axis)", "B"),
-    (SemiAutoTool, "Semi-&automatic diameter (click a lesion, Enter accepts)", "A"),
-    (EllipseTool, "&Ellipse ROI", "E"),
-    (CircleTool, "C&ircle ROI", "Shift+E"),
-    (PointTool, "P&oint", "Shift+P"),
-    (ArrowTool, "A&rrow", "Shift+R"),
-    (SphereTool, "&Sphere VOI (3D)", "Shift+V"),
+    (LineTool, QT_TRANSLATE_NOOP("ReadController", "&Line (length)"), "D"),
+    (
+        BidirectionalTool,
+        QT_TRANSLATE_NOOP("ReadController", "&Bidirectional (long and short axis)"),
+        "B",
+    ),
+    (
+        SemiAutoTool,
+        QT_TRANSLATE_NOOP(
+            "ReadController", "Semi-&automatic diameter (click a lesion, Enter accepts)"
+        ),
+        "A",
+    ),
+    (EllipseTool, QT_TRANSLATE_NOOP("ReadController", "&Ellipse ROI"), "E"),
+    (CircleTool, QT_TRANSLATE_NOOP("ReadController", "C&ircle ROI"), "Shift+E"),
+    (PointTool, QT_TRANSLATE_NOOP("ReadController", "P&oint"), "Shift+P"),
+    (ArrowTool, QT_TRANSLATE_NOOP("ReadController", "A&rrow"), "Shift+R"),
+    (SphereTool, QT_TRANSLATE_NOOP("ReadController", "&Sphere VOI (3D)"), "Shift+V"),
 )
+# the toolbar's short names of the tools
+TOOL_NAMES = {
+    "line": QT_TRANSLATE_NOOP("ReadController", "Line"),
+    "bidirectional": QT_TRANSLATE_NOOP("ReadController", "Bidirectional"),
+    "semi-auto": QT_TRANSLATE_NOOP("ReadController", "Semi-auto"),
+    "ellipse": QT_TRANSLATE_NOOP("ReadController", "Ellipse"),
+    "circle": QT_TRANSLATE_NOOP("ReadController", "Circle"),
+    "point": QT_TRANSLATE_NOOP("ReadController", "Point"),
+    "arrow": QT_TRANSLATE_NOOP("ReadController", "Arrow"),
+    "sphere": QT_TRANSLATE_NOOP("ReadController", "Sphere"),
+}
 
 _TIMEPOINT_ROLES = {
     "BASELINE": TimepointRole.PRE_TREATMENT_BASELINE,
@@ -81,8 +104,13 @@ _TIMEPOINT_ROLES = {
 _BANNER_STYLE = "background: #24466e; color: #eef4ff; padding: 4px 10px; font-weight: bold;"
 
 
-def tr(text: str) -> str:
-    return QCoreApplication.translate("ReadController", text)
+def _menu(menu_bar: Any, name: str) -> Any:
+    """The menu of the menu bar with this object name (``menu_edit``...), or None."""
+    for act in menu_bar.actions():
+        m = act.menu()
+        if m is not None and m.objectName() == name:
+            return m
+    return None
 
 
 def reads_database_path() -> Path:
@@ -185,7 +213,7 @@ class ReadController(QObject):
         )
         self.panel.lesion_selected = self._lesion_selected  # type: ignore[method-assign]
         self.panel.navigated.connect(lambda t: window.statusBar().showMessage(t, 8000))
-        self.dock = QDockWidget("Lesions", window)
+        self.dock = QDockWidget(self.tr("Lesions"), window)
         self.dock.setObjectName("lesions_dock")
         self.dock.setWidget(self.panel)
         window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.dock)
@@ -207,24 +235,22 @@ class ReadController(QObject):
     def _build_actions(self) -> None:
         w = self.window
         mb = w.menuBar()
-        edit: Any = None
-        for act in mb.actions():
-            if act.text().replace("&", "") == "Edit" and act.menu() is not None:
-                edit = act.menu()
+        edit: Any = _menu(mb, "menu_edit")
         if edit is None:
             from PySide6.QtWidgets import QMenu
 
-            edit = QMenu("&Edit", w)
+            edit = QMenu(self.tr("&Edit"), w)
+            edit.setObjectName("menu_edit")
             acts = mb.actions()
             if len(acts) > 1:
                 mb.insertMenu(acts[1], edit)  # after File
             else:
                 mb.addMenu(edit)
         # Own actions bound to whichever read's stack is current (a new patient, a new stack).
-        self.undo_action = QAction("&Undo", w)
+        self.undo_action = QAction(self.tr("&Undo"), w)
         self.undo_action.setShortcut(QKeySequence("Ctrl+Z"))
         self.undo_action.triggered.connect(lambda: self.edit_stack.undo())
-        self.redo_action = QAction("&Redo", w)
+        self.redo_action = QAction(self.tr("&Redo"), w)
         self.redo_action.setShortcut(QKeySequence("Ctrl+Shift+Z"))
         self.redo_action.triggered.connect(lambda: self.edit_stack.redo())
         for a in (self.undo_action, self.redo_action):
@@ -232,43 +258,42 @@ class ReadController(QObject):
             edit.addAction(a)
             w.addAction(a)
         self._bind_undo_actions()
-        retry = QAction("Retry saving the read", w)
+        retry = QAction(self.tr("Retry saving the read"), w)
         retry.triggered.connect(self.retry_save)
-        file_menu: Any = next(
-            (
-                a.menu()
-                for a in mb.actions()
-                if a.text().replace("&", "") == "File" and a.menu() is not None
-            ),
-            edit,
-        )
+        file_menu: Any = _menu(mb, "menu_file") or edit
         before = file_menu.actions()[-1] if file_menu.actions() else None
         file_menu.insertAction(before, retry)
         self.retry_action = retry
         # reads belong to readers: one click to one's own read, others' reads view only
-        self.my_read_action = QAction(tr("Start &my read of this patient"), w)
+        self.my_read_action = QAction(self.tr("Start &my read of this patient"), w)
         self.my_read_action.setShortcut(QKeySequence("Ctrl+Shift+N"))
         self.my_read_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         self.my_read_action.triggered.connect(lambda _c=False: self.open_my_read())
-        self.other_read_action = QAction(tr("Open another reader's read (view only)..."), w)
+        self.other_read_action = QAction(self.tr("Open another reader's read (view only)..."), w)
         self.other_read_action.triggered.connect(lambda _c=False: self.choose_other_read())
         self.add_timepoint_action = QAction(
-            tr("Add the active study to the RECIST read as a timepoint"), w
+            self.tr("Add the active study to the RECIST read as a timepoint"), w
         )
         self.add_timepoint_action.triggered.connect(lambda _c=False: self.add_active_timepoint())
         for a in (self.my_read_action, self.other_read_action, self.add_timepoint_action):
             file_menu.insertAction(before, a)
             w.addAction(a)
         file_menu.insertSeparator(before)
-        self._register_keys("File", [("Start my read of this patient", "Ctrl+Shift+N")])
-        self._register_keys("Edit", [("Undo", "Ctrl+Z"), ("Redo", "Ctrl+Shift+Z")])
+        self._register_keys(
+            "File", [(self.tr("Start &my read of this patient").replace("&", ""), "Ctrl+Shift+N")]
+        )
+        self._register_keys(
+            "Edit",
+            [
+                (self.tr("&Undo").replace("&", ""), "Ctrl+Z"),
+                (self.tr("&Redo").replace("&", ""), "Ctrl+Shift+Z"),
+            ],
+        )
 
-        tools_menu: Any = None
-        for act in mb.actions():
-            if act.text().replace("&", "") == "Tools" and act.menu() is not None:
-                tools_menu = act.menu()
+        tools_menu: Any = _menu(mb, "menu_tools")
         if tools_menu is None:
-            tools_menu = mb.addMenu("&Tools")
+            tools_menu = mb.addMenu(self.tr("&Tools"))
+            tools_menu.setObjectName("menu_tools")
         tools_menu.addSeparator()
         group = None
         for act in tools_menu.actions():
@@ -276,11 +301,12 @@ class ReadController(QObject):
                 group = act.actionGroup()
         if group is None:
             group = QActionGroup(w)
-        bar = QToolBar("Measurement tools", w)
+        bar = QToolBar(self.tr("Measurement tools"), w)
         bar.setObjectName("measurement_toolbar")
         w.addToolBar(bar)
         keys = []
-        for cls, text, key in TOOL_ACTIONS:
+        for cls, source, key in TOOL_ACTIONS:
+            text = self.tr(source)
             a = QAction(text, w)
             a.setShortcut(QKeySequence(key))
             a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
@@ -290,7 +316,7 @@ class ReadController(QObject):
             tools_menu.addAction(a)
             w.addAction(a)
             bar.addAction(a)
-            a.setIconText(cls.name.capitalize())
+            a.setIconText(self.tr(TOOL_NAMES.get(cls.name, cls.name.capitalize())))
             self.tool_actions[cls.name] = a
             keys.append((text.replace("&", ""), key))
         self._register_keys("Tools", keys)
@@ -345,10 +371,10 @@ class ReadController(QObject):
         if others:
             names = ", ".join(sorted({i.reader for i in others}))
             self._banner_text(
-                tr("Your read of this patient ({reader}). Other reads: {names}.").format(
+                self.tr("Your read of this patient ({reader}). Other reads: {names}.").format(
                     reader=self.reader, names=names
                 ),
-                tr("View another reader's read..."),
+                self.tr("View another reader's read..."),
                 self.choose_other_read,
             )
         else:
@@ -382,13 +408,15 @@ class ReadController(QObject):
         pid = self.session.read.patient_id or self._patient_on_screen()
         if not pid:
             self.window.statusBar().showMessage(
-                tr("Open a series of the patient first (double-click it in the study browser)."),
+                self.tr(
+                    "Open a series of the patient first (double-click it in the study browser)."
+                ),
                 10000,
             )
             return None
         self.open_patient(pid)
         self.window.statusBar().showMessage(
-            tr("Your read of {pid}: every edit is yours ({reader}).").format(
+            self.tr("Your read of {pid}: every edit is yours ({reader}).").format(
                 pid=pid, reader=self.reader
             ),
             10000,
@@ -409,15 +437,20 @@ class ReadController(QObject):
         others = self.other_reads(pid)
         if not others:
             self.window.statusBar().showMessage(
-                tr("No other reader has a read of this patient."), 10000
+                self.tr("No other reader has a read of this patient."), 10000
             )
             return None
         readers = {i.reader for i in others}
         if len(readers) == 1:
             return self.view_read(others[-1].uid)  # one other read: nothing to choose
-        labels = [f"{i.reader} ({i.updated_utc:%Y-%m-%d %H:%M})" for i in others]
+        labels = [f"{i.reader} ({i18n.datetime_text(i.updated_utc)})" for i in others]
         label, ok = QInputDialog.getItem(
-            self.window, tr("Another reader's read"), tr("Read (view only):"), labels, 0, False
+            self.window,
+            self.tr("Another reader's read"),
+            self.tr("Read (view only):"),
+            labels,
+            0,
+            False,
         )
         if not ok:
             return None
@@ -428,10 +461,10 @@ class ReadController(QObject):
         session = self.open_read(uid)
         if session.read_only:
             self._banner_text(
-                tr("Viewing {reader}'s read: view only, nothing you do changes it.").format(
+                self.tr("Viewing {reader}'s read: view only, nothing you do changes it.").format(
                     reader=session.read.reader
                 ),
-                tr("Back to my read"),
+                self.tr("Back to my read"),
                 self.open_my_read,
             )
         return session
@@ -444,11 +477,11 @@ class ReadController(QObject):
         vp = getattr(self.window, "active", None)
         vol = getattr(getattr(vp, "model", None), "volume", None)
         if vol is None or vp is None:
-            self.window.statusBar().showMessage(tr("No study in the active viewport."), 8000)
+            self.window.statusBar().showMessage(self.tr("No study in the active viewport."), 8000)
             return False
         if self.session.read.timepoint_for_study(vol.study_instance_uid) is not None:
             self.window.statusBar().showMessage(
-                tr("This study is already a timepoint of the RECIST read."), 8000
+                self.tr("This study is already a timepoint of the RECIST read."), 8000
             )
             return False
         tp = self.layer.timepoint(vp, self.session.read)
@@ -458,7 +491,7 @@ class ReadController(QObject):
         ok = self.session.read.timepoint_for_study(vol.study_instance_uid) is not None
         if ok:
             self.window.statusBar().showMessage(
-                tr("{label} ({modality}) is now a timepoint of the RECIST read.").format(
+                self.tr("{label} ({modality}) is now a timepoint of the RECIST read.").format(
                     label=tp.label, modality=vol.modality
                 ),
                 10000,
@@ -548,9 +581,13 @@ class ReadController(QObject):
                         break
             self.undo_action.setEnabled(stack.canUndo())
             self.redo_action.setEnabled(stack.canRedo())
-            u, r = stack.undoText(), stack.redoText()
-            self.undo_action.setText(f"&Undo {u}".strip())
-            self.redo_action.setText(f"&Redo {r}".strip())
+            u, r = app_text(stack.undoText()), app_text(stack.redoText())
+            self.undo_action.setText(
+                self.tr("&Undo {what}").format(what=u).strip() if u else self.tr("&Undo")
+            )
+            self.redo_action.setText(
+                self.tr("&Redo {what}").format(what=r).strip() if r else self.tr("&Redo")
+            )
 
     def _database(self, create: bool) -> ReadsDatabase | None:
         if self.db is not None:
@@ -560,7 +597,7 @@ class ReadController(QObject):
         try:
             self.db = ReadsDatabase(self.db_path)
         except ReadsDatabaseError as exc:
-            self._show_error(str(exc))
+            self._show_error(error_text(exc))
             return None
         return self.db
 
@@ -579,12 +616,12 @@ class ReadController(QObject):
             try:
                 session.attach_database(db)
             except ReadSaveError as exc:
-                self._show_error(str(exc))
+                self._show_error(error_text(exc))
 
     def retry_save(self) -> bool:
         ok = self.session.retry_save() and self.ancillary_session.retry_save()
         if ok:
-            self.window.statusBar().showMessage("Read saved.", 5000)
+            self.window.statusBar().showMessage(self.tr("Read saved."), 5000)
         return ok
 
     def _lesion_selected(self, lesion_uid: str) -> None:
@@ -648,7 +685,7 @@ class ReadController(QObject):
         self.banner_button.setObjectName("read_owner_banner_button")
         self._banner_slot: Any = None
         self.banner_button.clicked.connect(lambda _c=False: self._banner_clicked())
-        self.banner_bar = QToolBar(tr("Read owner"), w)
+        self.banner_bar = QToolBar(self.tr("Read owner"), w)
         self.banner_bar.setObjectName("read_owner_bar")
         self.banner_bar.setMovable(False)
         self.banner_bar.addWidget(self.banner)
@@ -685,7 +722,7 @@ class ReadController(QObject):
     def _message_box(self, message: str) -> None:
         box = QMessageBox(self.window)
         box.setIcon(QMessageBox.Icon.Warning)
-        box.setWindowTitle("Read not saved")
+        box.setWindowTitle(self.tr("Read not saved"))
         box.setText(message)
         box.setModal(False)
         box.show()

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QCoreApplication, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen, QPolygonF
 
 from namecar_viewer.app.lesion_assignment import (
@@ -51,8 +51,13 @@ from namecar_viewer.core.reads import (
     ReadTimepoint,
     Site,
 )
+from namecar_viewer.gui import i18n
+from namecar_viewer.gui.app_texts import enum_text, kind_text, lesion_role_text, summary_text
+from namecar_viewer.gui.i18n import app_text
 from namecar_viewer.gui.undo import ReadUndoStack
 from namecar_viewer.gui.viewport import SliceViewport, modality_unit
+
+translate = QCoreApplication.translate
 
 HANDLE_PX = 4.0  # half-size of a drawn handle
 HIT_PX = 7.0  # how close a press must be to grab a handle or a line
@@ -277,7 +282,7 @@ class MeasurementLayer:
                 with contextlib.suppress(KeyError):
                     colour = _ROLE_COLOURS[read.lesion(lm.lesion_uid).role]
             elif read.kind is ReadKind.RECIST:
-                suffix = " (no lesion)"
+                suffix = translate("MeasurementLayer", " (no lesion)")
             if lm.uid == self.selected:
                 colour = _SELECTED
             self._paint_measurement(vp, p, m, colour, lm.uid == self.selected, suffix=suffix)
@@ -288,7 +293,14 @@ class MeasurementLayer:
             poly = QPolygonF([_qp(vp.patient_to_screen(c)) for c in contour])
             p.drawPolygon(poly)
             preview = Measurement.create(MeasurementKind.BIDIRECTIONAL, points, label="proposal")
-            self._paint_measurement(vp, p, preview, _PROPOSAL, False, suffix=" (Enter: accept)")
+            self._paint_measurement(
+                vp,
+                p,
+                preview,
+                _PROPOSAL,
+                False,
+                suffix=translate("MeasurementLayer", " (Enter: accept)"),
+            )
         p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
 
     def _paint_measurement(
@@ -367,15 +379,25 @@ class MeasurementLayer:
 
     def label_text(self, vp: SliceViewport, m: Measurement) -> str:
         """The text beside a measurement: label and size, and the ROI statistics."""
-        text = m.summary()
+        text = summary_text(m)
         if m.kind in (MeasurementKind.ELLIPSE, MeasurementKind.SPHERE):
             s = self.stats(vp, m)
             if isinstance(s, RoiStats):
                 u = f" {s.unit}" if s.unit else ""
-                text += f"\nmean {s.mean:.1f} SD {s.sd:.1f}{u}"
-                text += f"\nmin {s.minimum:.1f} max {s.maximum:.1f}{u}"
+                text += "\n" + i18n.fmt(
+                    translate("MeasurementLayer", "mean {mean:.1f} SD {sd:.1f}{unit}"),
+                    mean=float(s.mean),
+                    sd=float(s.sd),
+                    unit=u,
+                )
+                text += "\n" + i18n.fmt(
+                    translate("MeasurementLayer", "min {low:.1f} max {high:.1f}{unit}"),
+                    low=float(s.minimum),
+                    high=float(s.maximum),
+                    unit=u,
+                )
             elif s:
-                text += f"\n{s}"
+                text += f"\n{app_text(s)}"
         return text
 
     def stats(self, vp: SliceViewport, m: Measurement) -> RoiStats | str:
@@ -455,11 +477,18 @@ class MeasurementLayer:
         self.close_chooser()
         stack = self.stack_for(vp)
         if stack is None:
-            self.on_message("No read is open for this study: nothing was recorded.")
+            self.on_message(
+                translate(
+                    "MeasurementLayer", "No read is open for this study: nothing was recorded."
+                )
+            )
             return ""
         session = stack.session
         if session.read_only:
-            self.on_message(session.read_only_reason or "This read is view only.")
+            self.on_message(
+                app_text(session.read_only_reason)
+                or translate("MeasurementLayer", "This read is view only.")
+            )
             return ""
         m = self.make_record(vp, kind, points)
         read = session.read
@@ -499,10 +528,18 @@ class MeasurementLayer:
         where = ""
         if tp_uid is not None:
             with contextlib.suppress(KeyError):
-                where = f" at {read.timepoint(tp_uid).label}"
-        record = "RECIST read" if read.kind is ReadKind.RECIST else "MRI-PET record"
-        size = m.summary() or m.kind.value
-        return f"<b>{size}{where}</b> ({record}): which lesion?"
+                where = translate("MeasurementLayer", " at {label}").format(
+                    label=read.timepoint(tp_uid).label
+                )
+        record = (
+            translate("MeasurementLayer", "RECIST read")
+            if read.kind is ReadKind.RECIST
+            else translate("MeasurementLayer", "MRI-PET record")
+        )
+        size = summary_text(m) or kind_text(m.kind)
+        return translate(
+            "MeasurementLayer", "<b>{size}{where}</b> ({record}): which lesion?"
+        ).format(size=size, where=where, record=record)
 
     def open_chooser(
         self,
@@ -522,7 +559,13 @@ class MeasurementLayer:
             if self.chooser is chooser:
                 self.chooser = None
             if option is None:
-                self._announce(vp, "Left unassigned: part of no lesion (Enter on it to assign).")
+                self._announce(
+                    vp,
+                    translate(
+                        "MeasurementLayer",
+                        "Left unassigned: part of no lesion (Enter on it to assign).",
+                    ),
+                )
                 return
             if not stack.session.read.has_measurement(uid):
                 return  # undone meanwhile
@@ -579,31 +622,37 @@ class MeasurementLayer:
         where = ""
         if tp_uid is not None:
             with contextlib.suppress(KeyError):
-                where = f" at {read.timepoint(tp_uid).label}"
+                where = translate("MeasurementLayer", " at {label}").format(
+                    label=read.timepoint(tp_uid).label
+                )
         if lm.lesion_uid is None:
             text = (
-                "Kept as an annotation: not part of the RECIST read."
+                translate("MeasurementLayer", "Kept as an annotation: not part of the RECIST read.")
                 if read.kind is ReadKind.RECIST
-                else "Kept as an annotation of the MRI-PET record."
+                else translate("MeasurementLayer", "Kept as an annotation of the MRI-PET record.")
             )
         else:
             les = read.lesion(lm.lesion_uid)
             self.active_lesion = les.uid
             if stack is self.undo and tp_uid is not None:
                 self.on_assigned(les.uid, tp_uid)
-            role = les.role.value.replace("_", "-")
-            size = lm.measurement.summary().removeprefix(les.label).strip() or (
-                lm.measurement.kind.value
+            role = lesion_role_text(les.role)
+            size = summary_text(lm.measurement).removeprefix(les.label).strip() or (
+                kind_text(lm.measurement.kind)
             )
-            text = f"{les.label} ({role}, {les.site.value}){where}: {size}"
+            text = f"{les.label} ({role}, {enum_text(les.site)}){where}: {size}"
         end = stack.index()
         if stack.session.pending:
             # the save failed: the window already says why; this must not cover it
-            text += " (kept here, not yet saved)"
+            text += translate("MeasurementLayer", " (kept here, not yet saved)")
 
         def undo_all() -> None:
             if stack.index() != end:
-                self.on_message("Other edits came since: use Edit > Undo step by step.")
+                self.on_message(
+                    translate(
+                        "MeasurementLayer", "Other edits came since: use Edit > Undo step by step."
+                    )
+                )
                 return
             while stack.index() > start and stack.canUndo():
                 before = stack.index()

@@ -1,0 +1,368 @@
+"""The workstation in the reader's language: French or English.
+
+Every visible string of the GUI goes through Qt's translation system (``self.tr`` in QObject
+subclasses, ``QCoreApplication.translate(context, text)`` elsewhere, ``QT_TRANSLATE_NOOP`` for
+tables); ``resources/i18n/namecar_fr.ts`` holds the French, compiled to ``namecar_fr.qm`` by
+``pyside6-lrelease`` (``python -m namecar_viewer.gui.i18n --update`` regenerates both; a test
+checks the committed ``.qm`` is the compilation of the ``.ts`` and that the ``.ts`` has every
+string of the sources, translated).
+
+The language is, first found: ``$NAMECAR_LANG`` (``en`` or ``fr``), the choice of Help >
+Language (QSettings, ``ui/language``), the system's (``QLocale.system()``, i.e. ``LANG``);
+anything but French gives English.  It is applied when the application starts (:func:`install`,
+called by ``run_gui`` before the window is built): a choice made in the menu takes effect at the
+next start, as rebuilding every open window in place is not worth its risk for a setting chosen
+once.
+
+Numbers and dates shown to the reader follow the language: a decimal comma and ``15/01/2025`` in
+French, a decimal point and ISO ``2025-01-15`` in English (unambiguous for readers of any
+country, as the workstation always wrote them).  No group separator in either (``1234,5``), so
+values stay easy to read back.  Exports (CSV, JSON, DICOM SR) never use any of this.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import (
+    QCoreApplication,
+    QDate,
+    QLibraryInfo,
+    QLocale,
+    QSettings,
+    QTranslator,
+)
+
+LANGUAGE_ENV = "NAMECAR_LANG"
+SETTINGS_ENV = "NAMECAR_SETTINGS"
+SETTINGS_KEY = "ui/language"
+# language code -> its name written in that language (the menu shows each in its own)
+LANGUAGES: dict[str, str] = {"en": "English", "fr": "Français"}
+DEFAULT = "en"
+CATALOGUE = "namecar"  # namecar_fr.qm
+
+_language = DEFAULT
+_translators: list[QTranslator] = []
+
+
+# --- where things are ------------------------------------------------------------------------
+def translation_dirs() -> list[Path]:
+    """Folders that may hold ``namecar_<lang>.qm``: ``resources/i18n`` where
+    :mod:`namecar_viewer.resources` finds the resources (the package's copy in a wheel or
+    bundle, else the source checkout's, for ``pip install -e .``)."""
+    from namecar_viewer import resources
+
+    try:
+        return [resources.resources_dir() / resources.I18N]
+    except FileNotFoundError:
+        return []
+
+
+def catalogue_path(lang: str) -> Path | None:
+    for d in translation_dirs():
+        p = d / f"{CATALOGUE}_{lang}.qm"
+        if p.is_file():
+            return p
+    return None
+
+
+def settings() -> QSettings:
+    """The workstation's own settings (``$NAMECAR_SETTINGS``, else the user's config folder)."""
+    path = os.environ.get(SETTINGS_ENV)
+    if not path:
+        import platformdirs
+
+        folder = platformdirs.user_config_dir("namecar-viewer", appauthor=False)
+        path = str(Path(folder) / "settings.ini")
+    return QSettings(path, QSettings.Format.IniFormat)
+
+
+# --- which language --------------------------------------------------------------------------
+def _supported(code: str | None) -> str | None:
+    c = (code or "").strip().lower().replace("-", "_").split("_")[0]
+    return c if c in LANGUAGES else None
+
+
+def system_language() -> str:
+    """The system's language (``LANG``, ``LC_ALL``... through ``QLocale.system()``)."""
+    loc = QLocale.system()
+    return "fr" if loc.language() is QLocale.Language.French else DEFAULT
+
+
+def saved_language() -> str:
+    """The language chosen in Help > Language, ``""`` for the system's."""
+    value = settings().value(SETTINGS_KEY, "")
+    return _supported(str(value or "")) or ""
+
+
+def save_language(lang: str) -> None:
+    """Remember the language for the next start (``""``: follow the system)."""
+    s = settings()
+    s.setValue(SETTINGS_KEY, _supported(lang) or "")
+    s.sync()
+
+
+def chosen_language() -> str:
+    """``$NAMECAR_LANG``, else the saved choice, else the system's language."""
+    return _supported(os.environ.get(LANGUAGE_ENV)) or saved_language() or system_language()
+
+
+def language() -> str:
+    """The language the GUI is shown in now (``en`` until :func:`install` says otherwise)."""
+    return _language
+
+
+_LOCALE_NAMES = {"fr": "fr_FR", "en": "en_GB"}
+_locales: dict[str, QLocale] = {}
+
+
+def ui_locale(lang: str | None = None) -> QLocale:
+    """The locale numbers and dates are written with in ``lang`` (no group separators)."""
+    lang = lang or _language
+    loc = _locales.get(lang)
+    if loc is None:
+        loc = QLocale(_LOCALE_NAMES.get(lang, "en_GB"))
+        loc.setNumberOptions(QLocale.NumberOption.OmitGroupSeparator)
+        _locales[lang] = loc
+    return loc
+
+
+def install(app: QCoreApplication | None = None, lang: str | None = None) -> str:
+    """Show the GUI in ``lang`` (default :func:`chosen_language`): the workstation's catalogue
+    and Qt's own (``qtbase_fr``: standard buttons, file dialogs, undo texts) on ``app``, and the
+    locale of numbers and dates.  Returns the language in use (English when a catalogue is
+    missing).  Call before the windows are built."""
+    global _language
+    app = app or QCoreApplication.instance()
+    want = _supported(lang) or chosen_language()
+    if app is not None:
+        for t in _translators:
+            app.removeTranslator(t)
+    _translators.clear()
+    _language = DEFAULT
+    if want != DEFAULT and app is not None:
+        own = catalogue_path(want)
+        if own is None:
+            return _finish(DEFAULT)
+        t = QTranslator(app)
+        if not t.load(str(own)):
+            return _finish(DEFAULT)
+        qt_dir = QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
+        qt = QTranslator(app)
+        if qt.load(f"qtbase_{want}", qt_dir):
+            app.installTranslator(qt)
+            _translators.append(qt)
+        app.installTranslator(t)
+        _translators.append(t)
+        _language = want
+    return _finish(_language)
+
+
+def _finish(lang: str) -> str:
+    global _language
+    _language = lang
+    QLocale.setDefault(ui_locale(lang))
+    return lang
+
+
+# --- numbers and dates -----------------------------------------------------------------------
+def decimal_point() -> str:
+    return ui_locale().decimalPoint()
+
+
+def num(value: float | int, decimals: int = 1, signed: bool = False) -> str:
+    """``12,5`` in French, ``12.5`` in English; ``signed``: ``+22,2`` / ``-41,1``."""
+    text = f"{float(value):{'+' if signed else ''}.{decimals}f}"
+    return text.replace(".", decimal_point())
+
+
+def localise_number_text(text: str) -> str:
+    """A text with numbers written by Python (``"12.5 mm"``) with the locale's decimal mark."""
+    point = decimal_point()
+    if point == ".":
+        return text
+    return re.sub(r"(?<=\d)\.(?=\d)", point, text)
+
+
+class Num(float):
+    """A number formatted by a translated template (``{x:.1f}``) with the locale's decimal mark."""
+
+    def __format__(self, spec: str) -> str:
+        return format(float(self), spec).replace(".", decimal_point())
+
+
+class Int(int):
+    def __format__(self, spec: str) -> str:
+        return format(int(self), spec).replace(".", decimal_point())
+
+
+def localised(value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, float):
+        return Num(value)
+    if isinstance(value, int):
+        return Int(value)
+    return value
+
+
+def fmt(template: str, **values: Any) -> str:
+    """``template.format(**values)`` with numbers written as the locale writes them."""
+    return template.format(**{k: localised(v) for k, v in values.items()})
+
+
+def _as_date(value: _dt.date | str | None) -> _dt.date | None:
+    if value is None or isinstance(value, _dt.date):
+        return value.date() if isinstance(value, _dt.datetime) else value
+    s = str(value).strip().replace("-", "")
+    try:
+        return _dt.date(int(s[:4]), int(s[4:6]), int(s[6:8]))
+    except (ValueError, IndexError):
+        return None
+
+
+def date_text(value: _dt.date | str | None) -> str:
+    """``15/01/2025`` in French, ``2025-01-15`` in English; a DICOM ``YYYYMMDD`` or ISO string
+    is read too (anything else is returned as it is)."""
+    d = _as_date(value)
+    if d is None:
+        return "" if value is None else str(value)
+    if _language == DEFAULT:
+        return d.isoformat()
+    return ui_locale().toString(QDate(d.year, d.month, d.day), "dd/MM/yyyy")
+
+
+def month_text(value: _dt.date) -> str:
+    """``01/2025`` in French, ``2025-01`` in English (chart ticks)."""
+    return value.strftime("%Y-%m") if _language == DEFAULT else value.strftime("%m/%Y")
+
+
+def datetime_text(value: _dt.datetime, seconds: bool = False) -> str:
+    """``15/01/2025 14:03`` in French, ``2025-01-15 14:03`` in English."""
+    time = value.strftime("%H:%M:%S" if seconds else "%H:%M")
+    return f"{date_text(value.date())} {time}"
+
+
+# --- application-layer texts -----------------------------------------------------------------
+def app_text(text: Any) -> str:
+    """An application-layer text in the reader's language.
+
+    The application layer cannot import Qt: it marks its messages with its own
+    ``QT_TRANSLATE_NOOP(context, template)`` (``namecar_viewer.app.i18n``), whose result
+    remembers the context, the English template and the values it was formatted with; here the
+    template is looked up in the catalogue and formatted again with the same values, numbers
+    written as the locale writes them.  A plain string is looked up in the ``app`` context
+    (tables of fixed texts registered in ``gui/app_texts.py``) and returned unchanged when
+    there is no translation.
+    """
+    if text is None:
+        return ""
+    context = getattr(text, "context", None)
+    source = getattr(text, "source", None)
+    if context and source:
+        translated = QCoreApplication.translate(context, source)
+        if not hasattr(text, "values"):
+            return translated
+        values: Mapping[str, Any] = text.values or {}
+        try:
+            return fmt(translated, **{k: _translate_value(v) for k, v in values.items()})
+        except (KeyError, IndexError, ValueError):
+            return str(text)
+    s = str(text)
+    if not s:
+        return s
+    if _ISO_DATE.match(s):
+        return date_text(s)
+    translated = QCoreApplication.translate("app", s)
+    if translated != s or _language == DEFAULT:
+        return translated
+    return pattern_text(s)
+
+
+# --- texts of the lower layers, recognised by their English template --------------------------
+_PATTERNS: list[tuple[str, str, re.Pattern[str]]] = []
+
+
+def template_regex(template: str) -> re.Pattern[str]:
+    """``"{label} is not read"`` as a regex capturing ``label`` (a repeated name must repeat)."""
+    out, seen = [], set()
+    for i, part in enumerate(re.split(r"\{(\w+)\}", template)):
+        if i % 2 == 0:
+            out.append(re.escape(part))
+        elif part in seen:
+            out.append(f"(?P={part})")
+        else:
+            seen.add(part)
+            out.append(f"(?P<{part}>.+?)")
+    return re.compile("".join(out), re.S)
+
+
+def register_patterns(context: str, templates: Iterable[str]) -> None:
+    """Texts written by layers below the GUI (``core``, unmarked ``app`` messages) that the GUI
+    shows: each English template (``{name}`` for a value) is listed in the catalogue under
+    ``context`` (by ``QT_TRANSLATE_NOOP`` where it is registered), and :func:`pattern_text`
+    recognises a text made from it and writes it from the translated template."""
+    known = {(c, t) for c, t, _r in _PATTERNS}
+    for t in templates:
+        if (context, t) not in known:
+            _PATTERNS.append((context, t, template_regex(t)))
+
+
+def pattern_text(text: str) -> str:
+    """``text`` in the reader's language when it was made from a registered template (values
+    kept, their numbers written with the locale's decimal mark), else unchanged."""
+    if _language == DEFAULT:
+        return text
+    if not _PATTERNS:
+        import namecar_viewer.gui.app_texts  # noqa: F401 - registers the lower layers' templates
+    for context, template, rx in _PATTERNS:
+        m = rx.fullmatch(text)
+        if m is None:
+            continue
+        translated = QCoreApplication.translate(context, template)
+        if translated == template:
+            return text
+        values = {k: _captured_text(v) for k, v in m.groupdict().items()}
+        try:
+            return translated.format(**values)
+        except (KeyError, IndexError, ValueError):
+            return text
+    return text
+
+
+def _captured_text(value: str) -> str:
+    translated = QCoreApplication.translate("app", value)
+    if translated != value:
+        return translated
+    return localise_number_text(pattern_text(value))
+
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _translate_value(value: Any) -> Any:
+    if isinstance(value, _dt.date):
+        return date_text(value)
+    if getattr(value, "context", None) and getattr(value, "source", None):
+        return app_text(value)
+    if isinstance(value, (list, tuple)) and not isinstance(value, str):
+        return type(value)(_translate_value(v) for v in value)
+    return value
+
+
+def app_texts(texts: Iterable[Any]) -> list[str]:
+    return [app_text(t) for t in texts]
+
+
+def error_text(exc: BaseException) -> str:
+    """An exception's message in the reader's language when the application marked it (its
+    first argument is then a marked message), else as it is."""
+    first = exc.args[0] if len(exc.args) == 1 else None
+    if first is not None and getattr(first, "context", None):
+        return app_text(first)
+    return app_text(str(exc))
