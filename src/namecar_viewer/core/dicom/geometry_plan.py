@@ -24,6 +24,7 @@ SPACING_ABSOLUTE_TOLERANCE_MM = 0.01
 GAP_FACTOR = 1.5  # a step this many times the usual spacing is a gap
 TILT_TOLERANCE_DEG = 0.01
 MAX_BLANK_SLICES = 2000  # never allocate more filler than this for gaps
+MAX_RESAMPLE_FACTOR = 3  # irregular spacing never makes more than this many slices per image
 
 
 @dataclass
@@ -61,9 +62,9 @@ def plan_geometry(instances: list[InstanceRef]) -> GeometryPlan:
     if n == 0:
         raise ValueError("a stack needs at least one image")
     first = instances[0]
-    ps = first.pixel_spacing
-    if ps is None:
-        ps = (1.0, 1.0)
+    given = first.pixel_spacing
+    spacing_ok = given is not None and all(float(x) > 0 for x in given)
+    ps: tuple[float, ...] = tuple(given) if given is not None and spacing_ok else (1.0, 1.0)
     with_geometry = [i for i, inst in enumerate(instances) if inst.position and inst.orientation]
     if not with_geometry:
         seq = sorted(range(n), key=lambda i: (instances[i].instance_number or 0, i))
@@ -73,7 +74,7 @@ def plan_geometry(instances: list[InstanceRef]) -> GeometryPlan:
                 "ImagePositionPatient (0020,0032) / ImageOrientationPatient (0020,0037) missing: "
                 "images shown in acquisition order with a nominal geometry; distances are in "
                 "pixel spacing units only"
-                + ("" if first.pixel_spacing else " (PixelSpacing missing: 1 mm assumed)"),
+                + ("" if spacing_ok else " (PixelSpacing missing or not positive: 1 mm assumed)"),
                 Severity.WARNING,
                 _names(instances, seq[:1]),
             )
@@ -91,18 +92,28 @@ def plan_geometry(instances: list[InstanceRef]) -> GeometryPlan:
                 _names(instances, missing),
             )
         )
-    if first.pixel_spacing is None:
+    if not spacing_ok:
+        what = (
+            "missing"
+            if first.pixel_spacing is None
+            else "/".join(f"{float(x):g}" for x in first.pixel_spacing) + ", not positive"
+        )
         problems.append(
             Problem(
                 "missing-pixel-spacing",
-                "PixelSpacing (0028,0030) missing: 1 mm assumed, distances are not calibrated",
+                f"PixelSpacing (0028,0030) {what}: 1 mm assumed, distances are not calibrated",
                 Severity.WARNING,
                 _names(instances, [0]),
             )
         )
     ref = instances[with_geometry[0]]
     iop = np.asarray(ref.orientation, dtype=np.float64)
-    normal = np.cross(iop[:3], iop[3:])
+    # unit vectors before any distance or angle: cosines stored to 6-8 digits are not quite
+    # unit length, and an unnormalised normal reads as a 0.01-0.02 degree "tilt" on straight MR
+    row_dir = iop[:3] / np.linalg.norm(iop[:3])
+    col_dir = iop[3:] / np.linalg.norm(iop[3:])
+    normal = np.cross(row_dir, col_dir)
+    normal /= np.linalg.norm(normal)
     positions = np.array([instances[i].position for i in with_geometry], dtype=np.float64)
     dist = positions @ normal
     sort = np.argsort(dist, kind="stable")
@@ -196,9 +207,20 @@ def plan_geometry(instances: list[InstanceRef]) -> GeometryPlan:
                     )
                 )
         else:
-            # Irregular spacing: resample linearly onto a uniform grid at the smallest spacing.
-            spacing = float(np.min(diffs))
-            n_out = int(np.floor((d_sorted[-1] - d_sorted[0]) / spacing + 1e-6)) + 1
+            # Irregular spacing: resample linearly onto a uniform grid at the smallest spacing,
+            # unless one short gap would inflate the series (more than MAX_RESAMPLE_FACTOR times
+            # its images): then at the median spacing, and the message says which and why.
+            extent = float(d_sorted[-1] - d_sorted[0])
+            smallest = float(np.min(diffs))
+            spacing = smallest
+            why = "the smallest gap"
+            if extent / smallest + 1 > MAX_RESAMPLE_FACTOR * m:
+                spacing = float(np.median(diffs))
+                why = (
+                    f"the median gap (the smallest, {smallest:.3f} mm, would have made "
+                    f"{int(np.floor(extent / smallest + 1e-6)) + 1} slices of {m} images)"
+                )
+            n_out = int(np.floor(extent / spacing + 1e-6)) + 1
             targets = d_sorted[0] + spacing * np.arange(n_out)
             slots = []
             for t in targets:
@@ -209,11 +231,15 @@ def plan_geometry(instances: list[InstanceRef]) -> GeometryPlan:
                 else:
                     w = float((t - d_sorted[j]) / (d_sorted[j + 1] - d_sorted[j]))
                     slots.append([(j, 1.0 - w), (j + 1, w)])
+            gaps, counts_of = np.unique(np.round(diffs, 2), return_counts=True)
+            listed = ", ".join(
+                f"{g:g} mm x {c}" for g, c in zip(gaps[:6], counts_of[:6], strict=True)
+            ) + (" ..." if len(gaps) > 6 else "")
             problems.append(
                 Problem(
                     "non-uniform-spacing",
-                    f"slice spacing varies from {float(np.min(diffs)):.3f} to "
-                    f"{float(np.max(diffs)):.3f} mm: resampled linearly to {spacing:.3f} mm",
+                    f"slice spacing varies ({listed}): resampled linearly every "
+                    f"{spacing:.3f} mm, {why}: {m} images became {n_out} slices",
                     Severity.WARNING,
                     _names(instances, [src[0], src[-1]]),
                 )
