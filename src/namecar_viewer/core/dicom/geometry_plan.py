@@ -207,18 +207,26 @@ def plan_geometry(instances: list[InstanceRef]) -> GeometryPlan:
                     )
                 )
         else:
-            # Irregular spacing: resample linearly onto a uniform grid at the smallest spacing,
-            # unless one short gap would inflate the series (more than MAX_RESAMPLE_FACTOR times
-            # its images): then at the median spacing, and the message says which and why.
+            # Irregular spacing: resample linearly onto a uniform grid at the smallest spacing
+            # that is not an outlier (a lone short gap, under half the median, is left out:
+            # it would multiply the slices for one pair of images), and never at one that
+            # makes more than MAX_RESAMPLE_FACTOR slices per image (then the median); the
+            # message says which gap was used and why.
             extent = float(d_sorted[-1] - d_sorted[0])
+            median = float(np.median(diffs))
             smallest = float(np.min(diffs))
-            spacing = smallest
-            why = "the smallest gap"
-            if extent / smallest + 1 > MAX_RESAMPLE_FACTOR * m:
-                spacing = float(np.median(diffs))
+            usual = diffs[diffs >= 0.5 * median]
+            spacing = float(np.min(usual)) if usual.size else median
+            why = (
+                "the smallest gap"
+                if spacing == smallest
+                else (f"the smallest usual gap (a lone {smallest:.3f} mm gap left out)")
+            )
+            if extent / spacing + 1 > MAX_RESAMPLE_FACTOR * m:
+                spacing = median
                 why = (
-                    f"the median gap (the smallest, {smallest:.3f} mm, would have made "
-                    f"{int(np.floor(extent / smallest + 1e-6)) + 1} slices of {m} images)"
+                    f"the median gap (a smaller one would make over {MAX_RESAMPLE_FACTOR}x "
+                    "the slices)"
                 )
             n_out = int(np.floor(extent / spacing + 1e-6)) + 1
             targets = d_sorted[0] + spacing * np.arange(n_out)
