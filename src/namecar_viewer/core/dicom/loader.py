@@ -50,6 +50,7 @@ def _is_native(inst: InstanceRef) -> bool:
         and p.bits_allocated in (8, 16, 32)
         and inst.member is None
         and inst.frame is None
+        and inst.tile is None
     )
 
 
@@ -343,13 +344,39 @@ def _volume(
             "series_description": stack.series_description,
             "stack_key": stack.key,
             "slice_thickness": first.slice_thickness,
+            **_value_metadata(stack),
         },
     )
 
 
+def _value_metadata(stack: Stack) -> dict[str, Any]:
+    """The unit and value mapping of a stack's values, when its files state them (MR maps)."""
+    out: dict[str, Any] = {}
+    if stack.units:
+        out["units"] = stack.units
+    if stack.values:
+        out["values"] = stack.values
+    return out
+
+
 def _name(inst: InstanceRef) -> str:
     name = inst.path if inst.member is None else f"{inst.path}!{inst.member}"
+    if inst.tile is not None:
+        return f"{name} (tile {inst.tile.index + 1})"
     return name if inst.frame is None else f"{name} (frame {inst.frame})"
+
+
+def _slice_of(frame: npt.NDArray[Any], inst: InstanceRef) -> npt.NDArray[Any]:
+    """The instance's slice of a decoded frame: the frame itself, or its tile of a mosaic."""
+    t = inst.tile
+    if t is None:
+        return frame
+    if frame.shape[:2] != (t.frame_rows, t.frame_cols):
+        raise DicomInputError(
+            f"{_name(inst)}: decoded mosaic size {frame.shape[:2]} differs from Rows/Columns "
+            f"{(t.frame_rows, t.frame_cols)}"
+        )
+    return frame[t.row : t.row + inst.rows, t.col : t.col + inst.columns]
 
 
 def _per_slot(plan: GeometryPlan, values: list[Any], blank: Any) -> list[Any]:
@@ -452,7 +479,7 @@ def _decode_other(
         for k in slots:
             inst = src[k]
             try:
-                if _store_frame(data, k, arr[(inst.frame or 1) - 1], inst):
+                if _store_frame(data, k, _slice_of(arr[(inst.frame or 1) - 1], inst), inst):
                     overflow = True
             except Exception as exc:  # noqa: BLE001 - a bad frame is reported, the rest loads
                 failed.append((k, str(exc)))

@@ -27,6 +27,13 @@ from namecar_viewer.core.dicom.fastheader import (
     TruncatedFile,
     parse_fast_header,
 )
+from namecar_viewer.core.dicom.frame_keys import (
+    classic_values,
+    enhanced_values,
+    frame_dims,
+    philips_frame_item,
+    volume_dimensions,
+)
 from namecar_viewer.core.dicom.geometry_plan import plan_geometry
 from namecar_viewer.core.dicom.model import (
     InstanceRef,
@@ -35,9 +42,24 @@ from namecar_viewer.core.dicom.model import (
     PixelInfo,
     ScanReport,
     Stack,
+    Tile,
     UnreadableFile,
 )
+from namecar_viewer.core.dicom.mosaic import (
+    is_siemens_mosaic,
+    is_uih_vframe,
+    siemens_mosaic,
+    uih_vframe,
+)
 from namecar_viewer.core.dicom.sources import HEAD_BYTES, Source, iter_sources
+from namecar_viewer.core.dicom.value_mapping import (
+    RESCALE,
+    ValueMap,
+    classic_value_map,
+    frame_value_map,
+)
+from namecar_viewer.core.dicom.vendor import manufacturer
+from namecar_viewer.core.dicom.volumes import Volume, position_clusters, split_volumes
 from namecar_viewer.core.problems import Problem, Severity
 
 ProgressCallback = Callable[[int, int | None, str], None]
@@ -74,6 +96,9 @@ class _Frame:
     split: tuple[tuple[str, Any], ...]
     extra: dict[str, Any]
     ds: Any  # FastDataset or pydicom Dataset
+    # acquisition order: InstanceNumber, then (tile,) or (dimension indices..., frame), file name
+    order: tuple[Any, ...] = ()
+    values: ValueMap | None = None  # how stored values become the loaded values
 
 
 def _str(ds: Any, keyword: str) -> str:
@@ -271,9 +296,6 @@ _FACT_KEYWORDS = (
     "PixelSpacing",
     "ImagerPixelSpacing",
     "SliceThickness",
-    "TemporalPositionIdentifier",
-    "DiffusionBValue",
-    "EchoNumbers",
 )
 
 
@@ -285,13 +307,12 @@ def _image_facts(ds: Any) -> _ImageFacts:
     intercept = _num(ds.get("RescaleIntercept"))
     localizer = _is_localizer(ds)
     orientation = _floats(ds.get("ImageOrientationPatient"), 6)
+    # images of a series in another geometry are other stacks; what tells apart volumes at the
+    # same positions (time, b-value, echo...) is read only where positions repeat (volumes.py)
     split = (
         ("size", (rows, cols)),
         ("localizer", localizer),
         ("orientation", _rounded(orientation) if orientation else None),
-        ("time", _num(ds.get("TemporalPositionIdentifier"))),
-        ("b", _num(ds.get("DiffusionBValue"))),
-        ("echo", _num(ds.get("EchoNumbers"))),
     )
     return _ImageFacts(
         sop_class=sop_class,
@@ -325,78 +346,28 @@ def facts_of(ds: Any) -> _ImageFacts:
 def _frames_of(
     src: Source, ds: Any, fast: FastHeader | None, size: int, facts: _ImageFacts | None = None
 ) -> list[_Frame]:
-    """Expand one image file into its frames with their geometry and split attributes."""
+    """Expand one image file into its frames (or mosaic tiles) with their geometry and values."""
     facts = facts or facts_of(ds)
     sop_uid = _str(ds, "SOPInstanceUID") or src.display
     series_uid = facts.series_uid or f"no-series:{src.path}"
-    rows, cols, n_frames = facts.rows, facts.cols, facts.n_frames
-    base_slope, base_intercept = facts.slope, facts.intercept
-    localizer = facts.localizer
-    extra: dict[str, Any] = {"localizer": localizer}
-    frames: list[_Frame] = []
-    common_split: list[tuple[str, Any]] = [("size", (rows, cols)), ("localizer", localizer)]
-
     if "PerFrameFunctionalGroupsSequence" in ds or (fast and 0x52009230 in fast.skipped_sequences):
-        if fast is not None:  # sequences were skipped by the fast parser: read them properly
-            fp: Any = io.BytesIO(src.read_all()) if src.member else src.path
-            ds = dcmread(fp, stop_before_pixels=True)
-        shared = _first(ds.get("SharedFunctionalGroupsSequence"))
-        per_frame = ds.get("PerFrameFunctionalGroupsSequence") or []
-        for f in range(n_frames):
-            pf = per_frame[f] if f < len(per_frame) else None
-            pos_item = _fg(pf, shared, "PlanePositionSequence")
-            ori_item = _fg(pf, shared, "PlaneOrientationSequence")
-            pm_item = _fg(pf, shared, "PixelMeasuresSequence")
-            pvt = _fg(pf, shared, "PixelValueTransformationSequence")
-            content = _fg(pf, None, "FrameContentSequence")
-            diff = _fg(pf, shared, "MRDiffusionSequence")
-            echo = _fg(pf, shared, "MREchoSequence")
-            orientation = _floats(ori_item.get("ImageOrientationPatient") if ori_item else None, 6)
-            f_slope = _num(pvt.get("RescaleSlope")) if pvt else None
-            f_int = _num(pvt.get("RescaleIntercept")) if pvt else None
-            split = [
-                *common_split,
-                (
-                    "orientation",
-                    _rounded(orientation) if orientation else None,
-                ),
-                ("stack", content.get("StackID") if content else None),
-                ("time", content.get("TemporalPositionIndex") if content else None),
-                ("b", _num(diff.get("DiffusionBValue")) if diff else None),
-                ("echo", _num(echo.get("EffectiveEchoTime")) if echo else None),
-            ]
-            ref = InstanceRef(
-                path=src.path,
-                member=src.member,
-                sop_instance_uid=sop_uid,
-                frame=f + 1,
-                position=_floats(pos_item.get("ImagePositionPatient") if pos_item else None, 3),
-                orientation=orientation,
-                pixel_spacing=_floats(pm_item.get("PixelSpacing") if pm_item else None, 2),
-                rows=rows,
-                columns=cols,
-                instance_number=(content.get("InStackPositionNumber") if content else None)
-                or f + 1,
-                pixel=_pixel_info(
-                    ds,
-                    None,
-                    size,
-                    base_slope if f_slope is None else f_slope,
-                    base_intercept if f_int is None else f_int,
-                    facts,
-                ),
-                slice_thickness=_num(pm_item.get("SliceThickness")) if pm_item else None,
-            )
-            frames.append(_Frame(ref, series_uid, tuple(split), extra, ds))
-        return frames
-
+        return _enhanced_frames(src, ds, fast, size, facts, sop_uid, series_uid)
+    rows, cols, n_frames = facts.rows, facts.cols, facts.n_frames
+    localizer = facts.localizer
+    extra: dict[str, Any] = {"localizer": localizer, "classic": True}
+    frames: list[_Frame] = []
     position = _floats(ds.get("ImagePositionPatient"), 3)
     orientation = facts.orientation
     spacing = facts.spacing
-    extra["classic"] = True  # repeat keys are read from ``ds`` when needed (_repeat_value)
-    pixel = _pixel_info(ds, fast, size, base_slope, base_intercept, facts)
+    vm = classic_value_map(src, ds, fast, facts.modality, facts.slope, facts.intercept, series_uid)
+    pixel = _pixel_info(ds, fast, size, vm.slope, vm.intercept, facts)
     inst_no = _num(ds.get("InstanceNumber"))
+    order_base = inst_no if inst_no is not None else 0.0
     thickness = facts.thickness
+    if n_frames == 1 and (is_siemens_mosaic(ds) or is_uih_vframe(ds)):
+        return _mosaic_frames(
+            src, ds, fast, facts, pixel, vm, sop_uid, series_uid, position, extra, order_base
+        )
     if n_frames > 1:
         import numpy as np
 
@@ -424,7 +395,8 @@ def _frames_of(
                 pixel=pixel,
                 slice_thickness=thickness,
             )
-            frames.append(_Frame(ref, series_uid, facts.split, extra, ds))
+            order = (order_base, (f,), src.display)
+            frames.append(_Frame(ref, series_uid, facts.split, extra, ds, order, vm))
         return frames
     ref = InstanceRef(
         path=src.path,
@@ -440,7 +412,129 @@ def _frames_of(
         pixel=pixel,
         slice_thickness=thickness,
     )
-    return [_Frame(ref, series_uid, facts.split, extra, ds)]
+    return [_Frame(ref, series_uid, facts.split, extra, ds, (order_base, (0,), src.display), vm)]
+
+
+def _enhanced_frames(
+    src: Source,
+    ds: Any,
+    fast: FastHeader | None,
+    size: int,
+    facts: _ImageFacts,
+    sop_uid: str,
+    series_uid: str,
+) -> list[_Frame]:
+    """The frames of an enhanced multi-frame object, from its functional groups (C.7.6.16)."""
+    if fast is not None:  # sequences were skipped by the fast parser: read them properly
+        fp: Any = io.BytesIO(src.read_all()) if src.member else src.path
+        ds = dcmread(fp, stop_before_pixels=True)
+    rows, cols, n_frames = facts.rows, facts.cols, facts.n_frames
+    localizer = facts.localizer
+    common_split: list[tuple[str, Any]] = [("size", (rows, cols)), ("localizer", localizer)]
+    shared = _first(ds.get("SharedFunctionalGroupsSequence"))
+    per_frame = ds.get("PerFrameFunctionalGroupsSequence") or []
+    vendor = manufacturer(ds)
+    philips = vendor == "PHILIPS"
+    keep_dims = volume_dimensions(ds)
+    inst_no = _num(ds.get("InstanceNumber"))
+    order_base = inst_no if inst_no is not None else 0.0
+    frames: list[_Frame] = []
+    for f in range(n_frames):
+        pf = per_frame[f] if f < len(per_frame) else None
+        pos_item = _fg(pf, shared, "PlanePositionSequence")
+        ori_item = _fg(pf, shared, "PlaneOrientationSequence")
+        pm_item = _fg(pf, shared, "PixelMeasuresSequence")
+        pvt = _fg(pf, shared, "PixelValueTransformationSequence")
+        content = _fg(pf, None, "FrameContentSequence")
+        orientation = _floats(ori_item.get("ImageOrientationPatient") if ori_item else None, 6)
+        f_slope = _num(pvt.get("RescaleSlope")) if pvt else None
+        f_int = _num(pvt.get("RescaleIntercept")) if pvt else None
+        split = [
+            *common_split,
+            ("orientation", _rounded(orientation) if orientation else None),
+            ("stack", content.get("StackID") if content else None),
+        ]
+        dims = frame_dims(content, keep_dims)
+        vm = frame_value_map(
+            facts.modality,
+            philips,
+            facts.slope if f_slope is None else f_slope,
+            facts.intercept if f_int is None else f_int,
+            pf,
+            shared,
+            philips_frame_item(pf) if philips else None,
+        )
+        ref = InstanceRef(
+            path=src.path,
+            member=src.member,
+            sop_instance_uid=sop_uid,
+            frame=f + 1,
+            position=_floats(pos_item.get("ImagePositionPatient") if pos_item else None, 3),
+            orientation=orientation,
+            pixel_spacing=_floats(pm_item.get("PixelSpacing") if pm_item else None, 2),
+            rows=rows,
+            columns=cols,
+            instance_number=(content.get("InStackPositionNumber") if content else None) or f + 1,
+            pixel=_pixel_info(ds, None, size, vm.slope, vm.intercept, facts),
+            slice_thickness=_num(pm_item.get("SliceThickness")) if pm_item else None,
+        )
+        extra = {"localizer": localizer, "pf": pf, "shared": shared, "dims": dims, "vendor": vendor}
+        order = (order_base, (*(dims or ()), f), src.display)
+        frames.append(_Frame(ref, series_uid, tuple(split), extra, ds, order, vm))
+    return frames
+
+
+def _mosaic_frames(
+    src: Source,
+    ds: Any,
+    fast: FastHeader | None,
+    facts: _ImageFacts,
+    pixel: PixelInfo,
+    vm: ValueMap,
+    sop_uid: str,
+    series_uid: str,
+    position: tuple[float, ...] | None,
+    extra: dict[str, Any],
+    order_base: float,
+) -> list[_Frame]:
+    """The slices of a mosaic image (Siemens MOSAIC, UIH VFRAME) as tiles of its one frame."""
+    rows, cols = facts.rows, facts.cols
+    orientation, spacing = facts.orientation, facts.spacing
+    if is_uih_vframe(ds):
+        full = ds
+        if fast is not None:  # the per-slice positions are in a sequence the fast parser skips
+            fp: Any = io.BytesIO(src.read_all()) if src.member else src.path
+            full = dcmread(fp, stop_before_pixels=True)
+        plan = uih_vframe(full, rows, cols)
+    else:
+        plan = siemens_mosaic(ds, rows, cols, orientation, position, spacing)
+    extra = {**extra, "csa": plan.csa, "notes": [f"{plan.kind}: {n}" for n in plan.notes]}
+    split = (
+        ("size", (plan.tile_rows, plan.tile_cols)),
+        ("localizer", facts.localizer),
+        ("orientation", _rounded(orientation) if orientation else None),
+    )
+    inst_no = _num(ds.get("InstanceNumber"))
+    frames = []
+    for t in plan.tiles:
+        ref = InstanceRef(
+            path=src.path,
+            member=src.member,
+            sop_instance_uid=sop_uid,
+            frame=None,
+            position=t.position,
+            orientation=orientation if t.position else None,
+            pixel_spacing=spacing,
+            rows=plan.tile_rows,
+            columns=plan.tile_cols,
+            instance_number=int(inst_no) if inst_no is not None else None,
+            pixel=pixel,
+            slice_thickness=facts.thickness,
+            tile=Tile(t.index, t.row, t.col, rows, cols),
+        )
+        order = (order_base, (t.index,), src.display)
+        frames.append(_Frame(ref, series_uid, split, extra, ds, order, vm))
+    return frames
 
 
 _ROUNDED: dict[tuple[float, ...], tuple[float, ...]] = {}
@@ -461,17 +555,11 @@ def _label(split: tuple[tuple[str, Any], ...], varying: set[str]) -> str:
     d = dict(split)
     if d.get("localizer"):
         parts.append("localizer")
-    for key in ("b", "time", "echo", "stack", "orientation", "size"):
+    for key in ("stack", "orientation", "size"):
         if key not in varying or d.get(key) is None:
             continue
         v = d[key]
-        if key == "b":
-            parts.append(f"b={v:g}")
-        elif key == "time":
-            parts.append(f"phase {v:g}" if isinstance(v, float) else f"phase {v}")
-        elif key == "echo":
-            parts.append(f"echo {v:g}")
-        elif key == "stack":
+        if key == "stack":
             parts.append(f"stack {v}")
         elif key == "orientation":
             parts.append(orientation_name(v))
@@ -492,57 +580,56 @@ def orientation_name(iop: tuple[float, ...]) -> str:
     return ("sagittal", "coronal", "axial")[main]
 
 
-_REPEAT_KEYWORDS = {
-    "acquisition": "AcquisitionNumber",
-    "trigger": "TriggerTime",
-    "acq_time": "AcquisitionTime",
-    "content_time": "ContentTime",
-}
-
-
-def _repeat_value(frame: _Frame, key: str) -> Any:
-    """What tells apart images repeating a position, read only when positions repeat."""
+def _volume_values(frame: _Frame) -> dict[str, Any]:
+    """What may tell this image's volume apart (read only where positions repeat)."""
     extra = frame.extra
-    if key not in extra:
-        if not extra.get("classic"):
-            return None
-        keyword = _REPEAT_KEYWORDS[key]
-        if key in ("acquisition", "trigger"):
-            extra[key] = _num(frame.ds.get(keyword))
-        else:
-            extra[key] = _str(frame.ds, keyword)
-    return extra[key]
+    values = extra.get("volume_values")
+    if values is None:  # one read per file: mosaic tiles share their file's
+        try:
+            if "pf" in extra:
+                values = enhanced_values(
+                    extra["pf"], extra["shared"], extra["dims"], extra["vendor"]
+                )
+            else:
+                values = classic_values(frame.ds, extra.get("csa"))
+        except Exception:  # noqa: BLE001 - unreadable attributes tell nothing apart
+            values = {}
+        extra["volume_values"] = values
+    return values
 
 
-def _split_repeats(frames: list[_Frame]) -> list[tuple[str, list[_Frame]]]:
-    """Split frames that repeat positions by acquisition number, trigger time or time."""
-    positions = [f.ref.position for f in frames if f.ref.position is not None]
-    rounded = {tuple(round(c, 3) for c in p) for p in positions}
-    if len(rounded) == len(positions):
-        return [("", frames)]
-    for key, name in (
-        ("acquisition", "acquisition"),
-        ("trigger", "trigger"),
-        ("acq_time", "time"),
-        ("content_time", "time"),
-    ):
-        groups: dict[Any, list[_Frame]] = defaultdict(list)
-        for f in frames:
-            groups[_repeat_value(f, key)].append(f)
-        if len(groups) < 2 or None in groups or "" in groups:
-            continue
-        ok = all(
-            len({tuple(round(c, 3) for c in g.ref.position) for g in grp if g.ref.position})
-            == len(grp)
-            for grp in groups.values()
-        )
-        if ok:
-            out = []
-            for value in sorted(groups, key=lambda v: (str(type(v)), v)):
-                label = f"{name} {value:g}" if isinstance(value, float) else f"{name} {value}"
-                out.append((label, groups[value]))
-            return out
-    return [("", frames)]
+def _names(frames: list[_Frame], idx: list[int]) -> tuple[str, ...]:
+    out = []
+    for i in idx:
+        r = frames[i].ref
+        name = r.path if r.member is None else f"{r.path}!{r.member}"
+        if r.frame is not None:
+            name = f"{name} (frame {r.frame})"
+        elif r.tile is not None:
+            name = f"{name} (tile {r.tile.index + 1})"
+        out.append(name)
+    return tuple(out)
+
+
+def _split_volumes(frames: list[_Frame]) -> list[tuple[str, list[_Frame], Volume]]:
+    """Split images of one geometry that repeat positions into volumes (see ``volumes``)."""
+    import numpy as np
+
+    ori = next((f.ref.orientation for f in frames if f.ref.orientation), None)
+    if ori is None:
+        clusters: list[int | None] = [None] * len(frames)
+    else:
+        o = np.asarray(ori, dtype=np.float64)
+        clusters = position_clusters([f.ref.position for f in frames], np.cross(o[:3], o[3:]))
+    ntp = _num(frames[0].ds.get("NumberOfTemporalPositions")) if frames[0].ds else None
+    found = split_volumes(
+        clusters,
+        lambda i: _volume_values(frames[i]),
+        [f.order for f in frames],
+        int(ntp) if ntp is not None and ntp >= 1 else None,
+        lambda idx: _names(frames, idx),
+    )
+    return [(v.label, [frames[i] for i in v.members], v) for v in found]
 
 
 def _patient_name(ds: Any) -> str:
@@ -551,7 +638,9 @@ def _patient_name(ds: Any) -> str:
     return _str(full, "PatientName")
 
 
-def _stack_from(frames: list[_Frame], label: str, key: str) -> Stack:
+def _stack_from(
+    frames: list[_Frame], label: str, key: str, patient_name: str | None = None
+) -> Stack:
     ds = frames[0].ds
     refs = [f.ref for f in frames]
     stack = Stack(
@@ -561,7 +650,7 @@ def _stack_from(frames: list[_Frame], label: str, key: str) -> Stack:
         label=label,
         instances=refs,
         patient_id=_str(ds, "PatientID"),
-        patient_name=_patient_name(ds),
+        patient_name=_patient_name(ds) if patient_name is None else patient_name,
         study_instance_uid=_str(ds, "StudyInstanceUID"),
         study_date=_str(ds, "StudyDate"),
         study_description=_str(ds, "StudyDescription"),
@@ -585,11 +674,39 @@ def _stack_from(frames: list[_Frame], label: str, key: str) -> Stack:
     # Images left out (duplicates, no position) are named in the plan's problems.
     stack.instances = [refs[i] for i in plan.order]
     stack.problems.extend(plan.problems)
+    _state_values(stack, frames)
+    notes = {n for f in frames for n in f.extra.get("notes", ())}
+    for note in sorted(notes):
+        stack.problems.append(Problem("mosaic", note, Severity.WARNING, tuple(stack.files[:1])))
     ps = refs[0].pixel_spacing or (1.0, 1.0)
     stack.spacing_mm = (round(plan.slice_spacing, 6), float(ps[0]), float(ps[1]))
     stack.orientation = refs[plan.order[0]].orientation
     stack.header["n_slices"] = plan.n_slices
     return stack
+
+
+def _state_values(stack: Stack, frames: list[_Frame]) -> None:
+    """The stack's unit and value mapping, as the scan report states them."""
+    maps = [f.values for f in frames if f.values is not None]
+    if not maps:
+        return
+    kinds = {m.source for m in maps}
+    units = {m.units for m in maps}
+    if len(units) == 1:
+        stack.units = next(iter(units))
+    described = sorted({m.description for m in maps if m.source != RESCALE})
+    stack.values = "; ".join(described)
+    if len(kinds) > 1:
+        stack.problems.append(
+            Problem(
+                "mixed-value-mapping",
+                "the images of this stack map their stored values differently ("
+                + ", ".join(sorted(kinds))
+                + "): values may not be comparable between slices",
+                Severity.WARNING,
+                tuple(stack.files[:1]),
+            )
+        )
 
 
 def _make_labels_unique(stacks: list[Stack]) -> None:
@@ -606,30 +723,33 @@ def _make_labels_unique(stacks: list[Stack]) -> None:
 
 
 def group_frames(frames: list[_Frame]) -> list[Stack]:
-    """Group frames into series, then split each series into display stacks."""
+    """Group frames into series, then split each series into display stacks (one a volume)."""
     by_series: dict[str, list[_Frame]] = defaultdict(list)
     for f in frames:
         by_series[f.series_uid].append(f)
-    stacks: list[Stack] = []
+    ordered: list[tuple[tuple[Any, ...], Stack]] = []
     for series_uid, series_frames in by_series.items():
         parts: dict[tuple[tuple[str, Any], ...], list[_Frame]] = defaultdict(list)
         for f in series_frames:
             parts[f.split].append(f)
         varying = {
-            k
-            for k in ("size", "orientation", "time", "b", "echo", "stack")
-            if len({dict(s).get(k) for s in parts}) > 1
+            k for k in ("size", "orientation", "stack") if len({dict(s).get(k) for s in parts}) > 1
         }
         sizes = {dict(s).get("size") for s in parts}
         n = 0
-        series_stacks: list[Stack] = []
+        series_stacks: list[tuple[tuple[Any, ...], Stack]] = []
         largest = max(len(v) for v in parts.values())
+        patient_name = _patient_name(series_frames[0].ds)  # once a series: it costs a decode
         for split, part in parts.items():
             base = _label(split, varying)
-            for extra_label, sub in _split_repeats(part):
+            part_order = min(f.order for f in part)
+            for extra_label, sub, volume in _split_volumes(part):
                 label = ", ".join(x for x in (base, extra_label) if x)
                 n += 1
-                stack = _stack_from(sub, label, f"{series_uid}#{n}")
+                stack = _stack_from(sub, label, f"{series_uid}#{n}", patient_name)
+                stack.problems.extend(volume.problems)
+                if volume.values and extra_label:
+                    stack.header["volume"] = dict(volume.values)
                 if (
                     not stack.is_localizer
                     and len(parts) > 1
@@ -648,19 +768,20 @@ def group_frames(frames: list[_Frame]) -> list[Stack]:
                             tuple(stack.files[:1]),
                         )
                     )
-                series_stacks.append(stack)
-        _make_labels_unique(series_stacks)
-        stacks.extend(series_stacks)
-    stacks.sort(
-        key=lambda s: (
-            s.patient_id,
-            s.study_date,
-            s.study_instance_uid,
-            s.series_number or 0,
-            s.label,
+                series_stacks.append(((part_order, volume.order), stack))
+        _make_labels_unique([st for _, st in series_stacks])
+        ordered.extend(series_stacks)
+    ordered.sort(
+        key=lambda t: (
+            t[1].patient_id,
+            t[1].study_date,
+            t[1].study_instance_uid,
+            t[1].series_number or 0,
+            t[1].series_instance_uid,
+            t[0],
         )
     )
-    return stacks
+    return [st for _, st in ordered]
 
 
 def scan(

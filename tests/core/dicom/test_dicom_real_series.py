@@ -1,0 +1,207 @@
+"""Real series from dcm2niix's validation sets load into the volumes of dcm2niix's references.
+
+Each case keeps a few files of a real series (tests/data/dicom/README.md); its reference JSON
+holds the reference NIfTI's header and values sampled from it.  For every volume the scan finds:
+the affine matches the reference's within 1e-3 mm (after the RAS/LPS flip, wherever the kept
+slices sit in the reference), its values match the reference's samples (scaling included), and
+every reference volume the kept files cover is found once: none is dropped or merged.  No
+problem is reported beyond the true ones listed per case.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pytest
+from nifti_ref import align, locate, read_header
+
+from namecar_viewer.core.dicom import Stack, load_series, load_stack, scan
+from namecar_viewer.core.problems import Severity
+
+DATA = Path(__file__).resolve().parents[2] / "data" / "dicom"
+TRUE_FACTS = {"thickness-spacing-mismatch"}  # slices thinner than their spacing: true, INFO
+
+
+@dataclass(frozen=True)
+class Case:
+    set: str
+    name: str
+    shape: tuple[int, int, int]
+    labels: list[str]
+    problems: set[str] = field(default_factory=set)  # codes expected besides TRUE_FACTS
+    load: list[int] | None = None  # which stacks to load (None: all)
+
+
+CASES = [
+    Case(
+        "dcm_qa_mosaic",
+        "ep2d_Int_HF_5",
+        (36, 64, 64),
+        ["acquisition 1", "acquisition 2"],
+    ),
+    Case("dcm_qa_nih", "Si_EPI_PE_AP_3", (5, 72, 72), ["acquisition 1", "acquisition 2"]),
+    # 3 of the 10 volumes kept: NumberOfTemporalPositions (10) disagrees, and that is said
+    Case(
+        "dcm_qa_nih",
+        "GE_EPI_4",
+        (3, 64, 64),
+        ["volume 1", "volume 2", "volume 3"],
+        {"volumes-by-order"},
+    ),
+    Case(
+        "dcm_qa_uih",
+        "UIH_DTI_AP_9",
+        (20, 64, 64),
+        ["b=0", "b=1000, direction 1", "b=1000, direction 2"],
+    ),
+    Case(
+        "dcm_qa_enh",
+        "Philips_B0_fMAP",
+        (32, 64, 64),
+        ["echo 1.52, M", "echo 0, FIELD_MAP"],
+    ),
+    Case("dcm_qa_enh", "Siemens_XA10_SMS", (6, 64, 64), ["phase 1", "phase 2"]),
+    Case("dcm_qa_philips_asl", "Philips_pCASL_402", (3, 80, 80), ["CONTROL", "LABEL"]),
+    Case(
+        "dcm_qa_philips_asl",
+        "Philips_ASL_MultiPhase_301",
+        (2, 80, 80),
+        [f"Philips phase {n}" for n in range(1, 9)],
+    ),
+    Case(
+        "dcm_qa_philips_asl_enh",
+        "Philips_pCASL_402_enhanced",
+        (14, 80, 80),
+        [f"{kind}, phase {n}" for n in range(1, 9) for kind in ("CONTROL", "LABEL")],
+        load=[0, 1, 14, 15],  # each load decodes the whole 224-frame file: four are enough
+    ),
+]
+
+
+def _files(case_dir: Path, tmp_path: Path) -> list[str]:
+    out = []
+    for p in sorted(case_dir.iterdir()):
+        if p.suffix == ".gz":
+            target = tmp_path / p.stem
+            target.write_bytes(gzip.decompress(p.read_bytes()))
+            out.append(str(target))
+        else:
+            out.append(str(p))
+    return out
+
+
+def _reference(case: Case) -> dict:
+    return json.loads((DATA / case.set / "Ref" / f"{case.name}.json").read_text())
+
+
+def _check_problems(stacks: list[Stack], expected: set[str]) -> None:
+    for s in stacks:
+        codes = {p.code for p in s.problems}
+        assert codes <= TRUE_FACTS | expected, (s.label, [str(p) for p in s.problems])
+        assert not any(p.severity is Severity.ERROR for p in s.problems)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_volumes_match_dcm2niix_references(case: Case, tmp_path: Path) -> None:
+    report = scan(_files(DATA / case.set / case.name, tmp_path))
+    assert not report.unreadable
+    stacks = report.stacks
+    assert [s.label for s in stacks] == case.labels
+    assert all(s.shape == case.shape for s in stacks)
+    _check_problems(stacks, case.problems)
+    refs = _reference(case)["references"]
+    found: dict[tuple[str, int], str] = {}
+    wanted = {(r["file"], int(smp[0])) for r in refs for smp in r["samples"]}
+    to_load = range(len(stacks)) if case.load is None else case.load
+    for n in to_load:
+        volume = load_stack(stacks[n])
+        assert volume.shape == case.shape
+        for ref in refs:
+            header = read_header(base64.b64decode(ref["header"]))
+            alignment = align(volume.affine, volume.array.shape, header)
+            offset, error = locate(alignment, header, volume.array.shape)
+            assert error < 1e-3, f"{stacks[n].label}: affine {error:.2e} mm from {ref['file']}"
+            ours = alignment.to_reference(volume.array.astype(np.float64))
+            by_volume: dict[int, list[list[float]]] = {}
+            for smp in ref["samples"]:
+                by_volume.setdefault(int(smp[0]), []).append(smp)
+            for t, samples in by_volume.items():
+                idx = np.array([s[1:4] for s in samples], dtype=int) - np.array(offset)
+                inside = np.all((idx >= 0) & (idx < np.array(ours.shape)), axis=1)
+                if not inside.all():
+                    continue  # samples of slices these files do not hold
+                want = np.array([s[4] for s in samples])
+                got = ours[idx[:, 0], idx[:, 1], idx[:, 2]]
+                tol = 1e-5 * max(1.0, float(np.abs(want).max()))
+                if np.allclose(got, want, rtol=1e-5, atol=tol):
+                    assert (ref["file"], t) not in found, f"two volumes match {ref['file']}[{t}]"
+                    found[(ref["file"], t)] = stacks[n].label
+    if case.load is None:
+        assert set(found) == wanted, f"reference volumes not found: {wanted - set(found)}"
+    else:
+        assert len(found) == len(case.load)
+
+
+def test_philips_field_map_reads_in_hertz_and_says_so(tmp_path: Path) -> None:
+    """Real World Value Mapping with a unit (Hz) gives the values and the unit; the magnitude
+    has none and reads as Philips floating-point values (private scale slope)."""
+    case = DATA / "dcm_qa_enh" / "Philips_B0_fMAP"
+    report = scan(_files(case, tmp_path))
+    by_label = {s.label: s for s in report.stacks}
+    field_map, magnitude = by_label["echo 0, FIELD_MAP"], by_label["echo 1.52, M"]
+    assert field_map.units == "Hz" and "Real World Value Mapping" in field_map.values
+    assert magnitude.units == "" and "Philips floating-point" in magnitude.values
+    assert report.to_json()["stacks"][1]["units"] in ("Hz", "")
+    v = load_stack(field_map)
+    assert v.metadata["units"] == "Hz" and "(0040,9096)" in v.metadata["values"]
+    assert float(v.array.min()) >= -500.0 and float(v.array.max()) <= 500.0
+    assert "units" not in load_stack(magnitude).metadata
+
+
+def test_enhanced_asl_keeps_every_label_and_control_frame(tmp_path: Path) -> None:
+    """The 224 frames (14 slices x 8 dynamics x control/label) are all in some volume, once."""
+    report = scan(_files(DATA / "dcm_qa_philips_asl_enh" / "Philips_pCASL_402_enhanced", tmp_path))
+    frames = [i.frame for s in report.stacks for i in s.instances]
+    assert sorted(frames) == list(range(1, 225))
+    assert sum("LABEL" in s.label for s in report.stacks) == 8
+
+
+def test_toshiba_dti_splits_gradient_directions_in_bval_order(tmp_path: Path) -> None:
+    """Toshiba writes DiffusionGradientOrientation per image and no b-value on b=0 images."""
+    case = DATA / "dcm_qa_toshiba" / "Toshiba_DTI_7006"
+    report = scan(_files(case, tmp_path))
+    assert [s.label for s in report.stacks] == [
+        "b not stated",
+        "b=1500, direction 1",
+        "b=1500, direction 2",
+    ]
+    assert all(s.shape == (2, 64, 64) for s in report.stacks)
+    _check_problems(report.stacks, set())
+    bvals = [
+        float(b)
+        for b in (DATA / "dcm_qa_toshiba" / "Ref" / "7006_DTI_ortho.bval").read_text().split()
+    ]
+    assert [s.header["volume"]["b"] or 0.0 for s in report.stacks] == bvals[:3]
+    directions = [s.header["volume"]["direction"] for s in report.stacks[1:]]
+    assert directions[0] != directions[1]
+    for s in report.stacks:
+        v = load_stack(s)
+        assert v.shape == (2, 64, 64) and float(v.array.max()) > 0
+
+
+def test_load_series_of_a_4d_series_loads_one_volume_and_names_the_others(tmp_path: Path) -> None:
+    src = DATA / "dcm_qa_nih" / "GE_EPI_4"
+    for p in src.iterdir():
+        shutil.copy(p, tmp_path / p.name)
+    v = load_series([tmp_path])
+    assert v.shape == (3, 64, 64) and v.metadata["label"] == "volume 1"
+    (other,) = [p for p in v.metadata["problems"] if p.code == "other-stacks"]
+    assert "2 other stack(s)" in other.message
+    (order,) = [p for p in v.metadata["problems"] if p.code == "volumes-by-order"]
+    assert "NumberOfTemporalPositions (0020,0105) says 10" in order.message
