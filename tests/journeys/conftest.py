@@ -12,11 +12,27 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).parent))
+
+
+@pytest.fixture(autouse=True)
+def _english(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Windows open in English whatever the system's language (LANG=fr_FR would otherwise make
+    run_gui French), with settings of their own; a test that switches to French is put back."""
+    from namecar_viewer.gui import i18n
+
+    monkeypatch.setenv(i18n.LANGUAGE_ENV, "en")
+    monkeypatch.setenv(i18n.SETTINGS_ENV, str(tmp_path_factory.mktemp("settings") / "s.ini"))
+    yield
+    if i18n.language() != "en":
+        from PySide6.QtCore import QCoreApplication
+
+        i18n.install(QCoreApplication.instance(), "en")
 
 
 @pytest.fixture

@@ -156,7 +156,7 @@ def _blind_dates(text: str, reads: tuple[Read, ...], policy: BlindingPolicy) -> 
     for read in reads:
         for tp in read.timepoints:
             red.add(IdentifierKind.DATE, tp.date)
-    return red.redact(text)
+    return i18n.days_text(red.redact(text))
 
 
 def _fmt(value: Any, suffix: str = "") -> str:

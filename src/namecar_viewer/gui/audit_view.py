@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from namecar_viewer.app.blinding import BlindingPolicy, IdentifierKind, Redactor, parse_date
+from namecar_viewer.gui import i18n
 from namecar_viewer.gui.app_texts import enum_text, enum_value_text
 from namecar_viewer.gui.i18n import app_text
 from namecar_viewer.gui.login import ReviewContext
@@ -54,6 +55,20 @@ COLUMNS = (
     QT_TRANSLATE_NOOP("AuditView", "Old value"),
     QT_TRANSLATE_NOOP("AuditView", "New value"),
     QT_TRANSLATE_NOOP("AuditView", "Reason / detail"),
+)
+# what an entry is about (AuditEntry.entity: the read's tables, review records), as shown
+_ENTITIES = (
+    QT_TRANSLATE_NOOP("AuditEntity", "reads"),
+    QT_TRANSLATE_NOOP("AuditEntity", "read"),
+    QT_TRANSLATE_NOOP("AuditEntity", "timepoints"),
+    QT_TRANSLATE_NOOP("AuditEntity", "timepoint"),
+    QT_TRANSLATE_NOOP("AuditEntity", "lesions"),
+    QT_TRANSLATE_NOOP("AuditEntity", "measurements"),
+    QT_TRANSLATE_NOOP("AuditEntity", "statuses"),
+    QT_TRANSLATE_NOOP("AuditEntity", "settings"),
+    QT_TRANSLATE_NOOP("AuditEntity", "user"),
+    QT_TRANSLATE_NOOP("AuditEntity", "case"),
+    QT_TRANSLATE_NOOP("AuditEntity", "assignment"),
 )
 _BAD_BG = QColor("#f3c6c6")
 ANY = QT_TRANSLATE_NOOP("AuditView", "(any)")
@@ -189,7 +204,7 @@ class AuditView(QDialog):
 
     def _text(self, value: Any) -> str:
         text = "" if value is None else str(value)
-        return self.redactor.redact(text) if self.policy.enabled else text
+        return i18n.days_text(self.redactor.redact(text)) if self.policy.enabled else text
 
     # --- content ---------------------------------------------------------------------------
     def current_filter(self) -> AuditFilter:
@@ -220,7 +235,7 @@ class AuditView(QDialog):
                 e.ts_utc.replace("T", " ")[:19],
                 e.username,
                 enum_value_text("AuditAction", e.action),
-                e.entity,
+                enum_value_text("AuditEntity", e.entity),
                 _short(self._text(e.entity_key), 40),
                 _short(self._text(e.old_value)),
                 _short(self._text(e.new_value)),
@@ -252,7 +267,7 @@ class AuditView(QDialog):
                         when=e.ts_utc,
                         user=e.username,
                         action=enum_value_text("AuditAction", e.action),
-                        entity=e.entity,
+                        entity=enum_value_text("AuditEntity", e.entity),
                     ),
                     self.tr("Key: {value}").format(value=self._text(e.entity_key)),
                     self.tr("Read: {value}").format(value=e.read_uid or "-"),

@@ -309,7 +309,7 @@ class EligibilityView(QDialog):
             return text
         from namecar_viewer.gui.worklist import redactor_for_read
 
-        return redactor_for_read(self.undo.session.read, self.policy).redact(text)
+        return i18n.days_text(redactor_for_read(self.undo.session.read, self.policy).redact(text))
 
     @property
     def decision(self) -> EligibilityDecision:

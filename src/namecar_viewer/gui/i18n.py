@@ -3,7 +3,7 @@
 Every visible string of the GUI goes through Qt's translation system (``self.tr`` in QObject
 subclasses, ``QCoreApplication.translate(context, text)`` elsewhere, ``QT_TRANSLATE_NOOP`` for
 tables); ``resources/i18n/namecar_fr.ts`` holds the French, compiled to ``namecar_fr.qm`` by
-``pyside6-lrelease`` (``python -m namecar_viewer.gui.i18n --update`` regenerates both; a test
+``pyside6-lrelease`` (``python -m namecar_viewer.gui.i18n_tools update`` regenerates both; a test
 checks the committed ``.qm`` is the compilation of the ``.ts`` and that the ``.ts`` has every
 string of the sources, translated).
 
@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import (
+    QT_TRANSLATE_NOOP,
     QCoreApplication,
     QDate,
     QLibraryInfo,
@@ -80,6 +81,11 @@ def settings() -> QSettings:
         folder = platformdirs.user_config_dir("namecar-viewer", appauthor=False)
         path = str(Path(folder) / "settings.ini")
     return QSettings(path, QSettings.Format.IniFormat)
+
+
+# Qt's own French catalogue (qtbase_fr) lags behind some strings of the Qt it ships with; the
+# workstation's catalogue, searched first, supplies them.
+_QT_SUPPLEMENT = (QT_TRANSLATE_NOOP("QFileDialog", "Files of &type:"),)
 
 
 # --- which language --------------------------------------------------------------------------
@@ -186,7 +192,8 @@ def localise_number_text(text: str) -> str:
     point = decimal_point()
     if point == ".":
         return text
-    return re.sub(r"(?<=\d)\.(?=\d)", point, text)
+    text = re.sub(r"(?<=\d)\.(?=\d)", point, text)
+    return re.sub(r"(?<=\d)%", "\u00a0%", text)  # French writes 22,2 %
 
 
 class Num(float):
@@ -306,11 +313,15 @@ def register_patterns(context: str, templates: Iterable[str]) -> None:
     """Texts written by layers below the GUI (``core``, unmarked ``app`` messages) that the GUI
     shows: each English template (``{name}`` for a value) is listed in the catalogue under
     ``context`` (by ``QT_TRANSLATE_NOOP`` where it is registered), and :func:`pattern_text`
-    recognises a text made from it and writes it from the translated template."""
+    recognises a text made from it and writes it from the translated template, its values
+    translated in turn.  Templates are tried from the most fixed text to the least."""
     known = {(c, t) for c, t, _r in _PATTERNS}
     for t in templates:
         if (context, t) not in known:
             _PATTERNS.append((context, t, template_regex(t)))
+    # the most specific first: a template with more fixed words wins over a general one
+    # ("Not eligible: metastatic sum {pct} ..." before "Not eligible: {why}")
+    _PATTERNS.sort(key=lambda p: -len(re.sub(r"\{\w+\}", "", p[1])))
 
 
 def pattern_text(text: str) -> str:
@@ -336,10 +347,23 @@ def pattern_text(text: str) -> str:
 
 
 def _captured_text(value: str) -> str:
+    if _ISO_DATE.match(value):
+        return date_text(value)
     translated = QCoreApplication.translate("app", value)
     if translated != value:
         return translated
     return localise_number_text(pattern_text(value))
+
+
+_DAY = re.compile(r"\bDay (\d+|\?)")
+
+
+def days_text(text: str) -> str:
+    """``Day 182`` (what blinding writes for a date, in English) as the reader's language
+    writes it, wherever it is in ``text``; for texts blinded after their translation."""
+    if _language == DEFAULT or "Day " not in text:
+        return text
+    return _DAY.sub(lambda m: app_text(m.group(0)), text)
 
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")

@@ -288,7 +288,7 @@ class StudyBrowser(QWidget):
                 # blinded: the subject's stable pseudonym, the same as in the worklist
                 label = (
                     self.tr("{subject} (blinded)").format(
-                        subject=blinded_subject_label(st.patient_id)
+                        subject=app_text(blinded_subject_label(st.patient_id))
                     )
                     if self.blinded
                     else f"{st.patient_name.replace('^', ' ').strip()} [{st.patient_id}]"

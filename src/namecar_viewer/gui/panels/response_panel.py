@@ -238,7 +238,7 @@ class ResponsePanel(QWidget):
             return text
         from namecar_viewer.gui.worklist import redactor_for_read
 
-        return redactor_for_read(self.undo.session.read, self.policy).redact(text)
+        return i18n.days_text(redactor_for_read(self.undo.session.read, self.policy).redact(text))
 
     def _date_text(self, date: Any) -> str:
         base = self.undo.session.read.baseline()
