@@ -131,8 +131,7 @@ def choose(
             with_unit.intercept,
             with_unit.unit,
             REAL_WORLD,
-            f"Real World Value Mapping {what}(0040,9096): values in {with_unit.unit} "
-            f"(stored x {with_unit.slope:.6g} + {with_unit.intercept:.6g})",
+            f"Real World Value Mapping {what}(0040,9096): values in {with_unit.unit}",
         )
     if is_philips and scale_slope is not None and rescale_slope != 0.0:
         slope = 1.0 / scale_slope
@@ -143,7 +142,7 @@ def choose(
             "",
             PHILIPS_FP,
             "Philips floating-point values: (stored x RescaleSlope + RescaleIntercept) / "
-            f"(RescaleSlope x scale slope (2005,100E) {scale_slope:.6g}); no unit stated",
+            "(RescaleSlope x scale slope (2005,100E)), comparable between images; no unit stated",
         )
     if real_world and not is_philips:
         m = real_world[0]
