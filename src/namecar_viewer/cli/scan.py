@@ -53,6 +53,9 @@ def run(args: argparse.Namespace) -> int:
                     f"{ori}, FoR {s.frame_of_reference_uid or '-'}, "
                     f"TS {', '.join(s.transfer_syntaxes) or '-'}{flag}"
                 )
+                if s.values:  # quantitative maps: which values and unit the viewer shows
+                    unit = f" [{s.units}]" if s.units else ""
+                    print(f"        values{unit}: {s.values}")
                 for p in s.problems:
                     print(f"        {p}")
     if report.non_image:
