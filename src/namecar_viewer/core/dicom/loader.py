@@ -49,9 +49,18 @@ def _is_native(inst: InstanceRef) -> bool:
         and p.samples_per_pixel == 1
         and p.bits_allocated in (8, 16, 32)
         and inst.member is None
-        and inst.frame is None
+        and (inst.frame is None or _frame_fits(inst))
         and inst.tile is None
     )
+
+
+def _frame_fits(inst: InstanceRef) -> bool:
+    """Frame ``inst.frame`` of a native multi-frame file lies whole inside its Pixel Data, so it
+    is read at its offset (a volume of an enhanced 4D object without decoding the others)."""
+    p = inst.pixel
+    if p is None or p.pixel_length is None or inst.frame is None or inst.frame < 1:
+        return False
+    return inst.frame * inst.rows * inst.columns * (p.bits_allocated // 8) <= p.pixel_length
 
 
 def _stored_dtype(inst: InstanceRef) -> np.dtype[Any]:
@@ -71,6 +80,8 @@ def _int16_exact(instances: list[InstanceRef], modality: str) -> bool:
             return False
         if p.rescale_slope != 1.0 or p.rescale_intercept != int(p.rescale_intercept):
             return False
+        if abs(p.rescale_intercept) > INT16_MAX - INT16_MIN:
+            return False  # no stored value lands in int16 with such an offset: float32
     return True
 
 
@@ -134,6 +145,7 @@ def decode_file(path: str, member: str | None) -> npt.NDArray[Any]:
     """Decode every frame of one file with pydicom: shape (frames, rows, cols[, samples])."""
     from pydicom import dcmread
 
+    where = path if member is None else f"{path}!{member}"
     if member is not None:
         import zipfile
 
@@ -141,9 +153,11 @@ def decode_file(path: str, member: str | None) -> npt.NDArray[Any]:
             fp: Any = io.BytesIO(zf.read(member))
     else:
         fp = path
+    fp = _inflated_if_deflated(fp, where)
     ds = dcmread(fp, force=True)
     if "PixelData" not in ds and "FloatPixelData" not in ds and "DoubleFloatPixelData" not in ds:
         raise DicomInputError(f"{path}: no pixel data")
+    _check_codestreams(ds, where)
     if "TransferSyntaxUID" not in ds.file_meta:
         # Files without a File Meta header (ACR-NEMA style): say what pydicom read them as.
         from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
@@ -169,6 +183,71 @@ def decode_file(path: str, member: str | None) -> npt.NDArray[Any]:
     return np.asarray(arr)
 
 
+def _inflated_if_deflated(fp: Any, where: str) -> Any:
+    """A deflated file inflated with a cap from its own header (never a decompression bomb)."""
+    from pydicom import dcmread
+
+    from namecar_viewer.core.dicom.header_checks import (
+        DEFLATED_TS,
+        INFLATE_HEADER_CAP_BYTES,
+        INFLATE_MARGIN_BYTES,
+        MEMORY_BUDGET_BYTES,
+        inflated_file,
+    )
+
+    if isinstance(fp, io.BytesIO):
+        raw = fp.getvalue()
+    else:
+        with open(fp, "rb") as f:
+            head = f.read(2048)
+            if DEFLATED_TS.encode() not in head:
+                return fp
+            raw = head + f.read()
+    if DEFLATED_TS.encode() not in raw[:2048]:
+        return fp if not isinstance(fp, io.BytesIO) else io.BytesIO(raw)
+    try:
+        header = dcmread(
+            io.BytesIO(inflated_file(raw, INFLATE_HEADER_CAP_BYTES, where, True)),
+            stop_before_pixels=True,
+            force=True,
+        )
+        rows = int(header.get("Rows", 0) or 0)
+        cols = int(header.get("Columns", 0) or 0)
+        frames = int(header.get("NumberOfFrames", 1) or 1)
+        spp = int(header.get("SamplesPerPixel", 1) or 1)
+        bits = int(header.get("BitsAllocated", 16) or 16)
+        expected = rows * cols * frames * spp * max(bits, 8) // 8
+        cap = min(expected + INFLATE_MARGIN_BYTES, MEMORY_BUDGET_BYTES)
+        return io.BytesIO(inflated_file(raw, cap, where))
+    except ValueError as exc:
+        raise DicomInputError(str(exc) if where in str(exc) else f"{where}: {exc}") from exc
+
+
+def _check_codestreams(ds: Any, where: str) -> None:
+    """Refuse before decoding a compressed frame whose codestream declares another size than
+    Rows x Columns (a few kilobytes can declare gigabytes)."""
+    from namecar_viewer.core.dicom.header_checks import check_codestream
+
+    ts = str(getattr(ds.file_meta, "TransferSyntaxUID", "") or "")
+    if not ts or not getattr(ds.file_meta.TransferSyntaxUID, "is_compressed", False):
+        return
+    from pydicom.encaps import generate_frames
+
+    rows, cols = int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)
+    frames = int(ds.get("NumberOfFrames", 1) or 1)
+    try:
+        for n, frame in enumerate(generate_frames(ds.PixelData, number_of_frames=frames)):
+            why = check_codestream(frame, rows, cols, where)
+            if why:
+                raise DicomInputError(why)
+            if n >= 3:  # the first frames tell: they are all of one acquisition
+                break
+    except DicomInputError:
+        raise
+    except Exception:  # noqa: BLE001 - pydicom's decoder reports malformed encapsulation
+        return
+
+
 def _read_native_into(
     inst: InstanceRef, dest: npt.NDArray[Any], scratch_dtype: np.dtype[Any]
 ) -> tuple[float, float]:
@@ -179,7 +258,7 @@ def _read_native_into(
     stored = _stored_dtype(inst)
     nbytes = rows * cols * stored.itemsize
     with open(inst.path, "rb", buffering=0) as f:
-        f.seek(p.pixel_offset)
+        f.seek(p.pixel_offset + ((inst.frame or 1) - 1) * nbytes)
         if stored.itemsize == dest.dtype.itemsize and dest.flags.c_contiguous:
             view = dest.view(stored)
             got = f.readinto(view.data.cast("B"))

@@ -35,6 +35,11 @@ from namecar_viewer.core.dicom.frame_keys import (
     volume_dimensions,
 )
 from namecar_viewer.core.dicom.geometry_plan import plan_geometry
+from namecar_viewer.core.dicom.header_checks import (
+    DEFLATED_TS,
+    INFLATE_HEADER_CAP_BYTES,
+    inflated_file,
+)
 from namecar_viewer.core.dicom.model import (
     InstanceRef,
     NonImageObject,
@@ -179,6 +184,59 @@ def read_header(
         return UnreadableFile(src.display, f"cannot be read: {exc.strerror or exc}")
     except Exception as exc:  # noqa: BLE001 - a corrupt header is reported, never fatal
         return UnreadableFile(src.display, f"corrupt DICOM header: {exc}")
+
+
+DAMAGED_MIN_BYTES = 64 * 1024
+_UID_CHARS = frozenset("0123456789.")
+
+
+def _is_image_class(sop_class: str, ds: Any) -> bool:
+    """An image object: an image storage SOP class, or an unknown class with pixels."""
+    from pydicom.uid import UID
+
+    if sop_class == _DICOMDIR or _kind(sop_class, ("Rows", "Columns")) is not None:
+        return False
+    name = UID(sop_class).name if sop_class else ""
+    if "Image Storage" in name:
+        return True
+    return "Rows" in ds or "PixelData" in ds
+
+
+def _uid_text(value: Any) -> str:
+    """A UI value as text (bytes of an UN element decoded, NUL and space padding removed)."""
+    if isinstance(value, bytes):
+        value = value.decode("ascii", "replace")
+    return str(value or "").strip().strip("\x00").strip()
+
+
+def _header_problem(ds: Any, fast: FastHeader | None, size: int) -> str | None:
+    """Why an image's header cannot be used (``header_checks``), None for non-images."""
+    from namecar_viewer.core.dicom.header_checks import image_header_problem
+
+    try:
+        sop_class = _uid_text(ds.get("SOPClassUID", ""))
+        fm = getattr(ds, "file_meta", None)
+        meta_class = _uid_text(getattr(fm, "MediaStorageSOPClassUID", "")) if fm else ""
+    except Exception:  # noqa: BLE001 - an unreadable SOP class is a corrupt header
+        return "SOPClassUID (0008,0016) cannot be read"
+    for value in (sop_class, meta_class):
+        if value and not _UID_CHARS.issuperset(value):
+            # flipped bytes in the File Meta group or the dataset
+            return f"corrupt DICOM header: the SOP class {value[:64]!r} is not a UID"
+    if not sop_class and "Rows" not in ds and "Modality" not in ds and size > DAMAGED_MIN_BYTES:
+        # a large file that says nothing of what it is: its header is damaged
+        return (
+            "corrupt DICOM header: neither SOPClassUID (0008,0016) nor Modality (0008,0060) "
+            "nor Rows (0028,0010) could be read"
+        )
+    if not _is_image_class(sop_class, ds):
+        return None
+    ts = fast.transfer_syntax if fast else ""
+    if not ts:
+        fm = getattr(ds, "file_meta", None)
+        if fm is not None and "TransferSyntaxUID" in fm:
+            ts = str(fm.TransferSyntaxUID)
+    return image_header_problem(ds, size, ts)
 
 
 def _kind(sop_class: str, ds: Any) -> ObjectKind | None:
@@ -425,6 +483,7 @@ def _enhanced_frames(
     series_uid: str,
 ) -> list[_Frame]:
     """The frames of an enhanced multi-frame object, from its functional groups (C.7.6.16)."""
+    first_read = fast  # where its native pixel data lies, so frames can be read one by one
     if fast is not None:  # sequences were skipped by the fast parser: read them properly
         fp: Any = io.BytesIO(src.read_all()) if src.member else src.path
         ds = dcmread(fp, stop_before_pixels=True)
@@ -475,7 +534,7 @@ def _enhanced_frames(
             rows=rows,
             columns=cols,
             instance_number=(content.get("InStackPositionNumber") if content else None) or f + 1,
-            pixel=_pixel_info(ds, None, size, vm.slope, vm.intercept, facts),
+            pixel=_pixel_info(ds, first_read, size, vm.slope, vm.intercept, facts),
             slice_thickness=_num(pm_item.get("SliceThickness")) if pm_item else None,
         )
         extra = {"localizer": localizer, "pf": pf, "shared": shared, "dims": dims, "vendor": vendor}
@@ -811,7 +870,15 @@ def scan(
             report.unreadable.append(result)
             continue
         ds, fast, size = result
-        facts = facts_of(ds)
+        why = _header_problem(ds, fast, size)
+        if why:
+            report.unreadable.append(UnreadableFile(item.display, why))
+            continue
+        try:
+            facts = facts_of(ds)
+        except (ValueError, TypeError, OverflowError) as exc:  # a value checks did not foresee
+            report.unreadable.append(UnreadableFile(item.display, f"corrupt header: {exc}"))
+            continue
         sop_class = facts.sop_class
         if sop_class == _DICOMDIR:
             continue
