@@ -70,17 +70,18 @@ def position_clusters(
     positions: Sequence[tuple[float, ...] | None], normal: Any
 ) -> list[int | None]:
     """A slice index per image (same distance along ``normal`` = same slice), None if unplaced."""
-    n = np.asarray(normal, dtype=np.float64)
-    placed = [(i, float(np.dot(p, n))) for i, p in enumerate(positions) if p is not None]
-    placed.sort(key=lambda t: t[1])
     out: list[int | None] = [None] * len(positions)
-    cluster = -1
-    last: float | None = None
-    for i, d in placed:
-        if last is None or abs(d - last) >= POSITION_TOLERANCE_MM:
-            cluster += 1
-        out[i] = cluster
-        last = d
+    idx = [i for i, p in enumerate(positions) if p is not None]
+    if not idx:
+        return out
+    dist = np.asarray([positions[i] for i in idx], dtype=np.float64) @ np.asarray(
+        normal, dtype=np.float64
+    )
+    order = np.argsort(dist, kind="stable")
+    steps = np.diff(dist[order]) >= POSITION_TOLERANCE_MM
+    clusters = np.concatenate(([0], np.cumsum(steps)))
+    for k, c in zip(order.tolist(), clusters.tolist(), strict=True):
+        out[idx[k]] = int(c)
     return out
 
 
