@@ -197,3 +197,15 @@ def test_scan_report_states_units_and_value_mapping(capsys: pytest.CaptureFixtur
     text = capsys.readouterr().out
     assert "values [Hz]: Real World Value Mapping 'Philips' (0040,9096): values in Hz" in text
     assert "values: Philips floating-point values" in text
+
+
+def test_units_travel_with_a_stack_through_the_study_index() -> None:
+    from namecar_viewer.core.dicom import load_stack
+    from namecar_viewer.persistence.study_index import StudyIndex
+
+    idx = StudyIndex(":memory:")
+    report = scan([str(DATA / "dcm_qa_enh" / "Philips_B0_fMAP")])
+    ids = {s.label: idx.add_stack(s).stack_id for s in report.stacks}
+    v = load_stack(idx.stack(ids["echo 0, FIELD_MAP"]))
+    assert v.metadata["units"] == "Hz" and "(0040,9096)" in v.metadata["values"]
+    idx.close()

@@ -431,10 +431,12 @@ def _volume(
 def _value_metadata(stack: Stack) -> dict[str, Any]:
     """The unit and value mapping of a stack's values, when its files state them (MR maps)."""
     out: dict[str, Any] = {}
-    if stack.units:
-        out["units"] = stack.units
-    if stack.values:
-        out["values"] = stack.values
+    units = stack.units or str(stack.header.get("units", "") or "")
+    values = stack.values or str(stack.header.get("values", "") or "")
+    if units:
+        out["units"] = units
+    if values:
+        out["values"] = values
     return out
 
 

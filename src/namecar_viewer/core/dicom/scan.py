@@ -755,6 +755,10 @@ def _state_values(stack: Stack, frames: list[_Frame]) -> None:
         stack.units = next(iter(units))
     described = sorted({m.description for m in maps if m.source != RESCALE})
     stack.values = "; ".join(described)
+    if stack.units:  # the header travels with a stack through the study index
+        stack.header["units"] = stack.units
+    if stack.values:
+        stack.header["values"] = stack.values
     if len(kinds) > 1:
         stack.problems.append(
             Problem(
