@@ -209,3 +209,16 @@ def test_units_travel_with_a_stack_through_the_study_index() -> None:
     v = load_stack(idx.stack(ids["echo 0, FIELD_MAP"]))
     assert v.metadata["units"] == "Hz" and "(0040,9096)" in v.metadata["values"]
     idx.close()
+
+
+def test_a_vframe_whose_slice_count_disagrees_is_named_not_loaded(tmp_path: Path) -> None:
+    src = DATA / "dcm_qa_uih" / "UIH_DTI_AP_9"
+    ds = pydicom.dcmread(src / "00000001.dcm")
+    ds[0x00651050].value = "21"  # 20 items of positions follow
+    ds.save_as(tmp_path / "bad.dcm")
+    shutil.copy(src / "00000002.dcm", tmp_path)
+    report = scan([str(tmp_path)])
+    (u,) = report.unreadable
+    assert u.path.endswith("bad.dcm") and "(0065,1051)" in u.reason and "21" in u.reason
+    (stack,) = report.stacks
+    assert stack.shape == (20, 64, 64)

@@ -157,11 +157,11 @@ def siemens_mosaic(
 def _grid(rows: int, cols: int, n: int, aspect: float) -> tuple[int, int]:
     """Tiles per column and per row: fewest unused tiles, then tiles shaped like ``aspect``."""
     best: tuple[float, float, int, int] | None = None
-    for gr in range(1, min(rows, n) + 1):
-        if rows % gr:
-            continue
-        for gc in range(1, min(cols, n) + 1):
-            if cols % gc or gr * gc < n:
+    row_counts = [g for g in range(1, min(rows, n) + 1) if rows % g == 0]
+    col_counts = [g for g in range(1, min(cols, n) + 1) if cols % g == 0]
+    for gr in row_counts:
+        for gc in col_counts:
+            if gr * gc < n:
                 continue
             shape = (rows / gr) / (cols / gc)
             score = (gr * gc - n, abs(math.log(shape / aspect)), gr, gc)

@@ -680,14 +680,30 @@ def _split_volumes(frames: list[_Frame]) -> list[tuple[str, list[_Frame], Volume
     else:
         o = np.asarray(ori, dtype=np.float64)
         clusters = position_clusters([f.ref.position for f in frames], np.cross(o[:3], o[3:]))
-    ntp = _num(frames[0].ds.get("NumberOfTemporalPositions")) if frames[0].ds else None
-    found = split_volumes(
-        clusters,
-        lambda i: _volume_values(frames[i]),
-        [f.order for f in frames],
-        int(ntp) if ntp is not None and ntp >= 1 else None,
-        lambda idx: _names(frames, idx),
-    )
+    try:
+        ntp = _num(frames[0].ds.get("NumberOfTemporalPositions")) if frames[0].ds else None
+    except Exception:  # noqa: BLE001 - an unreadable count is no count
+        ntp = None
+    try:
+        found = split_volumes(
+            clusters,
+            lambda i: _volume_values(frames[i]),
+            [f.order for f in frames],
+            int(ntp) if ntp is not None and 1 <= ntp <= 1e6 else None,
+            lambda idx: _names(frames, idx),
+        )
+    except Exception as exc:  # noqa: BLE001 - one odd series must not stop the scan
+        whole = Volume(list(range(len(frames))))
+        whole.problems.append(
+            Problem(
+                "volumes-not-split",
+                f"images repeating slice positions could not be told apart ({exc}): "
+                "kept as one stack",
+                Severity.WARNING,
+                _names(frames, [0]),
+            )
+        )
+        found = [whole]
     return [(v.label, [frames[i] for i in v.members], v) for v in found]
 
 
