@@ -429,18 +429,18 @@
     </message>
     <message>
         <location line="+1"/>
-        <location line="+86"/>
+        <location line="+94"/>
         <source>User</source>
         <translation>Utilisateur</translation>
     </message>
     <message>
-        <location line="-85"/>
-        <location line="+86"/>
+        <location line="-93"/>
+        <location line="+94"/>
         <source>Action</source>
         <translation>Action</translation>
     </message>
     <message>
-        <location line="-85"/>
+        <location line="-93"/>
         <source>Entity</source>
         <translation>Entité</translation>
     </message>
@@ -470,7 +470,7 @@
         <translation>(tous)</translation>
     </message>
     <message>
-        <location line="+19"/>
+        <location line="+27"/>
         <source>{text} is not a date (YYYY-MM-DD).</source>
         <translation>{text} n&apos;est pas une date (AAAA-MM-JJ).</translation>
     </message>
@@ -1783,7 +1783,12 @@ J{n}</translation>
         <translation>Conservée comme annotation du dossier IRM-TEP.</translation>
     </message>
     <message>
-        <location line="+15"/>
+        <location line="+11"/>
+        <source>{label} ({role}, {site}){where}: {size}</source>
+        <translation>{label} ({role}, {site}){where}&#xa0;: {size}</translation>
+    </message>
+    <message>
+        <location line="+6"/>
         <source> (kept here, not yet saved)</source>
         <translation> (conservée ici, pas encore enregistrée)</translation>
     </message>
@@ -2415,11 +2420,31 @@ J{n}</translation>
     </message>
 </context>
 <context>
+    <name>QAbstractFileIconProvider</name>
+    <message>
+        <location filename="../../src/namecar_viewer/gui/i18n.py" line="+97"/>
+        <source>Folder</source>
+        <comment>All other platforms</comment>
+        <translation>Dossier</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>File</source>
+        <comment>All other platforms</comment>
+        <translation>Fichier</translation>
+    </message>
+</context>
+<context>
     <name>QFileDialog</name>
     <message>
-        <location filename="../../src/namecar_viewer/gui/i18n.py" line="+88"/>
+        <location line="-8"/>
         <source>Files of &amp;type:</source>
         <translation>Fichiers de &amp;type&#xa0;:</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Look in:</source>
+        <translation>&amp;Regarder dans&#xa0;:</translation>
     </message>
 </context>
 <context>
@@ -3030,7 +3055,7 @@ Double-cliquez sur une série dans le navigateur d&apos;examens, ou faites-la gl
         <translation>. Leurs référentiels ne sont pas encore liés&#xa0;: Ctrl+K, puis cliquez sur la même structure dans les deux (ou recalez-les).</translation>
     </message>
     <message>
-        <location line="+25"/>
+        <location line="+37"/>
         <source>{reason}
 (this view comes with the PET/MRI work)</source>
         <translation>{reason}
@@ -4884,6 +4909,151 @@ Modalités&#xa0;: {modalities}</translation>
     </message>
     <message>
         <location line="+2"/>
+        <source>line</source>
+        <translation>ligne</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>bidirectional</source>
+        <translation>bidimensionnelle</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>ellipse</source>
+        <translation>ellipse</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>point</source>
+        <translation>point</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>arrow</source>
+        <translation>flèche</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>sphere</source>
+        <translation>sphère</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>target</source>
+        <translation>cible</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>non_target</source>
+        <translation>non cible</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>new</source>
+        <translation>nouvelle</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>ancillary</source>
+        <translation>ancillaire</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>lung</source>
+        <translation>poumon</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>liver</source>
+        <translation>foie</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>lymph node</source>
+        <translation>ganglion</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>kidney</source>
+        <translation>rein</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>adrenal</source>
+        <translation>surrénale</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>bone</source>
+        <translation>os</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>pancreas</source>
+        <translation>pancréas</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>brain</source>
+        <translation>cerveau</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>peritoneum</source>
+        <translation>péritoine</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>soft tissue</source>
+        <translation>tissus mous</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>other</source>
+        <translation>autre</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>present</source>
+        <translation>présente</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>absent</source>
+        <translation>absente</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>unequivocal_progression</source>
+        <translation>progression sans équivoque</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>too_small</source>
+        <translation>trop petite pour être mesurée</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>not_evaluable</source>
+        <translation>non évaluable</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>split</source>
+        <translation>fragmentée</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>coalesced</source>
+        <translation>confluente</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>equivocal</source>
+        <translation>douteuse</translation>
+    </message>
+    <message>
+        <location line="+2"/>
         <source>not answered</source>
         <translation>sans réponse</translation>
     </message>
@@ -5616,6 +5786,106 @@ Modalités&#xa0;: {modalities}</translation>
         <location line="+1"/>
         <source>SUV &gt;= {value}</source>
         <translation>SUV &gt;= {value}</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Move measurement</source>
+        <translation>Déplacer la mesure</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Assign measurement</source>
+        <translation>Attribuer la mesure</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Delete measurement</source>
+        <translation>Supprimer la mesure</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Change lesion flags</source>
+        <translation>Modifier les indicateurs de la lésion</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Set status</source>
+        <translation>Définir le statut</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Delete lesion</source>
+        <translation>Supprimer la lésion</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Create read</source>
+        <translation>Créer la lecture</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Add timepoint {label}</source>
+        <translation>Ajouter l&apos;évaluation {label}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Edit timepoint {label}</source>
+        <translation>Modifier l&apos;évaluation {label}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Create lesion {label}</source>
+        <translation>Créer la lésion {label}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Add {kind}</source>
+        <translation>Ajouter&#xa0;: {kind}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Relabel lesion {label}</source>
+        <translation>Renommer la lésion {label}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Change role to {role}</source>
+        <translation>Changer le rôle en {role}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Change site to {site}</source>
+        <translation>Changer la localisation en {site}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Set status {status}</source>
+        <translation>Définir le statut {status}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Measure {label}</source>
+        <translation>Mesurer {label}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Re-measure {label}</source>
+        <translation>Remesurer {label}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Undo {action}</source>
+        <translation>Annulation&#xa0;: {action}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Redo {action}</source>
+        <translation>Rétablissement&#xa0;: {action}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{first}; {rest}</source>
+        <translation>{first}&#xa0;; {rest}</translation>
     </message>
     <message>
         <location filename="../../src/namecar_viewer/gui/criteria_texts.py" line="+16"/>

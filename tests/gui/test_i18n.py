@@ -40,127 +40,18 @@ SHOTS = Path("/tmp/shots/fr")
 ROOT = Path(__file__).resolve().parents[2]
 
 # Written as they are in French too: names, units, DICOM and imaging terms, codes.
-ALLOWED_WORDS = {
-    "NAMECAR",
-    "Viewer",
-    "RECIST",
-    "iRECIST",
-    "DICOM",
-    "DICOMDIR",
-    "DICOMweb",
-    "PACS",
-    "SR",
-    "TID",
-    "CSV",
-    "JSON",
-    "PDF",
-    "PNG",
-    "UID",
-    "AE",
-    "DIMSE",
-    "QIDO",
-    "WADO",
-    "STOW",
-    "RS",
-    "C-ECHO",
-    "C-FIND",
-    "C-GET",
-    "C-MOVE",
-    "C-STORE",
-    "TLS",
-    "SUV",
-    "SUVmax",
-    "SUVpeak",
-    "SUVmean",
-    "SUVbw",
-    "MTV",
-    "TLU",
-    "TBR",
-    "MIP",
-    "MPR",
-    "PSMA",
-    "LPS",
-    "OK",
-    "ROI",
-    "VOI",
-    "CT",
-    "MR",
-    "PT",
-    "US",
-    "CR",
-    "DX",
-    "NM",
-    "OT",
-    "mm",
-    "ml",
-    "g",
-    "s",
-    "HU",
-}
+_ALLOWED = """NAMECAR Viewer RECIST iRECIST DICOM DICOMDIR DICOMweb PACS SR TID CSV JSON PDF PNG
+    UID AE
+    DIMSE QIDO WADO STOW RS C-ECHO C-FIND C-GET C-MOVE C-STORE TLS SUV SUVmax SUVpeak SUVmean
+    SUVbw MTV TLU TBR MIP MPR PSMA LPS OK ROI VOI CT MR PT US CR DX NM OT mm ml g s HU"""
+ALLOWED_WORDS = set(_ALLOWED.split())
 # English words that do not occur in French: a text holding one is still English.
-ENGLISH_WORDS = {
-    "the",
-    "of",
-    "and",
-    "is",
-    "are",
-    "not",
-    "to",
-    "with",
-    "from",
-    "this",
-    "that",
-    "for",
-    "your",
-    "you",
-    "will",
-    "cannot",
-    "only",
-    "every",
-    "which",
-    "what",
-    "here",
-    "there",
-    "none",
-    "yes",
-    "have",
-    "has",
-    "been",
-    "was",
-    "were",
-    "into",
-    "than",
-    "then",
-    "when",
-    "where",
-    "after",
-    "before",
-    "by",
-    "at",
-    "its",
-    "it",
-    "no",
-    "read",
-    "reader",
-    "lesion",
-    "lesions",
-    "study",
-    "studies",
-    "series",
-    "timepoint",
-    "baseline",
-    "target",
-    "sum",
-    "shown",
-    "loaded",
-    "missing",
-    "open",
-    "show",
-    "load",
-    "save",
-    "signed",
-    "draft",
-}
+_ENGLISH = """the of and is are not to with from this that for your you will cannot only every which
+    what here there none yes have has been was were into than then when where after before by at
+    its it no read reader lesion lesions study studies series timepoint baseline target sum shown
+    loaded missing open show load save signed draft look folder file files size modified computer
+    back forward"""
+ENGLISH_WORDS = set(_ENGLISH.split())
 DATA_KEYWORDS = (
     "SeriesDescription",
     "StudyDescription",
@@ -309,6 +200,8 @@ class EnglishFinder:
             for d in self.data:
                 rest = rest.replace(d, " ")
             rest = re.sub(r"(/[\w.\-^]+)+/?", " ", rest)  # file paths
+            if re.search(r"(?<![\d-])\d{4}-\d{2}-\d{2}(?![\d-])", rest):
+                return f"an ISO date in {line[:160]!r}"
             words = re.findall(r"[^\W\d_][\w'\-]*", rest)
             hits = [w for w in words if w.lower() in ENGLISH_WORDS and w not in ALLOWED_WORDS]
             if hits:
@@ -371,16 +264,19 @@ def open_everything(qtbot: QtBot, demo: Path, tmp_path: Path, blinded: bool) -> 
     w.show()
     w.open_paths([str(demo)])
     w.review.show_worklist().panel.open_row(0)
+    said: list[str] = []  # status bar messages along the way (each is overwritten by the next)
     w.actions_by_name["protocol_recist"].trigger()
+    said.append(w.statusBar().currentMessage())
     w.reading.wait_loads()
     qtbot.waitUntil(lambda: not w.reading.loading, timeout=30000)
     base = read.baseline()
     assert base is not None
     w.review.sign(base.uid)
+    said.append(w.statusBar().currentMessage())
     qtbot.wait(50)
     _shot(w, "main_window_blinded" if blinded else "main_window")
 
-    out: dict[str, Any] = {"window": w, "db": db, "ctx": ctx, "read": read}
+    out: dict[str, Any] = {"window": w, "db": db, "ctx": ctx, "read": read, "said": said}
     # the lesion chooser: a line drawn where no lesion is expected, on the current CT
     vp = w.visible_viewports()[-1]
     w.set_active(vp)
@@ -394,8 +290,32 @@ def open_everything(qtbot: QtBot, demo: Path, tmp_path: Path, blinded: bool) -> 
     qtbot.wait(20)
     _shot(vp, "lesion_chooser")
     _shot(chooser, "lesion_chooser_close")
-    out["chooser"] = chooser
+    out["chooser_texts"] = walk_texts([chooser])
+    chooser.accept()  # the chosen new lesion is announced with Undo
+    said.append(w.statusBar().currentMessage())
+    qtbot.wait(20)
+    _shot(vp, "undo_toast")
+    out["toast_texts"] = walk_texts([t for t in w.reads.layer.toasts.values() if t.isVisible()])
 
+    # File > MRI-PET layout's window: fusion controls, registration, PET lesions
+    from namecar_viewer.app.pet import load_pet_suv
+    from namecar_viewer.core.dicom import load_stack, scan
+    from namecar_viewer.gui.fusion import build_mri_pet_view
+
+    (mr,) = scan([str(demo / "MR_2025-07-22_T2_TSE_AX")]).stacks
+    pet = load_pet_suv([str(demo / "PT_2025-07-24_PSMA_Ga68")])
+    mri_pet = build_mri_pet_view(load_stack(mr), pet)
+    qtbot.addWidget(mri_pet)
+    mri_pet.resize(1500, 950)
+    mri_pet.show()
+    qtbot.wait(20)
+    _shot(mri_pet, "mri_pet_layout")
+    out["mri_pet"] = mri_pet
+    for i in range(mri_pet.side.count()):
+        mri_pet.side.setCurrentIndex(i)  # every tab shown once (hidden ones are walked too)
+
+    export = make_export_dialog(w.review)
+    out["file_names"] = [export.name_edit.text()]  # a file name, not a sentence
     dialogs: dict[str, QWidget | None] = {
         "sign_dialog": w.review.show_sign_dialog(),
         "unlock_dialog": w.review.show_unlock_dialog(),
@@ -405,7 +325,7 @@ def open_everything(qtbot: QtBot, demo: Path, tmp_path: Path, blinded: bool) -> 
         "shortcuts_dialog": w.show_shortcuts(),
         "import_dialog": w.reading.show_import_dialog(),
         "eligibility_view": w.response.show_eligibility(),
-        "export_dialog": make_export_dialog(w.review),
+        "export_dialog": export,
         "login_dialog": LoginDialog(ctx.auth, w, "reader1"),
         "suv_dialog": SuvEntryDialog(
             "PatientWeight (0010,1030) is missing in file PT/1.dcm; SUVbw needs the body weight; "
@@ -427,30 +347,39 @@ def open_everything(qtbot: QtBot, demo: Path, tmp_path: Path, blinded: bool) -> 
     return out
 
 
+@pytest.mark.parametrize("blinded", [True, False], ids=["blinded", "open"])
 def test_french_windows_show_no_english(
     qtbot: QtBot,
     small_demo: Path,
     tmp_path: Path,
     french: None,
     monkeypatch: pytest.MonkeyPatch,
+    blinded: bool,
 ) -> None:
     monkeypatch.setenv("NAMECAR_NO_DIALOGS", "1")
     monkeypatch.setenv(i18n.SETTINGS_ENV, str(tmp_path / "settings.ini"))
-    opened = open_everything(qtbot, small_demo, tmp_path, blinded=True)
+    opened = open_everything(qtbot, small_demo, tmp_path, blinded=blinded)
     w = opened["window"]
     assert w.menu_named("menu_file").title() == "&Fichier"
     tops = [x for x in QApplication.topLevelWidgets() if x is w or x.isVisible()]
     texts = walk_texts(tops)
     for vp in w.viewports:
         texts += [(f"overlay {k}", v) for k, v in vp.overlay_texts().items()]
+    for vp in opened["mri_pet"].findChildren(type(w.viewports[0])):
+        texts += [(f"MRI-PET overlay {k}", v) for k, v in vp.overlay_texts().items()]
+    texts += opened["chooser_texts"] + opened["toast_texts"]
+    texts += [("status bar", m) for m in opened["said"]]
     texts.append(("window title", w.windowTitle()))
     assert len(texts) > 800  # the walk saw the window, its docks and every dialog
     joined = "\n".join(t for _w, t in texts)
     # clinical words as French radiologists write them, numbers with a decimal comma
-    for word in ("Lésion", "cible", "non cible", "Somme", "Nadir", "Référence", "J267"):
+    for word in ("Lésion", "cible", "non cible", "Somme", "Nadir", "Référence"):
         assert word in joined, word
+    assert ("J267" in joined) if blinded else ("09/10/2025" in joined)  # fu03m
     assert re.search(r"\d,\d", joined)
-    finder = EnglishFinder(small_demo, extra_data=("reader1", "reader2", "Demo Reader"))
+    finder = EnglishFinder(
+        small_demo, extra_data=("reader1", "reader2", "Demo Reader", *opened["file_names"])
+    )
     english = sorted(
         {(where, text[:60], why) for where, text in texts if (why := finder.english(text))}
     )
@@ -459,6 +388,8 @@ def test_french_windows_show_no_english(
             "\n".join(f"{w}: {t!r} ({why})" for w, t, why in english), encoding="utf-8"
         )
     assert english == [], "\n".join(f"{w}: {t!r} ({why})" for w, t, why in english)
+    if not blinded:
+        return
     # blinded in French too: no identifier in any spelling (dd/mm/yyyy included)
     ids = Identifiers(small_demo)
     leaks = [(where, text[:120]) for where, text in texts if ids.leaks(text)]
@@ -504,3 +435,23 @@ def test_french_pdf_report(
     finder = EnglishFinder(small_demo, extra_data=("Demo Reader",))
     english = [line for line in text.splitlines() if finder.english(line)]
     assert english == [], "\n".join(english)
+
+
+def test_the_walk_finds_english_when_nothing_is_translated(
+    qtbot: QtBot, small_demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The detector of the French walk, run on the English window: it must object to most of
+    it (else the French test would pass by seeing nothing)."""
+    from namecar_viewer.gui.main_window import MainWindow
+
+    monkeypatch.setenv("NAMECAR_NO_DIALOGS", "1")
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.show()
+    w.open_paths([str(small_demo)])
+    w.reading.wait_loads()
+    texts = walk_texts([w])
+    finder = EnglishFinder(small_demo)
+    english = [t for _where, t in texts if finder.english(t)]
+    assert len(english) > 150, len(english)
+    assert {"&File", "Go to lesion", "Response (RECIST 1.1)"} <= set(english)

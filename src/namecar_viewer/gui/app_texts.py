@@ -345,6 +345,36 @@ _APP_EXACT = (
     QT_TRANSLATE_NOOP("app", "Injected activity (MBq)"),
     QT_TRANSLATE_NOOP("app", "Injection date and time"),
     QT_TRANSLATE_NOOP("app", "Radionuclide half-life (s)"),
+    # values the commands' texts name (kinds, roles, sites, statuses as the session writes them)
+    QT_TRANSLATE_NOOP("app", "line"),
+    QT_TRANSLATE_NOOP("app", "bidirectional"),
+    QT_TRANSLATE_NOOP("app", "ellipse"),
+    QT_TRANSLATE_NOOP("app", "point"),
+    QT_TRANSLATE_NOOP("app", "arrow"),
+    QT_TRANSLATE_NOOP("app", "sphere"),
+    QT_TRANSLATE_NOOP("app", "target"),
+    QT_TRANSLATE_NOOP("app", "non_target"),
+    QT_TRANSLATE_NOOP("app", "new"),
+    QT_TRANSLATE_NOOP("app", "ancillary"),
+    QT_TRANSLATE_NOOP("app", "lung"),
+    QT_TRANSLATE_NOOP("app", "liver"),
+    QT_TRANSLATE_NOOP("app", "lymph node"),
+    QT_TRANSLATE_NOOP("app", "kidney"),
+    QT_TRANSLATE_NOOP("app", "adrenal"),
+    QT_TRANSLATE_NOOP("app", "bone"),
+    QT_TRANSLATE_NOOP("app", "pancreas"),
+    QT_TRANSLATE_NOOP("app", "brain"),
+    QT_TRANSLATE_NOOP("app", "peritoneum"),
+    QT_TRANSLATE_NOOP("app", "soft tissue"),
+    QT_TRANSLATE_NOOP("app", "other"),
+    QT_TRANSLATE_NOOP("app", "present"),
+    QT_TRANSLATE_NOOP("app", "absent"),
+    QT_TRANSLATE_NOOP("app", "unequivocal_progression"),
+    QT_TRANSLATE_NOOP("app", "too_small"),
+    QT_TRANSLATE_NOOP("app", "not_evaluable"),
+    QT_TRANSLATE_NOOP("app", "split"),
+    QT_TRANSLATE_NOOP("app", "coalesced"),
+    QT_TRANSLATE_NOOP("app", "equivocal"),
     # app.eligibility
     QT_TRANSLATE_NOOP("app", "not answered"),
     QT_TRANSLATE_NOOP("app", "unknown"),
@@ -629,10 +659,37 @@ _APP_PATTERNS = (
 )
 
 
+# app.read_session: the commands' texts (Edit > Undo, the audit trail's detail)
+_COMMAND_EXACT = (
+    QT_TRANSLATE_NOOP("app", "Move measurement"),
+    QT_TRANSLATE_NOOP("app", "Assign measurement"),
+    QT_TRANSLATE_NOOP("app", "Delete measurement"),
+    QT_TRANSLATE_NOOP("app", "Change lesion flags"),
+    QT_TRANSLATE_NOOP("app", "Set status"),
+    QT_TRANSLATE_NOOP("app", "Delete lesion"),
+    QT_TRANSLATE_NOOP("app", "Create read"),
+)
+_COMMAND_PATTERNS = (
+    QT_TRANSLATE_NOOP("app", "Add timepoint {label}"),
+    QT_TRANSLATE_NOOP("app", "Edit timepoint {label}"),
+    QT_TRANSLATE_NOOP("app", "Create lesion {label}"),
+    QT_TRANSLATE_NOOP("app", "Add {kind}"),
+    QT_TRANSLATE_NOOP("app", "Relabel lesion {label}"),
+    QT_TRANSLATE_NOOP("app", "Change role to {role}"),
+    QT_TRANSLATE_NOOP("app", "Change site to {site}"),
+    QT_TRANSLATE_NOOP("app", "Set status {status}"),
+    QT_TRANSLATE_NOOP("app", "Measure {label}"),
+    QT_TRANSLATE_NOOP("app", "Re-measure {label}"),
+    QT_TRANSLATE_NOOP("app", "Undo {action}"),
+    QT_TRANSLATE_NOOP("app", "Redo {action}"),
+    QT_TRANSLATE_NOOP("app", "{first}; {rest}"),
+)
+
+
 def _register() -> None:
     from namecar_viewer.gui.i18n import register_patterns
 
-    register_patterns("app", _APP_PATTERNS)
+    register_patterns("app", (*_APP_PATTERNS, *_COMMAND_PATTERNS))
 
 
 _register()

@@ -79,6 +79,14 @@ def _short(text: str | None, n: int = 80) -> str:
     return t if len(t) <= n else t[: n - 1] + "..."
 
 
+def _when(ts_utc: str) -> str:
+    """An entry's UTC time as the reader's language writes it (``2025-01-15 09:05:02``)."""
+    try:
+        return i18n.datetime_text(dt.datetime.fromisoformat(ts_utc), seconds=True)
+    except ValueError:
+        return ts_utc.replace("T", " ")[:19]
+
+
 def _date_bound(text: str, end: bool) -> str | None:
     """``YYYY-MM-DD`` (or ``YYYYMMDD``) as an ISO UTC bound; None when empty.
 
@@ -232,7 +240,7 @@ class AuditView(QDialog):
         for r, e in enumerate(self.entries):
             values = (
                 str(e.seq),
-                e.ts_utc.replace("T", " ")[:19],
+                _when(e.ts_utc),
                 e.username,
                 enum_value_text("AuditAction", e.action),
                 enum_value_text("AuditEntity", e.entity),
@@ -264,7 +272,7 @@ class AuditView(QDialog):
                 [
                     self.tr("Entry {seq}  {when}  {user}  {action} {entity}").format(
                         seq=e.seq,
-                        when=e.ts_utc,
+                        when=_when(e.ts_utc),
                         user=e.username,
                         action=enum_value_text("AuditAction", e.action),
                         entity=enum_value_text("AuditEntity", e.entity),

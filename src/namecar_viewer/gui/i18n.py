@@ -83,9 +83,20 @@ def settings() -> QSettings:
     return QSettings(path, QSettings.Format.IniFormat)
 
 
-# Qt's own French catalogue (qtbase_fr) lags behind some strings of the Qt it ships with; the
-# workstation's catalogue, searched first, supplies them.
-_QT_SUPPLEMENT = (QT_TRANSLATE_NOOP("QFileDialog", "Files of &type:"),)
+# Qt's own French catalogue (qtbase_fr) lags behind some strings of the Qt it ships with (the
+# file dialog of Review > Export read shows them); the workstation's catalogue, searched first,
+# supplies them.
+_QT_SUPPLEMENT = (
+    QT_TRANSLATE_NOOP("QFileDialog", "Files of &type:"),
+    QT_TRANSLATE_NOOP("QFileDialog", "&Look in:"),
+)
+
+
+def _qt_supplement_with_comments() -> tuple[str, ...]:  # pragma: no cover - lupdate reads it
+    return (
+        QCoreApplication.translate("QAbstractFileIconProvider", "Folder", "All other platforms"),
+        QCoreApplication.translate("QAbstractFileIconProvider", "File", "All other platforms"),
+    )
 
 
 # --- which language --------------------------------------------------------------------------
@@ -352,7 +363,17 @@ def _captured_text(value: str) -> str:
     translated = QCoreApplication.translate("app", value)
     if translated != value:
         return translated
-    return localise_number_text(pattern_text(value))
+    return iso_dates_text(localise_number_text(pattern_text(value)))
+
+
+_ISO_IN_TEXT = re.compile(r"(?<![\d-])(\d{4})-(\d{2})-(\d{2})(?![\d-])")
+
+
+def iso_dates_text(text: str) -> str:
+    """The ISO dates (``2025-01-15``) inside ``text`` as the reader's language writes them."""
+    if _language == DEFAULT:
+        return text
+    return _ISO_IN_TEXT.sub(lambda m: date_text(m.group(0)), text)
 
 
 _DAY = re.compile(r"\bDay (\d+|\?)")

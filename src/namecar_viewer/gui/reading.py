@@ -392,8 +392,20 @@ class ReadingController(QObject):
                 ". Their frames of reference are not linked yet: Ctrl+K, then click the same "
                 "anatomy in both (or register them)."
             )
-        self._say(msg)
+        self._say(self._blinded(msg, rows))
         return result
+
+    def _blinded(self, text: str, rows: Sequence[StackRow]) -> str:
+        """``text`` with the patient's study dates as days from the first study when the window
+        is blinded (the protocol's slots name their CT by date)."""
+        if not getattr(self.w.state, "blinded", False):
+            return text
+        from namecar_viewer.app.blinding import BlindingPolicy
+        from namecar_viewer.gui.worklist import redactor_for_index
+
+        pid = rows[0].patient_id if rows else None
+        red = redactor_for_index(self.index, BlindingPolicy.for_mode(True), pid)
+        return i18n.days_text(red.redact(text))
 
     def _series_linked(self, result: ProtocolResult) -> bool:
         fors = [
@@ -440,7 +452,7 @@ class ReadingController(QObject):
         if study_uid is None:
             from PySide6.QtWidgets import QInputDialog
 
-            labels = list(studies.values())
+            labels = [self._blinded(label, rows) for label in studies.values()]
             label, ok = QInputDialog.getItem(
                 self.w, self.tr("Compare with a prior"), self.tr("Prior CT:"), labels, 0, False
             )

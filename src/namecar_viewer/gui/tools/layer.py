@@ -640,7 +640,9 @@ class MeasurementLayer:
             size = summary_text(lm.measurement).removeprefix(les.label).strip() or (
                 kind_text(lm.measurement.kind)
             )
-            text = f"{les.label} ({role}, {enum_text(les.site)}){where}: {size}"
+            text = translate("MeasurementLayer", "{label} ({role}, {site}){where}: {size}").format(
+                label=les.label, role=role, site=enum_text(les.site), where=where, size=size
+            )
         end = stack.index()
         if stack.session.pending:
             # the save failed: the window already says why; this must not cover it
