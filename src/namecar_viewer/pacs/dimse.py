@@ -32,7 +32,7 @@ from pydicom.uid import (
 )
 
 from namecar_viewer.pacs.errors import PacsError, TransferCancelled
-from namecar_viewer.pacs.local_store import LocalStore
+from namecar_viewer.pacs.local_store import LocalStore, SeriesWriter
 from namecar_viewer.pacs.nodes import DimseNode, LocalAe
 
 # Storage SOP classes a reading workstation asks for when it is the C-STORE SCP of a C-GET
@@ -159,6 +159,12 @@ def _tls_diagnosis(node: DimseNode) -> str:
     return ""
 
 
+#: The largest PDU we accept (PS3.8 9.3.1: 0 would be "no limit"); peers cap what they send
+#: by their own limit (dcmtk-based archives at 128 KiB), far fewer PDUs than pynetdicom's 16 KiB
+RECEIVE_PDU_SIZE = 4 << 20
+_RUN_LOOP_DELAY = 0.0002  # pynetdicom's reactor sleeps 1 ms when idle: 0.2 ms between PDUs
+
+
 def _make_ae(local: LocalAe, node: DimseNode) -> Any:
     from pynetdicom import AE
 
@@ -167,7 +173,151 @@ def _make_ae(local: LocalAe, node: DimseNode) -> Any:
     ae.dimse_timeout = node.timeout_s
     ae.network_timeout = node.timeout_s
     ae.connection_timeout = min(node.timeout_s, 10)
+    ae.maximum_pdu_size = RECEIVE_PDU_SIZE
     return ae
+
+
+def tune_association(assoc: Any) -> None:
+    """Nagle off, whole-PDU reads straight into one buffer (pynetdicom reads 4 KiB at a time)
+    and a shorter idle sleep of the reactor: the per-PDU costs that bound a C-GET's rate."""
+    dul = getattr(assoc, "dul", None)
+    wrapper = getattr(dul, "socket", None)
+    sock = getattr(wrapper, "socket", None)
+    if dul is None or sock is None:
+        return
+    dul._run_loop_delay = _RUN_LOOP_DELAY
+    with contextlib.suppress(OSError, AttributeError):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    import ssl
+
+    if isinstance(sock, ssl.SSLSocket):
+        return  # TLS: leave pynetdicom's own reads
+
+    def recv(nr_bytes: int) -> bytearray:
+        buf = bytearray(nr_bytes)
+        got = 0
+        with memoryview(buf) as mv:
+            while got < nr_bytes:
+                k = sock.recv_into(mv[got:], nr_bytes - got)
+                if not k:
+                    break
+                got += k
+        if got < nr_bytes:
+            del buf[got:]
+        return buf
+
+    wrapper.recv = recv
+    dul._read_pdu_data = _merging_reader(dul, sock, recv)
+
+
+class _MergedPData:
+    """Stands in for a decoded P-DATA-TF PDU: pynetdicom's state machine only asks it for its
+    P-DATA primitive."""
+
+    __slots__ = ("primitive",)
+
+    def __init__(self, primitive: Any) -> None:
+        self.primitive = primitive
+
+    def to_primitive(self) -> Any:
+        return self.primitive
+
+
+MERGE_LIMIT = 4 << 20  # bytes of P-DATA merged into one primitive at most
+
+
+def _merging_reader(dul: Any, sock: socket.socket, recv: Callable[[int], bytearray]) -> Any:
+    """pynetdicom's PDU read, with consecutive P-DATA-TF PDUs already waiting on the socket
+    merged into one P-DATA primitive (their fragments of one message joined, up to the end of
+    that message): a peer sending 16 KiB PDUs costs one pass through pynetdicom's state
+    machine per instance rather than per PDU. Other PDUs are read and decoded as pynetdicom
+    does."""
+    import select
+    import struct
+
+    from pynetdicom.pdu_primitives import P_DATA
+
+    def read() -> None:
+        try:
+            hdr = recv(6)
+            if len(hdr) < 6:
+                dul.event_queue.put("Evt17")
+                return
+            pdu_type, _, length = struct.unpack(">BBL", hdr)
+            if pdu_type not in (1, 2, 3, 4, 5, 6, 7):
+                dul.event_queue.put("Evt19")
+                return
+            if pdu_type != 0x04:
+                body = recv(length)
+                if len(body) != length:
+                    dul.event_queue.put("Evt17")
+                    return
+                try:
+                    pdu, event = dul._decode_pdu(hdr + body)
+                except Exception:  # noqa: BLE001 - as pynetdicom: an invalid PDU
+                    dul.event_queue.put("Evt19")
+                    return
+                dul.event_queue.put(event)
+                dul._recv_pdu.put(pdu)
+                return
+            pdvs: list[list[Any]] = []  # [context id, control header, [fragments]]
+            total = 0
+            while True:
+                body = recv(length)
+                if len(body) != length:
+                    dul.event_queue.put("Evt17")
+                    return
+                mv = memoryview(body)
+                off = 0
+                while off + 6 <= length:
+                    (item_len,) = struct.unpack_from(">L", body, off)
+                    ctx, ctrl = body[off + 4], body[off + 5]
+                    data = mv[off + 6 : off + 4 + item_len]
+                    off += 4 + item_len
+                    last = pdvs[-1] if pdvs else None
+                    if (
+                        last is not None
+                        and last[0] == ctx
+                        and (last[1] & 1) == (ctrl & 1)
+                        and not last[1] & 2
+                    ):
+                        last[1] = ctrl
+                        last[2].append(data)
+                    else:
+                        pdvs.append([ctx, ctrl, [data]])
+                    total += len(data)
+                if not pdvs or pdvs[-1][1] & 2 or total >= MERGE_LIMIT:
+                    break
+                ready, _, _ = select.select([sock], [], [], 0)
+                if not ready:
+                    break
+                peek = sock.recv(6, socket.MSG_PEEK)
+                if len(peek) < 6 or peek[0] != 0x04:
+                    break
+                hdr = recv(6)
+                (length,) = struct.unpack_from(">L", hdr, 2)
+            primitive = P_DATA()
+            primitive.presentation_data_value_list = [
+                [ctx, bytes([ctrl]) + b"".join(chunks)] for ctx, ctrl, chunks in pdvs
+            ]
+            dul.event_queue.put("Evt10")
+            dul._recv_pdu.put(_MergedPData(primitive))
+        except (OSError, TimeoutError):
+            dul.event_queue.put("Evt17")
+
+    return read
+
+
+def _part10_prefix(event: Any) -> bytes:
+    """Preamble, DICM and File Meta Information of a received C-STORE data set."""
+    from pynetdicom.dsutils import encode_file_meta
+
+    return b"\x00" * 128 + b"DICM" + encode_file_meta(event.file_meta)
+
+
+def _received_bytes(event: Any) -> memoryview:
+    """The data set as the peer encoded it (no decoding, no copy)."""
+    return memoryview(event.request.DataSet.getbuffer())
 
 
 @contextlib.contextmanager
@@ -204,6 +354,8 @@ def association(
         evt_handlers=all_handlers,
         tls_args=tls,
     )
+    if assoc.is_established:
+        tune_association(assoc)
     if not assoc.is_established:
         if assoc.is_rejected or rejection:
             raise PacsError(
@@ -272,6 +424,7 @@ class TransferOutcome:
     received: list[str] = field(default_factory=list)  # SOP Instance UIDs written
     failed_remote: list[str] = field(default_factory=list)  # Failed SOP Instance UID List
     warnings: list[str] = field(default_factory=list)
+    nbytes: int = 0  # bytes received
 
 
 class CancelToken:
@@ -359,20 +512,26 @@ def _drive(
 
 
 def _receive_handler(
-    store: LocalStore, outcome: TransferOutcome, on_instance: Callable[[str, str], None] | None
+    writer: SeriesWriter,
+    outcome: TransferOutcome,
+    on_instance: Callable[[str, str, int], None] | None,
 ) -> Callable[[Any], int]:
+    """C-STORE sub-operations of a C-GET: the bytes as sent go to the series' writer."""
+
     def handle(event: Any) -> int:
         try:
-            ds = event.dataset
-            ds.file_meta = event.file_meta
-            store.write(ds)
+            sop = str(event.request.AffectedSOPInstanceUID)
+            body = _received_bytes(event)
+            prefix = _part10_prefix(event)
+            writer.write_instance(sop, prefix, body)
+            n = len(prefix) + len(body)
         except Exception as exc:  # noqa: BLE001 - answer the peer with a failure status
             outcome.warnings.append(f"instance not stored: {exc}")
             return 0xA700  # Out of resources / refused
-        sop = str(ds.SOPInstanceUID)
         outcome.received.append(sop)
+        outcome.nbytes += n
         if on_instance is not None:
-            on_instance(str(ds.SeriesInstanceUID), sop)
+            on_instance(writer.series_uid, sop, n)
         return _SUCCESS
 
     return handle
@@ -386,20 +545,31 @@ def c_get(
     series_uid: str,
     sop_uids: Sequence[str] | None = None,
     cancel: CancelToken | None = None,
-    on_instance: Callable[[str, str], None] | None = None,
+    on_instance: Callable[[str, str, int], None] | None = None,
 ) -> TransferOutcome:
-    """C-GET a series (or listed instances of it) into ``store`` on the same association."""
+    """C-GET a series (or listed instances of it) into ``store`` on the same association; the
+    instances are written as they arrive and made durable together at the end (also after a
+    cancel or an error, so that a new retrieve asks only for the rest)."""
     from pynetdicom import evt
 
     outcome = TransferOutcome()
     contexts = [(STUDY_ROOT_GET, [ExplicitVRLittleEndian, ImplicitVRLittleEndian])]
     contexts += [(uid, TRANSFER_SYNTAXES) for uid in RETRIEVE_SOP_CLASSES]
-    handler = _receive_handler(store, outcome, on_instance)
-    with association(
-        node, local, contexts, scp_roles=RETRIEVE_SOP_CLASSES, handlers=[(evt.EVT_C_STORE, handler)]
-    ) as a:
-        ident = _retrieve_identifier(study_uid, series_uid, sop_uids)
-        _drive(node, "C-GET", a.send_c_get(ident, STUDY_ROOT_GET), a, outcome, cancel)
+    writer = store.writer(study_uid, series_uid)
+    handler = _receive_handler(writer, outcome, on_instance)
+    try:
+        with association(
+            node,
+            local,
+            contexts,
+            scp_roles=RETRIEVE_SOP_CLASSES,
+            handlers=[(evt.EVT_C_STORE, handler)],
+        ) as a:
+            ident = _retrieve_identifier(study_uid, series_uid, sop_uids)
+            _drive(node, "C-GET", a.send_c_get(ident, STUDY_ROOT_GET), a, outcome, cancel)
+    finally:
+        writer.commit()
+        writer.discard()
     return outcome
 
 
@@ -411,7 +581,7 @@ class StoreReceiver:
         self.store = store
         self._server: Any = None
         self._lock = threading.Lock()
-        self._listeners: list[Callable[[Dataset], None]] = []
+        self._listeners: list[Callable[[Dataset, int], None]] = []
         self.errors: list[str] = []
 
     @property
@@ -431,11 +601,15 @@ class StoreReceiver:
                 if cx.abstract_syntax is not None:
                     ae.add_supported_context(cx.abstract_syntax, TRANSFER_SYNTAXES)
             ae.add_supported_context(VERIFICATION)
+            ae.maximum_pdu_size = RECEIVE_PDU_SIZE
             try:
                 self._server = ae.start_server(
                     (self.local.receiver_host, self.local.receiver_port),
                     block=False,
-                    evt_handlers=[(evt.EVT_C_STORE, self._on_store)],
+                    evt_handlers=[
+                        (evt.EVT_C_STORE, self._on_store),
+                        (evt.EVT_ACCEPTED, lambda e: tune_association(e.assoc)),
+                    ],
                 )
             except OSError as exc:
                 raise PacsError(
@@ -449,26 +623,37 @@ class StoreReceiver:
                 self._server.shutdown()
                 self._server = None
 
-    def add_listener(self, fn: Callable[[Dataset], None]) -> None:
+    def add_listener(self, fn: Callable[[Dataset, int], None]) -> None:
         with self._lock:
             self._listeners.append(fn)
 
-    def remove_listener(self, fn: Callable[[Dataset], None]) -> None:
+    def remove_listener(self, fn: Callable[[Dataset, int], None]) -> None:
         with self._lock, contextlib.suppress(ValueError):
             self._listeners.remove(fn)
 
     def _on_store(self, event: Any) -> int:
+        """The bytes as sent go to the writer of a retrieve in progress for their series (made
+        durable at its end), else straight to a durable file of their own."""
         try:
-            ds = event.dataset
-            ds.file_meta = event.file_meta
-            self.store.write(ds)
+            ds = event.dataset  # decoded lazily: only the UIDs are read
+            study = str(ds.get("StudyInstanceUID", ""))
+            series = str(ds.get("SeriesInstanceUID", ""))
+            sop = str(event.request.AffectedSOPInstanceUID)
+            prefix = _part10_prefix(event)
+            body = _received_bytes(event)
+            writer = self.store.registered_writer(study, series)
+            if writer is not None:
+                writer.write_instance(sop, prefix, body)
+            else:
+                self.store.write_bytes(study, series, sop, prefix + bytes(body))
+            n = len(prefix) + len(body)
         except Exception as exc:  # noqa: BLE001 - answer the peer with a failure status
             self.errors.append(str(exc))
             return 0xA700
         with self._lock:
             listeners = list(self._listeners)
         for fn in listeners:
-            fn(ds)
+            fn(ds, n)
         return _SUCCESS
 
 
@@ -480,18 +665,22 @@ def c_move(
     series_uid: str,
     sop_uids: Sequence[str] | None = None,
     cancel: CancelToken | None = None,
-    on_instance: Callable[[str, str], None] | None = None,
+    on_instance: Callable[[str, str, int], None] | None = None,
 ) -> TransferOutcome:
-    """C-MOVE a series to our own receiver (started if needed)."""
+    """C-MOVE a series to our own receiver (started if needed); what arrives for the series is
+    made durable together at the end, as for C-GET."""
     receiver.start()
     outcome = TransferOutcome()
+    writer = receiver.store.writer(study_uid, series_uid)
+    receiver.store.register_writer(writer)
 
-    def listener(ds: Dataset) -> None:
+    def listener(ds: Dataset, nbytes: int) -> None:
         if str(ds.get("SeriesInstanceUID", "")) == series_uid:
             sop = str(ds.SOPInstanceUID)
             outcome.received.append(sop)
+            outcome.nbytes += nbytes
             if on_instance is not None:
-                on_instance(series_uid, sop)
+                on_instance(series_uid, sop, nbytes)
 
     receiver.add_listener(listener)
     try:
@@ -507,6 +696,9 @@ def c_move(
             )
     finally:
         receiver.remove_listener(listener)
+        receiver.store.unregister_writer(writer)
+        writer.commit()
+        writer.discard()
     return outcome
 
 
@@ -521,70 +713,116 @@ class InstanceResult:
     message: str = ""
 
 
-def c_store(
+def c_store_items(
     node: DimseNode,
     local: LocalAe,
-    items: Sequence[tuple[str, Dataset]],
+    items: Sequence[Any],
+    stream: Iterator[tuple[Any, Dataset | None]],
     cancel: CancelToken | None = None,
     on_result: Callable[[InstanceResult], None] | None = None,
+    associations: int = 3,
 ) -> list[InstanceResult]:
-    """C-STORE datasets (each with the path it came from, for the report) on one association."""
+    """C-STORE ``items`` (:class:`~namecar_viewer.pacs.send.SendItem`) on up to
+    ``associations`` associations at once, taking them from ``stream`` (each item with the
+    dataset to send, or None to send the file's own bytes chunk by chunk from disk, never
+    decoded). Results come back in the order of ``items``."""
+    from pynetdicom import _config
+
     if not items:
         return []
-    classes = sorted({str(ds.SOPClassUID) for _p, ds in items})
+    _config.STORE_SEND_CHUNKED_DATASET = True  # a path is sent from disk in PDU-sized chunks
+    classes = sorted({it.sop_class_uid for it in items})
     if len(classes) > 127:
         raise PacsError("too many different SOP classes for one association (max 127)")
-    results: list[InstanceResult] = []
     contexts = []
     for uid in classes:
-        syntaxes = {
-            str(ds.file_meta.TransferSyntaxUID)
-            for _p, ds in items
-            if str(ds.SOPClassUID) == uid and "TransferSyntaxUID" in getattr(ds, "file_meta", {})
-        }
+        syntaxes = {it.transfer_syntax_uid for it in items if it.sop_class_uid == uid}
+        syntaxes.discard("")
         contexts.append((uid, sorted(syntaxes | {ExplicitVRLittleEndian, ImplicitVRLittleEndian})))
-    with association(node, local, contexts) as a:
-        for path, ds in items:
-            if cancel is not None and cancel.cancelled:
-                raise TransferCancelled(f"send cancelled after {len(results)} instances")
-            sop = str(ds.get("SOPInstanceUID", ""))
-            try:
-                status = a.send_c_store(ds)
-            except (ValueError, AttributeError, RuntimeError) as exc:
-                r = InstanceResult(path, sop, False, "not sent", str(exc))
-            else:
-                if not status:
-                    r = InstanceResult(path, sop, False, "no response", "connection lost")
-                    results.append(r)
-                    if on_result:
-                        on_result(r)
-                    raise PacsError(
-                        f"{node.name}: connection lost during C-STORE after "
-                        f"{sum(x.ok for x in results)} instances were stored"
-                    )
-                s = int(status.Status)
-                ok = s == _SUCCESS or s in _WARNING
-                r = InstanceResult(
-                    path, sop, ok, _status_text(s), str(status.get("ErrorComment", ""))
-                )
+    lock = threading.Lock()
+    results: list[InstanceResult] = []
+    errors: list[BaseException] = []
+    n_assoc = max(1, min(associations, (len(items) + 7) // 8))
+
+    order: dict[int, int] = {}
+
+    def take() -> tuple[Any, Dataset | None] | None:
+        with lock:
+            if errors:
+                return None
+            return next(stream, None)
+
+    def report(r: InstanceResult, index: int) -> None:
+        with lock:
             results.append(r)
-            if on_result:
-                on_result(r)
-    return results
+            order[id(r)] = index
+        if on_result:
+            on_result(r)
 
+    def exact(a: Any, it: Any) -> bool:
+        return any(
+            cx.abstract_syntax == it.sop_class_uid
+            and cx.transfer_syntax[0] == it.transfer_syntax_uid
+            for cx in a.accepted_contexts
+        )
 
-def read_for_send(paths: Sequence[Path]) -> list[tuple[str, Dataset]]:
-    """Read files to send; a file that is not DICOM raises a PacsError naming it."""
-    from pydicom import dcmread
-    from pydicom.errors import InvalidDicomError
-
-    out: list[tuple[str, Dataset]] = []
-    for p in paths:
+    def worker() -> None:
         try:
-            ds = dcmread(p)
-        except (InvalidDicomError, OSError, ValueError) as exc:
-            raise PacsError(f"{p}: cannot be sent, not a readable DICOM file: {exc}") from None
-        if "SOPClassUID" not in ds or "SOPInstanceUID" not in ds:
-            raise PacsError(f"{p}: cannot be sent, SOP Class/Instance UID missing")
-        out.append((str(p), ds))
-    return out
+            with association(node, local, contexts) as a:
+                while True:
+                    got = take()
+                    if got is None:
+                        return
+                    it, ds = got
+                    if cancel is not None and cancel.cancelled:
+                        with lock:
+                            n = sum(x.ok for x in results)
+                        raise TransferCancelled(f"send cancelled after {n} instances")
+                    if ds is None and (not it.part10 or not exact(a, it)):
+                        from pydicom import dcmread
+
+                        ds = dcmread(it.path)  # re-encoded by pynetdicom to what was accepted
+                    sop = str(ds.SOPInstanceUID) if ds is not None else it.sop_instance_uid
+                    try:
+                        status = a.send_c_store(ds if ds is not None else Path(it.path))
+                    except (ValueError, AttributeError, RuntimeError, OSError) as exc:
+                        r = InstanceResult(it.path, sop, False, "not sent", str(exc))
+                        report(r, it.index)
+                        continue
+                    if not status:
+                        r = InstanceResult(it.path, sop, False, "no response", "connection lost")
+                        report(r, it.index)
+                        with lock:
+                            n = sum(x.ok for x in results)
+                        raise PacsError(
+                            f"{node.name}: connection lost during C-STORE after {n} instances "
+                            "were stored"
+                        )
+                    st = int(status.Status)
+                    ok = st == _SUCCESS or st in _WARNING
+                    report(
+                        InstanceResult(
+                            it.path,
+                            sop,
+                            ok,
+                            _status_text(st),
+                            str(status.get("ErrorComment", "")),
+                        ),
+                        it.index,
+                    )
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            with lock:
+                errors.append(exc)
+
+    threads = [
+        threading.Thread(target=worker, name=f"c-store-{i}", daemon=True) for i in range(n_assoc)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        first = next((e for e in errors if isinstance(e, TransferCancelled)), errors[0])
+        first.results = sorted(results, key=lambda r: order[id(r)])  # type: ignore[attr-defined]
+        raise first
+    return sorted(results, key=lambda r: order[id(r)])

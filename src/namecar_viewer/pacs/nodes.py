@@ -24,6 +24,15 @@ SETTINGS_FILE = "pacs_nodes.json"
 # backslash or control characters; leading/trailing spaces are not significant.
 AE_TITLE_MAX = 16
 _AE_RE = re.compile(r"^[\x20-\x5b\x5d-\x7e]{1,16}$")
+_UID_RE = re.compile(r"^[0-9]+(\.[0-9]+)*$")
+#: Lossless compressed transfer syntaxes a WADO-RS retrieve may ask for (decoded on load)
+COMPRESSED_SYNTAXES = {
+    "jpeg-ls-lossless": "1.2.840.10008.1.2.4.80",
+    "jpeg2000-lossless": "1.2.840.10008.1.2.4.90",
+    "htj2k-lossless": "1.2.840.10008.1.2.4.201",
+    "jpeg-lossless": "1.2.840.10008.1.2.4.70",
+    "rle": "1.2.840.10008.1.2.5",
+}
 
 
 def default_settings_path() -> Path:
@@ -118,6 +127,10 @@ class DicomWebNode:
     token: str = ""
     verify_tls: bool = True
     timeout_s: float = 60.0
+    # WADO-RS transfer syntax asked for: "*" = as stored (no transcoding by the server), or a
+    # UID or a name of COMPRESSED_SYNTAXES (e.g. "jpeg-ls-lossless"); when the server cannot
+    # provide it the retrieve falls back to "*"
+    transfer_syntax: str = "*"
 
     def validate(self) -> DicomWebNode:
         if not self.name.strip():
@@ -133,7 +146,20 @@ class DicomWebNode:
             raise NodeConfigError(f"node {self.name!r}: basic authentication needs a user name")
         if self.auth is WebAuth.BEARER and not self.token:
             raise NodeConfigError(f"node {self.name!r}: bearer authentication needs a token")
+        ts = (self.transfer_syntax or "*").strip()
+        if ts != "*" and ts.lower() not in COMPRESSED_SYNTAXES and not _UID_RE.match(ts):
+            raise NodeConfigError(
+                f"node {self.name!r}: transfer syntax {self.transfer_syntax!r} is invalid: "
+                f"'*', a UID or one of {sorted(COMPRESSED_SYNTAXES)}"
+            )
+        self.transfer_syntax = ts
         return self
+
+    @property
+    def transfer_syntax_uid(self) -> str:
+        """The transfer syntax to ask WADO-RS for ("*" = as stored)."""
+        ts = self.transfer_syntax or "*"
+        return COMPRESSED_SYNTAXES.get(ts.lower(), ts)
 
 
 @dataclass

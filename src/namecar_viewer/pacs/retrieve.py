@@ -1,16 +1,22 @@
 """Retrieve studies series by series with progress, cancel, resume and retry.
 
-Before each series the remote instance list is queried (C-FIND at IMAGE level or QIDO-RS) and
-compared with what the local store already holds by SOP Instance UID: only missing instances are
-requested, so a retrieve interrupted by a cancel, a crash or a lost connection resumes where it
-stopped, and "retry" is simply a new retrieve of the series that did not complete.
+A bounded number of series are retrieved at once (``parallel``, each on its own connection or
+association). A series of which nothing is local yet is asked for whole, its count checked
+against the series query's; when some of it is already local, the remote instance list is
+queried (C-FIND at IMAGE level or QIDO-RS) and compared with what the store holds by SOP
+Instance UID: only missing instances are requested, so a retrieve interrupted by a cancel, a
+crash or a lost connection resumes where it stopped, and "retry" is simply a new retrieve of the
+series that did not complete. Instances become durable and visible at the end of their series
+(or of the interrupted part of it), see :class:`~namecar_viewer.pacs.local_store.SeriesWriter`.
 """
 
 from __future__ import annotations
 
 import enum
 import threading
+import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,6 +57,9 @@ class SeriesProgress:
     missing: list[str] = field(default_factory=list)
     status: SeriesStatus = SeriesStatus.PENDING
     message: str = ""
+    nbytes: int = 0  # bytes received
+    started: float | None = None  # time.monotonic() when the transfer started
+    finished: float | None = None
 
     @property
     def complete(self) -> bool:
@@ -64,6 +73,16 @@ class RetrieveReport:
     error: str = ""
     folders: list[Path] = field(default_factory=list)
     indexed: Any = None
+    seconds: float = 0.0
+    cancelled: bool = False
+
+    @property
+    def received(self) -> int:
+        return sum(s.received for s in self.series)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(s.nbytes for s in self.series)
 
     @property
     def ok(self) -> bool:
@@ -74,6 +93,8 @@ class RetrieveReport:
 
 
 ProgressCallback = Callable[[SeriesProgress], None]
+#: Series retrieved at once by default (each on its own connection or association)
+PARALLEL_SERIES = 3
 
 
 def list_series(
@@ -134,7 +155,7 @@ class Retriever:
         p: SeriesProgress,
         sops: list[str] | None,
         cancel: CancelToken | None,
-        on_instance: Callable[[str, str], None],
+        on_instance: Callable[[str, str, int], None],
     ) -> TransferOutcome:
         args = (p.study_instance_uid, p.series_instance_uid)
         if method is Method.WADO_RS:
@@ -147,6 +168,69 @@ class Retriever:
             return dimse.c_get(node, self.local, self.store, *args, sops, cancel, on_instance)
         return dimse.c_move(node, self.local, self.receiver, *args, sops, cancel, on_instance)
 
+    def _one_series(
+        self,
+        method: Method,
+        node: DimseNode | DicomWebNode,
+        p: SeriesProgress,
+        cancel: CancelToken | None,
+        notify: Callable[[SeriesProgress], None],
+    ) -> None:
+        """Retrieve one series (what is missing of it); raises TransferCancelled/PacsError."""
+        study_uid, series_uid = p.study_instance_uid, p.series_instance_uid
+        p.status = SeriesStatus.RUNNING
+        p.started = time.monotonic()
+        notify(p)
+        present = self.store.present(study_uid, series_uid)
+        remote: list[str] | None = None
+        if present or not p.total:
+            # something is here already (or the count is unknown): ask only for the rest
+            remote = list_instances(node, self.local, study_uid, series_uid)
+            p.total = len(remote)
+            wanted = [u for u in remote if u not in present]
+        else:
+            wanted = []
+        p.skipped = len(present) if remote is None else (p.total or 0) - len(wanted)
+        p.done = p.skipped
+        notify(p)
+        lock = threading.Lock()
+
+        def on_instance(_series: str, _sop: str, nbytes: int) -> None:
+            with lock:
+                p.received += 1
+                p.nbytes += nbytes
+                p.done = min(p.total or 0, p.skipped + p.received) if p.total else p.received
+            notify(p)
+
+        if remote is None or wanted:
+            # the whole series when nothing is here yet, else only what is missing
+            sops = None if remote is None or len(wanted) == len(remote) else wanted
+            self._transfer(method, node, p, sops, cancel, on_instance)
+        now = self.store.present(study_uid, series_uid)
+        if remote is None and p.total is not None and len(now) < p.total:
+            # fewer than the series query said: which ones is worth a query now
+            remote = list_instances(node, self.local, study_uid, series_uid)
+            p.total = len(remote)
+        if remote is None:
+            p.missing = []
+            p.total = max(p.total or 0, len(now))
+        else:
+            p.missing = [u for u in remote if u not in now]
+        p.done = (p.total or 0) - len(p.missing)
+        p.finished = time.monotonic()
+        if p.missing:
+            p.status = SeriesStatus.FAILED
+            p.message = (
+                f"{len(p.missing)} of {p.total} instances did not arrive; retry fetches only those"
+            )
+        else:
+            p.status = SeriesStatus.DONE
+            p.message = (
+                f"{p.received} received, {p.skipped} already present"
+                if p.skipped
+                else f"{p.received} received"
+            )
+
     def retrieve(
         self,
         method: Method,
@@ -155,9 +239,12 @@ class Retriever:
         series: Sequence[SeriesRecord] | None = None,
         cancel: CancelToken | None = None,
         on_progress: ProgressCallback | None = None,
+        parallel: int | None = None,
     ) -> RetrieveReport:
-        """Retrieve the given series of a study (all series when None); never raises for a
-        network fault: the report carries the message and which series are incomplete."""
+        """Retrieve the given series of a study (all series when None), ``parallel`` series at
+        a time; never raises for a network fault: the report carries the message and which
+        series are incomplete."""
+        t0 = time.monotonic()
         self.store.clean_partials()
         report = RetrieveReport(method, [])
         try:
@@ -171,85 +258,63 @@ class Retriever:
             SeriesProgress(study_uid, r.series_instance_uid, r.series_description, r.n_instances)
             for r in records
         ]
+        n_par = max(1, parallel if parallel is not None else PARALLEL_SERIES)
+        stop = threading.Event()  # after an error or a cancel: start no further series
+        errors: list[tuple[int, BaseException]] = []
+        err_lock = threading.Lock()
 
         def notify(p: SeriesProgress) -> None:
             if on_progress is not None:
                 on_progress(p)
 
-        for i, p in enumerate(report.series):
-            if cancel is not None and cancel.cancelled:
-                for q in report.series[i:]:
-                    q.status = SeriesStatus.CANCELLED
-                    q.message = "cancelled before start"
-                    notify(q)
-                report.error = "retrieve cancelled"
-                break
-            p.status = SeriesStatus.RUNNING
-            notify(p)
+        def run(i: int, p: SeriesProgress) -> None:
+            if stop.is_set() or (cancel is not None and cancel.cancelled):
+                return
             try:
-                remote = list_instances(node, self.local, study_uid, p.series_instance_uid)
-                present = self.store.present(study_uid, p.series_instance_uid)
-                p.total = len(remote)
-                wanted = [u for u in remote if u not in present]
-                p.skipped = p.total - len(wanted)
-                p.done = p.skipped
-                notify(p)
-                if wanted:
-                    lock = threading.Lock()
-
-                    def on_instance(
-                        _series: str,
-                        _sop: str,
-                        p: SeriesProgress = p,
-                        lock: threading.Lock = lock,
-                    ) -> None:
-                        with lock:
-                            p.received += 1
-                            p.done = min(p.total or 0, p.skipped + p.received)
-                        notify(p)
-
-                    # the whole series when nothing is here yet, else only what is missing
-                    sops = None if len(wanted) == len(remote) else wanted
-                    outcome = self._transfer(method, node, p, sops, cancel, on_instance)
-                    del outcome
-                now = self.store.present(study_uid, p.series_instance_uid)
-                p.missing = [u for u in remote if u not in now]
-                p.done = (p.total or 0) - len(p.missing)
-                if p.missing:
-                    p.status = SeriesStatus.FAILED
-                    p.message = (
-                        f"{len(p.missing)} of {p.total} instances did not arrive; retry fetches "
-                        "only those"
-                    )
-                else:
-                    p.status = SeriesStatus.DONE
-                    p.message = (
-                        f"{p.received} received, {p.skipped} already present"
-                        if p.skipped
-                        else f"{p.received} received"
-                    )
+                self._one_series(method, node, p, cancel, notify)
             except TransferCancelled as exc:
                 p.status = SeriesStatus.CANCELLED
                 p.message = str(exc)
-                report.error = "retrieve cancelled; received instances are kept"
-                notify(p)
-                for q in report.series[i + 1 :]:
-                    q.status = SeriesStatus.CANCELLED
-                    q.message = "cancelled before start"
-                    notify(q)
-                break
+                stop.set()
+                with err_lock:
+                    errors.append((i, exc))
             except PacsError as exc:
                 p.status = SeriesStatus.FAILED
                 p.message = str(exc)
+                stop.set()
+                with err_lock:
+                    errors.append((i, exc))
+            if p.status in (SeriesStatus.CANCELLED, SeriesStatus.FAILED):
+                p.finished = time.monotonic()
                 p.done = len(self.store.present(study_uid, p.series_instance_uid))
-                report.error = str(exc)
-                notify(p)
-                for q in report.series[i + 1 :]:
-                    q.status = SeriesStatus.FAILED
-                    q.message = "not attempted after the error above"
-                    notify(q)
-                break
             notify(p)
+
+        if n_par == 1 or len(report.series) == 1:
+            for i, p in enumerate(report.series):
+                run(i, p)
+        else:
+            with ThreadPoolExecutor(max_workers=n_par, thread_name_prefix="retrieve") as pool:
+                for f in [pool.submit(run, i, p) for i, p in enumerate(report.series)]:
+                    f.result()
+
+        cancelled = (cancel is not None and cancel.cancelled) or any(
+            isinstance(e, TransferCancelled) for _i, e in errors
+        )
+        report.cancelled = cancelled
+        failures = sorted((i, e) for i, e in errors if not isinstance(e, TransferCancelled))
+        for p in report.series:
+            if p.status is SeriesStatus.PENDING:
+                if cancelled:
+                    p.status = SeriesStatus.CANCELLED
+                    p.message = "cancelled before start"
+                else:
+                    p.status = SeriesStatus.FAILED
+                    p.message = "not attempted after the error above"
+                notify(p)
+        if failures:
+            report.error = str(failures[0][1])
+        elif cancelled:
+            report.error = "retrieve cancelled; received instances are kept"
 
         report.folders = sorted(
             {
@@ -258,6 +323,7 @@ class Retriever:
                 if p.done
             }
         )
+        report.seconds = time.monotonic() - t0
         try:
             report.indexed = hand_to_index(report.folders, self.import_hook)
         except Exception as exc:  # noqa: BLE001 - the files are safe; say the index failed
