@@ -158,6 +158,11 @@ def read_header(
         if fast is not None:
             return fast.dataset, fast, size
         fp: Any = io.BytesIO(src.read_all()) if src.member is not None else src.path
+        if DEFLATED_TS.encode() in head[:2048]:
+            # pydicom inflates a deflated file whole: read its header from a capped inflation
+            fp = io.BytesIO(
+                inflated_file(src.read_all(), INFLATE_HEADER_CAP_BYTES, src.display, True)
+            )
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
