@@ -2,7 +2,12 @@
 
 The remote node is a named node from the settings (``--node NAME``, see ``pacs nodes``) or given
 inline: ``--aet AET --host HOST --port PORT`` for DIMSE, ``--url URL [--user U --password P |
---token T]`` for DICOMweb. Exit status 0 on success, 1 when something failed, 2 on bad usage.
+--token T]`` for DICOMweb. Exit status 0 on success, 1 when something failed, 2 on bad usage,
+130 when stopped by Ctrl+C (after the report of what was received or sent).
+
+``get``/``move`` show one progress line for the study (instances done/total, MB/s, time left),
+updated in place on a terminal and as plain lines otherwise; a new ``get`` of the same study
+fetches only what is missing.
 """
 
 from __future__ import annotations
@@ -10,6 +15,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +67,15 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
         p.add_argument("--series", nargs="*", default=None, help="only these Series UIDs")
         p.add_argument("--out", type=Path, help="local folder (default: the managed PACS folder)")
         p.add_argument("--no-index", action="store_true", help="do not add to the study index")
+        p.add_argument(
+            "--parallel", type=int, default=None, help="series retrieved at once (default 3)"
+        )
+        p.add_argument(
+            "--transfer-syntax",
+            help="WADO-RS: ask for this transfer syntax ('*' as stored, jpeg-ls-lossless, "
+            "jpeg2000-lossless, htj2k-lossless, or a UID); the stored one when refused",
+        )
+        p.add_argument("--quiet", action="store_true", help="no progress line")
         p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("send", help="C-STORE / STOW-RS files or folders (SR, PDF, series)")
@@ -69,6 +85,9 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--subject-id", help="trial subject ID for --deid")
     p.add_argument("--mapping", type=Path, help="de-identification mapping database")
     p.add_argument("--keep-philips-suv", action="store_true", help="keep private group 7053")
+    p.add_argument(
+        "--streams", type=int, default=None, help="associations / STOW-RS requests at once"
+    )
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("nodes", help="list or edit the configured nodes")
@@ -174,17 +193,138 @@ def _nodes(args: argparse.Namespace, settings: Any) -> int:
     return 0
 
 
-def _print_progress(p: Any) -> None:
-    total = "?" if p.total is None else p.total
-    print(
-        f"  {p.series_instance_uid}  {p.done}/{total}  {p.status.value}"
-        + (f"  {p.message}" if p.message and p.status.value != "running" else ""),
-        file=sys.stderr,
-    )
+def _fmt_time(seconds: float) -> str:
+    s = max(0, int(seconds + 0.5))
+    if s < 3600:
+        return f"{s // 60}:{s % 60:02d}"
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
+
+
+class StudyProgress:
+    """One progress line for a study: instances done/total, MB/s, time left. On a terminal the
+    line is rewritten in place (at most 10 times a second); otherwise plain lines, one when a
+    series ends and at most one every ``plain_every`` seconds in between."""
+
+    def __init__(
+        self, study_uid: str, stream: Any = None, tty: bool | None = None, plain_every: float = 5
+    ) -> None:
+        self.study_uid = study_uid
+        self.stream = stream if stream is not None else sys.stderr
+        self.tty = self.stream.isatty() if tty is None else tty
+        self.plain_every = plain_every
+        self.series: dict[str, Any] = {}
+        self.t0 = time.monotonic()
+        self._last = 0.0
+        self._lock = threading.Lock()
+        self._width = 0
+        self._ended: set[str] = set()
+
+    def line(self) -> str:
+        ss = list(self.series.values())
+        done = sum(p.done for p in ss)
+        total = sum(p.total or 0 for p in ss)
+        received = sum(p.received for p in ss)
+        nbytes = sum(p.nbytes for p in ss)
+        dt = max(time.monotonic() - self.t0, 1e-6)
+        rate = nbytes / dt / 1e6
+        left = ""
+        if received and total > done:
+            per = dt / received
+            left = f", {_fmt_time(per * (total - done))} left"
+        n_done = sum(p.status.value in ("done", "failed", "cancelled") for p in ss)
+        return (
+            f"study {self.study_uid[-12:]}: {done}/{total or '?'} instances, "
+            f"{n_done}/{len(ss)} series, {rate:.1f} MB/s{left}"
+        )
+
+    def __call__(self, p: Any) -> None:
+        with self._lock:
+            self.series[p.series_instance_uid] = p
+            now = time.monotonic()
+            ended = p.status.value in ("done", "failed", "cancelled")
+            first_end = ended and p.series_instance_uid not in self._ended
+            if first_end:
+                self._ended.add(p.series_instance_uid)
+            if self.tty:
+                if now - self._last < 0.1 and not first_end:
+                    return
+                text = self.line()
+                pad = max(0, self._width - len(text))
+                self._width = len(text)
+                self.stream.write("\r" + text + " " * pad)
+            else:
+                if not first_end and now - self._last < self.plain_every:
+                    return
+                self.stream.write(self.line() + "\n")
+            self._last = now
+            self.stream.flush()
+
+    def finish(self) -> None:
+        with self._lock:
+            text = self.line()
+            if self.tty:
+                pad = max(0, self._width - len(text))
+                self.stream.write("\r" + text + " " * pad + "\n")
+            else:
+                self.stream.write(text + "\n")
+            self.stream.flush()
+
+
+def _retrieve_json(method: Any, rep: Any, store: Any, interrupted: bool) -> dict[str, Any]:
+    return {
+        "method": method.value,
+        "ok": rep.ok,
+        "interrupted": interrupted,
+        "error": rep.error,
+        "folder": str(store.root),
+        "received": rep.received,
+        "bytes": rep.nbytes,
+        "seconds": round(rep.seconds, 3),
+        "series": [
+            {
+                "series_instance_uid": s.series_instance_uid,
+                "total": s.total,
+                "done": s.done,
+                "received": s.received,
+                "skipped": s.skipped,
+                "bytes": s.nbytes,
+                "status": s.status.value,
+                "message": s.message,
+                "missing": s.missing,
+            }
+            for s in rep.series
+        ],
+    }
+
+
+def _run_interruptible(fn: Any, cancel: Any) -> tuple[Any, bool]:
+    """Run ``fn()`` with Ctrl+C turned into ``cancel.cancel()``: the transfer stops after what
+    is in flight, keeps what arrived, and ``fn`` returns its report. A second Ctrl+C gives up
+    at once (KeyboardInterrupt). Returns (result, interrupted)."""
+    import signal
+
+    hits = [0]
+
+    def on_sigint(_sig: int, _frame: Any) -> None:
+        hits[0] += 1
+        if hits[0] > 1:
+            raise KeyboardInterrupt
+        cancel.cancel()
+        print("\ninterrupted: stopping after what is in flight...", file=sys.stderr)
+
+    if threading.current_thread() is not threading.main_thread():
+        return fn(), False
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        result = fn()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    return result, hits[0] > 0
 
 
 def run(args: argparse.Namespace) -> int:
     from namecar_viewer.pacs import (
+        CancelToken,
         DicomWebNode,
         LocalStore,
         Method,
@@ -197,6 +337,7 @@ def run(args: argparse.Namespace) -> int:
         send,
         test_connection,
     )
+    from namecar_viewer.pacs.errors import TransferCancelled
     from namecar_viewer.pacs.local_store import default_retrieve_dir, index_import_hook
 
     try:
@@ -247,7 +388,19 @@ def run(args: argparse.Namespace) -> int:
             else:
                 method = Method.WADO_RS if isinstance(node, DicomWebNode) else Method.C_GET
             store = LocalStore(args.out or default_retrieve_dir())
+            cancel = CancelToken()
             hook = None if args.no_index else index_import_hook()
+            if hook is not None:
+                index_hook = hook
+
+                def hook(folders: list[Path]) -> Any:
+                    # after Ctrl+C: stop now; a resumed retrieve indexes these folders
+                    return None if cancel.cancelled else index_hook(folders)
+
+            if args.transfer_syntax and isinstance(node, DicomWebNode):
+                from dataclasses import replace
+
+                node = replace(node, transfer_syntax=args.transfer_syntax).validate()
             retriever = Retriever(local, store, import_hook=hook)
             series = None
             if args.series:
@@ -256,36 +409,31 @@ def run(args: argparse.Namespace) -> int:
                     for s in list_series(node, local, args.study)
                     if s.series_instance_uid in set(args.series)
                 ]
+            progress = StudyProgress(args.study)
+
+            def on_progress(p: Any) -> None:
+                if not args.quiet:
+                    progress(p)
+
             try:
-                rep = retriever.retrieve(
-                    method, node, args.study, series, on_progress=_print_progress
+                rep, interrupted = _run_interruptible(
+                    lambda: retriever.retrieve(
+                        method,
+                        node,
+                        args.study,
+                        series,
+                        cancel=cancel,
+                        on_progress=on_progress,
+                        parallel=args.parallel,
+                    ),
+                    cancel,
                 )
             finally:
                 retriever.shutdown()
+            if not args.quiet:
+                progress.finish()
             if args.json:
-                json.dump(
-                    {
-                        "method": method.value,
-                        "ok": rep.ok,
-                        "error": rep.error,
-                        "folder": str(store.root),
-                        "series": [
-                            {
-                                "series_instance_uid": s.series_instance_uid,
-                                "total": s.total,
-                                "done": s.done,
-                                "received": s.received,
-                                "skipped": s.skipped,
-                                "status": s.status.value,
-                                "message": s.message,
-                                "missing": s.missing,
-                            }
-                            for s in rep.series
-                        ],
-                    },
-                    sys.stdout,
-                    indent=2,
-                )
+                json.dump(_retrieve_json(method, rep, store, interrupted), sys.stdout, indent=2)
                 print()
             else:
                 for s in rep.series:
@@ -295,7 +443,13 @@ def run(args: argparse.Namespace) -> int:
                     )
             if rep.error:
                 print(f"error: {rep.error}", file=sys.stderr)
-            print(f"files in {store.root}", file=sys.stderr)
+            print(
+                f"{rep.received} instances ({rep.nbytes / 1e6:.1f} MB) received in "
+                f"{rep.seconds:.1f} s; files in {store.root}",
+                file=sys.stderr,
+            )
+            if interrupted:
+                return 130
             return 0 if rep.ok else 1
         if args.action == "send":
             deidentify = None
@@ -316,7 +470,28 @@ def run(args: argparse.Namespace) -> int:
                             print(f"warning: {w}", file=sys.stderr)
                     return res
 
-            results = send(node, local, args.paths, deidentify=deidentify)
+            send_cancel = CancelToken()
+            sent: list[Any] = []
+
+            def on_result(r: Any) -> None:
+                sent.append(r)
+
+            def do_send() -> Any:
+                kw = {} if args.streams is None else {"streams": args.streams}
+                try:
+                    return send(
+                        node,
+                        local,
+                        args.paths,
+                        deidentify=deidentify,
+                        cancel=send_cancel,
+                        on_result=on_result,
+                        **kw,
+                    )
+                except TransferCancelled as exc:
+                    return getattr(exc, "results", list(sent))
+
+            results, send_interrupted = _run_interruptible(do_send, send_cancel)
             if args.json:
                 json.dump([r.__dict__ for r in results], sys.stdout, indent=2)
                 print()
@@ -328,6 +503,8 @@ def run(args: argparse.Namespace) -> int:
                     )
             n_ok = sum(r.ok for r in results)
             print(f"{n_ok} of {len(results)} instances sent", file=sys.stderr)
+            if send_interrupted:
+                return 130
             return 0 if n_ok == len(results) else 1
     except PacsError as exc:
         print(f"error: {exc}", file=sys.stderr)

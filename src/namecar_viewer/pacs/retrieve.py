@@ -289,6 +289,8 @@ class Retriever:
                 p.done = len(self.store.present(study_uid, p.series_instance_uid))
             notify(p)
 
+        for p in report.series:
+            notify(p)  # every series known (pending) before the first starts
         if n_par == 1 or len(report.series) == 1:
             for i, p in enumerate(report.series):
                 run(i, p)
