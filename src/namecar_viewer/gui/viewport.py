@@ -124,16 +124,17 @@ def _nice_scale_length(px_per_mm: float, max_px: float) -> float:
 
 
 def modality_unit(model: ViewportModel) -> str:
-    """Unit of the displayed values: HU for CT, the PET Units tag, nothing for raw MR."""
+    """Unit of the displayed values: HU for CT, the PET Units tag, the unit a quantitative MR
+    map states (Real World Value Mapping, e.g. an ADC map in 10^-3 mm2/s), nothing otherwise."""
     vol = model.volume
     if vol is None:
         return ""
     if vol.modality == "CT":
         return "HU"
+    units = str(vol.metadata.get("units", "") or "")
     if vol.modality == "PT":
-        units = str(vol.metadata.get("units", "") or "")
         return units or QCoreApplication.translate("SliceViewport", "stored values (raw, not SUV)")
-    return ""
+    return units
 
 
 class SliceViewport(QWidget):

@@ -41,7 +41,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.pool import StaticPool
 
-from namecar_viewer.core.dicom.model import InstanceRef, PixelInfo, Stack
+from namecar_viewer.core.dicom.model import InstanceRef, PixelInfo, Stack, Tile
 from namecar_viewer.core.problems import Problem, Severity
 
 APP_NAME = "namecar-viewer"
@@ -362,7 +362,9 @@ class StudyIndex:
                 "orientation_json": _dumps(list(stack.orientation) if stack.orientation else None),
                 "transfer_syntaxes_json": json.dumps(list(stack.transfer_syntaxes)),
                 "problems_json": json.dumps([p.to_json() for p in stack.problems]),
-                "header_json": json.dumps(hdr, default=str),
+                "header_json": json.dumps(
+                    {**hdr, "_units": stack.units, "_values": stack.values}, default=str
+                ),
             }
             if k_row is None:
                 k_fk = _pk(
@@ -372,7 +374,7 @@ class StudyIndex:
                 )
             else:
                 k_fk = k_row[0]
-            keys = [(i.sop_instance_uid, i.frame or 0) for i in stack.instances]
+            keys = [_instance_key(i) for i in stack.instances]
             have: set[tuple[str, int]] = set()
             for n in range(0, len(keys), 400):
                 uids = list({u for u, _ in keys[n : n + 400]})
@@ -605,6 +607,8 @@ class StudyIndex:
                 select(instances).where(instances.c.stack_fk == stack_id).order_by(instances.c.id)
             ).all()
         refs = [_instance_ref(i) for i in inst_rows]
+        header = dict(json.loads(r.header_json))
+        units, values = str(header.pop("_units", "") or ""), str(header.pop("_values", "") or "")
         st = Stack(
             key=f"{r.series_instance_uid}#{r.label}",
             series_instance_uid=r.series_instance_uid,
@@ -624,7 +628,9 @@ class StudyIndex:
             is_localizer=bool(r.is_localizer),
             spacing_mm=_spacing(r.spacing_json),
             orientation=_tuple(r.orientation_json),
-            header=dict(json.loads(r.header_json)),
+            header=header,
+            units=units,
+            values=values,
         )
         st.header["index_stack_id"] = stack_id
         return st
@@ -677,11 +683,29 @@ def _problems(text: str) -> tuple[Problem, ...]:
     return tuple(out)
 
 
+def _instance_key(inst: InstanceRef) -> tuple[str, int]:
+    """(SOP instance UID, frame number or 0), or a negative key per tile of a mosaic: every
+    slice cut from one mosaic image has its own row (-1 for the first tile, -2 ...)."""
+    if inst.tile is not None:
+        return inst.sop_instance_uid, -(inst.tile.index + 1)
+    return inst.sop_instance_uid, inst.frame or 0
+
+
+def _pixel_json(inst: InstanceRef) -> str | None:
+    """The pixel description, and the tile of a mosaic slice (kept in the same JSON)."""
+    if inst.pixel is None and inst.tile is None:
+        return None
+    d: dict[str, Any] = asdict(inst.pixel) if inst.pixel else {}
+    if inst.tile is not None:
+        d["tile"] = asdict(inst.tile)
+    return _dumps(d)
+
+
 def _instance_values(inst: InstanceRef, stack_fk: int, managed: bool) -> dict[str, Any]:
     return {
         "stack_fk": stack_fk,
         "sop_instance_uid": inst.sop_instance_uid,
-        "frame_no": inst.frame or 0,
+        "frame_no": _instance_key(inst)[1],
         "path": inst.path,
         "member": inst.member,
         "managed": managed,
@@ -692,16 +716,19 @@ def _instance_values(inst: InstanceRef, stack_fk: int, managed: bool) -> dict[st
         "orientation_json": _dumps(list(inst.orientation) if inst.orientation else None),
         "pixel_spacing_json": _dumps(list(inst.pixel_spacing) if inst.pixel_spacing else None),
         "slice_thickness": inst.slice_thickness,
-        "pixel_json": _dumps(asdict(inst.pixel) if inst.pixel else None),
+        "pixel_json": _pixel_json(inst),
     }
 
 
 def _instance_ref(r: Any) -> InstanceRef:
-    pixel = PixelInfo(**json.loads(r.pixel_json)) if r.pixel_json else None
+    d = dict(json.loads(r.pixel_json)) if r.pixel_json else {}
+    tile = d.pop("tile", None)
+    pixel = PixelInfo(**d) if d else None
     return InstanceRef(
         path=r.path,
         sop_instance_uid=r.sop_instance_uid,
-        frame=r.frame_no or None,
+        frame=r.frame_no if r.frame_no and r.frame_no > 0 else None,
+        tile=Tile(**tile) if tile else None,
         position=_tuple(r.position_json),
         orientation=_tuple(r.orientation_json),
         pixel_spacing=_tuple(r.pixel_spacing_json),
