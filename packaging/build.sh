@@ -43,7 +43,7 @@ ARCH=$(uname -m)
 DEB_ARCH=$(dpkg --print-architecture 2>/dev/null || echo amd64)
 NAME="namecar-viewer-$VERSION-linux-$ARCH"
 mkdir -p dist
-rm -rf build/pyinstaller build/bundle build/tar build/deb
+rm -rf build/pyinstaller build/bundle build/deb
 
 echo "== PyInstaller ($("$VENV/bin/pyinstaller" --version)), one folder"
 start=$(date +%s)
@@ -61,19 +61,20 @@ done
 [ -f "$BUNDLE/_internal/namecar_viewer/_resources/namecar-viewer.desktop" ] ||
   { echo "build.sh: resources missing from the bundle" >&2; exit 1; }
 
-echo "== $NAME.tar.gz (in the background: compressing takes a core for a few minutes)"
-mkdir -p "build/tar/$NAME"
-cp -al "$BUNDLE/." "build/tar/$NAME/"
-rm -f "dist/$NAME.tar.gz"
-tar -C build/tar --owner=0 --group=0 --numeric-owner --sort=name -czf "dist/$NAME.tar.gz.part" "$NAME" &
-tar_pid=$!
-trap 'if [ -n "${tar_pid:-}" ]; then kill "$tar_pid" 2>/dev/null || true; fi' EXIT
-
-echo "== namecar-viewer_${VERSION}_$DEB_ARCH.deb"
+# The .deb's tree first: hard links change the files' ctime, which tar must not see change.
 DEB="build/deb/namecar-viewer_${VERSION}_$DEB_ARCH"
 mkdir -p "$DEB/DEBIAN" "$DEB/opt" "$DEB/usr/bin" "$DEB/usr/share/applications" \
   "$DEB/usr/share/icons" "$DEB/usr/share/doc/namecar-viewer"
 cp -al "$BUNDLE" "$DEB/opt/namecar-viewer"
+
+echo "== $NAME.tar.gz (in the background: compressing takes a core for a few minutes)"
+rm -f "dist/$NAME.tar.gz"
+tar -C build/bundle --owner=0 --group=0 --numeric-owner --sort=name \
+  --transform "s,^namecar-viewer,$NAME,S" -czf "dist/$NAME.tar.gz.part" namecar-viewer &
+tar_pid=$!
+trap 'if [ -n "${tar_pid:-}" ]; then kill "$tar_pid" 2>/dev/null || true; fi' EXIT
+
+echo "== namecar-viewer_${VERSION}_$DEB_ARCH.deb"
 ln -s /opt/namecar-viewer/namecar-viewer "$DEB/usr/bin/namecar-viewer"
 install -m 0644 resources/namecar-viewer.desktop "$DEB/usr/share/applications/"
 cp -r resources/icons/hicolor "$DEB/usr/share/icons/"

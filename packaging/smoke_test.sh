@@ -5,6 +5,10 @@
 # only entries are tripwires named python, python3 and python3.X: the test fails if anything
 # runs one.  The .deb is unpacked (dpkg-deb -x, nothing installed) and its layout checked.
 #
+# Commands: --version, demo --small, --bundle-self-check (codecs, SimpleITK, migrations,
+# resources: packaging/bundle_check.py), scan --json, recist (a good and a malformed case),
+# --demo --screenshot offscreen with a new reads database, audit verify of that database.
+#
 #   bash packaging/smoke_test.sh [dist/namecar-viewer-VERSION-linux-x86_64.tar.gz]
 #
 # Prints the wall time of each command (the first runs are cold: new HOME, nothing cached).
@@ -12,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
-TARBALL="${1:-$(ls -t dist/namecar-viewer-*-linux-*.tar.gz 2>/dev/null | head -1)}"
+TARBALL="${1:-$(ls -t dist/namecar-viewer-*-linux-*.tar.gz 2>/dev/null | sed -n 1p)}"
 [ -f "$TARBALL" ] || { echo "smoke_test: no bundle (run packaging/build.sh first)" >&2; exit 1; }
 NAME=$(basename "$TARBALL" .tar.gz)
 VERSION=${NAME#namecar-viewer-}
@@ -76,6 +80,17 @@ else
   fail "demo --small (exit $rc, $n_dcm files)"
 fi
 
+# codecs, SimpleITK, pylibjpeg's plugins, migrations and resources inside the bundle
+# (packaging/bundle_check.py): a demo CT image re-encoded with each lossless codec and loaded
+ct=$(cd "$TMP/work" && find demo -name '*.dcm' -path '*CT*' | sort | sed -n 1p)
+run self_check -- --bundle-self-check "${ct:-demo/none.dcm}"
+sed 's/^/      /' "$TMP/self_check.out"
+if [ "$rc" = 0 ] && ! grep -q '^FAIL' "$TMP/self_check.out"; then
+  pass "bundle self-check: $(grep -c '^ok' "$TMP/self_check.out") checks"
+else
+  fail "bundle self-check (exit $rc)"
+fi
+
 run scan -- scan demo --json
 if [ "$rc" = 0 ] && grep -q '"stacks"' "$TMP/scan.out" && ! grep -q '"stacks": \[\]' "$TMP/scan.out" &&
   grep -q '"modality": "CT"' "$TMP/scan.out"; then
@@ -131,7 +146,7 @@ else
   pass "no python from PATH was run"
 fi
 
-DEB=$(ls -t dist/namecar-viewer_"$VERSION"_*.deb 2>/dev/null | head -1 || true)
+DEB=$(ls -t dist/namecar-viewer_"$VERSION"_*.deb 2>/dev/null | sed -n 1p || true)
 if [ -n "$DEB" ]; then
   echo "== $DEB ($(du -h "$DEB" | cut -f1))"
   dpkg-deb -x "$DEB" "$TMP/deb"
