@@ -15,7 +15,16 @@ A 1024x1024 ``SliceViewport`` shows (a) the demo patient's baseline CT and (b) a
 Goals (issue 3): scroll frame <= 8 ms, reformat <= 5 ms, first image of a 400-slice series
 <= 0.3 s.
 
-    python benchmarks/bench_render.py [--repeat 60] [--demo DIR] [--keep DIR]
+Display sizes (issue 16, part 7): scrolling the axial 400-slice CT in a 1024x1024 viewport at most
+4 ms per frame, in a 2048x2560 diagnostic viewport at most 16 ms (60 frames per second), and a
+mouse move (the cursor readout) in the large viewport.  Each is measured against a *reference in
+the same run*: the paint path as it was before issue 16 (whole widget filled, LUT gathered by
+fancy indexing into a new array, text drawn twice with a shadow, the whole widget repainted on a
+mouse move), timed interleaved with the current one, so a machine busy with other work slows
+both alike; the ratio current / reference is printed beside the times, and the best (least
+disturbed) frame too.  This machine is shared: read the ratio first.
+
+    python benchmarks/bench_render.py [--repeat 60] [--demo DIR] [--keep DIR] [--display-only]
 """
 
 from __future__ import annotations
@@ -36,6 +45,8 @@ SCROLL_GOAL_MS = 8.0
 REFORMAT_GOAL_MS = 5.0
 FIRST_IMAGE_GOAL_S = 0.3
 VIEWPORT_PX = 1024
+# issue 16: (width, height, goal ms per scroll frame)
+DISPLAY_SIZES = ((1024, 1024, 4.0), (2048, 2560, 16.0))
 
 
 def median_ms(fn: Callable[[int], object], repeat: int) -> float:
@@ -118,6 +129,199 @@ def bench_volume(name: str, volume: object, repeat: int) -> list[tuple[str, floa
     return out
 
 
+def legacy_viewport_class() -> type:
+    """The reference: SliceViewport painting as before issue 16 (kept here, not in the app)."""
+    import numpy as np
+    from PySide6.QtCore import QRectF, Qt
+    from PySide6.QtGui import QColor, QImage, QPainter, QPen
+
+    from namecar_viewer.core.geometry.reslice import apply_window
+    from namecar_viewer.gui import viewport as vpm
+
+    grey_to_rgb = vpm._GREY_TO_RGB32
+    shadow, light = QColor(0, 0, 0, 200), QColor(235, 235, 235)
+
+    class LegacyViewport(vpm.SliceViewport):
+        def _ensure_image(self) -> QImage | None:
+            if self._image is not None:
+                return self._image
+            sl = self.model.current_slice()
+            if sl is None:
+                return None
+            px = sl.pixels
+            if px.dtype.kind in "iu" and px.dtype.itemsize == 2:
+                key = (px.dtype.str, self.model.window, self.model.invert)
+                if self._rgb_lut is None or self._rgb_lut[0] != key:
+                    codes = np.arange(65536, dtype=np.uint16).view(px.dtype)
+                    grey = apply_window(codes, self.model.window, self.model.invert)
+                    self._rgb_lut = (key, grey_to_rgb[grey])
+                buf = self._rgb_lut[1][px.view(np.uint16)]
+            else:
+                buf = grey_to_rgb[apply_window(px, self.model.window, self.model.invert)]
+            h, w = buf.shape
+            self._image_buf = buf
+            self._image = QImage(buf.data, w, h, 4 * w, QImage.Format.Format_ARGB32_Premultiplied)
+            return self._image
+
+        def _text(self, p: QPainter, rect: QRectF, flags: Qt.AlignmentFlag, text: str) -> QRectF:
+            p.setPen(shadow)
+            p.drawText(rect.translated(1, 1), flags, text)
+            p.setPen(light)
+            p.drawText(rect, flags, text)
+            return QRectF()
+
+        def update_readout(self) -> None:
+            self.update()
+
+        def _on_planes_changed(self) -> None:
+            self.update()
+
+        def _on_crosshair(self, *_: object) -> None:
+            self.update()
+
+        def paintEvent(self, event: object) -> None:
+            p = QPainter(self)
+            try:
+                p.fillRect(self.rect(), QColor(0, 0, 0))
+                self._paint_image(p)
+                self._paint_reference_lines(p)
+                self._paint_crosshair(p)
+                for layer in self.overlay_layers:
+                    layer.paint(self, p)
+                self.tool.paint(self, p)
+                if self.state.show_overlays:
+                    self._paint_overlays(p)
+                if self.active:
+                    p.setPen(QPen(self.colour, 2))
+                    p.drawRect(QRectF(1, 1, self.width() - 2, self.height() - 2))
+            finally:
+                p.end()
+
+    return LegacyViewport
+
+
+def bench_display(volume: object, repeat: int) -> list[tuple[str, float, float, float, float]]:
+    """Scroll and mouse-move frames at the display sizes, each interleaved with the reference.
+
+    Returns (label, median ms, best ms, reference median ms, goal ms) rows.
+    """
+    from PySide6.QtCore import QPointF, Qt
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtWidgets import QApplication
+
+    from namecar_viewer.app.view_state import ViewportModel, ViewState
+    from namecar_viewer.core.geometry.reslice import SliceOrientation
+    from namecar_viewer.gui.viewport import SliceViewport
+
+    app = QApplication.instance()
+    assert app is not None
+    legacy = legacy_viewport_class()
+    out = []
+    for width, height, goal in DISPLAY_SIZES:
+        views = []
+        for cls in (SliceViewport, legacy):
+            state = ViewState()
+            model = ViewportModel()
+            vp = cls(model, state)
+            vp.resize(width, height)
+            vp.show()
+            model.set_volume(volume, SliceOrientation.AXIAL)  # type: ignore[arg-type]
+            for _ in range(3):
+                app.processEvents()
+            vp.repaint()
+            model.set_index(max(0, model.count // 2 - repeat // 2))
+            views.append((model, vp))
+        times: dict[str, list[list[float]]] = {"scroll": [[], []], "move": [[], []]}
+        for i in range(repeat):
+            for k, (model, vp) in enumerate(views):
+                t0 = time.perf_counter()
+                model.scroll(1 if model.index < model.count - 1 else -(model.count - 1))
+                vp.repaint()
+                times["scroll"][k].append((time.perf_counter() - t0) * 1000.0)
+            for k, (_model, vp) in enumerate(views):
+                pos = QPointF(width / 2 + (i % 40) * 3, height / 2 + (i % 25) * 2)
+                ev = QMouseEvent(
+                    QMouseEvent.Type.MouseMove,
+                    pos,
+                    pos,
+                    Qt.MouseButton.NoButton,
+                    Qt.MouseButton.NoButton,
+                    Qt.KeyboardModifier.NoModifier,
+                )
+                t0 = time.perf_counter()
+                vp.mouseMoveEvent(ev)
+                app.processEvents()  # the update (a corner, or the whole widget) is painted
+                times["move"][k].append((time.perf_counter() - t0) * 1000.0)
+        for kind, label in (
+            ("scroll", "scroll -> frame painted"),
+            ("move", "mouse move -> readout"),
+        ):
+            cur, ref = times[kind]
+            out.append(
+                (
+                    f"axial {width}x{height}: {label}",
+                    statistics.median(cur),
+                    min(cur),
+                    statistics.median(ref),
+                    goal if kind == "scroll" else float("nan"),
+                )
+            )
+        for _model, vp in views:
+            vp.hide()
+            vp.deleteLater()
+        app.processEvents()
+    out.append(bench_mpr(volume, repeat, legacy))
+    return out
+
+
+def bench_mpr(volume: object, repeat: int, legacy: type) -> tuple[str, float, float, float, float]:
+    """Scrolling the axial viewport of a 1x3 MPR (axial, coronal, sagittal, 1024x1024 each)
+    until every viewport has painted: the two others only move their reference line."""
+    from PySide6.QtWidgets import QApplication
+
+    from namecar_viewer.app.view_state import ViewportModel, ViewState
+    from namecar_viewer.core.geometry.reslice import SliceOrientation
+    from namecar_viewer.gui.viewport import SliceViewport
+
+    app = QApplication.instance()
+    assert app is not None
+    setups = []
+    for cls in (SliceViewport, legacy):
+        state = ViewState()
+        vps = []
+        for o in (SliceOrientation.AXIAL, SliceOrientation.CORONAL, SliceOrientation.SAGITTAL):
+            model = ViewportModel()
+            vp = cls(model, state)
+            vp.resize(VIEWPORT_PX, VIEWPORT_PX)
+            vp.show()
+            model.set_volume(volume, o)  # type: ignore[arg-type]
+            vps.append(vp)
+        for _ in range(3):
+            app.processEvents()
+        setups.append(vps)
+    times: list[list[float]] = [[], []]
+    for _ in range(repeat):
+        for k, vps in enumerate(setups):
+            model = vps[0].model
+            t0 = time.perf_counter()
+            model.scroll(1 if model.index < model.count - 1 else -(model.count - 1))
+            app.processEvents()
+            times[k].append((time.perf_counter() - t0) * 1000.0)
+    for vps in setups:
+        for vp in vps:
+            vp.hide()
+            vp.deleteLater()
+    app.processEvents()
+    cur, ref = times
+    return (
+        f"MPR 3 x {VIEWPORT_PX}x{VIEWPORT_PX}: axial scroll -> all painted",
+        statistics.median(cur),
+        min(cur),
+        statistics.median(ref),
+        float("nan"),
+    )
+
+
 def bench_first_image(folder: Path, repeat: int) -> list[tuple[str, float, float]]:
     from PySide6.QtCore import QEventLoop
     from PySide6.QtWidgets import QApplication
@@ -174,6 +378,11 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=60)
     ap.add_argument("--demo", type=Path, help="demo patient folder (default: write a small one)")
     ap.add_argument("--keep", type=Path, help="write the 400-slice series here and keep it")
+    ap.add_argument(
+        "--display-only",
+        action="store_true",
+        help="only the display sizes (1024x1024, 2048x2560) against the reference",
+    )
     args = ap.parse_args()
 
     from PySide6.QtWidgets import QApplication
@@ -186,6 +395,8 @@ def main() -> int:
     tmp = tempfile.TemporaryDirectory(prefix="bench_render_")
     root = Path(tmp.name)
     demo = args.demo
+    if args.display_only:
+        return display_only(args, root, tmp)
     if demo is None:
         from namecar_viewer.phantom.demo import write_demo_patient
 
@@ -204,6 +415,7 @@ def main() -> int:
     rows += bench_volume(f"demo CT {demo_ct.shape}", demo_ct, args.repeat)
     rows += bench_volume(f"CT {big.shape}", big, args.repeat)
     first = bench_first_image(big_folder, max(5, args.repeat // 10))
+    display = bench_display(big, args.repeat)
     print()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(
@@ -217,6 +429,42 @@ def main() -> int:
             print(f"  {verdict(value, goal)} {label:<62} {value:7.3f} s    (goal <= {goal:g} s)")
         else:
             print(f"       {label:<62} {value:7.3f} s")
+    print_display(display, args.repeat, f"CT {big.shape}")
+    tmp.cleanup()
+    return 0
+
+
+def print_display(
+    rows: list[tuple[str, float, float, float, float]], repeat: int, name: str
+) -> None:
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print()
+    print(
+        f"Display sizes, {name}, medians of {repeat} frames interleaved with the reference "
+        f"(pre-issue-16 paint path; 1-min load average {load:.1f})"
+    )
+    print(f"  {'':<4} {'':<46} {'median':>8} {'best':>8} {'reference':>10} {'ratio':>6}")
+    for label, med, best, ref, goal in rows:
+        mark = verdict(med, goal) if goal == goal else "    "
+        goal_text = f"(goal <= {goal:g} ms)" if goal == goal else ""
+        print(
+            f"  {mark} {label:<46} {med:6.2f} ms {best:5.2f} ms {ref:7.2f} ms "
+            f"{med / ref:6.2f}  {goal_text}"
+        )
+
+
+def display_only(
+    args: argparse.Namespace, root: Path, tmp: tempfile.TemporaryDirectory[str]
+) -> int:
+    from bench_load import write_series
+    from namecar_viewer.core.dicom import load_series
+
+    big_folder = args.keep if args.keep is not None else root / "ct400"
+    if not big_folder.exists() or not any(big_folder.glob("*.dcm")):
+        print("writing the 400-slice 512x512 CT ...", flush=True)
+        write_series(big_folder, 400)
+    big = load_series([str(big_folder)])
+    print_display(bench_display(big, args.repeat), args.repeat, f"CT {big.shape}")
     tmp.cleanup()
     return 0
 

@@ -73,6 +73,7 @@ class ViewportModel:
         self.window_changed = Event()
         self.navigated = Event()
         self._slice: Slice | None = None
+        self._plane: tuple[SliceGeometry, int, Plane] | None = None
 
     # --- content ---------------------------------------------------------------------------
     def set_volume(
@@ -154,7 +155,16 @@ class ViewportModel:
 
     @property
     def plane(self) -> Plane | None:
-        return self.geometry.plane(self.index) if self.geometry is not None else None
+        geo = self.geometry
+        if geo is None:
+            return None
+        # one Plane per slice shown: a frame asks for it several times (image, lines, overlays)
+        cached = self._plane
+        if cached is not None and cached[0] is geo and cached[1] == self.index:
+            return cached[2]
+        plane = geo.plane(self.index)
+        self._plane = (geo, self.index, plane)
+        return plane
 
     def position_mm(self) -> float | None:
         return self.geometry.position_mm(self.index) if self.geometry is not None else None

@@ -14,16 +14,18 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from PySide6.QtCore import QCoreApplication, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QLineF, QPointF, QRect, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
     QFont,
+    QFontMetrics,
     QImage,
     QKeyEvent,
     QMouseEvent,
     QPainter,
     QPaintEvent,
     QPen,
+    QRegion,
     QResizeEvent,
     QWheelEvent,
 )
@@ -34,6 +36,7 @@ from namecar_viewer.core.geometry.reslice import WindowLevel, apply_window, edge
 from namecar_viewer.gui import i18n
 from namecar_viewer.gui.app_texts import orientation_text
 from namecar_viewer.gui.i18n import app_text
+from namecar_viewer.gui.overlay_text import draw_outlined_text
 
 VIEWPORT_COLOURS = ("#f0c020", "#30c8f0", "#e060e0", "#60e060")
 PAGE_STEP = 10  # slices per Page Up / Page Down
@@ -41,7 +44,10 @@ CINE_FPS = 10
 _SCALE_BAR_STEPS_MM = (1, 2, 5, 10, 20, 50, 100, 200, 500)
 _OVERLAY = QColor(235, 235, 235)
 _GREY_TO_RGB32 = (np.arange(256, dtype=np.uint32) * np.uint32(0x010101)) | np.uint32(0xFF000000)
-_SHADOW = QColor(0, 0, 0, 200)
+# Opaque ARGB32 premultiplied is the backing store's format: its scaled (bilinear) drawing is the
+# fastest (measured faster than RGB32, which Qt converts while it filters)
+_SLICE_FORMAT = QImage.Format.Format_ARGB32_Premultiplied
+_OUTLINE_LINE = QColor(0, 0, 0, 200)
 
 
 class ViewportTool:
@@ -172,6 +178,8 @@ class SliceViewport(QWidget):
         self._centre = (0.0, 0.0)  # plane mm (u along the row direction, v down) at widget centre
         self._drag: tuple[str, QPointF, Any] | None = None
         self._cursor: QPointF | None = None
+        self._readout_rect: QRect | None = None
+        self._letters: tuple[Any, dict[str, str]] | None = None
         self.tool: ViewportTool = CrosshairTool()
         # Layers drawn under the tool whatever the tool (measurements): objects with
         # ``paint(viewport, painter)``.
@@ -188,9 +196,13 @@ class SliceViewport(QWidget):
         model.volume_changed.connect(self._on_volume_changed)
         model.slice_changed.connect(self._on_slice_changed)
         model.window_changed.connect(self._on_window_changed)
-        self.state.planes_changed.connect(self.update)
+        self.state.planes_changed.connect(self._on_planes_changed)
         self.state.crosshair_changed.connect(self._on_crosshair)
         self.state.display_changed.connect(self.update)
+        # what the last frame drew of the other viewports' planes and of the crosshair: a change
+        # elsewhere repaints only where those were and will be, not the whole slice
+        self._ref_drawn: list[tuple[float, float, float, float, int]] = []
+        self._crosshair_drawn: QRect | None = None
 
     # --- model events ----------------------------------------------------------------------
     def _on_volume_changed(self) -> None:
@@ -208,11 +220,36 @@ class SliceViewport(QWidget):
         self.update()
 
     def _on_crosshair(self, *_: Any) -> None:
-        self.update()
+        if self._image is None or not self.isVisible():
+            self.update()
+            return
+        new = self._crosshair_rect()
+        region = QRegion()
+        for r in (self._crosshair_drawn, new):
+            if r is not None:
+                region = region.united(QRegion(r))
+        if not region.isEmpty():
+            self.update(region)
+
+    def _on_planes_changed(self) -> None:
+        """Another viewport moved: repaint along its old and new reference line only."""
+        if self._image is None or not self.isVisible():
+            self.update()
+            return
+        new = self._reference_segments()
+        if new == self._ref_drawn:
+            return
+        moved = [s for s in new if s not in self._ref_drawn]
+        moved += [s for s in self._ref_drawn if s not in new]
+        region = QRegion()
+        for x0, y0, x1, y1, _ in moved:
+            r = QRectF(QPointF(x0, y0), QPointF(x1, y1)).normalized().toAlignedRect()
+            region = region.united(QRegion(r.adjusted(-3, -3, 3, 3)))
+        self.update(region)
 
     def disconnect_model(self) -> None:
         """Stop listening to the shared state (before the widget is destroyed)."""
-        self.state.planes_changed.disconnect(self.update)
+        self.state.planes_changed.disconnect(self._on_planes_changed)
         self.state.crosshair_changed.disconnect(self._on_crosshair)
         self.state.display_changed.disconnect(self.update)
 
@@ -425,7 +462,7 @@ class SliceViewport(QWidget):
             return
         if self.tool.mouse_move(self, event):
             return
-        self.update()
+        self.update_readout()
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if self._drag is not None:
@@ -435,8 +472,30 @@ class SliceViewport(QWidget):
 
     def leaveEvent(self, event: Any) -> None:
         self._cursor = None
-        self.update()
+        self.update_readout()
         super().leaveEvent(event)
+
+    def readout_rect(self) -> QRect:
+        """The bottom-right corner the cursor readout is written in (with the zoom line)."""
+        if not self.state.show_overlays:
+            return QRect()
+        lines = self.overlay_texts()["bottom_right"].split("\n")
+        fm = QFontMetrics(self._font)
+        w = max((fm.horizontalAdvance(t) for t in lines), default=0) + 16
+        h = fm.lineSpacing() * len(lines) + 14
+        return QRect(self.width() - w, self.height() - h, w, h)
+
+    def update_readout(self) -> None:
+        """Repaint only the readout corner (the old text's place and the new one's): moving the
+        mouse over a large viewport does not redraw the whole slice."""
+        new = self.readout_rect()
+        old = self._readout_rect
+        self._readout_rect = new
+        region = QRegion(new.adjusted(-3, -3, 3, 3)) if not new.isEmpty() else QRegion()
+        if old is not None and not old.isEmpty():
+            region = region.united(QRegion(old.adjusted(-3, -3, 3, 3)))
+        if not region.isEmpty():
+            self.update(region)
 
     # --- painting --------------------------------------------------------------------------
     def _ensure_image(self) -> QImage | None:
@@ -445,32 +504,70 @@ class SliceViewport(QWidget):
         sl = self.model.current_slice()
         if sl is None:
             return None
-        # Opaque ARGB32 premultiplied is the backing store format: scaled drawing is fastest.
         px = sl.pixels
+        buf = self._image_buf
+        if buf is None or buf.shape != px.shape:
+            buf = np.empty(px.shape, dtype=np.uint32)
         if px.dtype.kind in "iu" and px.dtype.itemsize == 2:
-            # 16-bit data (CT HU): one gather through a stored-value -> ARGB table per window
+            # 16-bit data (CT HU): one gather through a stored-value -> RGB32 table per window,
+            # written into the buffer of the previous frame (np.take "wrap": no bounds pass)
             key = (px.dtype.str, self.model.window, self.model.invert)
             if self._rgb_lut is None or self._rgb_lut[0] != key:
                 codes = np.arange(65536, dtype=np.uint16).view(px.dtype)
                 grey_lut = apply_window(codes, self.model.window, self.model.invert)
                 self._rgb_lut = (key, _GREY_TO_RGB32[grey_lut])
-            buf = self._rgb_lut[1][px.view(np.uint16)]
+            np.take(self._rgb_lut[1], px.view(np.uint16), out=buf, mode="wrap")
         else:
-            buf = _GREY_TO_RGB32[apply_window(px, self.model.window, self.model.invert)]
+            np.take(
+                _GREY_TO_RGB32,
+                apply_window(px, self.model.window, self.model.invert),
+                out=buf,
+                mode="wrap",
+            )
         h, w = buf.shape
         self._image_buf = buf
-        self._image = QImage(buf.data, w, h, 4 * w, QImage.Format.Format_ARGB32_Premultiplied)
+        # the QImage shares the buffer (no copy); it is dropped before the buffer is rewritten
+        self._image = QImage(buf.data, w, h, 4 * w, _SLICE_FORMAT)
         return self._image
+
+    def image_target(self) -> QRectF | None:
+        """Where the slice is drawn, in widget coordinates."""
+        plane = self.model.plane
+        if plane is None:
+            return None
+        rows, cols = plane.shape
+        rs, cs = plane.pixel_spacing
+        top_left = self._mm_to_screen(-0.5 * cs, -0.5 * rs)
+        return QRectF(top_left.x(), top_left.y(), cols * cs * self._scale, rows * rs * self._scale)
+
+    def _fill_background(self, p: QPainter, target: QRectF | None) -> None:
+        """Black where the slice does not cover the widget (the slice itself is opaque)."""
+        black = QColor(0, 0, 0)
+        full = QRectF(self.rect())
+        if target is None or not target.intersects(full):
+            p.fillRect(self.rect(), black)
+            return
+        inner = target.intersected(full).toAlignedRect().adjusted(1, 1, -1, -1)
+        w, h = self.width(), self.height()
+        # above, below, left and right of the slice
+        for r in (
+            QRect(0, 0, w, inner.top()),
+            QRect(0, inner.bottom() + 1, w, h - inner.bottom() - 1),
+            QRect(0, inner.top(), inner.left(), inner.height()),
+            QRect(inner.right() + 1, inner.top(), w - inner.right() - 1, inner.height()),
+        ):
+            if r.width() > 0 and r.height() > 0:
+                p.fillRect(r, black)
 
     def paintEvent(self, event: QPaintEvent) -> None:
         p = QPainter(self)
         try:
-            p.fillRect(self.rect(), QColor(0, 0, 0))
             if self.model.error is not None:
                 self._paint_message(p, self.model.error, error=True)
             elif self.model.volume is None:
                 self._paint_message(p, self.busy_text or self.empty_text)
             else:
+                self._fill_background(p, self.image_target())
                 self._paint_image(p)
                 self._paint_reference_lines(p)
                 self._paint_crosshair(p)
@@ -512,16 +609,10 @@ class SliceViewport(QWidget):
     def _paint_image(self, p: QPainter) -> None:
         img = self._ensure_image()
         plane = self.model.plane
-        if img is None or plane is None:
+        target = self.image_target()
+        if img is None or plane is None or target is None:
             return
         rs, cs = plane.pixel_spacing
-        top_left = self._mm_to_screen(-0.5 * cs, -0.5 * rs)
-        target = QRectF(
-            top_left.x(),
-            top_left.y(),
-            img.width() * cs * self._scale,
-            img.height() * rs * self._scale,
-        )
         p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self._scale * min(rs, cs) < 4.0)
         p.drawImage(target, img, QRectF(0, 0, img.width(), img.height()))
 
@@ -552,14 +643,17 @@ class SliceViewport(QWidget):
             return None
         return s0, s1
 
-    def _paint_reference_lines(self, p: QPainter) -> None:
+    def _reference_segments(self) -> list[tuple[float, float, float, float, int]]:
+        """The other linked viewports' planes across this one: (x0, y0, x1, y1, colour index)."""
         if not self.state.show_reference_lines:
-            return
+            return []
         plane = self.model.plane
         if plane is None:
-            return
+            return []
+        out = []
+        linked = self.state.linked(self.model)
         for i, other in enumerate(self.state.viewports):
-            if other not in self.state.linked(self.model):
+            if other not in linked:
                 continue
             op = other.plane
             if op is None:
@@ -570,33 +664,52 @@ class SliceViewport(QWidget):
             seg = self._line_in_image(*line)
             if seg is None:
                 continue
+            out.append((seg[0].x(), seg[0].y(), seg[1].x(), seg[1].y(), i))
+        return out
+
+    def _paint_reference_lines(self, p: QPainter) -> None:
+        segs = self._reference_segments()
+        self._ref_drawn = segs
+        for x0, y0, x1, y1, i in segs:
             pen = QPen(QColor(VIEWPORT_COLOURS[i % len(VIEWPORT_COLOURS)]), 1, Qt.PenStyle.DashLine)
             p.setPen(pen)
-            p.drawLine(seg[0], seg[1])
+            p.drawLine(QPointF(x0, y0), QPointF(x1, y1))
 
-    def _paint_crosshair(self, p: QPainter) -> None:
+    def _crosshair_point(self) -> QPointF | None:
         st = self.state
         if not st.show_crosshair or st.crosshair is None:
-            return
+            return None
         point = st.crosshair_in(self.model.frame_of_reference_uid)  # mapped across timepoints
         if point is None:
-            return
-        s = self.patient_to_screen(point)
+            return None
+        return self.patient_to_screen(point)
+
+    _CROSSHAIR_GAP, _CROSSHAIR_ARM = 6.0, 18.0
+
+    def _crosshair_rect(self) -> QRect | None:
+        s = self._crosshair_point()
+        if s is None:
+            return None
+        half = int(self._CROSSHAIR_GAP + self._CROSSHAIR_ARM) + 3
+        return QRect(int(s.x()) - half, int(s.y()) - half, 2 * half + 1, 2 * half + 1)
+
+    def _paint_crosshair(self, p: QPainter) -> None:
+        s = self._crosshair_point()
+        self._crosshair_drawn = self._crosshair_rect() if s is not None else None
         if s is None:
             return
         p.setPen(QPen(QColor(80, 255, 80), 1))
-        gap, arm = 6.0, 18.0
+        gap, arm = self._CROSSHAIR_GAP, self._CROSSHAIR_ARM
         x, y = s.x(), s.y()
         p.drawLine(QPointF(x - gap - arm, y), QPointF(x - gap, y))
         p.drawLine(QPointF(x + gap, y), QPointF(x + gap + arm, y))
         p.drawLine(QPointF(x, y - gap - arm), QPointF(x, y - gap))
         p.drawLine(QPointF(x, y + gap), QPointF(x, y + gap + arm))
 
-    def _text(self, p: QPainter, rect: QRectF, flags: Qt.AlignmentFlag, text: str) -> None:
-        p.setPen(_SHADOW)
-        p.drawText(rect.translated(1, 1), flags, text)
-        p.setPen(_OVERLAY)
-        p.drawText(rect, flags, text)
+    def _text(self, p: QPainter, rect: QRectF, flags: Qt.AlignmentFlag, text: str) -> QRectF:
+        """Overlay text, light with a dark outline: legible on white (inverted PET, bone) as on
+        black; returns the rectangle it covers."""
+        return draw_outlined_text(p, rect, flags, text, _OVERLAY)
 
     def overlay_texts(self) -> dict[str, str]:
         """The four corner texts, as drawn (tests and blinding checks read these)."""
@@ -686,7 +799,10 @@ class SliceViewport(QWidget):
         self._text(p, r, AF.AlignRight | AF.AlignTop, t["top_right"])
         self._text(p, r, AF.AlignLeft | AF.AlignBottom, t["bottom_left"])
         self._text(p, r, AF.AlignRight | AF.AlignBottom, t["bottom_right"])
-        letters = edge_letters(plane)
+        geo = self.model.geometry
+        if self._letters is None or self._letters[0] is not geo:
+            self._letters = (geo, edge_letters(plane))  # the same on every slice of a stack
+        letters = self._letters[1]
         p.setFont(self._letter_font)
         self._text(p, r, AF.AlignLeft | AF.AlignVCenter, letters["left"])
         self._text(p, r, AF.AlignRight | AF.AlignVCenter, letters["right"])
@@ -699,13 +815,16 @@ class SliceViewport(QWidget):
         length = mm * self._scale
         x0 = self.width() / 2.0 - length / 2.0
         y = self.height() - 30.0
-        p.setPen(QPen(_OVERLAY, 1))
-        p.drawLine(QPointF(x0, y), QPointF(x0 + length, y))
         n = 10 if length > 60 else 1
+        lines = [QLineF(x0, y, x0 + length, y)]
         for i in range(n + 1):
             x = x0 + length * i / n
             tick = 6.0 if i in (0, n) or 2 * i == n else 3.0
-            p.drawLine(QPointF(x, y - tick), QPointF(x, y))
+            lines.append(QLineF(x, y - tick, x, y))
+        # a dark line under the light one: the bar stays visible on a white image
+        for pen in (QPen(_OUTLINE_LINE, 3), QPen(_OVERLAY, 1)):
+            p.setPen(pen)
+            p.drawLines(lines)
         p.setFont(self._font)
         self._text(
             p, QRectF(x0 + length + 6, y - 14, 90, 16), Qt.AlignmentFlag.AlignLeft, f"{mm:g} mm"
