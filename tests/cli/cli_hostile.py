@@ -229,3 +229,183 @@ def mutate_bytes(valid: bytes, rng: random.Random) -> bytes:
     for _ in range(rng.randint(1, 16)):
         data[rng.randrange(len(data))] = rng.randrange(256)
     return bytes(data)
+
+
+# --- SR mutations ------------------------------------------------------------------------------
+
+DEFLATED = "1.2.840.10008.1.2.1.99"
+
+
+def _content_items(ds: Any) -> list[Any]:
+    """Every content item of an SR dataset, depth first (iteratively)."""
+    out = []
+    stack = list(ds.get("ContentSequence", []))
+    while stack:
+        item = stack.pop()
+        out.append(item)
+        stack.extend(item.get("ContentSequence", []))
+    return out
+
+
+# A Numeric Value (DS, 16 bytes) that the mutant's bytes replace after writing: pydicom cannot
+# hold an invalid DS, a file can.
+_PLACEHOLDER = "7777777.77777777"
+BAD_DS = ["NaN", "inf", "-inf", "1e999", "abc", "", "1.5.5"]
+
+
+def _nested_container_bytes(depth: int) -> bytes:
+    """(0040,A730) Content Sequence of ``depth`` nested CONTAINER items, explicit VR little
+    endian, undefined lengths (what a tool that recurses would write)."""
+    import struct
+
+    def element(group: int, elem: int, vr: bytes, value: bytes) -> bytes:
+        return struct.pack("<HH", group, elem) + vr + struct.pack("<H", len(value)) + value
+
+    item_start = struct.pack("<HHL", 0xFFFE, 0xE000, 0xFFFFFFFF)
+    item_end = struct.pack("<HHL", 0xFFFE, 0xE00D, 0)
+    seq_start = struct.pack("<HH", 0x0040, 0xA730) + b"SQ\0\0" + struct.pack("<L", 0xFFFFFFFF)
+    seq_end = struct.pack("<HHL", 0xFFFE, 0xE0DD, 0)
+    head = (
+        item_start
+        + element(0x0040, 0xA010, b"CS", b"CONTAINS")
+        + element(0x0040, 0xA040, b"CS", b"CONTAINER")
+        + seq_start
+    )
+    return seq_start + head * depth + (seq_end + item_end) * depth + seq_end
+
+
+def _mutate_sr_dataset(ds: Any, rng: random.Random) -> str:
+    """Change the dataset in place; the name of the change."""
+    from pydicom.dataset import Dataset
+    from pydicom.sequence import Sequence
+
+    items = _content_items(ds)
+    kind = rng.choice(
+        [
+            "no-valuetype",
+            "num-value",
+            "timepoint-order",
+            "graphicdata",
+            "drop-element",
+            "empty-sequence",
+            "wrong-type",
+            "modality",
+            "no-content",
+        ]
+    )
+    if kind == "no-valuetype":
+        for item in rng.sample(items, min(len(items), rng.randint(1, 4))):
+            if "ValueType" in item:
+                del item.ValueType
+    elif kind == "num-value":
+        nums = [i for i in items if i.get("MeasuredValueSequence")]
+        for item in rng.sample(nums, min(len(nums), rng.randint(1, 3))):
+            mv = item.MeasuredValueSequence[0]
+            choice = rng.choice(["bad", "bad", "delete", "empty-seq"])
+            if choice == "delete":
+                del mv.NumericValue
+            elif choice == "empty-seq":
+                item.MeasuredValueSequence = Sequence([Dataset()])
+            else:
+                mv.NumericValue = _PLACEHOLDER
+    elif kind == "timepoint-order":
+        nums = [
+            i
+            for i in items
+            if i.get("ConceptNameCodeSequence")
+            and i.ConceptNameCodeSequence[0].get("CodeValue") == "126073"
+            and i.get("MeasuredValueSequence")
+        ]
+        for item in nums:
+            item.MeasuredValueSequence[0].NumericValue = _PLACEHOLDER
+    elif kind == "graphicdata":
+        coords = [i for i in items if "GraphicData" in i]
+        for item in rng.sample(coords, min(len(coords), rng.randint(1, 3))):
+            value = rng.choice([[], [1.0], [1.0, 2.0, 3.0, 4.0], [float("nan")] * 6, "delete"])
+            if value == "delete":
+                del item.GraphicData
+            else:
+                item.GraphicData = value
+    elif kind == "drop-element":
+        for item in rng.sample(items, min(len(items), rng.randint(1, 6))):
+            keys = [e.keyword for e in item if e.keyword]
+            if keys:
+                delattr(item, rng.choice(keys))
+    elif kind == "empty-sequence":
+        for item in rng.sample(items, min(len(items), rng.randint(1, 6))):
+            seqs = [e.keyword for e in item if e.VR == "SQ" and e.keyword]
+            if seqs:
+                setattr(item, rng.choice(seqs), Sequence([]))
+    elif kind == "wrong-type":
+        for item in rng.sample(items, min(len(items), rng.randint(1, 4))):
+            item.ValueType = rng.choice(["NUM", "CODE", "TEXT", "IMAGE", "SCOORD", "SCOORD3D", "X"])
+    elif kind == "modality":
+        ds.Modality = "CT"
+    else:
+        del ds.ContentSequence
+    return kind
+
+
+def dataset_start(data: bytes) -> int:
+    """Where the data set begins after the file meta information (its group length)."""
+    import struct
+
+    assert data[128:132] == b"DICM" and data[132:136] == b"\x02\x00\x00\x00"
+    return 144 + int(struct.unpack_from("<L", data, 140)[0])
+
+
+def with_transfer_syntax(data: bytes, uid: str, body: bytes | None = None) -> bytes:
+    """The file with its meta information declaring ``uid`` (the data set bytes unchanged, or
+    ``body`` instead)."""
+    import pydicom
+    from pydicom.filewriter import write_file_meta_info
+
+    meta = pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True).file_meta
+    meta.TransferSyntaxUID = uid
+    out = io.BytesIO()
+    out.write(b"\0" * 128 + b"DICM")
+    write_file_meta_info(out, meta, enforce_standard=True)
+    out.write(data[dataset_start(data) :] if body is None else body)
+    return out.getvalue()
+
+
+def mutate_sr(valid: bytes, rng: random.Random) -> tuple[str, bytes]:
+    """One mutant of a valid SR file and its mutation class."""
+    import pydicom
+
+    kind = rng.choice(["truncate", "flip", "dataset", "dataset", "dataset", "deflate", "nested"])
+    if kind in ("truncate", "flip"):
+        if kind == "truncate":
+            return kind, valid[: rng.randrange(len(valid))]
+        data = bytearray(valid)
+        for _ in range(rng.randint(1, 16)):
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        return kind, bytes(data)
+    ds = pydicom.dcmread(io.BytesIO(valid))
+    if kind == "nested":
+        # the document's content replaced by 50 to 4000 nested containers
+        depth = rng.choice([50, 400, 4000])
+        del ds.ContentSequence
+        buf = io.BytesIO()
+        ds.save_as(buf, enforce_file_format=True)
+        return f"{kind}:{depth}", buf.getvalue() + _nested_container_bytes(depth)
+    if kind == "deflate":
+        buf = io.BytesIO()
+        if rng.random() < 0.5:
+            # declares Deflated Explicit VR Little Endian, holds the data set as it is
+            ds.save_as(buf, enforce_file_format=True)
+            return f"{kind}:not-deflated", with_transfer_syntax(buf.getvalue(), DEFLATED)
+        # deflated, then damaged in the middle of the compressed stream
+        ds.file_meta.TransferSyntaxUID = DEFLATED
+        ds.save_as(buf, enforce_file_format=True)
+        data = bytearray(buf.getvalue())
+        start = len(data) // 2
+        data[start : start + 64] = bytes(rng.randrange(256) for _ in range(64))
+        return f"{kind}:damaged", bytes(data)
+    what = _mutate_sr_dataset(ds, rng)
+    buf = io.BytesIO()
+    ds.save_as(buf, enforce_file_format=True)
+    data = buf.getvalue()
+    while _PLACEHOLDER.encode() in data:
+        data = data.replace(_PLACEHOLDER.encode(), rng.choice(BAD_DS).ljust(16).encode(), 1)
+    return f"{kind}:{what}", data

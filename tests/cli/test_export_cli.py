@@ -134,7 +134,7 @@ def test_import_sr_round_trip(
     sr = tmp_path / "read.dcm"
     assert _export(demo_db, small_demo, "sr", sr) == 0
     fresh = tmp_path / "fresh.sqlite"
-    assert main(["import-sr", str(sr), "--db", str(fresh)]) == 0
+    assert main(["import-sr", str(sr), "--db", str(fresh), "--create-db"]) == 0
     out = capsys.readouterr().out
     assert "6 lesions, 5 timepoints, 25 measurements, 5 statuses" in out
     db, uid = demo_db
@@ -153,7 +153,7 @@ def test_import_sr_of_another_tool_lists_what_is_left(
     real_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     sr = real_data / "dcmqi" / "sr-example" / "sr.dcm"
-    assert main(["import-sr", str(sr), "--db", str(tmp_path / "r.sqlite")]) == 0
+    assert main(["import-sr", str(sr), "--db", str(tmp_path / "r.sqlite"), "--create-db"]) == 0
     out = capsys.readouterr().out
     assert "group primary tumor @ 1" in out
     assert "SUVbw (Maximum) = 10.3814 {SUVbw}g/ml" in out

@@ -16,7 +16,7 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
         p.add_argument(
             "--db",
             help="reads database: file path, sqlite:///FILE or postgresql://user@host/db "
-            "(default: $NAMECAR_DB, else reads.sqlite in the user data folder)",
+            "(default: $NAMECAR_DB, else reads.sqlite in the user data folder); must exist",
         )
         if name == "list":
             p.add_argument("--user")
@@ -26,27 +26,10 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from namecar_viewer.cli.common import open_reads_db
     from namecar_viewer.persistence.audit import AuditAction, AuditFilter, AuditLog
-    from namecar_viewer.persistence.engine import resolve_url
-    from namecar_viewer.persistence.reads_db import (
-        ReadsDatabase,
-        ReadsDatabaseError,
-        default_database_path,
-    )
 
-    try:
-        target = resolve_url(args.db, default_database_path())
-    except ValueError as exc:
-        print(f"audit: {exc}", file=sys.stderr)
-        return 2
-    if target.path is not None and not target.path.exists():
-        print(f"audit: no reads database at {target.where}", file=sys.stderr)
-        return 2
-    try:
-        db = ReadsDatabase(args.db or target.url, create=False)
-    except (ReadsDatabaseError, ValueError) as exc:
-        print(f"audit: {exc}", file=sys.stderr)
-        return 2
+    db = open_reads_db(args.db)  # CliError (exit 2) when there is none: nothing is created
     log = AuditLog(db.engine)
     try:
         if args.command == "verify":

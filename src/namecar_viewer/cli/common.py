@@ -38,12 +38,14 @@ def version_text() -> str:
     return f"namecar-viewer {version()}"
 
 
-def open_reads_db(db: str | None, *, create: bool = False, migrate: bool = False) -> Any:
+def open_reads_db(
+    db: str | None, *, create: bool = False, create_default: bool = False, migrate: bool = False
+) -> Any:
     """The reads database of ``--db``, else ``$NAMECAR_DB``, else the workstation's own file
     (``$NAMECAR_READS_DB``, else reads.sqlite in the user data folder, as the GUI).
 
-    A SQLite file that does not exist is created only when ``create`` is true: a command passes
-    its ``--create-db`` for a database named by ``--db`` or ``$NAMECAR_DB``, and may allow the
+    A SQLite file that does not exist is never created unless asked: ``create`` (a command's
+    ``--create-db``) for one named by ``--db`` or ``$NAMECAR_DB``, ``create_default`` for the
     workstation's own file.  ``migrate`` brings an existing database's schema up to date (for
     commands that write reads).  Raises :class:`CliError` (exit 2) naming the database and
     what is wrong; nothing is created on the way.
@@ -66,7 +68,7 @@ def open_reads_db(db: str | None, *, create: bool = False, migrate: bool = False
         if target.path.is_dir():
             raise CliError(f"{target.where} is a folder, not a reads database")
         if not target.path.exists():
-            if not create:
+            if not (create if named else create_default):
                 hint = "check the path, or add --create-db to make a new one" if named else ""
                 raise CliError(
                     f"no reads database at {target.where}" + (f" ({hint})" if hint else "")

@@ -1,8 +1,14 @@
 """``namecar-viewer export``: a read as DICOM SR, CSV, PDF or the ``recist`` JSON, for batch use.
 
 Exit codes: 0 written; 1 the export failed (unwritable place, source images not found, a
-double-read case whose reads disagree and is not adjudicated yet); 2 bad arguments or no such
-read.  Nothing half-written is ever left at ``--out``.
+double-read case whose reads disagree and is not adjudicated yet, the audit trail cannot record
+it); 2 bad arguments, no such read, or no reads database at ``--db`` (never created here).
+Nothing half-written is ever left at ``--out``.  Files are written with the user's umask
+(0644 with the usual 022), like any file the user creates.
+
+Every export is one entry of the database's audit trail (``persistence/audit.py``), as from the
+window: action ``export``, the read, format, path, blinding and case, under ``--user NAME`` or
+the operating-system user; an export that cannot be recorded is removed again (exit 1).
 
 What is exported (issue 8): when the read (or the patient) belongs to a worklist case with two
 reads, the case's effective read (:func:`namecar_viewer.app.adjudication.read_for_export`): the
@@ -36,7 +42,17 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--format", choices=FORMATS, required=True)
     parser.add_argument("--out", required=True, metavar="PATH", help="file to write")
-    parser.add_argument("--db", metavar="PATH", help="reads database (default: the user's)")
+    parser.add_argument(
+        "--db",
+        metavar="URL",
+        help="reads database: file path, sqlite:///FILE or postgresql://... (default: "
+        "$NAMECAR_DB, else the user's reads.sqlite); must exist",
+    )
+    parser.add_argument(
+        "--user",
+        metavar="NAME",
+        help="who the audit trail names for this export (default: the operating-system user)",
+    )
     parser.add_argument(
         "--images",
         metavar="DIR",
@@ -106,61 +122,66 @@ def read_status(engine: Any, read_uid: str, viewer: str | None) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
+    from namecar_viewer.cli.common import open_reads_db
+
+    db = open_reads_db(args.db)  # CliError (exit 2) when there is none: nothing is created
+    try:
+        return _run(args, db)
+    finally:
+        db.close()
+
+
+def _run(args: argparse.Namespace, db: Any) -> int:
     from namecar_viewer.app.adjudication import AdjudicationError, read_for_export
     from namecar_viewer.app.blinding import BlindingPolicy
     from namecar_viewer.core.reports.atomic import ExportError, atomic_write_text
-    from namecar_viewer.persistence.reads_db import ReadsDatabase, ReadsDatabaseError
 
-    try:
-        db = ReadsDatabase(args.db, create=False) if args.db else ReadsDatabase()
-    except ReadsDatabaseError as exc:
-        return _fail(2, str(exc))
-    except Exception as exc:  # noqa: BLE001 - SQLAlchemy errors for a missing/odd file
-        return _fail(2, f"cannot open the reads database {args.db}: {exc}")
     policy = BlindingPolicy.for_mode(args.blinded)
-    try:
-        uid = args.read
-        if uid is None:
-            infos = db.list_reads(args.patient)
-            if not infos:
-                return _fail(2, f"no read of patient {args.patient} in {db.where}.")
-        else:
-            try:
-                db.load_read(uid)
-            except KeyError:
-                return _fail(2, f"no read {uid} in {db.where}.")
+    uid = args.read
+    if uid is None:
+        infos = db.list_reads(args.patient)
+        if not infos:
+            return _fail(2, f"no read of patient {args.patient} in {db.where}.")
+    else:
         try:
-            choice = read_for_export(
-                db.engine,
-                db.load_read,
-                read_uid=uid,
-                patient_id=None if uid else args.patient,
-                name_subject=policy.subject,
-            )
-        except AdjudicationError as exc:
-            return _fail(1, str(exc))
-        if choice is not None:
-            read = choice.read
-            uid = read.uid
-            print(choice.note)
-        else:
-            if uid is None:
-                uid = infos[-1].uid
-                if len(infos) > 1:
-                    print(
-                        f"Patient {args.patient} has {len(infos)} reads and no double-read case; "
-                        f"exporting the latest, {uid}"
-                    )
-            read = db.load_read(uid)
-        # the CLI has no login: it exports on behalf of the read's own reader
-        status = read_status(db.engine, read.uid, viewer=read.reader)
-    finally:
-        db.close()
+            db.load_read(uid)
+        except KeyError:
+            return _fail(2, f"no read {uid} in {db.where}.")
+    try:
+        choice = read_for_export(
+            db.engine,
+            db.load_read,
+            read_uid=uid,
+            patient_id=None if uid else args.patient,
+            name_subject=policy.subject,
+        )
+    except AdjudicationError as exc:
+        return _fail(1, str(exc))
+    if choice is not None:
+        read = choice.read
+        uid = read.uid
+        print(choice.note)
+    else:
+        if uid is None:
+            uid = infos[-1].uid
+            if len(infos) > 1:
+                print(
+                    f"Patient {args.patient} has {len(infos)} reads and no double-read case; "
+                    f"exporting the latest, {uid}"
+                )
+        read = db.load_read(uid)
+    # the CLI has no login: it exports on behalf of the read's own reader
+    status = read_status(db.engine, read.uid, viewer=read.reader)
     out = Path(args.out)
     from namecar_viewer.core.reads.model import ReadKind
 
     if read.kind is ReadKind.ANCILLARY_MRI_PET:
-        return _export_ancillary(read, args.format, out, policy)
+        code = _export_ancillary(read, args.format, out, policy)
+        if code == 0:
+            code = _audit(db, args, read.uid, out, policy, None)
+            if code == 0:
+                print(f"Wrote {args.format.upper()} of the MRI-PET record {read.uid} to {out}")
+        return code
     try:
         if args.format == "csv":
             from namecar_viewer.core.reports.csv_export import read_to_csv
@@ -197,7 +218,49 @@ def run(args: argparse.Namespace) -> int:
                 print(f"warning: {w}", file=sys.stderr)
     except ExportError as exc:
         return _fail(1, str(exc))
-    print(f"Wrote {args.format.upper()} of read {uid} to {out}")
+    code = _audit(db, args, read.uid, out, policy, None if choice is None else choice.case)
+    if code == 0:
+        print(f"Wrote {args.format.upper()} of read {uid} to {out}")
+    return code
+
+
+def _audit(db: Any, args: argparse.Namespace, uid: str, out: Path, policy: Any, case: Any) -> int:
+    """Record the export in the audit trail (as the window does); undo the export if it fails."""
+    from namecar_viewer.cli.common import cli_user
+    from namecar_viewer.persistence.audit import AuditAction, AuditLog, NewEntry
+
+    try:
+        AuditLog(db.engine).record(
+            NewEntry(
+                cli_user(args.user),
+                AuditAction.EXPORT,
+                "read",
+                uid,
+                None,
+                {
+                    "format": args.format,
+                    "path": str(out.resolve()),
+                    "blinded": policy.enabled,
+                    "case": case,
+                },
+                detail="command line: namecar-viewer export",
+                read_uid=uid,
+            )
+        )
+    except Exception as exc:  # noqa: BLE001 - any database failure: the export is undone
+        try:
+            out.unlink()
+        except OSError:
+            return _fail(
+                1,
+                f"the export could not be recorded in the audit trail of {db.where} ({exc}) "
+                f"and {out} could not be removed: delete it by hand",
+            )
+        return _fail(
+            1,
+            f"the export could not be recorded in the audit trail of {db.where} ({exc}); "
+            f"{out} was removed",
+        )
     return 0
 
 
@@ -222,5 +285,4 @@ def _export_ancillary(read: Any, fmt: str, out: Path, policy: Any) -> int:
         atomic_write_text(out, text)
     except ExportError as exc:
         return _fail(1, str(exc))
-    print(f"Wrote {fmt.upper()} of the MRI-PET record {read.uid} to {out}")
     return 0

@@ -142,18 +142,49 @@ class ShortcutsDialog(QDialog):
     def __init__(self, rows: Sequence[ShortcutEntry], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(self.tr("Keyboard shortcuts"))
-        self.resize(560, 620)
         table = QTableWidget(len(rows), 3, self)
         table.setHorizontalHeaderLabels([self.tr("Menu"), self.tr("Action"), self.tr("Key")])
         for r, e in enumerate(rows):
             for c, v in enumerate((e.menu, e.text, e.key)):
                 table.setItem(r, c, QTableWidgetItem(shortcut_text(v)))
-        table.resizeColumnsToContents()
         table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         table.verticalHeader().setVisible(False)
+        table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 6)
+        table.resizeColumnsToContents()
         self.table = table
         lay = QVBoxLayout(self)
         lay.addWidget(table)
+        self._fit(parent)
+
+    def _fit(self, parent: QWidget | None) -> None:
+        """Wide enough for every column (the keys are never cut), as tall as the rows or the
+        window allows: the dialog fits the main window on any screen."""
+        t = self.table
+        margins = self.layout().contentsMargins()
+        width = (
+            t.horizontalHeader().length()
+            + t.verticalScrollBar().sizeHint().width()
+            + 2 * t.frameWidth()
+            + margins.left()
+            + margins.right()
+            + 4
+        )
+        height = (
+            t.horizontalHeader().sizeHint().height()
+            + t.verticalHeader().length()
+            + 2 * t.frameWidth()
+            + margins.top()
+            + margins.bottom()
+            + 4
+        )
+        bound = parent.window().size() if parent is not None else None
+        if bound is None or bound.width() < 200:
+            screen = self.screen()
+            bound = screen.availableGeometry().size() if screen is not None else None
+        if bound is not None:
+            width = min(width, bound.width() - 40)
+            height = min(height, bound.height() - 60)
+        self.resize(max(width, 360), max(height, 240))
 
 
 class MainWindow(QMainWindow):
@@ -161,6 +192,9 @@ class MainWindow(QMainWindow):
 
     def __init__(self, parent: QWidget | None = None, index: StudyIndex | None = None) -> None:
         super().__init__(parent)
+        from namecar_viewer.gui import theme
+
+        theme.ensure_applied()  # dark for the reading room unless View > Theme chose light
         self.setWindowTitle(self.tr("NAMECAR Viewer"))
         # the application passes the persistent index; without one (tests, tools) it is in memory
         self.index = index if index is not None else StudyIndex(":memory:")
@@ -418,6 +452,7 @@ class MainWindow(QMainWindow):
             True,
         )
         self._act(v, "View", "browser", self.tr("Show study &browser"), self._toggle_browser, "F2")
+        self._build_theme_menu(v)
         self._act(
             v,
             "View",
@@ -580,6 +615,36 @@ class MainWindow(QMainWindow):
                 group,
             )
             act.setChecked(code == saved)
+
+    def _build_theme_menu(self, view_menu: Any) -> None:
+        """View > Theme: dark (reading room, the default) or light; applied at once, remembered."""
+        from namecar_viewer.gui import theme
+
+        menu = view_menu.addMenu(self.tr("&Theme"))
+        menu.setObjectName("menu_theme")
+        group = QActionGroup(self)
+        for name, label in theme.THEMES.items():
+            act = self._act(
+                menu,
+                "View",
+                f"theme_{name}",
+                QCoreApplication.translate("Theme", label),
+                lambda n=name: self.choose_theme(n),
+                None,
+                True,
+                group,
+            )
+            act.setChecked(name == theme.current())
+
+    def choose_theme(self, name: str) -> None:
+        """Apply the dark or light theme now and remember it for the next start."""
+        from namecar_viewer.gui import theme
+
+        theme.save_theme(name)
+        theme.apply(name)
+        act = self.actions_by_name.get(f"theme_{name}")
+        if act is not None:
+            act.setChecked(True)
 
     def choose_language(self, code: str) -> str:
         """Remember the language (``""``: the system's) for the next start; returns the note

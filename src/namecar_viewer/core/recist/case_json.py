@@ -192,7 +192,12 @@ def read_case_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     source = os.fspath(path)
     try:
         with open(source, "rb") as fh:
-            raw = fh.read(MAX_CASE_BYTES + 1)
+            size = os.fstat(fh.fileno()).st_size
+            if size > MAX_CASE_BYTES:
+                raise CaseFileError(
+                    source, [f"{size} bytes: a case file is at most {MAX_CASE_BYTES} bytes"]
+                )
+            raw = fh.read()
     except OSError as exc:
         raise CaseFileError(source, [f"cannot read it: {exc.strerror or exc}"]) from None
     return parse_case_bytes(raw, source)

@@ -3,15 +3,22 @@
 A report that reaches the trial must never be half written: a full disk, a missing folder or
 a permission problem leaves no file behind (and an older file of the same name untouched), and
 the message says which path failed and why.
+
+The file gets the permissions of any file the user creates: ``0666`` less the umask (``0644``
+with the usual ``022``), not the ``0600`` of :func:`tempfile.mkstemp`.  The temporary file is
+created with that mode by the kernel itself (``os.open(..., 0o666)`` applies the umask), so
+the umask is never read or changed (``os.umask`` would change it for every thread).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import secrets
 from collections.abc import Callable
 from pathlib import Path
+
+_CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
 
 
 class ExportError(RuntimeError):
@@ -28,6 +35,19 @@ def _reason(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
+def _new_temporary(folder: Path, name: str) -> Path:
+    """A new empty file ``.NAME.XXXXXXXX.part`` in ``folder``, mode 0666 less the umask."""
+    for _ in range(100):
+        tmp = folder / f".{name}.{secrets.token_hex(4)}.part"
+        try:
+            fd = os.open(tmp, _CREATE_FLAGS, 0o666)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return tmp
+    raise FileExistsError(f"no free temporary name in {folder}")  # pragma: no cover
+
+
 def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
     """Call ``write(tmp_path)`` then move the file to ``path`` in one step.
 
@@ -38,11 +58,9 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
     if target.is_dir():
         raise ExportError(f"Cannot write {target}: it is a folder; give a file name.")
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=folder)
+        tmp = _new_temporary(folder, target.name)
     except OSError as exc:
         raise ExportError(f"Cannot write {target}: {_reason(exc)}.") from exc
-    os.close(fd)
-    tmp = Path(tmp_name)
     try:
         write(tmp)
         os.replace(tmp, target)

@@ -12,12 +12,25 @@ identifier and UID, time point, finding and site, and every numeric measurement 
 derivation (``groups``; SUVbw max/mean/peak land in ``pet_uptake``).  Every content item that
 does not become part of the read is listed in ``not_imported`` with its place and value, never
 dropped silently.
+
+A damaged file is refused with an :class:`SrImportError` naming the file and what is wrong:
+not DICOM, cut short, a deflated data set that does not inflate (or inflates past
+``MAX_INFLATED_BYTES``), content nested deeper than ``MAX_NESTING``, an element whose value
+cannot be decoded, or a content item that lacks what its value type needs (no Value Type, no
+Numeric Value, a NaN Time Point Order, coordinates that are not whole points...), named by its
+place in the content tree (``content item 1.4.2.3 (NUM 'Long Axis')``).  Every element is
+decoded and every content item used is checked before any value is used.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import io
 import math
+import os
+import struct
+import warnings
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +38,7 @@ from typing import Any
 
 import numpy as np
 from pydicom.dataset import Dataset
+from pydicom.errors import BytesLengthException
 
 from namecar_viewer.core.measure.record import (
     DEFAULT_UNIT,
@@ -50,6 +64,105 @@ from namecar_viewer.core.reports.sr_export import PetUptake
 
 class SrImportError(ValueError):
     """The file is not an SR we can read at all (the message says why)."""
+
+
+MAX_SR_BYTES = 64 * 1024 * 1024  # an SR of a whole trial read is well under 1 MiB
+MAX_INFLATED_BYTES = 64 * 1024 * 1024
+MAX_NESTING = 64  # sequence levels; a TID 1500 report nests about 8
+
+
+class _ItemError(Exception):
+    """A content item lacks what its value type needs (the place is added by the caller)."""
+
+
+class _Loc:
+    """The content item being read, for messages: its place in the tree and the item."""
+
+    def __init__(self) -> None:
+        self.path = ""
+        self.item: Dataset | None = None
+
+    def at(self, path: str, item: Dataset | None) -> _Loc:
+        self.path, self.item = path, item
+        return self
+
+    def __str__(self) -> str:
+        if self.item is None:
+            return "the document"
+        vt = str(self.item.get("ValueType", "") or "")
+        try:
+            meaning = str(self.item.ConceptNameCodeSequence[0].get("CodeMeaning", ""))
+        except (AttributeError, IndexError, TypeError):
+            meaning = ""
+        what = " ".join(x for x in (vt, f"'{meaning}'" if meaning else "") if x)
+        return f"content item {self.path}" + (f" ({what})" if what else "")
+
+
+# What reading a content item may raise when the item is malformed: turned into SrImportError.
+_ITEM_FAILURES = (
+    _ItemError,
+    AttributeError,
+    KeyError,
+    IndexError,
+    TypeError,
+    ValueError,
+    OverflowError,
+)
+
+
+def _item_failure(source: str, loc: _Loc, exc: BaseException) -> SrImportError:
+    if isinstance(exc, _ItemError):
+        reason = str(exc)
+    elif isinstance(exc, AttributeError) and getattr(exc, "name", None):
+        reason = f"no {exc.name}"
+    else:
+        reason = f"{type(exc).__name__}: {exc}"
+    return SrImportError(f"{source or 'The SR'}: {loc}: {reason}")
+
+
+def _vt(item: Dataset) -> str:
+    vt = item.get("ValueType")
+    if not vt:
+        raise _ItemError("no Value Type (0040,A040)")
+    return str(vt)
+
+
+def _text(item: Dataset, keyword: str) -> str:
+    value = item.get(keyword)
+    if value is None:
+        raise _ItemError(f"no {keyword}")
+    return str(value)
+
+
+def _ref_uid(item: Dataset) -> str:
+    """The Referenced SOP Instance UID of an IMAGE or COMPOSITE item."""
+    seq = item.get("ReferencedSOPSequence")
+    if not seq:
+        raise _ItemError("no Referenced SOP Sequence (0008,1199)")
+    return _text(seq[0], "ReferencedSOPInstanceUID")
+
+
+def _finite(value: float, what: str) -> float:
+    if not math.isfinite(value):
+        raise _ItemError(f"{what} is {value}, not a finite number")
+    return value
+
+
+def _graphic(item: Dataset, dims: int) -> np.ndarray:
+    """Graphic Data as whole points of ``dims`` coordinates, every one finite."""
+    raw = item.get("GraphicData")
+    if raw is None:
+        raise _ItemError("no Graphic Data (0070,0022)")
+    values = [raw] if isinstance(raw, int | float) else list(raw)
+    try:
+        arr = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise _ItemError("Graphic Data is not a list of numbers") from None
+    if arr.size == 0 or arr.size % dims:
+        raise _ItemError(f"Graphic Data holds {arr.size} values, not whole {dims}D points")
+    if not np.all(np.isfinite(arr)):
+        raise _ItemError("Graphic Data holds a value that is not finite (NaN or infinity)")
+    return arr.reshape(-1, dims)
 
 
 @dataclass(frozen=True)
@@ -110,14 +223,22 @@ def _code_value(item: Dataset) -> tuple[tuple[str, str], str]:
 
 
 def _num(item: Dataset) -> tuple[float, str]:
+    """The value and unit of a NUM; NaN when it has no value (a Numeric Value Qualifier)."""
     mv = item.get("MeasuredValueSequence")
     if not mv:
         return math.nan, ""
     v = mv[0]
     unit = ""
     if v.get("MeasurementUnitsCodeSequence"):
-        unit = str(v.MeasurementUnitsCodeSequence[0].CodeValue)
-    return float(v.NumericValue), unit
+        unit = str(v.MeasurementUnitsCodeSequence[0].get("CodeValue", ""))
+    value = v.get("NumericValue")
+    if value is None or value == "":
+        raise _ItemError("its Measured Value Sequence has no Numeric Value (0040,A30A)")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise _ItemError(f"Numeric Value {str(value)[:30]!r} is not a number") from None
+    return _finite(number, "Numeric Value"), unit
 
 
 def _describe(item: Dataset) -> str:
@@ -140,7 +261,7 @@ def _describe(item: Dataset) -> str:
         )
     elif vt in ("IMAGE", "COMPOSITE"):
         ref = item.ReferencedSOPSequence[0] if item.get("ReferencedSOPSequence") else None
-        val = "" if ref is None else str(ref.ReferencedSOPInstanceUID)
+        val = "" if ref is None else str(ref.get("ReferencedSOPInstanceUID", ""))
         if ref is not None and ref.get("ReferencedSegmentNumber") is not None:
             val += f" segment {ref.ReferencedSegmentNumber}"
     elif vt == "CONTAINER":
@@ -202,8 +323,8 @@ class _LibraryEntry:
 
     def plane(self) -> PlaneRef | None:
         v = self.values
-        need = ("ipp_x", "row_x", "col_x", "h_spacing", "v_spacing")
-        if not all(k in v for k in need):
+        need = ("ipp_x", "ipp_y", "ipp_z", "row_x", "row_y", "row_z", "col_x", "col_y", "col_z")
+        if not all(k in v for k in (*need, "h_spacing", "v_spacing")):
             return None
         th = v.get("thickness")
         return PlaneRef(
@@ -223,48 +344,63 @@ def _da(text: str) -> dt.date | None:
         return None
 
 
-def _image_library(root: Dataset) -> dict[str, _LibraryEntry]:
+MAX_OFFSET_DAYS = 100 * 366  # a temporal offset from baseline beyond a century is damage
+
+
+def _order(value: float) -> int:
+    """A Time Point Order: a whole number (NaN, infinity or 2.5 are refused)."""
+    if not math.isfinite(value) or value != int(value) or abs(value) > 1_000_000:
+        raise _ItemError(f"Time Point Order is {value:g}, not a whole number")
+    return int(value)
+
+
+def _image_library(root: Dataset, loc: _Loc) -> dict[str, _LibraryEntry]:
     out: dict[str, _LibraryEntry] = {}
-    for item in root.get("ContentSequence", []):
+    for ri, item in enumerate(root.get("ContentSequence", []), start=1):
         if _name(item)[0] not in IMAGE_LIBRARY:
             continue
-        for group in item.get("ContentSequence", []):
+        for gi, group in enumerate(item.get("ContentSequence", []), start=1):
             group_date: dt.date | None = None
             group_values: dict[str, float] = {}
             images = []
-            for sub in group.get("ContentSequence", []):
-                if sub.ValueType == "IMAGE":
-                    images.append(sub)
+            for si, sub in enumerate(group.get("ContentSequence", []), start=1):
+                path = f"{ri}.{gi}.{si}"
+                loc.at(path, sub)
+                vt = _vt(sub)
+                if vt == "IMAGE":
+                    images.append((path, sub))
                 else:
                     k, _ = _name(sub)
                     if k in STUDY_DATE:
-                        group_date = _da(str(sub.Date))
-                    elif sub.ValueType == "NUM" and k[0] == "DCM" and k[1] in _GEOM:
+                        group_date = _da(_text(sub, "Date"))
+                    elif vt == "NUM" and k[0] == "DCM" and k[1] in _GEOM:
                         group_values[_GEOM[k[1]]] = _num(sub)[0]
-            for img in images:
-                uid = str(img.ReferencedSOPSequence[0].ReferencedSOPInstanceUID)
+            for path, img in images:
+                loc.at(path, img)
+                uid = _ref_uid(img)
                 e = _LibraryEntry(dict(group_values), group_date)
-                for d in img.get("ContentSequence", []):
+                for di, d in enumerate(img.get("ContentSequence", []), start=1):
+                    loc.at(f"{path}.{di}", d)
                     k, _ = _name(d)
                     if k in STUDY_DATE:
-                        e.study_date = _da(str(d.Date))
-                    elif d.ValueType == "NUM" and k[0] == "DCM" and k[1] in _GEOM:
+                        e.study_date = _da(_text(d, "Date"))
+                    elif _vt(d) == "NUM" and k[0] == "DCM" and k[1] in _GEOM:
                         e.values[_GEOM[k[1]]] = _num(d)[0]
                 out[uid] = e
     return out
 
 
 def _evidence(ds: Dataset) -> dict[str, tuple[str, str]]:
-    """SOP instance UID -> (study, series) from the evidence sequences."""
+    """SOP instance UID -> (study, series) from the evidence sequences (incomplete refs left)."""
     out: dict[str, tuple[str, str]] = {}
     for kw in ("CurrentRequestedProcedureEvidenceSequence", "PertinentOtherEvidenceSequence"):
-        for st in ds.get(kw, []):
-            for se in st.get("ReferencedSeriesSequence", []):
-                for sop in se.get("ReferencedSOPSequence", []):
-                    out[str(sop.ReferencedSOPInstanceUID)] = (
-                        str(st.StudyInstanceUID),
-                        str(se.SeriesInstanceUID),
-                    )
+        for st in ds.get(kw) or []:
+            for se in st.get("ReferencedSeriesSequence") or []:
+                for sop in se.get("ReferencedSOPSequence") or []:
+                    uid = sop.get("ReferencedSOPInstanceUID")
+                    study, series = st.get("StudyInstanceUID"), se.get("SeriesInstanceUID")
+                    if uid and study and series:
+                        out[str(uid)] = (str(study), str(series))
     return out
 
 
@@ -289,36 +425,40 @@ class _Num:
     images: list[tuple[str, int | None]] = field(default_factory=list)
 
 
-def _parse_num(item: Dataset, where: str, missing: list[str]) -> _Num:
+def _parse_num(item: Dataset, where: str, missing: list[str], loc: _Loc) -> _Num:
     k, meaning = _name(item)
     value, unit = _num(item)
     n = _Num(k, meaning, value, unit)
-    for sub in item.get("ContentSequence", []):
+    path = loc.path
+    for si, sub in enumerate(item.get("ContentSequence", []), start=1):
+        loc.at(f"{path}.{si}", sub)
         sk, _ = _name(sub)
-        vt = sub.ValueType
+        vt = _vt(sub)
         if sk in DERIVATION and vt == "CODE":
             n.derivation_key, n.derivation = _code_value(sub)
         elif sk in METHOD and vt == "CODE":
             n.method = _code_value(sub)[1]
         elif sk in TRACKING_UID:
-            n.tracking_uid = str(sub.UID)
+            n.tracking_uid = _text(sub, "UID")
         elif sk in TRACKING_ID:
-            n.tracking_id = str(sub.TextValue)
+            n.tracking_id = _text(sub, "TextValue")
         elif vt == "SCOORD3D":
-            n.points3d = np.asarray(sub.GraphicData, dtype=np.float64).reshape(-1, 3)
-            n.frame_of_reference_uid = str(sub.ReferencedFrameOfReferenceUID)
+            n.points3d = _graphic(sub, 3)
+            n.frame_of_reference_uid = _text(sub, "ReferencedFrameOfReferenceUID")
         elif vt == "SCOORD":
-            n.points2d = np.asarray(sub.GraphicData, dtype=np.float64).reshape(-1, 2)
-            for img in sub.get("ContentSequence", []):
-                if img.ValueType == "IMAGE":
-                    n.image2d = str(img.ReferencedSOPSequence[0].ReferencedSOPInstanceUID)
+            n.points2d = _graphic(sub, 2)
+            scoord_path = loc.path
+            for ii, img in enumerate(sub.get("ContentSequence", []), start=1):
+                loc.at(f"{scoord_path}.{ii}", img)
+                if _vt(img) == "IMAGE":
+                    n.image2d = _ref_uid(img)
         elif vt == "IMAGE" and (sk in SOURCE_OF_MEASUREMENT or not sk[0]):
-            ref = sub.ReferencedSOPSequence[0]
-            frames = ref.get("ReferencedFrameNumber")
+            uid = _ref_uid(sub)
+            frames = sub.ReferencedSOPSequence[0].get("ReferencedFrameNumber")
             frame = None
             if frames is not None:
                 frame = int(frames[0] if isinstance(frames, (list, tuple)) else frames)
-            n.images.append((str(ref.ReferencedSOPInstanceUID), frame))
+            n.images.append((uid, frame))
         else:
             missing.append(f"{where}: {meaning}: {_describe(sub)}")
     return n
@@ -425,9 +565,23 @@ def _reader_name(pn: str) -> str:
 
 
 def sr_to_read(ds: Dataset, source: str = "") -> SrImport:
-    """Import a TID 1500 Measurement Report dataset (see the module docstring)."""
-    if str(ds.get("Modality", "")) != "SR" or "ContentSequence" not in ds:
+    """Import a TID 1500 Measurement Report dataset (see the module docstring).
+
+    A content item that lacks what its value type needs raises :class:`SrImportError` naming
+    ``source`` and the item's place in the content tree.
+    """
+    if str(ds.get("Modality", "")) != "SR" or not ds.get("ContentSequence"):
         raise SrImportError(f"{source or 'The file'} is not a DICOM Structured Report.")
+    loc = _Loc()
+    try:
+        return _sr_to_read(ds, source, loc)
+    except SrImportError:
+        raise
+    except _ITEM_FAILURES as exc:
+        raise _item_failure(source, loc, exc) from exc
+
+
+def _sr_to_read(ds: Dataset, source: str, loc: _Loc) -> SrImport:
     root_key, title = _name(ds)
     missing: list[str] = []
     if root_key != ("DCM", "126000"):
@@ -435,18 +589,20 @@ def sr_to_read(ds: Dataset, source: str = "") -> SrImport:
             f"document title '{title}' is not a TID 1500 Imaging Measurement Report; "
             "only its measurement groups are read"
         )
-    library = _image_library(ds)
+    library = _image_library(ds, loc)
+    loc.at("", None)
     evidence = _evidence(ds)
     reader = ""
-    groups_items: list[Dataset] = []
-    for item in ds.ContentSequence:
+    groups_items: list[tuple[str, Dataset]] = []
+    for ri, item in enumerate(ds.ContentSequence, start=1):
+        loc.at(str(ri), item)
         k, meaning = _name(item)
         if k in OBSERVER_NAME:
-            reader = _reader_name(str(item.PersonName))
+            reader = _reader_name(_text(item, "PersonName"))
         elif k in IMAGING_MEASUREMENTS:
-            for g in item.get("ContentSequence", []):
+            for mi, g in enumerate(item.get("ContentSequence", []), start=1):
                 if _name(g)[0] in MEASUREMENT_GROUP:
-                    groups_items.append(g)
+                    groups_items.append((f"{ri}.{mi}", g))
                 else:
                     missing.append(f"Imaging Measurements: {_describe(g)}")
         elif k in IMAGE_LIBRARY or k in {("DCM", "121049"), ("DCM", "121005"), ("DCM", "121058")}:
@@ -463,7 +619,8 @@ def sr_to_read(ds: Dataset, source: str = "") -> SrImport:
     uptake: list[PetUptake] = []
     responses: dict[str, dict[str, str | float]] = {}
 
-    for gi, g in enumerate(groups_items, start=1):
+    for gi, (gpath, g) in enumerate(groups_items, start=1):
+        loc.at(gpath, g)
         tid = tuid = tp_label = tp_uid = protocol_tp = ""
         tp_type: tuple[str, str] = ("", "")
         tp_order = 0
@@ -479,33 +636,36 @@ def sr_to_read(ds: Dataset, source: str = "") -> SrImport:
         qual_keys: list[tuple[tuple[str, str], tuple[str, str], str, str]] = []
         where = f"group {gi}"
         local_missing: list[str] = []
-        for sub in g.get("ContentSequence", []):
+        for si, sub in enumerate(g.get("ContentSequence", []), start=1):
+            loc.at(f"{gpath}.{si}", sub)
             k, meaning = _name(sub)
-            vt = sub.ValueType
+            vt = _vt(sub)
             if k in TRACKING_ID:
-                tid = str(sub.TextValue)
+                tid = _text(sub, "TextValue")
                 where = f"group {gi} '{tid}'"
             elif k in TRACKING_UID:
-                tuid = str(sub.UID)
+                tuid = _text(sub, "UID")
             elif k in TIME_POINT:
-                tp_label = str(sub.TextValue)
+                tp_label = _text(sub, "TextValue")
             elif k in SUBJECT_TP:
-                tp_uid = str(sub.TextValue)
+                tp_uid = _text(sub, "TextValue")
             elif k in PROTOCOL_TP:
-                protocol_tp = str(sub.TextValue)
+                protocol_tp = _text(sub, "TextValue")
             elif k in TIME_POINT_TYPE:
                 tp_type = _code_value(sub)[0]
             elif k in TIME_POINT_ORDER:
-                tp_order = int(_num(sub)[0])
+                tp_order = _order(_num(sub)[0])
             elif k in TEMPORAL_OFFSET:
                 v, unit = _num(sub)
+                if abs(v) > MAX_OFFSET_DAYS:
+                    raise _ItemError(f"a temporal offset of {v:g} {unit} is out of range")
                 offset = v if unit == "d" else None
             elif k in FINDING and vt == "CODE":
                 finding_key, finding = _code_value(sub)
             elif k in FINDING_SITE and vt == "CODE":
                 site_key, finding_site = _code_value(sub)
             elif vt == "NUM":
-                nums.append(_parse_num(sub, f"{where}: {meaning}", local_missing))
+                nums.append(_parse_num(sub, f"{where}: {meaning}", local_missing, loc))
             elif vt == "CODE" and k == c.key(c.LESION_ROLE_NAME):
                 role = _ROLES.get(_code_value(sub)[0])  # type: ignore[assignment]
             elif vt == "CODE" and k == c.key(c.LESION_STATUS_NAME):
@@ -513,18 +673,19 @@ def sr_to_read(ds: Dataset, source: str = "") -> SrImport:
             elif vt == "CODE" and k == c.key(c.LYMPH_NODE_FLAG):
                 node_flag = _code_value(sub)[0] == c.key(c.YES)
             elif vt == "TEXT" and k == c.key(c.STATION):
-                station = str(sub.TextValue)
+                station = _text(sub, "TextValue")
             elif vt == "TEXT" and k == c.key(c.DESCRIPTION):
-                description = str(sub.TextValue)
+                description = _text(sub, "TextValue")
             elif vt == "CODE":
                 vk, vmeaning = _code_value(sub)
                 quals.append((meaning, vmeaning))
                 qual_keys.append((k, vk, meaning, vmeaning))
             elif k in SESSION:
-                quals.append((meaning, str(sub.TextValue)))
+                quals.append((meaning, str(sub.get("TextValue", ""))))
                 local_missing.append(f"{where}: {_describe(sub)} (session not kept in the read)")
             else:
                 local_missing.append(f"{where}: {_describe(sub)}")
+        loc.at(gpath, g)
 
         # timepoint
         tp: ReadTimepoint | None = None
@@ -620,6 +781,7 @@ def sr_to_read(ds: Dataset, source: str = "") -> SrImport:
         missing.extend(local_missing)
 
     # timepoint dates, studies, slice thickness from the images their measurements cite
+    loc.at("", None)
     tps = _finish_timepoints(timepoints, tp_meta, measurements, library, evidence)
     uid_map = {k: tps[k].uid for k in tps}
     del uid_map
@@ -754,6 +916,99 @@ def _finish_timepoints(
     return out
 
 
+# What pydicom may raise on a damaged file or element (all become SrImportError).
+_READ_FAILURES = (
+    OSError,
+    EOFError,
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    AttributeError,
+    NotImplementedError,
+    OverflowError,
+    RecursionError,
+    struct.error,
+    zlib.error,
+    BytesLengthException,
+)
+_DEFLATED = b"1.2.840.10008.1.2.1.99"
+
+
+def _check_deflate(raw: bytes, where: str) -> None:
+    """A deflated data set must inflate, to at most ``MAX_INFLATED_BYTES``, before pydicom
+    inflates it whole."""
+    if len(raw) < 144 or raw[128:132] != b"DICM" or raw[132:136] != b"\x02\x00\x00\x00":
+        return  # no group length: pydicom's own reading decides
+    (group_length,) = struct.unpack_from("<L", raw, 140)
+    start = 144 + group_length
+    if _DEFLATED not in raw[144:start]:
+        return
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+    pending, total = raw[start:], 0
+    try:
+        while pending and not inflater.eof:  # 1 MiB at a time: only counted, never kept
+            total += len(inflater.decompress(pending, 1 << 20))
+            pending = inflater.unconsumed_tail
+            if total > MAX_INFLATED_BYTES:
+                raise SrImportError(
+                    f"{where}: the deflated data set inflates past {MAX_INFLATED_BYTES} bytes"
+                )
+    except zlib.error as exc:
+        raise SrImportError(
+            f"{where}: the Deflated Explicit VR Little Endian data set does not inflate ({exc})"
+        ) from None
+
+
+def _check_complete(raw: bytes, where: str) -> None:
+    """A file cut short (in transfer or on disk) is named as such: pydicom reads what there is
+    without a word, and the import would then complain about whatever the cut removed."""
+    from namecar_viewer.core.dicom.fastheader import (
+        NeedMoreBytes,
+        TruncatedFile,
+        parse_fast_header,
+    )
+
+    try:
+        fast = parse_fast_header(raw, len(raw))
+    except TruncatedFile as exc:
+        raise SrImportError(f"{where}: the file is cut short: {exc}") from None
+    except NeedMoreBytes:
+        raise SrImportError(
+            f"{where}: the file is cut short: it ends at byte {len(raw)}, inside a sequence"
+        ) from None
+    except (RecursionError, ValueError, struct.error, IndexError):
+        return  # damaged otherwise: pydicom's reading names it
+    if fast is not None:
+        for tag, _start, _value, end in fast.layout:
+            if end > len(raw):
+                raise SrImportError(
+                    f"{where}: the file is cut short: it ends at byte {len(raw)}, inside element "
+                    f"({tag >> 16:04X},{tag & 0xFFFF:04X}) that needs {end} bytes"
+                )
+
+
+def _decode_all(ds: Dataset, where: str) -> None:
+    """Decode every element (pydicom decodes on first use) and bound the nesting, so that no
+    value fails later, half-way through the import."""
+    stack: list[tuple[Dataset, int]] = [(ds, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_NESTING:
+            raise SrImportError(f"{where}: content nested deeper than {MAX_NESTING} levels")
+        for tag in list(item.keys()):
+            try:
+                elem = item[tag]
+                value = elem.value
+            except _READ_FAILURES as exc:
+                raise SrImportError(
+                    f"{where}: element {tag} cannot be decoded ({type(exc).__name__}: "
+                    f"{str(exc)[:200]})"
+                ) from None
+            if elem.VR == "SQ":
+                stack.extend((child, depth + 1) for child in value)
+
+
 def import_sr_file(path: str | Path) -> SrImport:
     """Read an SR file and import it; :class:`SrImportError` names the file when it cannot."""
     import pydicom
@@ -761,7 +1016,34 @@ def import_sr_file(path: str | Path) -> SrImport:
 
     p = Path(path)
     try:
-        ds = pydicom.dcmread(p)
-    except (OSError, InvalidDicomError) as exc:
-        raise SrImportError(f"Cannot read {p}: {exc}") from exc
-    return sr_to_read(ds, source=str(p))
+        with open(p, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size > MAX_SR_BYTES:
+                raise SrImportError(f"{p}: {size} bytes, more than an SR of a read can be")
+            raw = fh.read()
+    except OSError as exc:
+        raise SrImportError(f"Cannot read {p}: {exc.strerror or exc}") from None
+    if not raw:
+        raise SrImportError(f"{p}: the file is empty")
+    _check_deflate(raw, str(p))
+    _check_complete(raw, str(p))
+    # pydicom warns about each odd element it meets; the import names what it cannot use
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            ds = pydicom.dcmread(io.BytesIO(raw))
+        except InvalidDicomError:
+            raise SrImportError(
+                f"{p}: not a DICOM file (no 'DICM' marker after the 128-byte preamble)"
+            ) from None
+        except RecursionError:
+            raise SrImportError(
+                f"{p}: sequences nested too deeply to read (a report nests about 8 levels)"
+            ) from None
+        except _READ_FAILURES as exc:
+            raise SrImportError(
+                f"{p}: damaged DICOM file, cut short or corrupted ({type(exc).__name__}: "
+                f"{str(exc)[:200]})"
+            ) from None
+        _decode_all(ds, str(p))
+        return sr_to_read(ds, source=str(p))
