@@ -41,7 +41,7 @@ from namecar_viewer.app.response import (
     set_baseline_command,
 )
 from namecar_viewer.core.recist import NewLesions, Response
-from namecar_viewer.gui import i18n
+from namecar_viewer.gui import i18n, theme
 from namecar_viewer.gui.app_texts import response_text
 from namecar_viewer.gui.i18n import app_text
 from namecar_viewer.gui.panels.charts import RESPONSE_COLOURS, SpiderChart, SumChart
@@ -158,8 +158,9 @@ class ResponsePanel(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setWordWrap(False)
-        self.table.verticalHeader().setDefaultSectionSize(24)
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
         self.table.setMinimumHeight(60)
+        self.table.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.summary_label = QLabel(self)
         self.summary_label.setWordWrap(True)
         self.reasons_button = QToolButton(self)
@@ -270,7 +271,7 @@ class ResponsePanel(QWidget):
         self.unread_label.setVisible(bool(text))
         # red when a response may be wrong (an unread CT before a read one), else a reminder
         doubt = "not read" in text
-        colour = RESPONSE_COLOURS["PD"] if doubt else "#6a5a00"
+        colour = RESPONSE_COLOURS["PD"] if doubt else theme.colour("warning")
         self.unread_label.setStyleSheet(
             f"QLabel {{ color: {colour}; font-weight: {'bold' if doubt else 'normal'}; }}"
         )
@@ -295,12 +296,12 @@ class ResponsePanel(QWidget):
         ] + [self.tr("Note: {note}").format(note=app_text(n)) for n in rep.notes]
         self.message_label.setText(self._blind("\n".join(msgs)))
         self.message_label.setVisible(bool(msgs))
-        self.message_label.setStyleSheet(
-            f"QLabel {{ color: {RESPONSE_COLOURS['PD'] if rep.errors else '#6a5a00'}; }}"
-        )
+        tone = RESPONSE_COLOURS["PD"] if rep.errors else theme.colour("warning")
+        self.message_label.setStyleSheet(f"QLabel {{ color: {tone}; }}")
         self.table.setRowCount(len(rep.rows))
         for n, row in enumerate(rep.rows):
             self._fill_row(n, row)
+        self._fit_rows()
         if rep.rows:
             best = best_text(rep)
             if rep.best_overall_reason:
@@ -313,6 +314,36 @@ class ResponsePanel(QWidget):
             chart.date_label = self._date_text if self.policy.enabled else None
         self.sum_chart.set_report(rep)
         self.spider_chart.set_report(rep)
+
+    def rows_height(self) -> int:
+        """Height the table needs to show every timepoint row (header, frame and, when the
+        columns are wider than the table, the horizontal scroll bar)."""
+        t = self.table
+        rows = sum(t.rowHeight(r) for r in range(t.rowCount()))
+        height = t.horizontalHeader().height() + rows + 2 * t.frameWidth()
+        hh = t.horizontalHeader()
+        if hh.length() > t.viewport().width():
+            height += t.horizontalScrollBar().sizeHint().height()
+        return height
+
+    def _fit_rows(self) -> None:
+        """Every row shown: the table asks for the height of its rows (up to 12 of them, the
+        most a NAMECAR read has), and the latest timepoint, the one that may be PD, is scrolled
+        into view whatever room is left."""
+        t = self.table
+        n = t.rowCount()
+        if n == 0:
+            t.setMinimumHeight(60)
+            return
+        per_row = t.rowHeight(0) or t.verticalHeader().defaultSectionSize()
+        need = self.rows_height() - sum(t.rowHeight(r) for r in range(n)) + min(n, 12) * per_row
+        t.setMinimumHeight(max(60, need))
+        t.scrollToBottom()
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        if self.table.rowCount():
+            self._fit_rows()
 
     def _fill_row(self, n: int, row: ResponseRow) -> None:
         tip = self._blind("\n".join(app_text(r) for r in row.reasons))
