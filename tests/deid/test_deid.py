@@ -235,9 +235,11 @@ def test_deidentify_files_leaves_originals_untouched(small_demo: Path, tmp_path:
     paths = _series(small_demo, "PT_")
     before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in paths}
     m = DeidMapping(tmp_path / "m.sqlite")
-    written, warnings = deidentify_files(paths, tmp_path / "out", Deidentifier(m), "NC-9")
+    batch = deidentify_files(paths, tmp_path / "out", Deidentifier(m), "NC-9")
     m.close()
-    assert warnings == [] and len(written) == len(paths) == 56
+    written = batch.written
+    assert batch.warnings == batch.failed == batch.skipped == []
+    assert len(written) == len(paths) == 56
     assert {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in paths} == before
     got = pydicom.dcmread(written[0], stop_before_pixels=True)
     assert got.PatientID == "NC-9"

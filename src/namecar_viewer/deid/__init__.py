@@ -3,10 +3,12 @@
 from namecar_viewer.deid.engine import (
     PATIENT_CHARACTERISTICS,
     PROFILE,
+    DeidBatch,
     Deidentifier,
     DeidError,
     DeidOptions,
     DeidResult,
+    FileProblem,
     deidentify_files,
 )
 from namecar_viewer.deid.mapping import DeidMapping, MappingError
@@ -14,11 +16,13 @@ from namecar_viewer.deid.mapping import DeidMapping, MappingError
 __all__ = [
     "PATIENT_CHARACTERISTICS",
     "PROFILE",
+    "DeidBatch",
     "DeidError",
     "DeidMapping",
     "DeidOptions",
     "DeidResult",
     "Deidentifier",
+    "FileProblem",
     "MappingError",
     "deidentify_files",
 ]

@@ -558,31 +558,167 @@ class Deidentifier:
             setattr(ds, kw, value)
 
 
+@dataclass
+class FileProblem:
+    """A file of a batch that was not de-identified, and why (in words)."""
+
+    path: Path
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"
+
+
+@dataclass
+class DeidBatch:
+    """What :func:`deidentify_files` did: files written, per-file warnings, the DICOM files that
+    could not be de-identified (``failed``: damaged, cut short, no patient identity...) and the
+    files that are not DICOM at all (``skipped``)."""
+
+    written: list[Path] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    failed: list[FileProblem] = field(default_factory=list)
+    skipped: list[FileProblem] = field(default_factory=list)
+
+
+class _NotDicom(Exception):
+    """Not a DICOM file (no DICM marker): skipped, not a failure."""
+
+
+class _Damaged(Exception):
+    """A DICOM file that cannot be used as it is: cut short, corrupt, an instance without its
+    identifying UIDs."""
+
+
+# Identifying UIDs an instance needs to be stored (and which a cut file loses first).
+_REQUIRED_UIDS = ("SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID")
+
+
+def _cut_short(data: bytes) -> str | None:
+    """Why a file is incomplete, from its element lengths (pydicom reads a cut file silently)."""
+    import struct
+
+    from namecar_viewer.core.dicom.fastheader import (
+        NeedMoreBytes,
+        TruncatedFile,
+        parse_fast_header,
+    )
+
+    try:
+        fast = parse_fast_header(data, len(data))
+    except TruncatedFile as exc:
+        return f"the file is cut short: {exc}"
+    except NeedMoreBytes:
+        return f"the file is cut short: it ends at byte {len(data)}, inside its header"
+    except (RecursionError, ValueError, struct.error, IndexError):
+        return None  # damaged otherwise: pydicom's reading names it
+    if fast is None:
+        return None
+    for tag, _start, _value, end in fast.layout:
+        if end > len(data):
+            return (
+                f"the file is cut short: it ends at byte {len(data)}, inside element "
+                f"({tag >> 16:04X},{tag & 0xFFFF:04X}) that needs {end} bytes"
+            )
+    offset, length = fast.pixel_offset, fast.pixel_length
+    if offset is not None and length is not None and offset + length > len(data):
+        return (
+            f"the file is cut short: its Pixel Data needs {length} bytes, the file holds "
+            f"{max(len(data) - offset, 0)}"
+        )
+    return None
+
+
+def read_for_deid(path: Path) -> Dataset:
+    """The whole dataset of a file to de-identify; raises ``_NotDicom`` or ``_Damaged``."""
+    import io
+    import struct
+    import warnings
+    import zlib
+
+    from pydicom import dcmread
+    from pydicom.errors import InvalidDicomError
+
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise _Damaged(f"cannot be read: {exc.strerror or exc}") from None
+    if not data:
+        raise _NotDicom("empty file")
+    why = _cut_short(data)
+    if why is not None:
+        raise _Damaged(why)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            ds = dcmread(io.BytesIO(data))
+        except InvalidDicomError:
+            raise _NotDicom("not a DICOM file (no 'DICM' marker after the preamble)") from None
+        except (
+            OSError,
+            EOFError,
+            ValueError,
+            TypeError,
+            KeyError,
+            IndexError,
+            AttributeError,
+            NotImplementedError,
+            OverflowError,
+            RecursionError,
+            struct.error,
+            zlib.error,
+        ) as exc:
+            raise _Damaged(f"damaged DICOM file ({type(exc).__name__}: {exc})") from None
+    missing = [k for k in _REQUIRED_UIDS if not str(ds.get(k, "") or "").strip()]
+    if missing:
+        raise _Damaged(
+            f"damaged or incomplete DICOM file: no {', '.join(missing)} (cut short, or not an "
+            "image or document of a study)"
+        )
+    return ds
+
+
 def deidentify_files(
     paths: list[Path],
     out_dir: Path,
     deidentifier: Deidentifier,
     subject_id: str | None,
-) -> tuple[list[Path], list[str]]:
+) -> DeidBatch:
     """De-identify files into ``out_dir/<Study UID>/<Series UID>/<SOP UID>.dcm`` (new UIDs).
 
-    Returns the written files and the warnings (per file). Input files are only read.
+    Every file is tried: one that cannot be de-identified (cut short, damaged, no patient
+    identity, a mapping conflict) is named in ``failed`` with the reason and the others are
+    still written; files that are not DICOM are listed in ``skipped``.  Input files are only
+    read.
     """
-    from pydicom import dcmread
-    from pydicom.errors import InvalidDicomError
-
+    from namecar_viewer.pacs.errors import PacsError
     from namecar_viewer.pacs.local_store import LocalStore
 
     store = LocalStore(out_dir)
-    written: list[Path] = []
-    warnings: list[str] = []
+    batch = DeidBatch()
     for p in paths:
+        p = Path(p)
         try:
-            ds = dcmread(p)
-        except (InvalidDicomError, OSError, ValueError) as exc:
-            warnings.append(f"{p}: skipped, not a readable DICOM file ({exc})")
+            ds = read_for_deid(p)
+        except _NotDicom as exc:
+            batch.skipped.append(FileProblem(p, str(exc)))
             continue
-        result = deidentifier.deidentify(ds, subject_id)
-        warnings.extend(f"{p}: {w}" for w in result.warnings)
-        written.append(store.write(result.dataset))
-    return written, warnings
+        except _Damaged as exc:
+            batch.failed.append(FileProblem(p, str(exc)))
+            continue
+        try:
+            result = deidentifier.deidentify(ds, subject_id)
+            written = store.write(result.dataset)
+        except (DeidError, PacsError) as exc:
+            batch.failed.append(FileProblem(p, str(exc)))
+            continue
+        except OSError as exc:
+            batch.failed.append(FileProblem(p, f"cannot be written: {exc.strerror or exc}"))
+            continue
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
+            # a value the profile cannot process (pydicom decodes it on first use)
+            batch.failed.append(FileProblem(p, f"cannot be de-identified: {exc}"))
+            continue
+        batch.warnings.extend(f"{p}: {w}" for w in result.warnings)
+        batch.written.append(written)
+    return batch
