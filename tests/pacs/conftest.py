@@ -19,6 +19,7 @@ from orthanc import (
     free_port,
     require_orthanc,
 )
+from synthetic_study import SyntheticStudy, make_study
 
 from namecar_viewer.pacs import DicomWebNode, DimseNode, LocalAe, WebAuth
 from testsupport import missing
@@ -79,3 +80,12 @@ def demo_on_server(orthanc: OrthancServer, demo_files: list[Path]) -> list[Path]
     """The small demo patient uploaded through Orthanc's REST API (not our own send code)."""
     orthanc.upload(demo_files)
     return demo_files
+
+
+@pytest.fixture(scope="session")
+def ct_study(tmp_path_factory: pytest.TempPathFactory, orthanc: OrthancServer) -> SyntheticStudy:
+    """A generated CT study (2 series x 150 slices of 512x512, 158 MB) on the server: large
+    enough for a transfer to be interrupted in its middle."""
+    study = make_study(tmp_path_factory.mktemp("ct"), n_series=2, n_slices=150, patient_id="BIG-1")
+    orthanc.upload(study.files)
+    return study

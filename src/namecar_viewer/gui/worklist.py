@@ -6,6 +6,12 @@ needs adjudication, adjudicated).  Only the user's own assignments are listed
 (:meth:`~namecar_viewer.app.worklist.WorklistService.work_of`).  A double-click opens the case:
 its read (created on first opening) and its studies from the study index; an adjudication task
 opens the side-by-side adjudication view.
+
+With a PACS node configured (``NodeSettings.prefetch``), the studies of the next unsigned cases
+are retrieved in the background (:mod:`namecar_viewer.app.prefetch`, within a disk budget,
+never evicting a study of an open or unsigned read) and the status bar says what is fetched;
+opening a case whose studies are not local fetches them first with a progress dialog, the
+first study that arrives opening at once.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMainWindow,
+    QProgressDialog,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -185,6 +192,13 @@ class WorklistPanel(QWidget):
             self.open_handler(self.items[row])
 
 
+class _PrefetchBridge(QObject):
+    """Prefetch events from its thread to the GUI thread."""
+
+    status = Signal(object)
+    evicted = Signal(str)
+
+
 class WorklistDock(QObject):
     """The dock and what opening a case does in the main window."""
 
@@ -203,9 +217,186 @@ class WorklistDock(QObject):
         if browser_dock is not None:
             window.tabifyDockWidget(browser_dock, self.dock)
         self.dock.raise_()
+        self.prefetcher: Any = None
+        self._protected_patients: set[str] = set()
+        self._open_patient = ""
+        self._fetch_task: Any = None
+        self._setup_prefetch()
+
+    # -- prefetch (issue 17)
+    def _setup_prefetch(self, settings: Any = None, store: Any = None) -> None:
+        """Start the background prefetch when a PACS node is configured for it."""
+        from namecar_viewer.pacs import LocalStore, NodeSettings, PacsError
+
+        self.prefetch_label = QLabel(self.window)
+        self.window.statusBar().addPermanentWidget(self.prefetch_label)
+        self._bridge = _PrefetchBridge(self)
+        self._bridge.status.connect(self._show_prefetch_status)
+        self._bridge.evicted.connect(self._forget_study)
+        try:
+            settings = settings or NodeSettings.load()
+        except PacsError:
+            return
+        node = settings.prefetch_node()
+        if node is None:
+            return
+        from namecar_viewer.app.prefetch import Prefetcher, StudyCache
+        from namecar_viewer.pacs.local_store import default_retrieve_dir
+
+        cache = StudyCache(
+            store or LocalStore(default_retrieve_dir()),
+            int(settings.prefetch.budget_gb * 1e9),
+            on_evict=self._bridge.evicted.emit,
+        )
+        self.cases_ahead = settings.prefetch.cases_ahead
+        self.prefetcher = Prefetcher(
+            node,
+            settings.local,
+            cache,
+            protected=lambda: (set(self._protected_patients), set()),
+            on_status=self._bridge.status.emit,
+        )
+        self.window.destroyed.connect(lambda *_: self.prefetcher and self.prefetcher.stop(1.0))
+        self._plan_prefetch()
+
+    def _plan_prefetch(self) -> None:
+        """The next unsigned cases' patients to prefetch; every unsigned or open read's patient
+        protected from eviction."""
+        todo = [
+            it
+            for it in self.panel.items
+            if it.task is Task.READ and it.status not in (CaseStatus.SIGNED, CaseStatus.ADJUDICATED)
+        ]
+        self._protected_patients = {it.patient_id for it in todo} | (
+            {self._open_patient} if self._open_patient else set()
+        )
+        if self.prefetcher is None:
+            return
+        ahead = [it.patient_id for it in todo if it.patient_id != self._open_patient]
+        self.prefetcher.set_queue(list(dict.fromkeys(ahead))[: getattr(self, "cases_ahead", 3)])
+
+    def _show_prefetch_status(self, st: Any) -> None:
+        if st.state == "fetching" and st.total:
+            left = (
+                self.tr(", {s:.0f} s left").format(s=st.seconds_left)
+                if st.seconds_left is not None
+                else ""
+            )
+            text = self.tr(
+                "Prefetching {patient}: study {i} of {n}, {done}/{total} images, "
+                "{rate:.0f} MB/s{left}"
+            ).format(
+                patient=app_text(self.review.policy.subject(st.patient_id)),
+                i=min(st.studies_done + 1, st.studies_total),
+                n=st.studies_total,
+                done=st.done,
+                total=st.total,
+                rate=st.mb_per_s,
+                left=left,
+            )
+        elif st.state == "budget full":
+            text = self.tr(
+                "Prefetch paused: disk budget full ({used:.1f} of {budget:.1f} GB)"
+            ).format(used=st.used_bytes / 1e9, budget=st.budget_bytes / 1e9)
+        elif st.state == "error":
+            text = self.tr("Prefetch failed: {reason}").format(reason=st.message)
+        elif st.state == "done":
+            text = self.tr("Next cases prefetched ({used:.1f} GB local)").format(
+                used=st.used_bytes / 1e9
+            )
+        else:
+            text = ""
+        self.prefetch_label.setText(text)
+
+    def _forget_study(self, study_uid: str) -> None:
+        """An evicted study leaves the study index too (its files are gone)."""
+        with contextlib.suppress(Exception):
+            self.window.index.remove_study(study_uid)
+
+    def _indexed(self, patient_id: str) -> bool:
+        return any(r.loadable for r in self.window.index.stack_rows(patient_id))
+
+    def _fetch_then_open(self, item: WorkItem) -> None:
+        """Studies not local: fetch them with a progress dialog; each study is indexed as it
+        arrives and the first one opens at once."""
+        from namecar_viewer.app.importer import ImportMode, import_paths
+        from namecar_viewer.gui.pacs.worker import Task as PacsTask
+        from namecar_viewer.gui.pacs.worker import start
+        from namecar_viewer.pacs import CancelToken
+
+        prefetcher = self.prefetcher
+        cancel = CancelToken()
+        dlg = QProgressDialog(
+            self.tr("Fetching the studies of this case..."), self.tr("Cancel"), 0, 0, self.window
+        )
+        dlg.setWindowTitle(self.tr("Fetching images"))
+        dlg.setMinimumDuration(0)
+        dlg.canceled.connect(cancel.cancel)
+        self.fetch_dialog = dlg
+        opened = [False]
+        series: dict[str, Any] = {}
+        t0 = [0.0]
+
+        def on_event(ev: Any) -> None:
+            import time
+
+            kind, payload = ev
+            if kind == "series":
+                if not t0[0]:
+                    t0[0] = time.monotonic()
+                series[payload.series_instance_uid] = payload
+                done = sum(p.done for p in series.values())
+                total = sum(p.total or 0 for p in series.values())
+                got = sum(p.received for p in series.values())
+                dt = max(time.monotonic() - t0[0], 1e-6)
+                rate = sum(p.nbytes for p in series.values()) / dt / 1e6
+                left = dt / got * (total - done) if got and total > done else 0.0
+                dlg.setMaximum(max(total, 1))
+                dlg.setValue(min(done, max(total, 1)))
+                dlg.setLabelText(
+                    self.tr("{done} of {total} images, {rate:.0f} MB/s, {left:.0f} s left").format(
+                        done=done, total=total, rate=rate, left=left
+                    )
+                )
+            elif kind == "study" and payload:
+                import_paths(self.window.index, [str(p) for p in payload], ImportMode.REFERENCE)
+                if not opened[0]:
+                    opened[0] = True
+                    self._open_studies(item)
+
+        def work(report: Any) -> bool:
+            return bool(
+                prefetcher.fetch_now(
+                    item.patient_id,
+                    on_progress=lambda p: report(("series", p)),
+                    cancel=cancel,
+                    on_study=lambda rep: report(("study", list(rep.folders))),
+                )
+            )
+
+        def finished(ok: Any) -> None:
+            dlg.close()
+            if not opened[0]:
+                self._open_studies(item)
+            if not ok:
+                self.panel.message.setText(
+                    self.tr("Not every study of this case arrived; open it again to resume.")
+                )
+
+        def failed(msg: str) -> None:
+            dlg.close()
+            self.panel.message.setText(self.tr("Fetching failed: {reason}").format(reason=msg))
+
+        task = PacsTask(work)
+        task.signals.progress.connect(on_event)
+        task.signals.done.connect(finished)
+        task.signals.failed.connect(failed)
+        self._fetch_task = start(task)
+        dlg.show()
 
     def refresh(self) -> None:
         self.panel.refresh()
+        self._plan_prefetch()
 
     def set_policy(self, policy: BlindingPolicy, redactor: Any = None) -> None:
         self.panel.set_policy(policy, redactor)
@@ -240,7 +431,18 @@ class WorklistDock(QObject):
                 CaseStatus.IN_PROGRESS if item.status is CaseStatus.NOT_STARTED else item.status,
                 read_uid,
             )
-        self._open_studies(item)
+        self._open_patient = item.patient_id
+        if self.prefetcher is not None and not self._indexed(item.patient_id):
+            folders = self.prefetcher.local_folders(item.patient_id)
+            if folders:  # prefetched: indexed from the local disk, no network wait
+                from namecar_viewer.app.importer import ImportMode, import_paths
+
+                import_paths(self.window.index, [str(p) for p in folders], ImportMode.REFERENCE)
+                self._open_studies(item)
+            else:
+                self._fetch_then_open(item)
+        else:
+            self._open_studies(item)
         self.review.on_read_switched()
         self.refresh()
         subject = app_text(self.review.policy.subject(item.subject_id))

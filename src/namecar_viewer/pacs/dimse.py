@@ -32,7 +32,7 @@ from pydicom.uid import (
 )
 
 from namecar_viewer.pacs.errors import PacsError, TransferCancelled
-from namecar_viewer.pacs.local_store import LocalStore, SeriesWriter
+from namecar_viewer.pacs.local_store import LocalStore, SeriesWriter, part10_prefix
 from namecar_viewer.pacs.nodes import DimseNode, LocalAe
 
 # Storage SOP classes a reading workstation asks for when it is the C-STORE SCP of a C-GET
@@ -310,9 +310,12 @@ def _merging_reader(dul: Any, sock: socket.socket, recv: Callable[[int], bytearr
 
 def _part10_prefix(event: Any) -> bytes:
     """Preamble, DICM and File Meta Information of a received C-STORE data set."""
-    from pynetdicom.dsutils import encode_file_meta
-
-    return b"\x00" * 128 + b"DICM" + encode_file_meta(event.file_meta)
+    req = event.request
+    return part10_prefix(
+        str(req.AffectedSOPClassUID),
+        str(req.AffectedSOPInstanceUID),
+        str(event.context.transfer_syntax),
+    )
 
 
 def _received_bytes(event: Any) -> memoryview:

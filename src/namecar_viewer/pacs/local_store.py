@@ -103,6 +103,35 @@ def read_part10_meta(head: bytes | bytearray | memoryview) -> Part10Meta | None:
     return Part10Meta(off, text(0x0002), text(0x0003), text(0x0010))
 
 
+def _element(tag_elem: int, vr: bytes, value: bytes) -> bytes:
+    if len(value) % 2:
+        value += b"\x00" if vr in (b"UI", b"OB") else b" "
+    if vr in _LONG_VRS:
+        return struct.pack("<HH2sHI", 2, tag_elem, vr, 0, len(value)) + value
+    return struct.pack("<HH2sH", 2, tag_elem, vr, len(value)) + value
+
+
+#: our implementation's identity in the File Meta of the files we write
+IMPLEMENTATION_CLASS_UID = str(PYDICOM_IMPLEMENTATION_UID)
+IMPLEMENTATION_VERSION = b"NAMECAR_VIEWER"
+
+
+def part10_prefix(sop_class_uid: str, sop_instance_uid: str, transfer_syntax_uid: str) -> bytes:
+    """Preamble, DICM prefix and File Meta Information (PS3.10 7.1) for a data set received
+    over the network, encoded directly (no pydicom round trip)."""
+    body = b"".join(
+        (
+            _element(0x0001, b"OB", b"\x00\x01"),
+            _element(0x0002, b"UI", sop_class_uid.encode("ascii")),
+            _element(0x0003, b"UI", sop_instance_uid.encode("ascii")),
+            _element(0x0010, b"UI", transfer_syntax_uid.encode("ascii")),
+            _element(0x0012, b"UI", IMPLEMENTATION_CLASS_UID.encode("ascii")),
+            _element(0x0013, b"SH", IMPLEMENTATION_VERSION),
+        )
+    )
+    return b"\x00" * 128 + b"DICM" + _element(0x0000, b"UL", struct.pack("<I", len(body))) + body
+
+
 def _flush_data(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:

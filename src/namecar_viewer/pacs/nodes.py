@@ -178,12 +178,39 @@ class LocalAe:
 
 
 @dataclass
+class PrefetchSettings:
+    """Worklist prefetch: which node, how many cases ahead, how much disk at most."""
+
+    enabled: bool = True
+    node: str = ""  # a node's name; empty: the first DICOMweb node, else the first DIMSE node
+    cases_ahead: int = 3
+    budget_gb: float = 50.0
+
+    def validate(self) -> PrefetchSettings:
+        if self.cases_ahead < 0 or self.budget_gb <= 0:
+            raise NodeConfigError("prefetch: cases ahead must be >= 0 and the budget positive")
+        return self
+
+
+@dataclass
 class NodeSettings:
     """Every configured node and our own AE; ``load``/``save`` use a JSON file."""
 
     local: LocalAe = field(default_factory=LocalAe)
     dimse: list[DimseNode] = field(default_factory=list)
     dicomweb: list[DicomWebNode] = field(default_factory=list)
+    prefetch: PrefetchSettings = field(default_factory=PrefetchSettings)
+
+    def prefetch_node(self) -> DimseNode | DicomWebNode | None:
+        """The node the worklist prefetches from, or None (prefetch off or no node)."""
+        if not self.prefetch.enabled:
+            return None
+        if self.prefetch.node:
+            for n in [*self.dicomweb, *self.dimse]:
+                if n.name == self.prefetch.node:
+                    return n
+            return None
+        return (self.dicomweb or self.dimse or [None])[0]
 
     def validate(self) -> NodeSettings:
         self.local.validate()
@@ -192,6 +219,7 @@ class NodeSettings:
             dup = {n for n in names if names.count(n) > 1}
             if dup:
                 raise NodeConfigError(f"{kind} node names must be unique: {sorted(dup)}")
+        self.prefetch.validate()
         return self
 
     def dimse_node(self, name: str) -> DimseNode:
@@ -221,6 +249,7 @@ class NodeSettings:
             "local": asdict(self.local),
             "dimse": [asdict(n) for n in self.dimse],
             "dicomweb": [web(n) for n in self.dicomweb],
+            "prefetch": asdict(self.prefetch),
         }
 
     @classmethod
@@ -235,9 +264,10 @@ class NodeSettings:
                 DicomWebNode(**{**d, "auth": WebAuth(d.get("auth", "none"))})
                 for d in data.get("dicomweb", [])
             ]
+            prefetch = PrefetchSettings(**data.get("prefetch", {}))
         except (TypeError, ValueError, AttributeError) as exc:
             raise NodeConfigError(f"{source}: invalid PACS node settings: {exc}") from None
-        return cls(local=local, dimse=dimse, dicomweb=web).validate()
+        return cls(local=local, dimse=dimse, dicomweb=web, prefetch=prefetch).validate()
 
     @classmethod
     def load(cls, path: Path | None = None) -> NodeSettings:
