@@ -134,6 +134,40 @@ def test_nothing_clipped_at_reading_room_sizes(
     dlg.close()
 
 
+def test_charts_show_values_on_hover(qtbot: QtBot, small_demo: Path, demo_db: Path) -> None:
+    """The response charts (pyqtgraph) give a point's timepoint and value when the mouse moves
+    over it (a real mouse-move event on the plot's viewport)."""
+    from PySide6.QtCore import QEvent, QPointF, Qt
+    from PySide6.QtGui import QMouseEvent
+
+    w = open_workstation(qtbot, small_demo, demo_db, (1920, 1080))
+    panel = w.response.panel
+    panel.tabs.setCurrentIndex(1)
+    qtbot.wait(50)
+    for chart, want in (
+        (panel.sum_chart, ("fu09m", "sum 99.0 mm", "PD")),
+        (panel.spider_chart, ("T1 at", "from baseline")),
+    ):
+        assert chart.points
+        view = chart.plot
+        last = len(chart.points) - 1
+        pos = view.mapFromScene(chart.scene_pos_of(last))
+        ev = QMouseEvent(
+            QEvent.Type.MouseMove,
+            QPointF(pos),
+            QPointF(view.viewport().mapToGlobal(pos)),
+            Qt.MouseButton.NoButton,
+            Qt.MouseButton.NoButton,
+            Qt.KeyboardModifier.NoModifier,
+        )
+        QApplication.sendEvent(view.viewport(), ev)
+        qtbot.wait(20)
+        assert chart.hover_text == chart.points[last][2]
+        for text in want:
+            assert any(text in p[2] for p in chart.points), (text, chart.points)
+    shot(w.response.dock, "charts_hover_1920x1080")
+
+
 def test_overlay_text_legible_on_white_and_black(qtbot: QtBot) -> None:
     """The corner text keeps dark pixels around its light glyphs on a white image (an inverted
     PET, a bone window) and light glyphs on a black one."""

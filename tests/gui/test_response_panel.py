@@ -20,7 +20,7 @@ from test_response_demo_read import demo_read
 
 from namecar_viewer.app.read_session import ReadSession, SetMeasurementPoints
 from namecar_viewer.app.response import RecistBaseline
-from namecar_viewer.gui.panels.charts import RESPONSE_COLOURS, SumChart, nice_ticks
+from namecar_viewer.gui.panels.charts import RESPONSE_COLOURS, SumPlot, nice_ticks
 from namecar_viewer.gui.panels.response_panel import ResponsePanel
 from namecar_viewer.gui.undo import ReadUndoStack
 
@@ -114,7 +114,7 @@ def test_refused_read_is_a_message_not_an_exception(panel: ResponsePanel) -> Non
 
 
 def test_sum_chart_nadir_and_ticks(panel: ResponsePanel) -> None:
-    chart: SumChart = panel.sum_chart
+    chart: SumPlot = panel.sum_chart
     assert chart.nadir_index() == 3  # fu06m, 81 mm
     assert nice_ticks(0, 104.76) == [0, 20, 40, 60, 80, 100, 120]
     assert nice_ticks(-85, 30) == [-100, -80, -60, -40, -20, 0, 20, 40]

@@ -1,14 +1,19 @@
-"""Response charts drawn with QPainter (PySide6-Essentials has no QtCharts).
+"""Response charts: on screen through pyqtgraph (values on hover), in the PDF through QPainter.
 
-* :class:`SumChart`: sum of target diameters (mm) against the scan date, each point coloured by
-  its overall response, the nadir ringed and labelled, the PD threshold of each follow-up
-  (nadir + max(20 %, 5 mm), RECIST 1.1 sec. 4.3.1) as a dashed red step and the PR threshold
-  (baseline - 30 %) as a dashed line.
-* :class:`SpiderChart`: each target's percent change from its baseline diameter against the
-  scan date, with the -30 % and +20 % reference lines; the primary renal tumour dashed.
+* :class:`SumPlot` / :class:`SumChart`: sum of target diameters (mm) against the scan date, each
+  point coloured by its overall response, the nadir ringed and labelled, the PD threshold of
+  each follow-up (nadir + max(20 %, 5 mm), RECIST 1.1 sec. 4.3.1) as a dashed red step and the
+  PR threshold (baseline - 30 %) as a dashed line.
+* :class:`SpiderPlot` / :class:`SpiderChart`: each target's percent change from its baseline
+  diameter against the scan date, with the -30 % and +20 % reference lines; the primary renal
+  tumour dashed.
 
-Both take a :class:`~namecar_viewer.app.response.ResponseReport` and draw axes with ticks and
-labels; x is the date (days), or the timepoint order when a date is missing.
+The response panel shows the pyqtgraph plots (:class:`SumPlot`, :class:`SpiderPlot`: a
+maintained plotting library, PySide6-Essentials having no QtCharts): hovering a point shows its
+timepoint, date and value beside it, colours follow the theme.  The PDF report keeps the
+QPainter charts (:class:`SumChart`, :class:`SpiderChart`, white background for print), grabbed
+into the page as it always was.  All take a :class:`~namecar_viewer.app.response.ResponseReport`;
+x is the date (days), or the timepoint order when a date is missing.
 """
 
 from __future__ import annotations
@@ -194,6 +199,27 @@ def _f(v: Fraction | None) -> float | None:
     return None if v is None else float(v)
 
 
+def nadir_index(report: ResponseReport) -> int | None:
+    """Row holding the smallest complete sum (the nadir the last follow-up refers to)."""
+    best = None
+    for i, r in enumerate(report.rows):
+        if r.sum_mm is None or r.targets_not_evaluated:
+            continue
+        if best is None or r.sum_mm < report.rows[best].sum_mm:  # type: ignore[operator]
+            best = i
+    return best
+
+
+def x_values(report: ResponseReport) -> list[float]:
+    """Days since the first row, or the row order when any date is missing."""
+    rows = report.rows
+    if rows and all(r.date is not None for r in rows):
+        d0 = rows[0].date
+        assert d0 is not None
+        return [float((r.date - d0).days) for r in rows if r.date is not None]
+    return [float(i) for i in range(len(rows))]
+
+
 class SumChart(_Chart):
     """Sum of diameters over time with the nadir and the PD / PR thresholds."""
 
@@ -209,13 +235,7 @@ class SumChart(_Chart):
     def nadir_index(self) -> int | None:
         """Row holding the smallest complete sum (the nadir the last follow-up refers to)."""
         assert self.report is not None
-        best = None
-        for i, r in enumerate(self.report.rows):
-            if r.sum_mm is None or r.targets_not_evaluated:
-                continue
-            if best is None or r.sum_mm < self.report.rows[best].sum_mm:  # type: ignore[operator]
-                best = i
-        return best
+        return nadir_index(self.report)
 
     def draw_data(self, p: QPainter, xs: Sequence[float], text_h: int) -> None:
         rep = self.report
@@ -354,4 +374,347 @@ class SpiderChart(_Chart):
             last_y = y
 
 
-__all__ = ["RESPONSE_COLOURS", "SpiderChart", "SumChart", "nice_ticks", "response_colour"]
+# --- on screen: pyqtgraph -------------------------------------------------------------------
+HOVER_PX = 12.0  # how close the mouse must be to a point for its value to show
+
+
+class _Plot(QWidget):
+    """A pyqtgraph plot of a response report with the value of the point under the mouse."""
+
+    title = ""
+    y_label = ""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        import pyqtgraph as pg
+
+        from namecar_viewer.gui import theme
+
+        self.report: ResponseReport | None = None
+        # blinded mode: how a date is written under its tick ("Day 182"), else year-month
+        self.date_label: Callable[[object], str] | None = None
+        self.setMinimumSize(220, 100)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.plot = pg.PlotWidget(self, background=theme.colour("chart_bg"))
+        self.plot.setMenuEnabled(False)
+        self.plot.hideButtons()
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.item = self.plot.getPlotItem()
+        # (scene-independent) data points the hover looks for: x, y, text
+        self.points: list[tuple[float, float, str]] = []
+        self.hover_text = ""
+        self._tip = pg.TextItem("")
+        self._message = pg.TextItem("", anchor=(0.5, 0.5))
+        self.plot.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        from PySide6.QtWidgets import QVBoxLayout
+
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.plot)
+        # a bound slot: Qt drops the connection when the plot is destroyed
+        theme.notifier.changed.connect(self._on_theme)
+        self.redraw()
+
+    def _on_theme(self, _name: str) -> None:
+        self.redraw()
+
+    def sizeHint(self) -> QSize:
+        return QSize(380, 230)
+
+    def set_report(self, report: ResponseReport) -> None:
+        self.report = report
+        self.redraw()
+
+    # --- drawing ---------------------------------------------------------------------------
+    def _pen(self, colour: str, width: float = 1.5, dashed: bool = False) -> object:
+        import pyqtgraph as pg
+
+        return pg.mkPen(
+            colour, width=width, style=Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine
+        )
+
+    def redraw(self) -> None:
+        import pyqtgraph as pg
+
+        from namecar_viewer.gui import theme
+
+        fg = theme.colour("chart_fg")
+        self.plot.setBackground(theme.colour("chart_bg"))
+        item = self.item
+        item.clear()
+        item.setTitle(translate("_Chart", self.title), color=fg, size="9pt")
+        for name in ("left", "bottom"):
+            axis = item.getAxis(name)
+            axis.setPen(pg.mkPen(fg))
+            axis.setTextPen(pg.mkPen(fg))
+        item.setLabel("left", translate("_Chart", self.y_label), color=fg)
+        item.showGrid(x=False, y=True, alpha=0.18)
+        self.points = []
+        self._tip = pg.TextItem(
+            "", anchor=(0, 1), color=fg, fill=pg.mkBrush(theme.colour("chart_bg")), border=fg
+        )
+        self._tip.setZValue(100)
+        self._tip.setVisible(False)
+        self.hover_text = ""
+        item.addItem(self._tip, ignoreBounds=True)
+        rep = self.report
+        if rep is None or not rep.rows:
+            msg = translate("_Chart", "No response to chart yet")
+            if rep is not None and rep.errors:
+                msg = translate("_Chart", "Not evaluable: see the message above")
+            self._message.setText(msg, color=fg)
+            item.addItem(self._message, ignoreBounds=True)
+            item.getAxis("bottom").setTicks(None)
+            item.setXRange(0, 1)
+            item.setYRange(0, 1)
+            self._message.setPos(0.5, 0.5)
+            return
+        xs = x_values(rep)
+        ticks = []
+        for row, x in zip(rep.rows, xs, strict=False):
+            text = row.label
+            if row.date is not None:
+                text += "\n" + (
+                    self.date_label(row.date) if self.date_label else i18n.month_text(row.date)
+                )
+            ticks.append((x, text))
+        item.getAxis("bottom").setTicks([ticks, []])
+        item.getAxis("bottom").setHeight(44)
+        self.draw_data(xs)
+        span = (max(xs) - min(xs)) or 1.0
+        item.setXRange(min(xs) - 0.14 * span, max(xs) + 0.14 * span, padding=0)
+
+    def draw_data(self, xs: Sequence[float]) -> None:
+        raise NotImplementedError
+
+    def _label(
+        self, x: float, y: float, text: str, colour: str, anchor: tuple[float, float]
+    ) -> None:
+        import pyqtgraph as pg
+
+        t = pg.TextItem(text, color=colour, anchor=anchor)
+        t.setPos(x, y)
+        self.item.addItem(t)
+
+    # --- hover -----------------------------------------------------------------------------
+    def point_at(self, scene_pos: QPointF) -> tuple[float, float, str] | None:
+        """The data point within :data:`HOVER_PX` of a scene position (the nearest), or None."""
+        vb = self.item.getViewBox()
+        best, best_d = None, HOVER_PX
+        for x, y, text in self.points:
+            sp = vb.mapViewToScene(QPointF(x, y))
+            d = math.hypot(sp.x() - scene_pos.x(), sp.y() - scene_pos.y())
+            if d <= best_d:
+                best, best_d = (x, y, text), d
+        return best
+
+    def scene_pos_of(self, index: int) -> QPointF:
+        """Scene position of data point ``index`` (tests move the mouse there)."""
+        x, y, _ = self.points[index]
+        return QPointF(self.item.getViewBox().mapViewToScene(QPointF(x, y)))
+
+    def _on_mouse_moved(self, scene_pos: QPointF) -> None:
+        hit = self.point_at(scene_pos)
+        text = hit[2] if hit is not None else ""
+        if text == self.hover_text:
+            return
+        self.hover_text = text
+        from namecar_viewer.gui import theme
+
+        self._tip.setText(text, color=theme.colour("chart_fg"))
+        self._tip.setVisible(bool(text))
+        if hit is not None:
+            # beside the point, towards the middle of the plot so the text stays inside it
+            (x0, x1), (y0, y1) = self.item.getViewBox().viewRange()
+            right = hit[0] > (x0 + x1) / 2.0
+            high = hit[1] > y0 + 0.7 * (y1 - y0)
+            self._tip.setAnchor((1.0 if right else 0.0, 0.0 if high else 1.0))
+            self._tip.setPos(hit[0], hit[1])
+        self._tip.update()
+
+
+class SumPlot(_Plot):
+    """Sum of diameters over time with the nadir and the PD / PR thresholds (pyqtgraph)."""
+
+    title = SumChart.title
+    y_label = SumChart.y_label
+
+    def nadir_index(self) -> int | None:
+        assert self.report is not None
+        return nadir_index(self.report)
+
+    def draw_data(self, xs: Sequence[float]) -> None:
+        import pyqtgraph as pg
+
+        from namecar_viewer.gui import theme
+
+        rep = self.report
+        assert rep is not None
+        item = self.item
+        ys = [float(r.sum_mm) for r in rep.rows if r.sum_mm is not None]
+        ys += [float(t) for r in rep.rows if (t := r.pd_threshold_mm) is not None]
+        item.setYRange(0.0, max(ys, default=10.0) * 1.12, padding=0)
+        pr = _f(rep.pr_threshold_mm)
+        if pr is not None:
+            item.addItem(
+                pg.InfiniteLine(pr, angle=0, pen=self._pen(RESPONSE_COLOURS["PR"], 1, True))
+            )
+            self._label(
+                xs[-1] - 0.45 * ((xs[-1] - xs[0]) or 1.0),
+                pr,
+                i18n.fmt(
+                    translate("_Chart", "{response} \u2264 {mm:.1f} mm (-30%)"),
+                    response=response_text("PR"),
+                    mm=float(pr),
+                ),
+                RESPONSE_COLOURS["PR"],
+                (0, 0),
+            )
+        # PD threshold step: each follow-up's threshold from the previous scan to this one
+        sx: list[float] = []
+        sy: list[float] = []
+        for i, row in enumerate(rep.rows):
+            t = _f(row.pd_threshold_mm)
+            if t is None or i == 0:
+                continue
+            sx += [xs[i - 1], xs[i]]
+            sy += [t, t]
+        if sx:
+            item.plot(sx, sy, pen=self._pen(RESPONSE_COLOURS["PD"], 1.4, True))
+            self._label(
+                sx[-2],
+                sy[-1],
+                i18n.fmt(
+                    translate("_Chart", "{response} \u2265 {mm:.1f} mm"),
+                    response=response_text("PD"),
+                    mm=float(sy[-1]),
+                ),
+                RESPONSE_COLOURS["PD"],
+                (0, 1),
+            )
+        pts = [
+            (x, float(row.sum_mm), row)
+            for x, row in zip(xs, rep.rows, strict=False)
+            if row.sum_mm is not None
+        ]
+        line = theme.colour("chart_line")
+        item.plot([p[0] for p in pts], [p[1] for p in pts], pen=self._pen(line, 1.6))
+        brushes = [
+            pg.mkBrush(line if row.is_baseline else response_colour(row.overall_response).name())
+            for _x, _y, row in pts
+        ]
+        item.addItem(
+            pg.ScatterPlotItem(
+                [p[0] for p in pts],
+                [p[1] for p in pts],
+                size=10,
+                brush=brushes,
+                pen=pg.mkPen("#202020"),
+            )
+        )
+        for x, y, row in pts:
+            self._label(x, y, i18n.localise_number_text(f"{y:g}"), theme.colour("chart_fg"), (0, 1))
+            when = self._when(row)
+            resp = "" if row.overall_response is None else response_text(row.overall_response)
+            text = i18n.fmt(
+                translate("_Chart", "{label}{when}: sum {mm:.1f} mm"),
+                label=row.label,
+                when=f" ({when})" if when else "",
+                mm=float(y),
+            )
+            if resp and not row.is_baseline:
+                text += f", {resp}"
+            self.points.append((x, y, text))
+        n = self.nadir_index()
+        if n is not None and rep.rows[n].sum_mm is not None:
+            nx, ny = xs[n], float(rep.rows[n].sum_mm)  # type: ignore[arg-type]
+            item.addItem(
+                pg.ScatterPlotItem(
+                    [nx], [ny], size=20, brush=None, pen=self._pen("#4f8ff0", 1.8), symbol="o"
+                )
+            )
+            self._label(nx, ny, translate("_Chart", "nadir"), "#4f8ff0", (0.5, -0.4))
+
+    def _when(self, row: object) -> str:
+        date = getattr(row, "date", None)
+        if date is None:
+            return ""
+        return self.date_label(date) if self.date_label else i18n.date_text(date)
+
+
+class SpiderPlot(_Plot):
+    """Percent change of each target from its baseline diameter (pyqtgraph)."""
+
+    title = SpiderChart.title
+    y_label = SpiderChart.y_label
+
+    def draw_data(self, xs: Sequence[float]) -> None:
+        import pyqtgraph as pg
+
+        from namecar_viewer.gui import theme
+
+        rep = self.report
+        assert rep is not None
+        item = self.item
+        vals = [float(v) for t in rep.targets for v in t.pct_from_baseline if v is not None]
+        lo, hi = min([-40.0, *vals]) - 5, max([30.0, *vals]) + 5
+        # room above the data for the legend's row
+        item.setYRange(lo, hi + 0.22 * (hi - lo), padding=0)
+        for level, colour, text in (
+            (0.0, theme.colour("muted"), ""),
+            (-30.0, RESPONSE_COLOURS["PR"], "-30%"),
+            (20.0, RESPONSE_COLOURS["PD"], "+20%"),
+        ):
+            item.addItem(pg.InfiniteLine(level, angle=0, pen=self._pen(colour, 1, bool(text))))
+            if text:
+                self._label(xs[0], level, i18n.localise_number_text(text), colour, (0, 1))
+        if item.legend is None:
+            item.addLegend(offset=(4, 2), horSpacing=12)
+        assert item.legend is not None
+        item.legend.clear()
+        item.legend.setLabelTextColor(theme.colour("chart_fg"))
+        item.legend.setColumnCount(max(1, min(len(rep.targets), 4)))
+        for k, t in enumerate(rep.targets):
+            colour = TARGET_COLOURS[k % len(TARGET_COLOURS)]
+            pts = [
+                (x, float(v))
+                for x, v in zip(xs, t.pct_from_baseline, strict=False)
+                if v is not None
+            ]
+            name = t.label + (translate("_Chart", " (primary)") if t.is_primary_renal else "")
+            item.plot(
+                [p[0] for p in pts],
+                [p[1] for p in pts],
+                pen=self._pen(colour, 1.8, t.is_primary_renal),
+                symbol="o",
+                symbolSize=6,
+                symbolBrush=colour,
+                symbolPen=colour,
+                name=name,
+            )
+            labels = [r.label for r in rep.rows]
+            for (x, v), i in zip(pts, [xs.index(p[0]) for p in pts], strict=False):
+                self.points.append(
+                    (
+                        x,
+                        v,
+                        i18n.fmt(
+                            translate("_Chart", "{lesion} at {label}: {pct:+.1f}% from baseline"),
+                            lesion=t.label,
+                            label=labels[i],
+                            pct=float(v),
+                        ),
+                    )
+                )
+
+
+__all__ = [
+    "RESPONSE_COLOURS",
+    "SpiderChart",
+    "SpiderPlot",
+    "SumChart",
+    "SumPlot",
+    "nadir_index",
+    "nice_ticks",
+    "response_colour",
+]

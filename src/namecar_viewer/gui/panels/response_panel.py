@@ -44,7 +44,7 @@ from namecar_viewer.core.recist import NewLesions, Response
 from namecar_viewer.gui import i18n, theme
 from namecar_viewer.gui.app_texts import response_text
 from namecar_viewer.gui.i18n import app_text
-from namecar_viewer.gui.panels.charts import RESPONSE_COLOURS, SpiderChart, SumChart
+from namecar_viewer.gui.panels.charts import RESPONSE_COLOURS, SpiderPlot, SumPlot
 from namecar_viewer.gui.undo import ReadUndoStack
 
 translate = QCoreApplication.translate
@@ -173,8 +173,8 @@ class ResponsePanel(QWidget):
         self.reasons_text.setReadOnly(True)
         self.reasons_text.setVisible(False)
         self.reasons_text.setMaximumHeight(160)
-        self.sum_chart = SumChart(self)
-        self.spider_chart = SpiderChart(self)
+        self.sum_chart = SumPlot(self)
+        self.spider_chart = SpiderPlot(self)
         charts = QSplitter(Qt.Orientation.Horizontal, self)
         charts.addWidget(self.sum_chart)
         charts.addWidget(self.spider_chart)
