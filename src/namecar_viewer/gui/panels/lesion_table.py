@@ -93,7 +93,7 @@ def cell_text(a: Any) -> str:
         if m.short_axis_mm is not None:
             parts.append(
                 i18n.fmt(
-                    "{long:.1f} x {short:.1f}",
+                    "{long:.1f} x {short:.1f} mm",
                     long=float(m.long_axis_mm),
                     short=float(m.short_axis_mm),
                 )
