@@ -331,6 +331,8 @@ class WorklistDock(QObject):
         )
         dlg.setWindowTitle(self.tr("Fetching images"))
         dlg.setMinimumDuration(0)
+        dlg.setAutoClose(False)  # one bar per study: open until every study is in
+        dlg.setAutoReset(False)
         dlg.canceled.connect(cancel.cancel)
         self.fetch_dialog = dlg
         opened = [False]
