@@ -188,13 +188,27 @@ def _pages(
         nonlocal y
         p.setFont(font(size, True))
         fm_h = p.fontMetrics().height() + 6
+        # a header may take two lines ("New / lesions"): never cut, every column labelled
+        wrap = int(Qt.TextFlag.TextWordWrap)
+        head_h = max(
+            [fm_h - 6]
+            + [
+                p.boundingRect(QRectF(0, 0, w - 6, 1000), wrap, h).height()
+                for w, h in zip(widths, header, strict=False)
+            ]
+        )
+        head_h += 6
         x = 0.0
-        p.fillRect(QRectF(0, y, sum(widths), fm_h), QColor("#e8e8e8"))
+        p.fillRect(QRectF(0, y, sum(widths), head_h), QColor("#e8e8e8"))
         p.setPen(QColor("#000000"))
         for w, h in zip(widths, header, strict=False):
-            p.drawText(QRectF(x + 3, y, w - 6, fm_h), int(Qt.AlignmentFlag.AlignVCenter), h)
+            p.drawText(
+                QRectF(x + 3, y + 3, w - 6, head_h - 6),
+                int(Qt.AlignmentFlag.AlignVCenter) | wrap,
+                h,
+            )
             x += w
-        y += fm_h
+        y += head_h
         p.setFont(font(size))
         for ri, row in enumerate(rows):
             heights = [
@@ -285,7 +299,8 @@ def _pages(
                 f"{r.label}\n{when}",
                 cells_["sum"],
                 cells_["pct_baseline"],
-                f"{cells_['nadir']} {cells_['pct_nadir']}".strip() or "-",
+                cells_["nadir"] or "-",
+                cells_["pct_nadir"] or "-",
                 "-" if r.target_response is None else response_text(r.target_response),
                 "-" if r.non_target_response is None else response_text(r.non_target_response),
                 enum_text(r.new_lesions),
@@ -294,21 +309,23 @@ def _pages(
             ]
         )
         oc = None if r.overall_response is None else RESPONSE_COLOURS.get(r.overall_response.value)
-        colours.append([None] * 7 + [oc, None])
+        colours.append([None] * 8 + [oc, None])
+    response_header = [
+        translate("PdfReport", "Timepoint"),
+        translate("PdfReport", "Sum"),
+        translate("PdfReport", "vs baseline"),
+        translate("PdfReport", "Nadir"),
+        translate("PdfReport", "vs nadir"),
+        translate("PdfReport", "Target"),
+        translate("PdfReport", "Non-target"),
+        translate("PdfReport", "New lesions"),
+        translate("PdfReport", "Overall"),
+        translate("PdfReport", "Reasons"),
+    ]
     table(
-        [
-            translate("PdfReport", "Timepoint"),
-            translate("PdfReport", "Sum"),
-            translate("PdfReport", "vs BL"),
-            translate("PdfReport", "Nadir"),
-            translate("PdfReport", "Target"),
-            translate("PdfReport", "Non-tgt"),
-            translate("PdfReport", "New"),
-            translate("PdfReport", "Overall"),
-            translate("PdfReport", "Reasons"),
-        ],
+        response_header,
         rows,
-        [w * W for w in (0.1, 0.07, 0.07, 0.1, 0.06, 0.1, 0.06, 0.07, 0.37)],
+        column_widths(p, font, response_header, rows, W, size=7, flexible=9),
         size=7,
         colours=colours,
     )
@@ -440,3 +457,50 @@ def _subject_from_headers(read: Read, headers: Any) -> str | None:
             if h is not None and str(getattr(h, "ClinicalTrialSubjectID", "")):
                 return str(h.ClinicalTrialSubjectID)
     return None
+
+
+def column_widths(
+    p: Any,
+    font: Callable[..., Any],
+    header: list[str],
+    rows: list[list[str]],
+    total: float,
+    size: float,
+    flexible: int,
+    min_flexible: float = 0.28,
+) -> list[float]:
+    """Widths of a PDF table's columns: each as wide as its widest line (header in bold,
+    cells in the regular font), the ``flexible`` column (the reasons) taking what is left.
+    When that leaves it less than ``min_flexible`` of the page, a column narrows to its widest
+    word: a word, a response ("unequivocal", "Non-CR/Non-PD") or a header word is never cut."""
+    from PySide6.QtGui import QFontMetricsF
+
+    pad = 10.0
+    bold = QFontMetricsF(font(size, True), p.device())
+    regular = QFontMetricsF(font(size), p.device())
+
+    def widest(texts: list[str], fm: Any, unit: str) -> float:
+        parts: list[str] = []
+        for t in texts:
+            for ln in t.split("\n"):
+                # words break at plain spaces only: "-50,0\u00a0%" stays one word
+                parts += ln.split(" ") if unit == "word" else [ln]
+        return max((fm.horizontalAdvance(x) for x in parts), default=0.0)
+
+    n = len(header)
+    lines = [0.0] * n
+    words = [0.0] * n
+    for c in range(n):
+        cells = [r[c] for r in rows if c < len(r)]
+        lines[c] = max(widest([header[c]], bold, "word"), widest(cells, regular, "line")) + pad
+        words[c] = max(widest([header[c]], bold, "word"), widest(cells, regular, "word")) + pad
+    fixed = [c for c in range(n) if c != flexible]
+    widths = list(lines)
+    # narrow the columns that gain most by wrapping at words first, until the flexible
+    # column has its share
+    for c in sorted(fixed, key=lambda c: lines[c] - words[c], reverse=True):
+        if total - sum(widths[k] for k in fixed) >= min_flexible * total:
+            break
+        widths[c] = words[c]
+    widths[flexible] = max(total - sum(widths[c] for c in fixed), words[flexible])
+    return widths
