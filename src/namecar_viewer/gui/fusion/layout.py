@@ -254,6 +254,9 @@ def open_mri_pet_layout(window: Any) -> QMainWindow | None:
     pet_grid = getattr(getattr(window, "reading", None), "pet", None)
     if pet_grid is not None:  # Accept stores the transform with the read (audited)
         view.registration.store = pet_grid.store_registration
+    reads = getattr(window, "reads", None)
+    if reads is not None:  # the lesion table is kept with the ancillary MRI-PET record
+        view.lesions.bind_record(reads)
     host = QMainWindow(window)
     host.setWindowTitle(translate("MriPetView", "NAMECAR Viewer - MRI-PET"))
     host.setCentralWidget(view)

@@ -31,6 +31,7 @@ from namecar_viewer.gui.fusion.colormaps import (
     suv_to_index,
 )
 from namecar_viewer.gui.i18n import app_text
+from namecar_viewer.gui.overlay_text import draw_outlined_text
 from namecar_viewer.gui.viewport import VIEWPORT_COLOURS, SliceViewport
 
 DEFAULT_SUV_WINDOW = (0.0, 10.0)  # PSMA: liver about 5, lesions 5-50 (see reslice.pet_window)
@@ -44,11 +45,11 @@ class LinkedSliceViewport(SliceViewport):
     (white background).
     """
 
-    def _text(self, p: QPainter, rect: QRectF, flags: Qt.AlignmentFlag, text: str) -> None:
+    def _text(self, p: QPainter, rect: QRectF, flags: Qt.AlignmentFlag, text: str) -> QRectF:
         if text:
             box = p.boundingRect(rect, flags, text).adjusted(-3, -1, 3, 1)
             p.fillRect(box, QColor(0, 0, 0, 150))
-        super()._text(p, rect, flags, text)
+        return super()._text(p, rect, flags, text)
 
 
 class FusedViewport(LinkedSliceViewport):
@@ -273,11 +274,12 @@ class FusedViewport(LinkedSliceViewport):
             try:
                 p.setFont(self._font)
                 colour = QColor(255, 120, 100) if self.message else QColor(255, 210, 80)
-                p.setPen(colour)
-                p.drawText(
+                draw_outlined_text(
+                    p,
                     QRectF(self.rect()).adjusted(8, 70, -8, -8),
                     Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,
                     banner,
+                    colour,
                 )
             finally:
                 p.end()

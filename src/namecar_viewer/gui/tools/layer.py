@@ -54,6 +54,7 @@ from namecar_viewer.core.reads import (
 from namecar_viewer.gui import i18n
 from namecar_viewer.gui.app_texts import enum_text, kind_text, lesion_role_text, summary_text
 from namecar_viewer.gui.i18n import app_text
+from namecar_viewer.gui.overlay_text import draw_outlined_text
 from namecar_viewer.gui.undo import ReadUndoStack
 from namecar_viewer.gui.viewport import SliceViewport, modality_unit
 
@@ -361,10 +362,8 @@ class MeasurementLayer:
                         rect.moveTop(other.bottom() + 2)
                         moved = True
             placed.append(QRectF(rect))
-            p.setPen(QColor(0, 0, 0, 220))
-            p.drawText(rect.translated(1, 1), Qt.AlignmentFlag.AlignLeft, text)
-            p.setPen(colour)
-            p.drawText(rect, Qt.AlignmentFlag.AlignLeft, text)
+            # outlined: legible on a white (inverted PET) as on a black image
+            draw_outlined_text(p, rect, Qt.AlignmentFlag.AlignLeft, text, colour)
 
     @staticmethod
     def _arrow_head(p: QPainter, tail: QPointF, tip: QPointF) -> None:
@@ -396,9 +395,39 @@ class MeasurementLayer:
                     high=float(s.maximum),
                     unit=u,
                 )
+                peak = self.suv_peak(vp, m)
+                if peak is not None:  # PET in SUV: the PERCIST peak beside max and mean
+                    text += "\n" + i18n.fmt(
+                        translate("MeasurementLayer", "SUVpeak {peak:.2f}{unit} (1 cm3 sphere)"),
+                        peak=float(peak),
+                        unit=u,
+                    )
             elif s:
                 text += f"\n{app_text(s)}"
         return text
+
+    def suv_peak(self, vp: SliceViewport, m: Measurement) -> float | None:
+        """PERCIST SUVpeak of an ellipse/sphere on a PET in SUV or on a view fused with one
+        (cached like the statistics); None elsewhere."""
+        from namecar_viewer.app.pet_lesions import measurement_suv_peak
+
+        fusion = getattr(vp, "fusion", None)
+        if fusion is not None and not getattr(vp, "candidate", False):
+            pet, matrix = fusion.pet, fusion.matrix
+        else:
+            pet, matrix = vp.model.volume, None
+        if pet is None or pet.modality != "PT":
+            return None
+        cache: dict[tuple[Any, ...], float | None] = self.__dict__.setdefault("_peaks", {})
+        key = (m.uid, m.points, m.radius_mm, id(pet), id(fusion))
+        if key not in cache:
+            if len(cache) > 256:
+                cache.clear()
+            try:
+                cache[key] = measurement_suv_peak(pet, m, matrix)
+            except ValueError:
+                cache[key] = None
+        return cache[key]
 
     def stats(self, vp: SliceViewport, m: Measurement) -> RoiStats | str:
         """Statistics of an ellipse/sphere on the viewport's volume (cached), or the reason."""
