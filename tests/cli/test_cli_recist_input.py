@@ -233,3 +233,10 @@ def test_missing_schema_is_a_clear_message(tmp_path: Path, monkeypatch: pytest.M
     assert r.code == 2
     assert "the case schema case.schema.json is missing" in r.err
     assert "Traceback" not in r.err
+
+
+def test_an_endless_device_is_read_to_the_limit_only() -> None:
+    r = run_cli(["recist", "/dev/zero"], trace_memory=True)
+    assert r.code == 2
+    _one_line(r.err, Path("/dev/zero"), f"more than {MAX_CASE_BYTES} bytes")
+    assert r.peak_bytes < 4 * MAX_CASE_BYTES

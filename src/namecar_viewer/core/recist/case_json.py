@@ -190,17 +190,23 @@ def parse_case_bytes(raw: bytes, source: str) -> dict[str, Any]:
 def read_case_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read and check a case file (see :func:`parse_case_bytes`); OSError names the reason."""
     source = os.fspath(path)
+    too_big = f"a case file is at most {MAX_CASE_BYTES} bytes"
     try:
         with open(source, "rb") as fh:
             size = os.fstat(fh.fileno()).st_size
             if size > MAX_CASE_BYTES:
-                raise CaseFileError(
-                    source, [f"{size} bytes: a case file is at most {MAX_CASE_BYTES} bytes"]
-                )
-            raw = fh.read()
+                raise CaseFileError(source, [f"{size} bytes: {too_big}"])
+            # a pipe or a device has no size: read it 1 MiB at a time, to the limit only
+            chunks: list[bytes] = []
+            total = 0
+            while chunk := fh.read(min(1 << 20, MAX_CASE_BYTES + 1 - total)):
+                chunks.append(chunk)
+                total += len(chunk)
+                if total > MAX_CASE_BYTES:
+                    raise CaseFileError(source, [f"more than {MAX_CASE_BYTES} bytes: {too_big}"])
     except OSError as exc:
         raise CaseFileError(source, [f"cannot read it: {exc.strerror or exc}"]) from None
-    return parse_case_bytes(raw, source)
+    return parse_case_bytes(b"".join(chunks), source)
 
 
 def _fail(

@@ -1020,7 +1020,15 @@ def import_sr_file(path: str | Path) -> SrImport:
             size = os.fstat(fh.fileno()).st_size
             if size > MAX_SR_BYTES:
                 raise SrImportError(f"{p}: {size} bytes, more than an SR of a read can be")
-            raw = fh.read()
+            # a pipe or a device has no size: read it 1 MiB at a time, to the limit only
+            chunks: list[bytes] = []
+            total = 0
+            while chunk := fh.read(min(1 << 20, MAX_SR_BYTES + 1 - total)):
+                chunks.append(chunk)
+                total += len(chunk)
+                if total > MAX_SR_BYTES:
+                    raise SrImportError(f"{p}: more than {MAX_SR_BYTES} bytes: not an SR of a read")
+            raw = b"".join(chunks)
     except OSError as exc:
         raise SrImportError(f"Cannot read {p}: {exc.strerror or exc}") from None
     if not raw:
