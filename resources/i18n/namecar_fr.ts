@@ -176,7 +176,7 @@
 <context>
     <name>AssignDialog</name>
     <message>
-        <location filename="../../src/namecar_viewer/gui/worklist.py" line="+308"/>
+        <location filename="../../src/namecar_viewer/gui/worklist.py" line="+512"/>
         <source>Assign cases</source>
         <translation>Attribuer les dossiers</translation>
     </message>
@@ -823,7 +823,7 @@
 <context>
     <name>ExportDialog</name>
     <message>
-        <location filename="../../src/namecar_viewer/gui/export_dialog.py" line="+49"/>
+        <location filename="../../src/namecar_viewer/gui/export_dialog.py" line="+51"/>
         <source>CSV for the trial database</source>
         <translation>CSV pour la base de données de l&apos;essai</translation>
     </message>
@@ -833,12 +833,12 @@
         <translation>JSON RECIST</translation>
     </message>
     <message>
-        <location line="+1"/>
-        <source>DICOM SR TID 1500</source>
-        <translation>DICOM SR TID 1500</translation>
+        <location line="+4"/>
+        <source>DICOM SR TID 1500, key images beside it (KOS)</source>
+        <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="+2"/>
         <source>PDF response report</source>
         <translation>Rapport de réponse PDF</translation>
     </message>
@@ -859,11 +859,11 @@
     </message>
     <message>
         <location line="+18"/>
-        <source>The format follows the extension: .csv, .json, .dcm (DICOM SR) or .pdf.</source>
-        <translation>Le format suit l&apos;extension&#xa0;: .csv, .json, .dcm (DICOM SR) ou .pdf.</translation>
+        <source>The format follows the extension: .csv, .json, .dcm (DICOM SR; its key images are written beside it as NAME_kos.dcm, a DICOM KOS) or .pdf.</source>
+        <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+80"/>
+        <location line="+81"/>
         <source>Export failed: {error}</source>
         <translation>Échec de l&apos;export&#xa0;: {error}</translation>
     </message>
@@ -876,7 +876,7 @@
 <context>
     <name>FusedViewport</name>
     <message>
-        <location filename="../../src/namecar_viewer/gui/fusion/viewports.py" line="+177"/>
+        <location filename="../../src/namecar_viewer/gui/fusion/viewports.py" line="+178"/>
         <source>SUV after the registration is accepted</source>
         <translation>SUV une fois le recalage accepté</translation>
     </message>
@@ -903,7 +903,7 @@ Recalez (automatiquement ou manuellement) et acceptez d&apos;abord.</translation
         <translation>RECALAGE CANDIDAT - non accepté</translation>
     </message>
     <message>
-        <location line="+21"/>
+        <location line="+22"/>
         <source>+ PET {cmap} {lo:g}-{hi:g} {unit} ({opacity:.0%})</source>
         <translation>+ TEP {cmap} {lo:g}-{hi:g} {unit} ({opacity:.0%})</translation>
     </message>
@@ -1045,6 +1045,64 @@ Recalez (automatiquement ou manuellement) et acceptez d&apos;abord.</translation
     </message>
 </context>
 <context>
+    <name>KeyImageFlagger</name>
+    <message>
+        <location filename="../../src/namecar_viewer/gui/key_images.py" line="+41"/>
+        <source>Flag &amp;key image (K again unflags it)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Flag the slice on screen as a key image of the read (exported in the KOS beside the SR and shown in the PDF); each lesion&apos;s measured slice is one already.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+46"/>
+        <source>No image in the active viewport to flag as a key image.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Key images are stored images: show the series in its acquisition plane to flag a slice (this view is a reformat).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+59"/>
+        <source>This study is not a timepoint of the RECIST read: add it first (File &gt; Add the active study to the RECIST read as a timepoint).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>{image} is a key image already: {lesions} measured on it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Flag key image</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Unflag key image</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Key image flagged: {image}. K again unflags it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Key image unflagged: {image}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>image {number}</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>LesionRole</name>
     <message>
         <location filename="../../src/namecar_viewer/gui/app_texts.py" line="-76"/>
@@ -1113,29 +1171,29 @@ Recalez (automatiquement ou manuellement) et acceptez d&apos;abord.</translation
 <context>
     <name>LesionTablePanel</name>
     <message>
-        <location filename="../../src/namecar_viewer/gui/panels/lesion_table.py" line="+63"/>
+        <location filename="../../src/namecar_viewer/gui/panels/lesion_table.py" line="+64"/>
         <source>Lesion</source>
         <translation>Lésion</translation>
     </message>
     <message>
         <location line="+1"/>
-        <location line="+371"/>
+        <location line="+418"/>
         <source>Role</source>
         <translation>Rôle</translation>
     </message>
     <message>
-        <location line="-370"/>
-        <location line="+377"/>
+        <location line="-417"/>
+        <location line="+424"/>
         <source>Site</source>
         <translation>Localisation</translation>
     </message>
     <message>
-        <location line="-335"/>
+        <location line="-382"/>
         <source>marked ({kinds})</source>
         <translation>marquée ({kinds})</translation>
     </message>
     <message>
-        <location line="+53"/>
+        <location line="+98"/>
         <source>{label} has no measurement yet: nothing to go to.</source>
         <translation>{label} n&apos;a pas encore de mesure&#xa0;: rien à afficher.</translation>
     </message>
@@ -1150,7 +1208,7 @@ Recalez (automatiquement ou manuellement) et acceptez d&apos;abord.</translation
         <translation> (reportée depuis {label})</translation>
     </message>
     <message>
-        <location line="+7"/>
+        <location line="+9"/>
         <source>; the {label} study is not on screen</source>
         <translation>&#xa0;; l&apos;examen {label} n&apos;est pas affiché</translation>
     </message>
@@ -1353,14 +1411,14 @@ J{n}</translation>
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../src/namecar_viewer/gui/main_window.py" line="+164"/>
-        <location line="+574"/>
+        <location filename="../../src/namecar_viewer/gui/main_window.py" line="+198"/>
+        <location line="+609"/>
         <location filename="../../src/namecar_viewer/gui/signing.py" line="+400"/>
         <source>NAMECAR Viewer</source>
         <translation>NAMECAR Viewer</translation>
     </message>
     <message>
-        <location line="-546"/>
+        <location line="-581"/>
         <source>No studies yet. File &gt; Import (Ctrl+I) or Open folder.</source>
         <translation>Aucun examen pour l&apos;instant. Fichier &gt; Importer (Ctrl+I) ou Ouvrir un dossier.</translation>
     </message>
@@ -1370,7 +1428,7 @@ J{n}</translation>
         <translation>Examens</translation>
     </message>
     <message>
-        <location line="+22"/>
+        <location line="+26"/>
         <source>Ready</source>
         <translation>Prêt</translation>
     </message>
@@ -1495,7 +1553,7 @@ J{n}</translation>
         <translation>Afficher le &amp;navigateur d&apos;examens</translation>
     </message>
     <message>
-        <location line="+5"/>
+        <location line="+6"/>
         <source>MRI-&amp;PET layout (MRI, PET in SUV, fusion, MIP)</source>
         <translation>Disposition IRM-&amp;TEP (IRM, TEP en SUV, fusion, MIP)</translation>
     </message>
@@ -1635,7 +1693,12 @@ J{n}</translation>
         <translation>Langue du système</translation>
     </message>
     <message>
-        <location line="+23"/>
+        <location line="+20"/>
+        <source>&amp;Theme</source>
+        <translation>&amp;Thème</translation>
+    </message>
+    <message>
+        <location line="+33"/>
         <source>Language: {name}.</source>
         <translation>Langue&#xa0;: {name}.</translation>
     </message>
@@ -1717,7 +1780,7 @@ J{n}</translation>
 <context>
     <name>MeasurementLayer</name>
     <message>
-        <location filename="../../src/namecar_viewer/gui/tools/layer.py" line="+285"/>
+        <location filename="../../src/namecar_viewer/gui/tools/layer.py" line="+287"/>
         <source> (no lesion)</source>
         <translation> (sans lésion)</translation>
     </message>
@@ -1727,7 +1790,7 @@ J{n}</translation>
         <translation> (Entrée&#xa0;: accepter)</translation>
     </message>
     <message>
-        <location line="+86"/>
+        <location line="+84"/>
         <source>mean {mean:.1f} SD {sd:.1f}{unit}</source>
         <translation>moyenne {mean:.1f} ET {sd:.1f}{unit}</translation>
     </message>
@@ -1737,7 +1800,12 @@ J{n}</translation>
         <translation>min {low:.1f} max {high:.1f}{unit}</translation>
     </message>
     <message>
-        <location line="+87"/>
+        <location line="+8"/>
+        <source>SUVpeak {peak:.2f}{unit} (1 cm3 sphere)</source>
+        <translation>SUVpeak {peak:.2f}{unit} (sphère de 1 cm3)</translation>
+    </message>
+    <message>
+        <location line="+109"/>
         <source>No read is open for this study: nothing was recorded.</source>
         <translation>Aucune lecture n&apos;est ouverte pour cet examen&#xa0;: rien n&apos;a été enregistré.</translation>
     </message>
@@ -1895,7 +1963,7 @@ J{n}</translation>
         <translation>Impossible de charger l&apos;IRM&#xa0;: {reason}</translation>
     </message>
     <message>
-        <location line="+18"/>
+        <location line="+21"/>
         <source>NAMECAR Viewer - MRI-PET</source>
         <translation>NAMECAR Viewer - IRM-TEP</translation>
     </message>
@@ -2118,12 +2186,12 @@ J{n}</translation>
 <context>
     <name>PdfReport</name>
     <message>
-        <location filename="../../src/namecar_viewer/gui/reports/pdf_report.py" line="+96"/>
+        <location filename="../../src/namecar_viewer/gui/reports/pdf_report.py" line="+101"/>
         <source>NAMECAR response report {subject}</source>
         <translation>Rapport de réponse NAMECAR {subject}</translation>
     </message>
     <message>
-        <location line="+58"/>
+        <location line="+57"/>
         <source>draft</source>
         <translation>brouillon</translation>
     </message>
@@ -2138,7 +2206,7 @@ J{n}</translation>
         <translation>{subject} - {status} - page {n}</translation>
     </message>
     <message>
-        <location line="+42"/>
+        <location line="+56"/>
         <source>NAMECAR response report - RECIST 1.1</source>
         <translation>Rapport de réponse NAMECAR - RECIST 1.1</translation>
     </message>
@@ -2214,13 +2282,73 @@ J{n}</translation>
     </message>
     <message>
         <location line="+1"/>
-        <source>vs BL</source>
-        <translation>vs réf.</translation>
+        <source>vs baseline</source>
+        <translation>vs référence</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Non-target</source>
+        <translation>Non cibles</translation>
     </message>
     <message>
         <location line="+1"/>
+        <source>New lesions</source>
+        <translation>Nouvelles lésions</translation>
+    </message>
+    <message>
+        <location line="+112"/>
+        <source>Key images: each lesion at each timepoint (10 mm or less: enlarged, calipers beside it)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+47"/>
+        <source>Key images flagged by the reader</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+17"/>
+        <source>image {number}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+22"/>
+        <source>not measured</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>source image unknown</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>source image not found</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>image unreadable</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>drawn off the image plane</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+66"/>
+        <source>enlarged x{zoom}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="-272"/>
         <source>Nadir</source>
         <translation>Nadir</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>vs nadir</source>
+        <translation>vs nadir</translation>
     </message>
     <message>
         <location line="+1"/>
@@ -2228,17 +2356,7 @@ J{n}</translation>
         <translation>Cibles</translation>
     </message>
     <message>
-        <location line="+1"/>
-        <source>Non-tgt</source>
-        <translation>Non cibles</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>New</source>
-        <translation>Nouv.</translation>
-    </message>
-    <message>
-        <location line="+1"/>
+        <location line="+3"/>
         <source>Overall</source>
         <translation>Globale</translation>
     </message>
@@ -2248,7 +2366,7 @@ J{n}</translation>
         <translation>Motifs</translation>
     </message>
     <message>
-        <location line="+9"/>
+        <location line="+11"/>
         <source>NAMECAR eligibility (pre-treatment baseline vs inclusion)</source>
         <translation>Éligibilité NAMECAR (référence pré-thérapeutique vs inclusion)</translation>
     </message>
@@ -2256,11 +2374,6 @@ J{n}</translation>
         <location line="+26"/>
         <source>Response over time</source>
         <translation>Réponse au cours du temps</translation>
-    </message>
-    <message>
-        <location line="+28"/>
-        <source>Key images: each target lesion at each timepoint, measurement drawn</source>
-        <translation>Images clés&#xa0;: chaque lésion cible à chaque évaluation, mesure tracée</translation>
     </message>
 </context>
 <context>
@@ -2334,7 +2447,7 @@ J{n}</translation>
 <context>
     <name>PetLesionPanel</name>
     <message>
-        <location filename="../../src/namecar_viewer/gui/fusion/lesion_dock.py" line="+33"/>
+        <location filename="../../src/namecar_viewer/gui/fusion/lesion_dock.py" line="+50"/>
         <source>Lesion id</source>
         <translation>Id. lésion</translation>
     </message>
@@ -2350,8 +2463,8 @@ J{n}</translation>
     </message>
     <message>
         <location line="+3"/>
-        <source>MRI/CT size (mm)</source>
-        <translation>Taille IRM/TDM (mm)</translation>
+        <source>MRI/CT size</source>
+        <translation>Taille IRM/TDM</translation>
     </message>
     <message>
         <location line="+4"/>
@@ -2369,7 +2482,7 @@ J{n}</translation>
         <translation>parotide</translation>
     </message>
     <message>
-        <location line="+17"/>
+        <location line="+21"/>
         <source>lesion id (from the read, e.g. T1)</source>
         <translation>id. de la lésion (de la lecture, p. ex. T1)</translation>
     </message>
@@ -2379,7 +2492,7 @@ J{n}</translation>
         <translation>Ajouter une lésion au réticule</translation>
     </message>
     <message>
-        <location line="+10"/>
+        <location line="+8"/>
         <source>Set reference at crosshair</source>
         <translation>Placer la référence au réticule</translation>
     </message>
@@ -2404,19 +2517,207 @@ J{n}</translation>
         <translation>Seuil MTV&#xa0;:</translation>
     </message>
     <message>
-        <location line="+9"/>
+        <location line="+12"/>
         <source>SUV in g/ml (SUVbw); MTV inside the threshold; TBR = SUVmax / reference mean.</source>
         <translation>SUV en g/ml (SUVbw)&#xa0;; MTV au-dessus du seuil&#xa0;; TBR = SUVmax / moyenne de la référence.</translation>
     </message>
     <message>
-        <location line="+13"/>
+        <location line="+81"/>
         <source>Place the crosshair on the PET or a linked view first.</source>
         <translation>Placez d&apos;abord le réticule sur la TEP ou une vue liée.</translation>
     </message>
     <message>
-        <location line="+55"/>
+        <location line="+40"/>
+        <source>MRI-PET record, lesion {label} {timepoint}</source>
+        <translation>Relecture IRM-TEP, lésion {label} {timepoint}</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>RECIST read, lesion {label} at {timepoint}</source>
+        <translation>Relecture RECIST, lésion {label} à {timepoint}</translation>
+    </message>
+    <message>
+        <location line="+46"/>
         <source>Values in {unit}; MTV at {threshold}.</source>
         <translation>Valeurs en {unit}&#xa0;; MTV à {threshold}.</translation>
+    </message>
+</context>
+<context>
+    <name>ProposalFlow</name>
+    <message>
+        <location filename="../../src/namecar_viewer/gui/tools/proposals.py" line="+218"/>
+        <source>Proposed measurements: next lesion</source>
+        <translation>Mesures proposées&#xa0;: lésion suivante</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Proposed measurements: previous lesion</source>
+        <translation>Mesures proposées&#xa0;: lésion précédente</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Proposed measurements: absent</source>
+        <translation>Mesures proposées&#xa0;: absente</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Proposed measurements: too small to measure</source>
+        <translation>Mesures proposées&#xa0;: trop petite pour être mesurée</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Proposed measurements: not evaluable</source>
+        <translation>Mesures proposées&#xa0;: non évaluable</translation>
+    </message>
+    <message>
+        <location line="+16"/>
+        <source>Proposed measurements: accept (or confirm the previous answer)</source>
+        <translation>Mesures proposées&#xa0;: accepter (ou confirmer la réponse précédente)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Enter</source>
+        <translation>Entrée</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>P (Pan when no proposals are shown)</source>
+        <translation>P (déplacement quand aucune proposition n&apos;est affichée)</translation>
+    </message>
+    <message>
+        <location line="+92"/>
+        <source>Proposed measurements: waiting for the CT to load.</source>
+        <translation>Mesures proposées&#xa0;: en attente du chargement de la TDM.</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>This read is view only.</source>
+        <translation>Cette lecture est en consultation seule.</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Proposed measurements are made on the CT of a follow-up of the RECIST read.</source>
+        <translation>Les mesures proposées se font sur la TDM d&apos;un suivi de la lecture RECIST.</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>Proposed measurements are made at follow-ups: at the baseline, choose the lesions with the measurement tools.</source>
+        <translation>Les mesures proposées se font aux suivis&#xa0;: à la référence, choisissez les lésions avec les outils de mesure.</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>No lesion of the read is expected at {label}.</source>
+        <translation>Aucune lésion de la lecture n&apos;est attendue à {label}.</translation>
+    </message>
+    <message>
+        <location line="+233"/>
+        <source>{label}: back to the proposal; Enter accepts it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>{label}: nothing found near where it is expected. 0 absent, S too small, U not evaluable, or click the lesion.</source>
+        <translation>{label}&#xa0;: rien trouvé près de sa position attendue. 0 absente, S trop petite, U non évaluable, ou cliquez sur la lésion.</translation>
+    </message>
+    <message>
+        <location line="+28"/>
+        <source>Nothing stored.</source>
+        <translation>Rien n&apos;a été enregistré.</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>&lt;b&gt;{label}: {size}&lt;/b&gt; (proposed here): which lesion?</source>
+        <translation>&lt;b&gt;{label}&#xa0;: {size}&lt;/b&gt; (proposée ici)&#xa0;: quelle lésion&#xa0;?</translation>
+    </message>
+    <message>
+        <location line="+33"/>
+        <source>Other edits came since: use Edit &gt; Undo step by step.</source>
+        <translation>D&apos;autres modifications ont suivi&#xa0;: utilisez Édition &gt; Annuler pas à pas.</translation>
+    </message>
+    <message>
+        <location line="+24"/>
+        <source>recorded</source>
+        <translation>enregistrée</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{label} ({role}, {site}) at {timepoint}: {answer}</source>
+        <translation>{label} ({role}, {site}) à {timepoint}&#xa0;: {answer}</translation>
+    </message>
+    <message>
+        <location line="+16"/>
+        <source>Every lesion expected at {label} is assessed: Ctrl+Shift+G signs it, Alt+1 brings the next CT.</source>
+        <translation>Toutes les lésions attendues à {label} sont évaluées&#xa0;: Ctrl+Maj+G pour signer, Alt+1 pour la TDM suivante.</translation>
+    </message>
+    <message>
+        <location line="+105"/>
+        <source>{label} {site} ({role}), {n}/{count} at {timepoint}</source>
+        <translation>{label} {site} ({role}), {n}/{count} à {timepoint}</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>assessed: {answer}</source>
+        <translation>évaluée&#xa0;: {answer}</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>proposed {size}: Enter accepts</source>
+        <translation>proposée {size}&#xa0;: Entrée pour accepter</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>proposed, edited: {size}; Enter accepts</source>
+        <translation>proposée, modifiée&#xa0;: {size}&#xa0;; Entrée pour accepter</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>yours: {size}; Enter accepts</source>
+        <translation>votre mesure&#xa0;: {size}&#xa0;; Entrée pour accepter</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>{status} at {timepoint}? Enter confirms</source>
+        <translation>{status} à {timepoint}&#xa0;? Entrée pour confirmer</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>{status}? Enter confirms</source>
+        <translation>{status}&#xa0;? Entrée pour confirmer</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>never located: click it</source>
+        <translation>jamais localisée&#xa0;: cliquez dessus</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>not found near where it is expected</source>
+        <translation>non trouvée près de sa position attendue</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source> (timepoints not aligned)</source>
+        <translation> (évaluations non alignées)</translation>
+    </message>
+    <message>
+        <location line="+18"/>
+        <source> (Enter: accept)</source>
+        <translation> (Entrée&#xa0;: accepter)</translation>
+    </message>
+    <message>
+        <location line="+28"/>
+        <source>{label}: {status}? (Enter)</source>
+        <translation>{label}&#xa0;: {status}&#xa0;? (Entrée)</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>{label}: not found here</source>
+        <translation>{label}&#xa0;: non trouvée ici</translation>
+    </message>
+    <message>
+        <location line="+16"/>
+        <source>Enter accept · drag a handle to edit · click the lesion · 0 absent · S too small · U not evaluable · N/P next/previous lesion</source>
+        <translation>Entrée accepter · glisser une poignée pour modifier · cliquer sur la lésion · 0 absente · S trop petite · U non évaluable · N/P lésion suivante/précédente</translation>
     </message>
 </context>
 <context>
@@ -2720,7 +3021,7 @@ J{n}</translation>
 <context>
     <name>ReadController</name>
     <message>
-        <location filename="../../src/namecar_viewer/gui/tools/controller.py" line="+66"/>
+        <location filename="../../src/namecar_viewer/gui/tools/controller.py" line="+67"/>
         <source>&amp;Line (length)</source>
         <translation>&amp;Ligne (longueur)</translation>
     </message>
@@ -2760,7 +3061,12 @@ J{n}</translation>
         <translation>VOI &amp;sphère (3D)</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+3"/>
+        <source>Proposed &amp;measurements at a follow-up (each lesion found again, Enter accepts)</source>
+        <translation>&amp;Mesures proposées à un suivi (chaque lésion retrouvée, Entrée valide)</translation>
+    </message>
+    <message>
+        <location line="+9"/>
         <source>Line</source>
         <translation>Ligne</translation>
     </message>
@@ -2800,12 +3106,17 @@ J{n}</translation>
         <translation>Sphère</translation>
     </message>
     <message>
+        <location line="+1"/>
+        <source>Proposals</source>
+        <translation>Propositions</translation>
+    </message>
+    <message>
         <location line="+122"/>
         <source>Lesions</source>
         <translation>Lésions</translation>
     </message>
     <message>
-        <location line="+26"/>
+        <location line="+28"/>
         <source>&amp;Edit</source>
         <translation>É&amp;dition</translation>
     </message>
@@ -2950,7 +3261,7 @@ Double-click a series in the study browser, or drag it here.</source>
 Double-cliquez sur une série dans le navigateur d&apos;examens, ou faites-la glisser ici.</translation>
     </message>
     <message>
-        <location line="+48"/>
+        <location line="+50"/>
         <source>Loading %p%</source>
         <translation>Chargement %p%</translation>
     </message>
@@ -3316,7 +3627,7 @@ Double-cliquez sur une série dans le navigateur d&apos;examens, ou faites-la gl
 <context>
     <name>ResponseDock</name>
     <message>
-        <location filename="../../src/namecar_viewer/gui/panels/response_panel.py" line="+431"/>
+        <location filename="../../src/namecar_viewer/gui/panels/response_panel.py" line="+462"/>
         <source>Response (RECIST 1.1)</source>
         <translation>Réponse (RECIST 1.1)</translation>
     </message>
@@ -3372,7 +3683,7 @@ Double-cliquez sur une série dans le navigateur d&apos;examens, ou faites-la gl
 <context>
     <name>ResponsePanel</name>
     <message>
-        <location filename="../../src/namecar_viewer/gui/panels/response_panel.py" line="-411"/>
+        <location filename="../../src/namecar_viewer/gui/panels/response_panel.py" line="-442"/>
         <source>Timepoint</source>
         <translation>Évaluation</translation>
     </message>
@@ -3467,7 +3778,7 @@ Double-cliquez sur une série dans le navigateur d&apos;examens, ou faites-la gl
         <translation>Référence RECIST des lignes ci-dessous, enregistrée avec la lecture. L&apos;éligibilité NAMECAR compare toujours la référence pré-thérapeutique à l&apos;examen d&apos;inclusion&#xa0;; le suivi de la SSP peut repartir d&apos;une nouvelle référence à l&apos;examen d&apos;inclusion (randomisation).</translation>
     </message>
     <message>
-        <location line="+33"/>
+        <location line="+34"/>
         <source>Reasons</source>
         <translation>Motifs</translation>
     </message>
@@ -3498,13 +3809,13 @@ Double-cliquez sur une série dans le navigateur d&apos;examens, ou faites-la gl
     </message>
     <message>
         <location line="+5"/>
-        <location line="+54"/>
+        <location line="+84"/>
         <source>Cannot evaluate: {error}</source>
         <translation>Évaluation impossible&#xa0;: {error}</translation>
     </message>
     <message>
-        <location line="-53"/>
-        <location line="+54"/>
+        <location line="-83"/>
+        <location line="+84"/>
         <source>Note: {note}</source>
         <translation>Remarque&#xa0;: {note}</translation>
     </message>
@@ -3665,12 +3976,17 @@ Double-cliquez sur une série dans le navigateur d&apos;examens, ou faites-la gl
         <translation>{label} déverrouillée&#xa0;: la version signée est conservée&#xa0;; signer à nouveau écrira la version {version}.</translation>
     </message>
     <message>
-        <location line="+85"/>
+        <location line="+101"/>
         <source>Exported {format} to {path}</source>
         <translation>{format} exporté vers {path}</translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location line="+4"/>
+        <source>, key images to {path}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
         <source> (blinded)</source>
         <translation> (aveugle)</translation>
     </message>
@@ -3701,7 +4017,7 @@ Double-cliquez sur une série dans le navigateur d&apos;examens, ou faites-la gl
 <context>
     <name>Shortcuts</name>
     <message>
-        <location filename="../../src/namecar_viewer/gui/main_window.py" line="-703"/>
+        <location filename="../../src/namecar_viewer/gui/main_window.py" line="-772"/>
         <source>File</source>
         <translation>Fichier</translation>
     </message>
@@ -3834,7 +4150,7 @@ Double-cliquez sur une série dans le navigateur d&apos;examens, ou faites-la gl
         <translation>Raccourcis clavier</translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location line="+2"/>
         <source>Menu</source>
         <translation>Menu</translation>
     </message>
@@ -3852,7 +4168,7 @@ Double-cliquez sur une série dans le navigateur d&apos;examens, ou faites-la gl
 <context>
     <name>SignDialog</name>
     <message>
-        <location filename="../../src/namecar_viewer/gui/signing.py" line="-677"/>
+        <location filename="../../src/namecar_viewer/gui/signing.py" line="-698"/>
         <source>Sign timepoint read</source>
         <translation>Signer la lecture d&apos;une évaluation</translation>
     </message>
@@ -4004,7 +4320,7 @@ Double-cliquez sur une série dans le navigateur d&apos;examens, ou faites-la gl
 <context>
     <name>SliceViewport</name>
     <message>
-        <location filename="../../src/namecar_viewer/gui/viewport.py" line="+135"/>
+        <location filename="../../src/namecar_viewer/gui/viewport.py" line="+142"/>
         <source>stored values (raw, not SUV)</source>
         <translation>valeurs stockées (brutes, pas en SUV)</translation>
     </message>
@@ -4016,14 +4332,14 @@ Double-click a series in the study browser.</source>
 Double-cliquez sur une série dans le navigateur d&apos;examens.</translation>
     </message>
     <message>
-        <location line="+340"/>
+        <location line="+431"/>
         <source>Cannot show this stack:
 {reason}</source>
         <translation>Impossible d&apos;afficher cette pile&#xa0;:
 {reason}</translation>
     </message>
     <message>
-        <location line="+111"/>
+        <location line="+127"/>
         <source>Im: {index}/{count}</source>
         <translation>Im&#xa0;: {index}/{count}</translation>
     </message>
@@ -4257,9 +4573,22 @@ Modalités&#xa0;: {modalities}</translation>
     </message>
 </context>
 <context>
+    <name>Theme</name>
+    <message>
+        <location filename="../../src/namecar_viewer/gui/theme.py" line="+22"/>
+        <source>Dark (reading room)</source>
+        <translation>Sombre (salle de lecture)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Light</source>
+        <translation>Clair</translation>
+    </message>
+</context>
+<context>
     <name>TimepointRole</name>
     <message>
-        <location line="-42"/>
+        <location filename="../../src/namecar_viewer/gui/app_texts.py" line="-42"/>
         <source>pre treatment baseline</source>
         <translation>référence pré-thérapeutique</translation>
     </message>
@@ -4379,12 +4708,67 @@ Modalités&#xa0;: {modalities}</translation>
 <context>
     <name>WorklistDock</name>
     <message>
-        <location filename="../../src/namecar_viewer/gui/worklist.py" line="-208"/>
+        <location filename="../../src/namecar_viewer/gui/worklist.py" line="-398"/>
         <source>Worklist</source>
         <translation>Liste de travail</translation>
     </message>
     <message>
-        <location line="+50"/>
+        <location line="+69"/>
+        <source>, {s:.0f} s left</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Prefetching {patient}: study {i} of {n}, {done}/{total} images, {rate:.0f} MB/s{left}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+13"/>
+        <source>Prefetch paused: disk budget full ({used:.1f} of {budget:.1f} GB)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Prefetch failed: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Next cases prefetched ({used:.1f} GB local)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+26"/>
+        <source>Fetching the studies of this case...</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Cancel</source>
+        <translation type="unfinished">Annuler</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Fetching images</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+27"/>
+        <source>{done} of {total} images, {rate:.0f} MB/s, {left:.0f} s left</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+26"/>
+        <source>Not every study of this case arrived; open it again to resume.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Fetching failed: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+62"/>
         <source>Opened {subject} {timepoint}</source>
         <translation>{subject} {timepoint} ouvert</translation>
     </message>
@@ -4397,7 +4781,7 @@ Modalités&#xa0;: {modalities}</translation>
 <context>
     <name>WorklistPanel</name>
     <message>
-        <location line="-211"/>
+        <location line="-408"/>
         <source>Subject</source>
         <translation>Sujet</translation>
     </message>
@@ -4440,37 +4824,42 @@ Modalités&#xa0;: {modalities}</translation>
 <context>
     <name>_Chart</name>
     <message>
-        <location filename="../../src/namecar_viewer/gui/panels/charts.py" line="+123"/>
+        <location filename="../../src/namecar_viewer/gui/panels/charts.py" line="+128"/>
+        <location line="+334"/>
         <source>No response to chart yet</source>
         <translation>Aucune réponse à représenter pour le moment</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="-332"/>
+        <location line="+334"/>
         <source>Not evaluable: see the message above</source>
         <translation>Non évaluable&#xa0;: voir le message ci-dessus</translation>
     </message>
     <message>
-        <location line="+75"/>
+        <location line="-238"/>
         <source>Sum of target diameters</source>
         <translation>Somme des diamètres des cibles</translation>
     </message>
     <message>
-        <location line="+33"/>
+        <location line="+27"/>
+        <location line="+313"/>
         <source>{response} ≤ {mm:.1f} mm (-30%)</source>
         <translation>{response} ≤ {mm:.1f} mm (-30&#xa0;%)</translation>
     </message>
     <message>
-        <location line="+30"/>
+        <location line="-283"/>
+        <location line="+305"/>
         <source>{response} ≥ {mm:.1f} mm</source>
         <translation>{response} ≥ {mm:.1f} mm</translation>
     </message>
     <message>
-        <location line="+30"/>
+        <location line="-275"/>
+        <location line="+323"/>
         <source>nadir</source>
         <translation>nadir</translation>
     </message>
     <message>
-        <location line="+6"/>
+        <location line="-317"/>
         <source>Spider plot: change of each target from baseline</source>
         <translation>Graphique en araignée&#xa0;: variation de chaque cible depuis la référence</translation>
     </message>
@@ -4481,8 +4870,19 @@ Modalités&#xa0;: {modalities}</translation>
     </message>
     <message>
         <location line="+43"/>
+        <location line="+321"/>
         <source> (primary)</source>
         <translation> (primitive)</translation>
+    </message>
+    <message>
+        <location line="-64"/>
+        <source>{label}{when}: sum {mm:.1f} mm</source>
+        <translation>{label}{when} : somme {mm:.1f} mm</translation>
+    </message>
+    <message>
+        <location line="+82"/>
+        <source>{lesion} at {label}: {pct:+.1f}% from baseline</source>
+        <translation>{lesion} à {label} : {pct:+.1f} % par rapport à la référence</translation>
     </message>
 </context>
 <context>
@@ -6120,6 +6520,24 @@ Modalités&#xa0;: {modalities}</translation>
         <location line="+16"/>
         <source>Create lesion {label}</source>
         <translation>Créer la lésion {label}</translation>
+    </message>
+</context>
+<context>
+    <name>proposals</name>
+    <message>
+        <location filename="../../src/namecar_viewer/app/proposals.py" line="+790"/>
+        <source>Accept the proposed measurement of {label}</source>
+        <translation>Accepter la mesure proposée de {label}</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Measure {label}</source>
+        <translation>Mesurer {label}</translation>
+    </message>
+    <message>
+        <location line="+36"/>
+        <source>Set the status of {label}</source>
+        <translation>Définir le statut de {label}</translation>
     </message>
 </context>
 <context>
