@@ -835,7 +835,7 @@
     <message>
         <location line="+4"/>
         <source>DICOM SR TID 1500, key images beside it (KOS)</source>
-        <translation type="unfinished"></translation>
+        <translation>DICOM SR TID 1500, images clés à côté (KOS)</translation>
     </message>
     <message>
         <location line="+2"/>
@@ -860,7 +860,7 @@
     <message>
         <location line="+18"/>
         <source>The format follows the extension: .csv, .json, .dcm (DICOM SR; its key images are written beside it as NAME_kos.dcm, a DICOM KOS) or .pdf.</source>
-        <translation type="unfinished"></translation>
+        <translation>Le format suit l&apos;extension&#xa0;: .csv, .json, .dcm (DICOM SR&#xa0;; ses images clés sont écrites à côté sous le nom NOM_kos.dcm, un KOS DICOM) ou .pdf.</translation>
     </message>
     <message>
         <location line="+81"/>
@@ -1049,57 +1049,57 @@ Recalez (automatiquement ou manuellement) et acceptez d&apos;abord.</translation
     <message>
         <location filename="../../src/namecar_viewer/gui/key_images.py" line="+41"/>
         <source>Flag &amp;key image (K again unflags it)</source>
-        <translation type="unfinished"></translation>
+        <translation>Marquer l&apos;image &amp;clé (K à nouveau retire la marque)</translation>
     </message>
     <message>
         <location line="+7"/>
         <source>Flag the slice on screen as a key image of the read (exported in the KOS beside the SR and shown in the PDF); each lesion&apos;s measured slice is one already.</source>
-        <translation type="unfinished"></translation>
+        <translation>Marque la coupe affichée comme image clé de la lecture (exportée dans le KOS à côté du SR et montrée dans le PDF)&#xa0;; la coupe mesurée de chaque lésion en est déjà une.</translation>
     </message>
     <message>
         <location line="+46"/>
         <source>No image in the active viewport to flag as a key image.</source>
-        <translation type="unfinished"></translation>
+        <translation>Aucune image dans la fenêtre active à marquer comme image clé.</translation>
     </message>
     <message>
         <location line="+4"/>
         <source>Key images are stored images: show the series in its acquisition plane to flag a slice (this view is a reformat).</source>
-        <translation type="unfinished"></translation>
+        <translation>Les images clés sont des images enregistrées&#xa0;: affichez la série dans son plan d&apos;acquisition pour marquer une coupe (cette vue est une reconstruction).</translation>
     </message>
     <message>
         <location line="+59"/>
         <source>This study is not a timepoint of the RECIST read: add it first (File &gt; Add the active study to the RECIST read as a timepoint).</source>
-        <translation type="unfinished"></translation>
+        <translation>Cet examen n&apos;est pas une évaluation de la lecture RECIST&#xa0;: ajoutez-le d&apos;abord (Fichier &gt; Ajouter l&apos;examen actif à la lecture RECIST comme évaluation).</translation>
     </message>
     <message>
         <location line="+10"/>
         <source>{image} is a key image already: {lesions} measured on it.</source>
-        <translation type="unfinished"></translation>
+        <translation>{image} est déjà une image clé&#xa0;: {lesions} y est mesurée.</translation>
     </message>
     <message>
         <location line="+6"/>
         <source>Flag key image</source>
-        <translation type="unfinished"></translation>
+        <translation>Marquer une image clé</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Unflag key image</source>
-        <translation type="unfinished"></translation>
+        <translation>Retirer la marque d&apos;image clé</translation>
     </message>
     <message>
         <location line="+8"/>
         <source>Key image flagged: {image}. K again unflags it.</source>
-        <translation type="unfinished"></translation>
+        <translation>Image clé marquée&#xa0;: {image}. K à nouveau retire la marque.</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Key image unflagged: {image}.</source>
-        <translation type="unfinished"></translation>
+        <translation>Marque d&apos;image clé retirée&#xa0;: {image}.</translation>
     </message>
     <message>
         <location line="+12"/>
         <source>image {number}</source>
-        <translation type="unfinished"></translation>
+        <translation>image {number}</translation>
     </message>
 </context>
 <context>
@@ -2298,47 +2298,47 @@ J{n}</translation>
     <message>
         <location line="+112"/>
         <source>Key images: each lesion at each timepoint (10 mm or less: enlarged, calipers beside it)</source>
-        <translation type="unfinished"></translation>
+        <translation>Images clés&#xa0;: chaque lésion à chaque évaluation (10&#xa0;mm ou moins&#xa0;: agrandie, mesures tracées à côté)</translation>
     </message>
     <message>
         <location line="+47"/>
         <source>Key images flagged by the reader</source>
-        <translation type="unfinished"></translation>
+        <translation>Images clés marquées par le lecteur</translation>
     </message>
     <message>
         <location line="+17"/>
         <source>image {number}</source>
-        <translation type="unfinished"></translation>
+        <translation>image {number}</translation>
     </message>
     <message>
         <location line="+22"/>
         <source>not measured</source>
-        <translation type="unfinished"></translation>
+        <translation>non mesurée</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>source image unknown</source>
-        <translation type="unfinished"></translation>
+        <translation>image source inconnue</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>source image not found</source>
-        <translation type="unfinished"></translation>
+        <translation>image source introuvable</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>image unreadable</source>
-        <translation type="unfinished"></translation>
+        <translation>image illisible</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>drawn off the image plane</source>
-        <translation type="unfinished"></translation>
+        <translation>tracée hors du plan de l&apos;image</translation>
     </message>
     <message>
         <location line="+66"/>
         <source>enlarged x{zoom}</source>
-        <translation type="unfinished"></translation>
+        <translation>agrandie x{zoom}</translation>
     </message>
     <message>
         <location line="-272"/>
@@ -3983,7 +3983,7 @@ Double-cliquez sur une série dans le navigateur d&apos;examens, ou faites-la gl
     <message>
         <location line="+4"/>
         <source>, key images to {path}</source>
-        <translation type="unfinished"></translation>
+        <translation>, images clés vers {path}</translation>
     </message>
     <message>
         <location line="+4"/>

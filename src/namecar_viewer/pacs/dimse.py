@@ -165,9 +165,18 @@ RECEIVE_PDU_SIZE = 4 << 20
 _RUN_LOOP_DELAY = 0.0002  # pynetdicom's reactor sleeps 1 ms when idle: 0.2 ms between PDUs
 
 
+def _quiet_pynetdicom() -> None:
+    """No per-message debug logging handlers (pynetdicom binds them to every association and
+    formats a log record for each DIMSE message even when nothing is logged)."""
+    from pynetdicom import _config
+
+    _config.LOG_HANDLER_LEVEL = "none"
+
+
 def _make_ae(local: LocalAe, node: DimseNode) -> Any:
     from pynetdicom import AE
 
+    _quiet_pynetdicom()
     ae = AE(ae_title=local.ae_title)
     ae.acse_timeout = node.timeout_s
     ae.dimse_timeout = node.timeout_s
@@ -598,6 +607,7 @@ class StoreReceiver:
         with self._lock:
             if self._server is not None:
                 return
+            _quiet_pynetdicom()
             ae = AE(ae_title=self.local.ae_title)
             ae.require_called_aet = True
             for cx in AllStoragePresentationContexts:

@@ -252,15 +252,27 @@ class SeriesWriter:
             self._open.discard(tmp)
 
     def write_instance(self, sop_uid: str, *chunks: bytes | bytearray | memoryview) -> None:
-        """One whole instance given as bytes (its Part 10 encoding, in pieces)."""
-        f = self.open_part()
+        """One whole instance given as bytes (its Part 10 encoding, in pieces): written with
+        plain system calls, the fewest Python steps per instance of a C-GET/C-MOVE."""
+        sop = _safe_uid(sop_uid, "SOP Instance UID")
+        tmp = self.dir / _part_name()
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o644)
+        n = 0
         try:
             for c in chunks:
-                f.write(c)
+                view = memoryview(c)
+                while view:
+                    k = os.write(fd, view)
+                    n += k
+                    view = view[k:]
         except BaseException:
-            self.abort_part(f)
+            os.close(fd)
+            tmp.unlink(missing_ok=True)
             raise
-        self.finish_part(f, sop_uid)
+        os.close(fd)
+        with self._lock:
+            self._done.append((tmp, sop))
+            self.nbytes += n
 
     @property
     def pending(self) -> int:

@@ -3,8 +3,12 @@
 Page 1: subject (or its pseudonym when blinded), reader, the read's status (draft / signed),
 timepoints, the lesion table, the response per timepoint with its reasons and the NAMECAR
 eligibility decision.  Page 2: the sum-over-time chart and the spider plot
-(:mod:`namecar_viewer.gui.panels.charts`).  Then one key image per target lesion per timepoint
-(the source slice around the lesion, windowed, with the measurement drawn from its LPS points).
+(:mod:`namecar_viewer.gui.panels.charts`).  Then the key images
+(:mod:`namecar_viewer.core.reports.key_images`): a row per lesion with a key image (every target,
+a new lesion or a marked non-target too), its measured slice at each timepoint around the
+lesion, windowed, with the measurement drawn from its LPS points; a lesion of 10 mm or less is
+enlarged with its calipers drawn beside it (never over it), the standard view as a thumbnail.
+Last, the slices the reader flagged, whole.
 
 What is written comes from :mod:`namecar_viewer.core.reports.layout` (Qt-free) and
 :func:`namecar_viewer.app.response.evaluate_read`; this module only paints.
@@ -80,7 +84,8 @@ def _paint(
     text = report_text(read, subject_id, blinding, status)
     report = evaluate_read(read)
     file_of: Callable[[str], str | None] | None = getattr(headers, "path", None)
-    keys, warnings = build_key_images(read, file_of)
+    keys = build_key_images(read, file_of)
+    warnings = list(keys.warnings)
 
     writer = QPdfWriter(str(path))
     writer.setResolution(150)
@@ -110,16 +115,15 @@ def _pages(
     read: Read,
     text: Any,
     report: Any,
-    keys: list[Any],
+    keys: Any,
     warnings: list[str],
     blinded: bool,
 ) -> list[str]:
     from PySide6.QtCore import QCoreApplication, QPointF, QRectF, Qt
-    from PySide6.QtGui import QColor, QFont, QImage, QPen
+    from PySide6.QtGui import QColor, QFont, QPen
 
-    from namecar_viewer.core.reads.model import LesionRole
     from namecar_viewer.core.reports.csv_export import blind_dates_in_text
-    from namecar_viewer.core.reports.layout import KeyImage, ordered
+    from namecar_viewer.core.reports.layout import ordered
     from namecar_viewer.core.reports.status import DRAFT
     from namecar_viewer.gui import i18n
     from namecar_viewer.gui.app_texts import (
@@ -376,71 +380,237 @@ def _pages(
     footer(2)
 
     # --- key images ------------------------------------------------------------------------
-    page_no = 3
-    targets = [les.label for les in read.lesions if les.role is LesionRole.TARGET]
+    _key_image_pages(p, writer, text, keys, n_tp, font, footer, W, H)
+    return warnings
+
+
+def _key_image_pages(
+    p: Any,
+    writer: Any,
+    text: Any,
+    keys: Any,
+    n_tp: int,
+    font: Callable[..., Any],
+    footer: Callable[[int], None],
+    W: float,
+    H: float,
+) -> None:
+    """Pages 3...: a row per lesion (its key image at each timepoint), then the flagged images.
+
+    A lesion of 10 mm or less is drawn enlarged (:func:`~namecar_viewer.core.reports.layout.
+    key_image`) with its calipers beside it as dimension lines, never over it, a thumbnail of
+    the standard view in the corner; larger lesions have their calipers drawn over them.
+    """
+    from PySide6.QtCore import QCoreApplication, QRectF, Qt
+    from PySide6.QtGui import QColor
+
+    from namecar_viewer.core.reports.layout import KeyImage
+    from namecar_viewer.gui.app_texts import enum_text, lesion_role_text
+
+    translate = QCoreApplication.translate
     n_cols = max(n_tp, 1)
     cell = min(W / n_cols, 0.19 * H)
-    per_page = max(1, int((H - 80) // (cell + 40)))
-    for start in range(0, len(targets), per_page):
-        writer.newPage()
-        y = 0.0
-        line(
-            translate(
-                "PdfReport", "Key images: each target lesion at each timepoint, measurement drawn"
-            ),
-            13,
-            True,
+    per_page = max(1, int((H - 80) // (cell + 46)))
+    page_no = 3
+
+    def title(s: str) -> float:
+        """The page's title at the top; returns where the content starts."""
+        p.setFont(font(13, True))
+        p.setPen(QColor("#000000"))
+        r = p.boundingRect(QRectF(0, 0, W, 1000), int(Qt.TextFlag.TextWordWrap), s)
+        p.drawText(QRectF(0, 0, W, r.height()), int(Qt.TextFlag.TextWordWrap), s)
+        return float(r.height()) + 8
+
+    def caption_at(rect: Any, caption: str) -> None:
+        p.setPen(QColor("#000000"))
+        p.setFont(font(7))
+        p.drawText(
+            QRectF(rect.left(), rect.bottom() + 2, rect.width(), 16),
+            int(Qt.AlignmentFlag.AlignHCenter),
+            caption,
         )
-        for t_label in targets[start : start + per_page]:
-            line(t_label, 10, True)
-            for ci in range(n_tp):
-                idx = targets.index(t_label) * n_tp + ci
-                item = keys[idx] if idx < len(keys) else None
+
+    rows = keys.rows
+    for start in range(0, len(rows), per_page):
+        writer.newPage()
+        y = title(
+            translate(
+                "PdfReport",
+                "Key images: each lesion at each timepoint (10 mm or less: enlarged, calipers "
+                "beside it)",
+            )
+        )
+        for row in rows[start : start + per_page]:
+            p.setFont(font(10, True))
+            p.setPen(QColor("#000000"))
+            p.drawText(
+                QRectF(0, y, W, 18),
+                int(Qt.AlignmentFlag.AlignVCenter),
+                f"{row.lesion_label} - {lesion_role_text(row.role)}",
+            )
+            y += 20
+            for ci, item in enumerate(row.cells[:n_cols]):
                 rect = QRectF(ci * (W / n_cols) + 2, y, cell - 4, cell - 4)
-                p.fillRect(rect, QColor("#000000"))
                 if isinstance(item, KeyImage):
-                    arr = item.pixels
-                    img = QImage(
-                        arr.data,
-                        arr.shape[1],
-                        arr.shape[0],
-                        arr.strides[0],
-                        QImage.Format.Format_Grayscale8,
-                    ).copy()
-                    p.drawImage(rect, img)
-                    sx = rect.width() / arr.shape[1]
-                    sy = rect.height() / arr.shape[0]
-                    colours_ = ("#ffd000", "#00d0ff")
-                    for li, ((x0, y0), (x1, y1)) in enumerate(item.lines):
-                        p.setPen(QPen(QColor(colours_[li % 2]), 2))
-                        # pixel (col, row) index -> its centre in the drawn crop
-                        p.drawLine(
-                            QPointF(rect.left() + (x0 + 0.5) * sx, rect.top() + (y0 + 0.5) * sy),
-                            QPointF(rect.left() + (x1 + 0.5) * sx, rect.top() + (y1 + 0.5) * sy),
-                        )
-                    caption = f"{item.timepoint_label}: " + i18n.localise_number_text(
-                        item.caption.removeprefix(t_label).strip()
+                    _draw_key_image(p, rect, item, font)
+                    caption = f"{item.timepoint_label}: " + _number_text(
+                        item.caption.removeprefix(row.lesion_label).strip()
                     )
                 else:
+                    p.fillRect(rect, QColor("#000000"))
+                    reason = _gap_text(item.gap)
+                    if item.status is not None:
+                        reason += f"\n({enum_text(item.status)})"
                     p.setPen(QColor("#d0d0d0"))
                     p.setFont(font(7))
                     p.drawText(
-                        rect,
-                        int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap),
-                        app_text(item or ""),
+                        rect, int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap), reason
                     )
-                    caption = text.timepoints[ci][0]
-                p.setPen(QColor("#000000"))
-                p.setFont(font(7))
-                p.drawText(
-                    QRectF(rect.left(), rect.bottom() + 2, rect.width(), 16),
-                    int(Qt.AlignmentFlag.AlignHCenter),
-                    caption,
-                )
-            y += cell + 20
+                    caption = text.timepoints[ci][0] if ci < len(text.timepoints) else ""
+                caption_at(rect, caption)
+            y += cell + 26
         footer(page_no)
         page_no += 1
-    return warnings
+
+    flagged = keys.flagged
+    if not flagged:
+        return
+    per_row = 2  # the whole slice: two a row, larger than a lesion's crop
+    big = min(W / per_row, 0.4 * H)
+    rows_per_page = max(1, int((H - 80) // (big + 24)))
+    per_flag_page = per_row * rows_per_page
+    for start in range(0, len(flagged), per_flag_page):
+        writer.newPage()
+        y = title(translate("PdfReport", "Key images flagged by the reader"))
+        for n, f in enumerate(flagged[start : start + per_flag_page]):
+            r, ci = divmod(n, per_row)
+            rect = QRectF(ci * (W / per_row) + 2, y + r * (big + 24), big - 4, big - 4)
+            if isinstance(f.image, KeyImage):
+                _draw_key_image(p, rect, f.image, font)
+            else:
+                p.fillRect(rect, QColor("#000000"))
+                p.setPen(QColor("#d0d0d0"))
+                p.setFont(font(7))
+                p.drawText(
+                    rect,
+                    int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap),
+                    _gap_text(f.image.gap),
+                )
+            instance = f.instance
+            if instance.startswith("image "):
+                instance = translate("PdfReport", "image {number}").format(
+                    number=instance.removeprefix("image ").replace(", frame ", ", ")
+                )
+            caption_at(rect, f"{f.timepoint_label}: {instance}" if f.timepoint_label else instance)
+        footer(page_no)
+        page_no += 1
+
+
+def _number_text(s: str) -> str:
+    from namecar_viewer.gui import i18n
+
+    return i18n.localise_number_text(s)
+
+
+def _gap_text(gap: Any) -> str:
+    """Why a key-image cell is empty, in the reader's language."""
+    from PySide6.QtCore import QCoreApplication
+
+    from namecar_viewer.core.reports.layout import KeyImageGap
+
+    translate = QCoreApplication.translate
+    return {
+        KeyImageGap.NOT_MEASURED: translate("PdfReport", "not measured"),
+        KeyImageGap.IMAGE_UNKNOWN: translate("PdfReport", "source image unknown"),
+        KeyImageGap.IMAGE_NOT_FOUND: translate("PdfReport", "source image not found"),
+        KeyImageGap.UNREADABLE: translate("PdfReport", "image unreadable"),
+        KeyImageGap.OFF_PLANE: translate("PdfReport", "drawn off the image plane"),
+    }.get(gap, str(getattr(gap, "value", gap)))
+
+
+_LONG_COLOUR = "#ffd000"
+_SHORT_COLOUR = "#00d0ff"
+
+
+def _draw_key_image(p: Any, rect: Any, item: Any, font: Callable[..., Any]) -> None:
+    """One key image in ``rect``: the crop, the calipers over it (or beside it, enlarged, with
+    the standard view's thumbnail, the zoom and a scale bar)."""
+    from PySide6.QtCore import QCoreApplication, QPointF, QRectF, Qt
+    from PySide6.QtGui import QBrush, QColor, QImage, QPen
+
+    from namecar_viewer.gui import i18n
+
+    translate = QCoreApplication.translate
+
+    def qimage(arr: Any) -> Any:
+        return QImage(
+            arr.data, arr.shape[1], arr.shape[0], arr.strides[0], QImage.Format.Format_Grayscale8
+        ).copy()
+
+    p.fillRect(rect, QColor("#000000"))
+    p.drawImage(rect, qimage(item.pixels))
+    s = rect.width() / item.pixels.shape[1]
+
+    def at(pt: Any) -> Any:
+        return QPointF(rect.left() + pt[0] * s, rect.top() + pt[1] * s)
+
+    colours = (_LONG_COLOUR, _SHORT_COLOUR)
+    for li, (a, b) in enumerate(item.lines):
+        p.setPen(QPen(QColor(colours[li % 2]), 2))
+        p.drawLine(at(a), at(b))
+    if not item.enlarged:
+        return
+    p.save()
+    p.setClipRect(rect)
+    for li, segs in enumerate(item.beside):
+        pen = QPen(QColor(colours[li % 2]), 1.5)
+        pen.setCapStyle(Qt.PenCapStyle.FlatCap)
+        p.setPen(pen)
+        for a, b in segs:
+            p.drawLine(at(a), at(b))
+    p.setFont(font(6, True))
+    for li, (anchor, value) in enumerate(item.labels):
+        c = at(anchor)
+        box = QRectF(c.x() - 30, c.y() - 8, 60, 16)
+        p.setPen(QColor(colours[li % 2]))
+        p.drawText(box, int(Qt.AlignmentFlag.AlignCenter), i18n.localise_number_text(value))
+    # the standard view, bottom left, with the enlarged part framed
+    if item.context is not None:
+        side = rect.width() * 0.3
+        inset = QRectF(rect.left() + 2, rect.bottom() - side - 2, side, side)
+        p.drawImage(inset, qimage(item.context))
+        p.setPen(QPen(QColor("#ffffff"), 1))
+        p.setBrush(QBrush())
+        p.drawRect(inset)
+        if item.context_box is not None:
+            k = side / item.context.shape[1]
+            x0, y0, x1, y1 = item.context_box
+            p.drawRect(
+                QRectF(inset.left() + x0 * k, inset.top() + y0 * k, (x1 - x0) * k, (y1 - y0) * k)
+            )
+    # how much enlarged, top left
+    p.setFont(font(6))
+    badge = translate("PdfReport", "enlarged x{zoom}").format(
+        zoom=i18n.localise_number_text(f"{item.zoom:.1f}")
+    )
+    box = p.boundingRect(QRectF(0, 0, rect.width(), 20), 0, badge)
+    back = QRectF(rect.left() + 2, rect.top() + 2, box.width() + 6, box.height() + 2)
+    p.fillRect(back, QColor(0, 0, 0, 170))
+    p.setPen(QColor("#ffffff"))
+    p.drawText(back, int(Qt.AlignmentFlag.AlignCenter), badge)
+    # scale bar, bottom right
+    if item.scale_bar_mm > 0:
+        length = item.scale_bar_mm / item.mm_per_pixel * s
+        x1 = rect.right() - 6
+        yb = rect.bottom() - 8
+        p.setPen(QPen(QColor("#ffffff"), 2))
+        p.drawLine(QPointF(x1 - length, yb), QPointF(x1, yb))
+        p.drawText(
+            QRectF(x1 - length - 20, yb - 16, length + 20, 14),
+            int(Qt.AlignmentFlag.AlignRight),
+            i18n.localise_number_text(f"{item.scale_bar_mm:g} mm"),
+        )
+    p.restore()
 
 
 def _subject(text: Any) -> str:
@@ -467,7 +637,7 @@ def column_widths(
     total: float,
     size: float,
     flexible: int,
-    min_flexible: float = 0.28,
+    min_flexible: float = 0.40,
 ) -> list[float]:
     """Widths of a PDF table's columns: each as wide as its widest line (header in bold,
     cells in the regular font), the ``flexible`` column (the reasons) taking what is left.
