@@ -90,7 +90,6 @@ def _cells(
     non-white pixels, then in each band the runs of columns with ink (the white gaps between
     cells have none)."""
     ink = rgb.min(axis=2) < 250
-    h, w = ink.shape
     bands = _runs(ink.mean(axis=1) > row_fraction, 100)
     out = []
     for y0, y1 in bands:
