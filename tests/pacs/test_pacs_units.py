@@ -122,3 +122,35 @@ print("ok", n)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("ok ") and int(out.stdout.split()[1]) >= 10
+
+
+def test_study_progress_line_in_place_on_a_terminal_plain_otherwise() -> None:
+    import io
+
+    from namecar_viewer.cli.pacs import StudyProgress
+    from namecar_viewer.pacs import SeriesProgress, SeriesStatus
+
+    for tty in (True, False):
+        a = SeriesProgress("1.2", "1.2.1", total=100)
+        b = SeriesProgress("1.2", "1.2.2", total=100)
+        out = io.StringIO()
+        pr = StudyProgress("1.2", out, tty=tty, plain_every=3600)
+        pr(a)
+        pr(b)
+        a.status, a.done, a.received, a.nbytes = SeriesStatus.RUNNING, 50, 50, 25_000_000
+        pr(a)
+        a.status, a.done, a.received = SeriesStatus.DONE, 100, 100
+        pr(a)
+        pr.finish()
+        text = out.getvalue()
+        if tty:
+            assert text.count("\n") == 1 and text.endswith("\n") and "\r" in text
+            last = text.rsplit("\r", 1)[1]
+        else:
+            assert "\r" not in text
+            lines = text.splitlines()
+            # the first line, the end of a series, the final line: not one per instance
+            assert len(lines) == 3, lines
+            last = lines[-1]
+        assert "100/200 instances" in last and "1/2 series" in last and "MB/s" in last
+        assert "left" in last

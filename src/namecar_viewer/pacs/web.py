@@ -467,6 +467,9 @@ def wado_series(
     return outcome
 
 
+DEID_BATCH_BYTES = 8 << 20  # a STOW-RS batch of de-identified copies (encoded in memory)
+
+
 class _StowBody:
     """A STOW-RS multipart body of known length, produced chunk by chunk: files are read from
     disk as the request is sent, de-identified copies are encoded one at a time."""
@@ -588,7 +591,9 @@ def stow_items(
             break
         encoded = _encode(ds) if ds is not None else None
         n = len(encoded) if encoded is not None else it.size
-        if batch and (len(batch) >= batch_files or size + n > batch_bytes):
+        # de-identified copies are held in memory until their request is sent: smaller batches
+        limit = batch_bytes if encoded is None else min(batch_bytes, DEID_BATCH_BYTES)
+        if batch and (len(batch) >= batch_files or size + n > limit):
             submit(batch)
             batch, size = [], 0
         batch.append((it, encoded))
