@@ -329,8 +329,8 @@ def _pages(
     table(
         response_header,
         rows,
-        column_widths(p, font, response_header, rows, W, size=7, flexible=9),
-        size=7,
+        column_widths(p, font, response_header, rows, W, size=6.5, flexible=9),
+        size=6.5,
         colours=colours,
     )
     y += 10
@@ -645,7 +645,7 @@ def column_widths(
     word: a word, a response ("unequivocal", "Non-CR/Non-PD") or a header word is never cut."""
     from PySide6.QtGui import QFontMetricsF
 
-    pad = 10.0
+    pad = 7.0
     bold = QFontMetricsF(font(size, True), p.device())
     regular = QFontMetricsF(font(size), p.device())
 
