@@ -97,6 +97,7 @@ def test_suv_peak_of_rois_on_the_pet(
     sphere = w.reads.ancillary_session.read.measurements[-1].measurement
     assert sphere.kind is MeasurementKind.SPHERE
     assert f"SUVpeak 11.50 {SUV_UNIT}" in w.reads.layer.label_text(vp, sphere)
+    w.reads.layer.close_chooser()  # left unassigned: the labels are what this looks at
     vp._cursor = QPointF(vp.patient_to_screen(c))
     vp.update()
     qtbot.wait(30)
