@@ -1,7 +1,9 @@
 """Review > Export read: the save dialog where the file name decides the format.
 
 The format follows the extension typed: ``.csv`` (trial database CSV), ``.json`` (RECIST JSON),
-``.dcm`` (DICOM SR TID 1500) or ``.pdf`` (response report), whatever file type is chosen in the
+``.dcm`` (DICOM SR TID 1500; the read's key images are written beside it as ``NAME_kos.dcm``,
+a DICOM Key Object Selection document, without a choice to make: an SR and its key images
+travel together) or ``.pdf`` (response report), whatever file type is chosen in the
 dialog; a name without extension gets the extension of the chosen file type; any other
 extension is refused with a message in the dialog, which stays open, and nothing is written.
 
@@ -48,7 +50,11 @@ class ExportFormat:
 FORMATS: tuple[ExportFormat, ...] = (
     ExportFormat("csv", ".csv", QT_TRANSLATE_NOOP("ExportDialog", "CSV for the trial database")),
     ExportFormat("json", ".json", QT_TRANSLATE_NOOP("ExportDialog", "RECIST JSON")),
-    ExportFormat("sr", ".dcm", QT_TRANSLATE_NOOP("ExportDialog", "DICOM SR TID 1500")),
+    ExportFormat(
+        "sr",
+        ".dcm",
+        QT_TRANSLATE_NOOP("ExportDialog", "DICOM SR TID 1500, key images beside it (KOS)"),
+    ),
     ExportFormat("pdf", ".pdf", QT_TRANSLATE_NOOP("ExportDialog", "PDF response report")),
 )
 BY_EXTENSION = {f.extension: f for f in FORMATS}
@@ -140,7 +146,8 @@ class ExportDialog(QFileDialog):
         hint = QLabel(
             translate(
                 "ExportDialog",
-                "The format follows the extension: .csv, .json, .dcm (DICOM SR) or .pdf.",
+                "The format follows the extension: .csv, .json, .dcm (DICOM SR; its key images "
+                "are written beside it as NAME_kos.dcm, a DICOM KOS) or .pdf.",
             ),
             self,
         )

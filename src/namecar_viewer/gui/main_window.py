@@ -241,6 +241,10 @@ class MainWindow(QMainWindow):
 
         self.reads = ReadController(self)
         self.reading.pet.bind_reads(self.reads)  # SUV values and registration kept with the read
+        # Tools > Flag key image (K): more key images than the measured slices (issue 16)
+        from namecar_viewer.gui.key_images import install_key_images
+
+        self.key_images = install_key_images(self)
         # RECIST response dock beside the lesion panel, View > Eligibility (issue 5).
         from namecar_viewer.gui.panels.response_panel import install_response_dock
 

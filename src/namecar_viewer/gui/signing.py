@@ -669,8 +669,11 @@ class ReviewController:
 
     # --- exports ---------------------------------------------------------------------------
     def export_read(self, path: str | Path, fmt: str) -> list[str]:
-        """Write the read on screen as ``fmt`` (csv, json, sr, pdf) under the current blinding
-        policy; audited (who, what, where, blinded or not).  Returns the export's warnings.
+        """Write the read on screen as ``fmt`` (csv, json, sr, kos, pdf) under the current
+        blinding policy; audited (who, what, where, blinded or not).  Returns the export's
+        warnings.  An SR brings its key images beside it, ``NAME_kos.dcm`` (a DICOM KOS,
+        :mod:`namecar_viewer.core.reports.kos_export`), named in the same audit entry
+        (``kos_path``); ``kos`` writes the KOS alone.
 
         A read of a double-read case exports the case's effective read (the adjudicated or
         agreed one); an undecided disagreement raises ``AdjudicationError`` naming the case.
@@ -703,6 +706,7 @@ class ReviewController:
             read = dataclasses.replace(read, reader=HIDDEN_NAME)
         out = Path(path)
         warnings: list[str] = []
+        kos_out: Path | None = None  # the key images written beside an SR
         if fmt == "csv":
             from namecar_viewer.core.reports.csv_export import read_to_csv
 
@@ -713,11 +717,22 @@ class ReviewController:
             data = read_to_case_json(read, blinding=policy, status=status)
             atomic_write_text(out, json.dumps(data, indent=2) + "\n")
         elif fmt == "sr":
+            from namecar_viewer.core.reports.kos_export import write_kos_beside
             from namecar_viewer.core.reports.sr_export import read_to_sr, write_sr
 
-            export = read_to_sr(read, self._headers(), blinding=policy, status=status)
+            headers = self._headers()
+            export = read_to_sr(read, headers, blinding=policy, status=status)
             write_sr(export, out)
             warnings = list(export.warnings)
+            # the key images beside it as NAME_kos.dcm (issue 16), in the same audit entry
+            kos_out, kos_warnings = write_kos_beside(read, out, headers, blinding=policy)
+            warnings += kos_warnings
+        elif fmt == "kos":
+            from namecar_viewer.core.reports.kos_export import read_to_kos, write_kos
+
+            kos = read_to_kos(read, self._headers(), blinding=policy)
+            write_kos(kos, out)
+            warnings = list(kos.warnings)
         elif fmt == "pdf":
             from namecar_viewer.gui.reports.pdf_report import write_pdf_report
 
@@ -726,7 +741,7 @@ class ReviewController:
                 or []
             )
         else:
-            raise ValueError(f"Unknown export format {fmt!r}: csv, json, sr or pdf.")
+            raise ValueError(f"Unknown export format {fmt!r}: csv, json, sr, kos or pdf.")
         AuditLog(self.ctx.engine).record(
             NewEntry(
                 self.ctx.user.username,
@@ -739,6 +754,7 @@ class ReviewController:
                     "path": str(out),
                     "blinded": policy.enabled,
                     "case": None if choice is None else choice.case,
+                    **({"kos_path": str(kos_out)} if kos_out is not None else {}),
                 },
                 read_uid=exported_uid,
             )
@@ -747,6 +763,11 @@ class ReviewController:
         self._say(
             translate("ReviewController", "Exported {format} to {path}").format(
                 format=fmt.upper(), path=out
+            )
+            + (
+                translate("ReviewController", ", key images to {path}").format(path=kos_out)
+                if kos_out is not None
+                else ""
             )
             + (translate("ReviewController", " (blinded)") if policy.enabled else "")
             + note

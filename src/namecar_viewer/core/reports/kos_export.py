@@ -255,3 +255,23 @@ def kos_path_beside(sr_path: Any) -> Any:
 
     p = Path(sr_path)
     return p.with_name(f"{p.stem}_kos{p.suffix or '.dcm'}")
+
+
+def write_kos_beside(
+    read: Read,
+    sr_path: Any,
+    headers: HeaderLookup,
+    *,
+    blinding: Blinding | None = None,
+) -> tuple[Any, list[str]]:
+    """The KOS written beside an SR just exported (:func:`kos_path_beside`): its path (None
+    when the read has no key image to reference, said in the warnings) and warnings.
+
+    Raises ``ExportError`` when the file cannot be written."""
+    try:
+        export = read_to_kos(read, headers, blinding=blinding)
+    except KosExportError as exc:
+        return None, [f"No key images (KOS) written: {exc}"]
+    path = kos_path_beside(sr_path)
+    write_kos(export, path)
+    return path, list(export.warnings)
