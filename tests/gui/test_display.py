@@ -166,6 +166,13 @@ def test_charts_show_values_on_hover(qtbot: QtBot, small_demo: Path, demo_db: Pa
         for text in want:
             assert any(text in p[2] for p in chart.points), (text, chart.points)
     shot(w.response.dock, "charts_hover_1920x1080")
+    # overlay text on a bright CT bone window (looked at: outlined, legible over bone)
+    from namecar_viewer.core.geometry.reslice import CT_BONE
+
+    vp = w.active
+    vp.model.apply_preset(CT_BONE)
+    qtbot.wait(30)
+    shot(vp, "ct_bone_overlay_1920x1080")
 
 
 def test_overlay_text_legible_on_white_and_black(qtbot: QtBot) -> None:
