@@ -33,6 +33,7 @@ SUBCOMMANDS = {
     "deid": "namecar_viewer.cli.deid",
     "export": "namecar_viewer.cli.export",
     "import-sr": "namecar_viewer.cli.import_sr",
+    "import-kos": "namecar_viewer.cli.import_kos",
     "audit": "namecar_viewer.cli.audit",
 }
 

@@ -1,4 +1,7 @@
-"""``namecar-viewer export``: a read as DICOM SR, CSV, PDF or the ``recist`` JSON, for batch use.
+"""``namecar-viewer export``: a read as DICOM SR, KOS, CSV, PDF or the ``recist`` JSON, for batch
+use.  ``--format kos`` writes the read's key images (a Key Object Selection document, the file
+the window writes beside an SR as ``NAME_kos.dcm``); here each file is asked for by name, so
+``--format sr`` writes the SR alone.
 
 Exit codes: 0 written; 1 the export failed (unwritable place, source images not found, a
 double-read case whose reads disagree and is not adjudicated yet, the audit trail cannot record
@@ -24,13 +27,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-FORMATS = ("sr", "csv", "pdf", "json")
+FORMATS = ("sr", "kos", "csv", "pdf", "json")
 
 
 def add_parser(parser: argparse.ArgumentParser) -> None:
     parser.description = (
-        "Export a read: DICOM SR (TID 1500), CSV for the trial database, PDF response report, "
-        "or the JSON of the recist command (case + result)."
+        "Export a read: DICOM SR (TID 1500), its key images as a DICOM KOS (TID 2010: each "
+        "lesion's measured slice at each timepoint and the reader's flagged images), CSV for "
+        "the trial database, PDF response report, or the JSON of the recist command (case + "
+        "result)."
     )
     which = parser.add_mutually_exclusive_group(required=True)
     which.add_argument("--read", metavar="READ_ID", help="the read's uid")
@@ -58,7 +63,7 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         action="append",
         default=[],
-        help="folder with the source images (SR and PDF; repeatable). The study index and the "
+        help="folder with the source images (SR, KOS and PDF; repeatable). The study index and the "
         "demo patient folder are searched too.",
     )
     parser.add_argument(
@@ -198,6 +203,20 @@ def _run(args: argparse.Namespace, db: Any) -> int:
             except RecistInputError as exc:
                 return _fail(1, f"read {uid} cannot be evaluated: {exc}")
             atomic_write_text(out, json.dumps(data, indent=2) + "\n")
+        elif args.format == "kos":
+            from namecar_viewer.core.reports.kos_export import (
+                KosExportError,
+                read_to_kos,
+                write_kos,
+            )
+
+            try:
+                kos = read_to_kos(read, header_index(args.images), blinding=policy)
+            except KosExportError as exc:
+                return _fail(1, str(exc))
+            write_kos(kos, out)
+            for w in kos.warnings:
+                print(f"warning: {w}", file=sys.stderr)
         elif args.format == "sr":
             from namecar_viewer.core.reports.sr_export import SrExportError, read_to_sr, write_sr
 
