@@ -360,17 +360,31 @@ class WorklistDock(QObject):
                         done=done, total=total, rate=rate, left=left
                     )
                 )
-            elif kind == "study" and payload:
-                import_paths(self.window.index, [str(p) for p in payload], ImportMode.REFERENCE)
-                if not opened[0]:
+            elif kind in ("ready", "study") and payload:
+                # a series (then its study) is in: indexed now, the first one opened at once
+                folders = [payload] if kind == "ready" else payload
+                import_paths(self.window.index, [str(p) for p in folders], ImportMode.REFERENCE)
+                if not opened[0] and self._indexed(item.patient_id):
                     opened[0] = True
                     self._open_studies(item)
+
+        def on_series(p: Any, report: Any) -> None:
+            report(("series", p))
+            if p.status.value == "done":
+                report(
+                    (
+                        "ready",
+                        prefetcher.cache.store.series_dir(
+                            p.study_instance_uid, p.series_instance_uid
+                        ),
+                    )
+                )
 
         def work(report: Any) -> bool:
             return bool(
                 prefetcher.fetch_now(
                     item.patient_id,
-                    on_progress=lambda p: report(("series", p)),
+                    on_progress=lambda p: on_series(p, report),
                     cancel=cancel,
                     on_study=lambda rep: report(("study", list(rep.folders))),
                 )

@@ -327,6 +327,32 @@ def _part10_prefix(event: Any) -> bytes:
     )
 
 
+_SERIES_UID_TAG = 0x0020000E
+
+
+def _leading_elements(event: Any) -> Dataset:
+    """The received data set's elements up to the Series Instance UID, read in place from the
+    bytes as sent (the pixel data is never touched); the whole data set decoded only for a
+    deflated transfer syntax."""
+    from pydicom.filereader import read_dataset
+    from pydicom.uid import UID
+
+    ts = UID(str(event.context.transfer_syntax))
+    if ts.is_deflated:
+        return event.dataset  # type: ignore[no-any-return]
+    fp = event.request.DataSet
+    fp.seek(0)
+    try:
+        return read_dataset(
+            fp,
+            ts.is_implicit_VR,
+            ts.is_little_endian,
+            stop_when=lambda tag, _vr, _length: tag > _SERIES_UID_TAG,
+        )
+    finally:
+        fp.seek(0)
+
+
 def _received_bytes(event: Any) -> memoryview:
     """The data set as the peer encoded it (no decoding, no copy)."""
     return memoryview(event.request.DataSet.getbuffer())
@@ -648,7 +674,7 @@ class StoreReceiver:
         """The bytes as sent go to the writer of a retrieve in progress for their series (made
         durable at its end), else straight to a durable file of their own."""
         try:
-            ds = event.dataset  # decoded lazily: only the UIDs are read
+            ds = _leading_elements(event)
             study = str(ds.get("StudyInstanceUID", ""))
             series = str(ds.get("SeriesInstanceUID", ""))
             sop = str(event.request.AffectedSOPInstanceUID)
