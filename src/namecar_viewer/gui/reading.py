@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QEvent, QObject
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QEvent, QObject, QPointF
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QMenuBar, QProgressBar, QPushButton
 
@@ -89,6 +89,8 @@ class ReadingController(QObject):
         self.prior_pick: str | None = None  # study the reader compares with instead of the nadir
         self.import_dialog: ImportDialog | None = None
         self.picker = OffsetPicker(window.state, self._say, self._offset_done)
+        # the timepoints side by side zoom and pan together (prior comparison)
+        self.view_sync = ViewSync(window)
         for vp, loader in zip(window.viewports, self.loaders, strict=True):
             vp.setAcceptDrops(True)
             vp.installEventFilter(self)
@@ -546,3 +548,82 @@ class ReadingController(QObject):
 
     def _say(self, text: str) -> None:
         self.w.statusBar().showMessage(text)
+
+
+class ViewSync(QObject):
+    """Synchronised zoom and pan of the viewports side by side (the current CT, the previous
+    one, the nadir or a prior): when the reader zooms or pans one (wheel, menu, middle drag,
+    Zoom to fit), every other visible viewport whose planes are parallel to it and whose frame
+    of reference is linked to it (the same, or through the timepoint alignment) takes the same
+    scale and centres the same anatomy, mapped through the transform.  Scrolling is linked by
+    the view state; both follow Protocols > Linked scrolling (Ctrl+L).
+
+    A viewport's zoom and pan are its widget's: they are read when it paints (whatever changed
+    them), and a change of series, plane orientation or widget size is not the reader's zoom.
+    """
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.w = window
+        self._seen: dict[int, tuple[Any, ...]] = {}
+        for vp in window.viewports:
+            vp.installEventFilter(self)
+
+    @staticmethod
+    def view_of(vp: SliceViewport) -> tuple[Any, ...] | None:
+        """(what is shown, widget size) and (scale, image pixel at the centre)."""
+        m = vp.model
+        if m.plane is None or m.volume is None:
+            return None
+        rc = vp.screen_to_pixel(QPointF(vp.width() / 2.0, vp.height() / 2.0))
+        if rc is None:
+            return None
+        content = (id(m.volume), m.orientation, vp.width(), vp.height())
+        return content, (round(vp.scale, 6), round(rc[0], 3), round(rc[1], 3))
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint and isinstance(obj, SliceViewport):
+            view = self.view_of(obj)
+            last = self._seen.get(id(obj))
+            self._seen[id(obj)] = view  # type: ignore[assignment]
+            if (
+                view is not None
+                and last is not None
+                and last[0] == view[0]
+                and last[1] != view[1]
+                and self.w.state.link_scrolling
+            ):
+                self.follow(obj)
+        return False
+
+    def follow(self, source: SliceViewport) -> list[SliceViewport]:
+        """Give the linked viewports ``source``'s zoom and centre; returns those that moved."""
+        state = self.w.state
+        src = source.model
+        if src.plane is None or src.geometry is None:
+            return []
+        centre = source.screen_to_patient(QPointF(source.width() / 2.0, source.height() / 2.0))
+        if centre is None:
+            return []
+        moved = []
+        for vp in self.w.visible_viewports():
+            m = vp.model
+            if vp is source or m.plane is None or m.geometry is None or not m.shown:
+                continue
+            t = state.transform(src.frame_of_reference_uid, m.frame_of_reference_uid)
+            if t is None:
+                continue
+            normal = t[:3, :3] @ src.geometry.normal
+            if abs(float(np.dot(normal, m.geometry.normal))) < 0.999 * float(
+                np.linalg.norm(normal)
+            ):
+                continue
+            if abs(vp.scale - source.scale) > 1e-9:
+                vp.zoom_by(source.scale / vp.scale)
+            q = state.map_point(centre, src.frame_of_reference_uid, m.frame_of_reference_uid)
+            s = vp.patient_to_screen(q) if q is not None else None
+            if s is not None:
+                vp.pan_by(vp.width() / 2.0 - s.x(), vp.height() / 2.0 - s.y())
+            self._seen[id(vp)] = self.view_of(vp)  # type: ignore[assignment]
+            moved.append(vp)
+        return moved

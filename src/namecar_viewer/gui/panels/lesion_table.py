@@ -42,6 +42,7 @@ from namecar_viewer.app.read_session import (
     SetStatus,
     next_lesion,
 )
+from namecar_viewer.core.measure import MeasurementKind
 from namecar_viewer.core.reads import (
     LesionRole,
     LesionStatus,
@@ -145,6 +146,51 @@ def lesion_location(read: Read, lesion_uid: str, timepoint_uid: str) -> LesionLo
     return None
 
 
+def show_lesion_measurements(
+    read: Read,
+    lesion_uid: str,
+    state: Any,
+    viewport_models: list[Any],
+    except_study: str | None = None,
+) -> int:
+    """Each viewport showing a timepoint where the lesion is measured goes to the slice of that
+    measurement (the priors' calipers drawn beside the current CT), without moving the others
+    (linked scrolling held meanwhile); returns how many moved."""
+    by_study: dict[str, Any] = {}
+    for lm in read.measurements:
+        if lm.lesion_uid != lesion_uid or lm.timepoint_uid is None:
+            continue
+        try:
+            tp = read.timepoint(lm.timepoint_uid)
+        except KeyError:
+            continue
+        if tp.study_instance_uid is None or tp.study_instance_uid == except_study:
+            continue
+        have = by_study.get(tp.study_instance_uid)
+        if have is None or have.kind not in (MeasurementKind.LINE, MeasurementKind.BIDIRECTIONAL):
+            by_study[tp.study_instance_uid] = lm.measurement
+    moved = 0
+    linked = getattr(state, "link_scrolling", False)
+    if hasattr(state, "link_scrolling"):
+        state.link_scrolling = False
+    try:
+        for model in viewport_models:
+            vol = model.volume
+            m = by_study.get(vol.study_instance_uid) if vol is not None else None
+            if m is None or (
+                m.frame_of_reference_uid
+                and model.frame_of_reference_uid
+                and m.frame_of_reference_uid != model.frame_of_reference_uid
+            ):
+                continue
+            model.move_to_point(np.asarray(m.centre, dtype=np.float64))
+            moved += 1
+    finally:
+        if hasattr(state, "link_scrolling"):
+            state.link_scrolling = linked
+    return moved
+
+
 def navigate_to_lesion(
     read: Read,
     lesion_uid: str,
@@ -186,6 +232,8 @@ def navigate_to_lesion(
                 label=loc.from_timepoint
             )
     state.set_crosshair(point, dest_for)
+    # every other timepoint on screen shows its own measurement of the lesion
+    show_lesion_measurements(read, lesion_uid, state, viewport_models, tp.study_instance_uid)
     where = (
         ""
         if targets
