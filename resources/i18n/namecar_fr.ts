@@ -176,7 +176,7 @@
 <context>
     <name>AssignDialog</name>
     <message>
-        <location filename="../../src/namecar_viewer/gui/worklist.py" line="+512"/>
+        <location filename="../../src/namecar_viewer/gui/worklist.py" line="+526"/>
         <source>Assign cases</source>
         <translation>Attribuer les dossiers</translation>
     </message>
@@ -2585,7 +2585,7 @@ J{n}</translation>
         <translation>P (déplacement quand aucune proposition n&apos;est affichée)</translation>
     </message>
     <message>
-        <location line="+92"/>
+        <location line="+91"/>
         <source>Proposed measurements: waiting for the CT to load.</source>
         <translation>Mesures proposées&#xa0;: en attente du chargement de la TDM.</translation>
     </message>
@@ -2612,7 +2612,7 @@ J{n}</translation>
     <message>
         <location line="+233"/>
         <source>{label}: back to the proposal; Enter accepts it.</source>
-        <translation type="unfinished"></translation>
+        <translation>{label}&#xa0;: retour à la proposition&#xa0;; Entrée pour l&apos;accepter.</translation>
     </message>
     <message>
         <location line="+12"/>
@@ -4708,7 +4708,7 @@ Modalités&#xa0;: {modalities}</translation>
 <context>
     <name>WorklistDock</name>
     <message>
-        <location filename="../../src/namecar_viewer/gui/worklist.py" line="-398"/>
+        <location filename="../../src/namecar_viewer/gui/worklist.py" line="-412"/>
         <source>Worklist</source>
         <translation>Liste de travail</translation>
     </message>
@@ -4758,7 +4758,7 @@ Modalités&#xa0;: {modalities}</translation>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+26"/>
+        <location line="+40"/>
         <source>Not every study of this case arrived; open it again to resume.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -4781,7 +4781,7 @@ Modalités&#xa0;: {modalities}</translation>
 <context>
     <name>WorklistPanel</name>
     <message>
-        <location line="-408"/>
+        <location line="-422"/>
         <source>Subject</source>
         <translation>Sujet</translation>
     </message>

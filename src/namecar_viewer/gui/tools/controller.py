@@ -40,6 +40,7 @@ from namecar_viewer.gui import i18n
 from namecar_viewer.gui.i18n import app_text, error_text
 from namecar_viewer.gui.panels.lesion_table import LesionTablePanel
 from namecar_viewer.gui.tools.layer import MeasurementLayer
+from namecar_viewer.gui.tools.proposals import ProposalFlow, ProposalTool
 from namecar_viewer.gui.tools.tools import (
     ArrowTool,
     BidirectionalTool,
@@ -81,6 +82,14 @@ TOOL_ACTIONS: tuple[tuple[type[MeasureTool], str, str], ...] = (
     (PointTool, QT_TRANSLATE_NOOP("ReadController", "P&oint"), "Shift+P"),
     (ArrowTool, QT_TRANSLATE_NOOP("ReadController", "A&rrow"), "Shift+R"),
     (SphereTool, QT_TRANSLATE_NOOP("ReadController", "&Sphere VOI (3D)"), "Shift+V"),
+    (
+        ProposalTool,
+        QT_TRANSLATE_NOOP(
+            "ReadController",
+            "Proposed &measurements at a follow-up (each lesion found again, Enter accepts)",
+        ),
+        "G",
+    ),
 )
 # the toolbar's short names of the tools
 TOOL_NAMES = {
@@ -92,6 +101,7 @@ TOOL_NAMES = {
     "point": QT_TRANSLATE_NOOP("ReadController", "Point"),
     "arrow": QT_TRANSLATE_NOOP("ReadController", "Arrow"),
     "sphere": QT_TRANSLATE_NOOP("ReadController", "Sphere"),
+    "proposals": QT_TRANSLATE_NOOP("ReadController", "Proposals"),
 }
 
 _TIMEPOINT_ROLES = {
@@ -226,6 +236,8 @@ class ReadController(QObject):
         self._build_actions()
         self._build_banner()
         self._error_shown = False
+        # follow-ups: each lesion proposed where it is expected (Tools > Proposed measurements)
+        self.proposals = ProposalFlow(self)
 
     @property
     def viewports(self) -> list[Any]:

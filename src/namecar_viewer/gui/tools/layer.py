@@ -124,6 +124,7 @@ class MeasurementLayer:
         self.default_site = Site.OTHER
         # (viewport, contour LPS, points LPS) of a semi-automatic proposal awaiting acceptance
         self.proposal: tuple[SliceViewport, tuple[Any, ...], tuple[Any, ...]] | None = None
+        self.proposals: Any = None  # the follow-up proposal flow (gui/tools/proposals.py)
         self.stack_info = stack_info or (lambda _v: {})
         self._stats_cache: dict[tuple[Any, ...], RoiStats | str] = {}
         self._placed: dict[int, list[QRectF]] = {}  # label rectangles drawn in this paint
