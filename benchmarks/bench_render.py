@@ -8,6 +8,7 @@ A 1024x1024 ``SliceViewport`` shows (a) the demo patient's baseline CT and (b) a
 * reformat: ``reslice`` of a coronal and of a sagittal slice from the volume (a strided view
   for an axis-aligned stack), and the same with the window/level to 8 bits that a frame needs
   (and the whole scroll-to-frame in a coronal viewport above);
+* the fused MRI + PET view scrolled (with ``--demo`` or the demo written by the run);
 * select -> first image: from asking the window to load a series of the study index into a
   viewport until the first image of it is painted (the middle slice, read before the volume),
   and the time until the whole volume is shown.
@@ -47,6 +48,8 @@ FIRST_IMAGE_GOAL_S = 0.3
 VIEWPORT_PX = 1024
 # issue 16: (width, height, goal ms per scroll frame)
 DISPLAY_SIZES = ((1024, 1024, 4.0), (2048, 2560, 16.0))
+# (label, median ms, best ms, reference median ms, goal ms or NaN)
+DisplayRow = tuple[str, float, float, float, float]
 
 
 def median_ms(fn: Callable[[int], object], repeat: int) -> float:
@@ -274,6 +277,88 @@ def bench_display(volume: object, repeat: int) -> list[tuple[str, float, float, 
     return out
 
 
+def bench_fused(demo: Path, repeat: int) -> DisplayRow | None:
+    """Scrolling the fused MRI + PET view (1024x1024, T2 with the SUV PET in hot iron at 50 %)
+    against its pre-issue-16 image build (float blending of three channels per frame)."""
+    import numpy as np
+    from PySide6.QtGui import QImage
+    from PySide6.QtWidgets import QApplication
+
+    from namecar_viewer.app.pet import load_pet_suv
+    from namecar_viewer.app.view_state import ViewportModel, ViewState
+    from namecar_viewer.core.dicom import load_series
+    from namecar_viewer.core.geometry.reslice import SliceOrientation, apply_window
+    from namecar_viewer.gui.fusion.colormaps import argb_table, suv_to_index
+    from namecar_viewer.gui.fusion.viewports import FusedViewport
+
+    mr = next(
+        (p for p in sorted(demo.iterdir()) if p.name.startswith("MR_") and "T2" in p.name), None
+    )
+    pt = next((p for p in sorted(demo.iterdir()) if p.name.startswith("PT_")), None)
+    if mr is None or pt is None:
+        return None
+    mri = load_series([str(mr)])
+    pet = load_pet_suv(str(pt))
+
+    class LegacyFused(FusedViewport):
+        def _ensure_image(self) -> QImage | None:
+            if self._image is not None:
+                return self._image
+            sl = self.model.current_slice()
+            if sl is None:
+                return None
+            grey = apply_window(sl.pixels, self.model.window, self.model.invert)
+            base = np.repeat(grey.astype(np.float32)[:, :, None], 3, axis=2)
+            overlay = self.overlay_pixels()
+            if overlay is not None:
+                idx = suv_to_index(overlay, *self.suv_window)
+                lut = argb_table(self.colour_map)[idx]
+                rgb = np.stack([(lut >> 16) & 0xFF, (lut >> 8) & 0xFF, lut & 0xFF], axis=2)
+                alpha = np.where(idx > 0, self.opacity, 0.0).astype(np.float32)[:, :, None]
+                base = base * (1.0 - alpha) + rgb.astype(np.float32) * alpha
+            out = np.clip(np.rint(base), 0, 255).astype(np.uint32)
+            buf = np.ascontiguousarray(
+                np.uint32(0xFF000000) | (out[:, :, 0] << 16) | (out[:, :, 1] << 8) | out[:, :, 2]
+            )
+            self._image_buf = buf
+            h, w = buf.shape
+            self._image = QImage(buf.data, w, h, 4 * w, QImage.Format.Format_ARGB32_Premultiplied)
+            return self._image
+
+    app = QApplication.instance()
+    assert app is not None
+    views = []
+    for cls in (FusedViewport, LegacyFused):
+        model = ViewportModel()
+        vp = cls(model, ViewState())
+        vp.resize(VIEWPORT_PX, VIEWPORT_PX)
+        vp.show()
+        model.set_volume(mri, SliceOrientation.AXIAL)
+        vp.set_pet(pet, np.eye(4))  # as after an accepted registration
+        app.processEvents()
+        views.append(vp)
+    times: list[list[float]] = [[], []]
+    for _ in range(repeat):
+        for k, vp in enumerate(views):
+            model = vp.model
+            t0 = time.perf_counter()
+            model.scroll(1 if model.index < model.count - 1 else -(model.count - 1))
+            vp.repaint()
+            times[k].append((time.perf_counter() - t0) * 1000.0)
+    for vp in views:
+        vp.hide()
+        vp.deleteLater()
+    app.processEvents()
+    cur, ref = times
+    return (
+        f"fused T2 + PET {VIEWPORT_PX}x{VIEWPORT_PX}: scroll -> frame",
+        statistics.median(cur),
+        min(cur),
+        statistics.median(ref),
+        float("nan"),
+    )
+
+
 def bench_mpr(volume: object, repeat: int, legacy: type) -> tuple[str, float, float, float, float]:
     """Scrolling the axial viewport of a 1x3 MPR (axial, coronal, sagittal, 1024x1024 each)
     until every viewport has painted: the two others only move their reference line."""
@@ -416,6 +501,9 @@ def main() -> int:
     rows += bench_volume(f"CT {big.shape}", big, args.repeat)
     first = bench_first_image(big_folder, max(5, args.repeat // 10))
     display = bench_display(big, args.repeat)
+    fused = bench_fused(demo, args.repeat)
+    if fused is not None:
+        display.append(fused)
     print()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(
@@ -464,7 +552,12 @@ def display_only(
         print("writing the 400-slice 512x512 CT ...", flush=True)
         write_series(big_folder, 400)
     big = load_series([str(big_folder)])
-    print_display(bench_display(big, args.repeat), args.repeat, f"CT {big.shape}")
+    rows = bench_display(big, args.repeat)
+    if args.demo is not None:
+        fused = bench_fused(args.demo, args.repeat)
+        if fused is not None:
+            rows.append(fused)
+    print_display(rows, args.repeat, f"CT {big.shape}")
     tmp.cleanup()
     return 0
 

@@ -24,12 +24,7 @@ from namecar_viewer.core.geometry import Volume
 from namecar_viewer.core.geometry.reslice import WindowLevel, apply_window, reslice
 from namecar_viewer.core.registration import FrameOfReferenceMismatch
 from namecar_viewer.gui import i18n
-from namecar_viewer.gui.fusion.colormaps import (
-    ColourMap,
-    argb_table,
-    colour_map_text,
-    suv_to_index,
-)
+from namecar_viewer.gui.fusion.colormaps import ColourMap, colour_map_text, rgb_table
 from namecar_viewer.gui.i18n import app_text
 from namecar_viewer.gui.overlay_text import draw_outlined_text
 from namecar_viewer.gui.viewport import VIEWPORT_COLOURS, SliceViewport
@@ -75,6 +70,7 @@ class FusedViewport(LinkedSliceViewport):
         # crosshair); None: no nudge.
         self.nudge_panel: Any = None
         self._nudge: tuple[str, QPointF, npt.NDArray[np.float64], Any] | None = None
+        self._blend: tuple[Any, npt.NDArray[np.uint32]] | None = None
 
     # --- manual nudge by mouse ---------------------------------------------------------------
     @staticmethod
@@ -237,28 +233,35 @@ class FusedViewport(LinkedSliceViewport):
         sl = reslice(self.fusion.overlay, m.orientation, m.index, m.geometry)
         return np.asarray(sl.pixels, dtype=np.float32)
 
+    def _blend_table(self) -> npt.NDArray[np.uint32]:
+        """grey (0-255) x PET colour index (0-255) -> the fused RGB32 pixel, for the current
+        colour map and opacity: a frame is then one gather (index 0, below the SUV window, is
+        the grey alone so the anatomy shows where there is no uptake)."""
+        key = (self.colour_map, self.opacity)
+        if self._blend is None or self._blend[0] != key:
+            rgb = rgb_table(self.colour_map).astype(np.float64)
+            grey = np.arange(256, dtype=np.float64)[:, None, None]
+            alpha = np.full((1, 256, 1), self.opacity)
+            alpha[0, 0, 0] = 0.0
+            out = np.clip(np.rint(grey * (1.0 - alpha) + rgb[None, :, :] * alpha), 0, 255)
+            out = out.astype(np.uint32)
+            table = np.uint32(0xFF000000) | (out[..., 0] << 16) | (out[..., 1] << 8) | out[..., 2]
+            self._blend = (key, np.ascontiguousarray(table.reshape(-1), dtype=np.uint32))
+        return self._blend[1]
+
     def _ensure_image(self) -> QImage | None:
         if self._image is not None:
             return self._image
         sl = self.model.current_slice()
         if sl is None:
             return None
-        grey = apply_window(sl.pixels, self.model.window, self.model.invert).astype(np.float32)
-        base_rgb = np.repeat(grey[:, :, None], 3, axis=2)
+        grey = apply_window(sl.pixels, self.model.window, self.model.invert)
+        key = grey.astype(np.uint16) << 8
         overlay = self.overlay_pixels()
         if overlay is not None:
-            idx = suv_to_index(overlay, *self.suv_window)
-            lut = argb_table(self.colour_map)[idx]
-            rgb = np.stack([(lut >> 16) & 0xFF, (lut >> 8) & 0xFF, lut & 0xFF], axis=2).astype(
-                np.float32
-            )
-            # transparent below the window so the anatomy stays visible where there is no uptake
-            alpha = np.where(idx > 0, self.opacity, 0.0).astype(np.float32)[:, :, None]
-            base_rgb = base_rgb * (1.0 - alpha) + rgb * alpha
-        out = np.clip(np.rint(base_rgb), 0, 255).astype(np.uint32)
-        buf = np.ascontiguousarray(
-            np.uint32(0xFF000000) | (out[:, :, 0] << 16) | (out[:, :, 1] << 8) | out[:, :, 2]
-        )
+            key |= _suv_index(overlay, *self.suv_window)
+        buf = np.empty(grey.shape, dtype=np.uint32)
+        np.take(self._blend_table(), key, out=buf, mode="wrap")
         h, w = buf.shape
         self._image_buf = buf
         self._image = QImage(buf.data, w, h, 4 * w, QImage.Format.Format_ARGB32_Premultiplied)
@@ -323,6 +326,18 @@ class FusedViewport(LinkedSliceViewport):
             hi=float(self.suv_window[1]),
             unit=value_unit(self.pet),
         )
+
+
+def _suv_index(values: npt.NDArray[Any], lower: float, upper: float) -> npt.NDArray[np.uint8]:
+    """:func:`suv_to_index` in float32, in place (the fused view's frames): SUV -> 0..255
+    across the SUV window, NaN -> 0."""
+    span = max(upper - lower, 1e-6)
+    t = np.subtract(values, np.float32(lower), dtype=np.float32)
+    np.multiply(t, np.float32(255.0 / span), out=t)
+    np.clip(t, 0.0, 255.0, out=t)
+    np.nan_to_num(t, copy=False, nan=0.0)
+    np.rint(t, out=t)
+    return t.astype(np.uint8)
 
 
 def pet_window_level(lower: float, upper: float) -> WindowLevel:
