@@ -213,3 +213,29 @@ def test_read_without_images_still_reports(small_demo: Path, tmp_path: Path) -> 
     assert plan.flagged == [] and len(plan.rows) == 5
     assert all(not isinstance(c, KeyImage) for r in plan.rows for c in r.cells)
     assert write_pdf_report(read, tmp_path / "no_images.pdf") == []
+
+
+def test_a_new_lesion_gets_its_row(small_demo: Path) -> None:
+    """A new lesion measured at fu09m (drawn here where T4 is, on T4's slice) has its own row:
+    its key image at fu09m, 'not measured' before."""
+    import dataclasses
+
+    from namecar_viewer.core.reads import Lesion, LesionMeasurement, LesionRole, Site
+    from namecar_viewer.core.reports.layout import KeyImageCell, KeyImageGap
+
+    read = build_demo_read(small_demo)
+    t4 = next(les for les in read.lesions if les.label == "T4")
+    fu09 = next(tp for tp in read.timepoints if tp.label == "fu09m")
+    m = read.assessment(t4.uid, fu09.uid).measurement
+    assert m is not None
+    new = dataclasses.replace(m, uid="n1-fu09m", label="N1")
+    read = read.with_lesion(Lesion("n1", "N1", LesionRole.NEW, Site.LIVER)).with_measurement(
+        LesionMeasurement(new, "n1", fu09.uid)
+    )
+    plan = build_key_images(read, HeaderIndex.from_folders([small_demo]).path)
+    row = next(r for r in plan.rows if r.lesion_label == "N1")
+    assert row.role is LesionRole.NEW
+    *before, last = row.cells
+    assert isinstance(last, KeyImage) and last.timepoint_label == "fu09m"
+    assert last.caption.startswith("N1 24.0 x 20.0 mm")  # T4's fu09m size (ground truth)
+    assert all(isinstance(c, KeyImageCell) and c.gap is KeyImageGap.NOT_MEASURED for c in before)
