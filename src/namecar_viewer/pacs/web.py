@@ -44,6 +44,8 @@ def client(node: DicomWebNode) -> Any:
 @contextlib.contextmanager
 def _errors(node: DicomWebNode, what: str) -> Iterator[None]:
     """Turn requests/HTTP failures into a message that names the node and the cause."""
+    import http.client
+
     import requests
     import urllib3
 
@@ -69,7 +71,13 @@ def _errors(node: DicomWebNode, what: str) -> Iterator[None]:
         raise PacsError(
             f"{node.name}: {what} at {node.base_url} timed out after {node.timeout_s:.0f} s"
         ) from None
-    except (urllib3.exceptions.HTTPError, requests.RequestException) as exc:
+    except (
+        urllib3.exceptions.HTTPError,
+        requests.RequestException,
+        http.client.HTTPException,
+        ConnectionError,
+        TimeoutError,
+    ) as exc:
         raise PacsError(
             f"{node.name}: connection to {node.base_url} lost during {what}: "
             f"{exc.__class__.__name__}; what arrived is kept and a new retrieve fetches the rest"
@@ -189,6 +197,12 @@ class _Reader:
         self.eof = False
         self.cancel = cancel
         self.what = what
+        # the body read straight from the socket into one reused buffer when the HTTP
+        # response underneath allows it (http.client's readinto; identity encoding asked):
+        # no allocation and no extra copy per chunk
+        fp = getattr(raw, "_fp", None)
+        self._readinto = getattr(fp, "readinto", None) if fp is not None else None
+        self._chunk = bytearray(WADO_CHUNK)
 
     def _check_cancel(self) -> None:
         if self.cancel is not None and self.cancel.cancelled:
@@ -196,10 +210,25 @@ class _Reader:
 
     def read_chunk(self, n: int = WADO_CHUNK) -> bytes:
         self._check_cancel()
-        data: bytes = self.raw.read(n, decode_content=True)
+        if self._readinto is not None:  # every read from the same layer
+            data: bytes = self.raw._fp.read(n)
+        else:
+            data = self.raw.read(n, decode_content=True)
         if not data:
             self.eof = True
         return data
+
+    def read_view(self, n: int = WADO_CHUNK) -> bytes | memoryview:
+        """Up to ``n`` bytes of the body, valid until the next read (empty at its end)."""
+        if self._readinto is None:
+            return self.read_chunk(n)
+        self._check_cancel()
+        mv = memoryview(self._chunk)[: min(n, len(self._chunk))]
+        k = self._readinto(mv)
+        if not k:
+            self.eof = True
+            return b""
+        return mv[:k]
 
     def fill(self, n: int = 1 << 16) -> bool:
         """More bytes into the buffer (small reads: the bodies are read by read_chunk, straight
@@ -331,7 +360,7 @@ def stream_multipart(
                     del r.buf[:k]
                     remaining -= k
                 while remaining:
-                    data = r.read_chunk(min(WADO_CHUNK, remaining))
+                    data = r.read_view(min(WADO_CHUNK, remaining))
                     if not data:
                         raise PacsError(
                             f"{what}: the connection closed inside part {n + 1} "
