@@ -7,6 +7,7 @@ extracted, so the archive the site sent stays untouched.
 from __future__ import annotations
 
 import os
+import stat
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -64,17 +65,13 @@ class Source:
 
 def is_demo_ground_truth(src: Source) -> bool:
     """Whether ``src`` is the demo patient's ground_truth.json (left out of scans, unreported)."""
-    if Path(src.member or src.path).name != DEMO_GROUND_TRUTH_NAME:
+    if os.path.basename(src.member or src.path) != DEMO_GROUND_TRUTH_NAME:
         return False
     try:
         head = src.read_head(256)
     except (OSError, KeyError, zipfile.BadZipFile):
         return False
     return head.lstrip().startswith(b"{") and _DEMO_GROUND_TRUTH_MARK in head
-
-
-def _is_dicomdir(path: Path) -> bool:
-    return path.name.upper() == "DICOMDIR"
 
 
 def dicomdir_files(path: Path) -> tuple[list[Path], list[UnreadableFile]]:
@@ -122,37 +119,86 @@ def iter_sources(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Source | U
     """Expand folders, DICOMDIRs and zips into candidate files; yield problems as they come."""
     seen: set[tuple[str, str | None]] = set()
 
-    def emit(src: Source) -> Iterator[Source]:
+    def new(src: Source) -> bool:
         key = (os.path.abspath(src.path), src.member)
-        if key not in seen and not is_demo_ground_truth(src):
-            seen.add(key)
+        if key in seen or is_demo_ground_truth(src):
+            return False
+        seen.add(key)
+        return True
+
+    def emit(src: Source) -> Iterator[Source]:
+        if new(src):
             yield src
 
     for raw in paths:
-        p = Path(raw)
-        if not p.exists():
-            yield UnreadableFile(str(p), "no such file or folder")
+        name = _path_text(raw)
+        try:
+            st = os.stat(name)
+        except (FileNotFoundError, NotADirectoryError):
+            yield UnreadableFile(name, "no such file or folder")
             continue
-        if p.is_dir():
-            for dirpath, dirnames, filenames in os.walk(p):
+        except OSError as exc:  # a loop of links, a folder we may not enter...
+            yield UnreadableFile(name, f"cannot be read: {exc.strerror or exc}")
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            for dirpath, dirnames, filenames in os.walk(name):
                 dirnames.sort()
-                for name in sorted(filenames):
-                    if name.upper() == "DICOMDIR":
+                for fname in sorted(filenames):
+                    if fname.upper() == "DICOMDIR":
                         continue  # the files it references are walked anyway
-                    full = os.path.join(dirpath, name)
-                    if name.lower().endswith(".zip"):
+                    full = os.path.join(dirpath, fname)
+                    if fname.lower().endswith(".zip"):
                         yield from _zip_sources(Path(full), emit)
                     else:
                         yield from emit(Source(full))
-        elif _is_dicomdir(p):
-            files, bad = dicomdir_files(p)
+        elif os.path.basename(name).upper() == "DICOMDIR":
+            files, bad = dicomdir_files(Path(name))
             yield from bad
             for f in files:
                 yield from emit(Source(str(f)))
-        elif zipfile.is_zipfile(p):
-            yield from _zip_sources(p, emit)
+        elif _is_zip(name):
+            yield from _zip_sources(Path(name), emit)
         else:
-            yield from emit(Source(str(p)))
+            src = Source(name)  # a file of a list (a PACS retrieve): no Path object, no generator
+            if new(src):
+                yield src
+
+
+def _path_text(raw: str | os.PathLike[str]) -> str:
+    """``str(Path(raw))`` (the name reports show), without building a Path for plain names."""
+    s = os.fspath(raw)
+    if (
+        isinstance(s, str)
+        and os.sep == "/"
+        and s not in ("", ".")
+        and "//" not in s
+        and "/./" not in s
+        and not s.startswith("./")
+        and not s.endswith(("/", "/."))
+    ):
+        return s
+    return str(Path(s))
+
+
+def _is_zip(p: str | Path) -> bool:
+    """Whether a file named in the list is a zip archive, not a DICOM file.
+
+    A DICOM file says so with DICM at byte 128 and is never a zip: one read of 132 bytes
+    tells, where ``zipfile.is_zipfile`` reads the file's end and, finding no end record there,
+    its last 64 KiB (a PACS retrieve of 400 files paid 36 ms for it).  Anything else
+    (no preamble, not DICOM at all) is asked of ``zipfile.is_zipfile`` as before.
+    """
+    try:
+        fd = os.open(p, os.O_RDONLY)
+        try:
+            head = os.pread(fd, 132, 0)
+        finally:
+            os.close(fd)
+    except OSError:
+        return False  # the scan reads it and names the reason
+    if head[128:132] == b"DICM":
+        return False
+    return zipfile.is_zipfile(p)
 
 
 def _zip_sources(p: Path, emit):  # type: ignore[no-untyped-def]

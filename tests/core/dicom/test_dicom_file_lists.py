@@ -1,0 +1,146 @@
+"""A series given as a list of files, as a PACS retrieve leaves them, loads as from its folder.
+
+Issue 15 part 6: names not in slice order, vendor headers (private groups, sequences), CT
+stored signed or unsigned with RescaleIntercept -1024; no ``zipfile.is_zipfile`` on files
+that say DICM; int16 kept exactly where the values fit, float32 where they do not.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import random
+import sys
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from dicom_series_factory import write_ct_series
+from pydicom import dcmread
+
+from namecar_viewer.core.dicom import load_series, scan
+from namecar_viewer.core.dicom import sources as sources_module
+
+loader_module = importlib.import_module("namecar_viewer.core.dicom.loader")
+BENCHMARKS = Path(__file__).resolve().parents[3] / "benchmarks"
+
+
+def _reference(paths: list[Path]) -> np.ndarray:
+    """pydicom's stored values plus the intercept (slope 1), slices by position along z."""
+    dss = sorted((dcmread(p) for p in paths), key=lambda d: float(d.ImagePositionPatient[2]))
+    return np.stack([d.pixel_array.astype(np.int64) + int(d.RescaleIntercept) for d in dss])
+
+
+def _shuffled_names(folder: Path, n: int, **kw: Any) -> list[Path]:
+    names = [f"{random.Random(k).getrandbits(64):016x}.dcm" for k in range(n)]
+    paths = write_ct_series(folder, [(0.0, 0.0, 2.0 * k) for k in range(n)], names=names, **kw)
+    return [paths[k] for k in random.Random(7).sample(range(n), n)]
+
+
+def test_a_list_of_dicom_files_never_asks_zipfile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paths = _shuffled_names(tmp_path, 6)
+    from_folder = load_series([tmp_path]).array
+
+    def no(*_: Any) -> bool:
+        raise AssertionError("is_zipfile read a DICOM file's end")
+
+    monkeypatch.setattr(sources_module.zipfile, "is_zipfile", no)
+    v = load_series(paths)
+    assert np.array_equal(v.array, from_folder)
+    assert np.array_equal(v.array, _reference(paths))
+
+
+def test_a_zip_and_a_file_without_preamble_in_a_list(tmp_path: Path) -> None:
+    files = write_ct_series(tmp_path / "src", [(0.0, 0.0, 2.0 * k) for k in range(3)])
+    archive = tmp_path / "series.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for f in files:
+            zf.write(f, f"DICOM/{f.name}")
+    bare = tmp_path / "bare.dcm"
+    bare.write_bytes(files[0].read_bytes()[132:])  # no preamble, no DICM: asked of zipfile
+    report = scan([archive, bare])
+    assert [len(s.instances) for s in report.stacks] == [3]
+    assert {i.member for i in report.stacks[0].instances} == {f"DICOM/{f.name}" for f in files}
+    assert all(not u.reason.startswith("zip") for u in report.unreadable)
+
+
+@pytest.mark.parametrize(
+    ("signed", "values", "dtype"),
+    [
+        (True, [-31744, -2000, 0, 32767], np.int16),  # -31744 - 1024 is int16's minimum
+        (True, [-31745, 0, 40, 1000], np.float32),  # one value below int16 after the intercept
+        (False, [0, 1024, 4095, 33791], np.int16),  # 33791 - 1024 is int16's maximum
+        (False, [0, 1024, 33792, 65535], np.float32),
+    ],
+)
+def test_signed_and_unsigned_storage_with_intercept(
+    tmp_path: Path, signed: bool, values: list[int], dtype: type
+) -> None:
+    paths = _shuffled_names(tmp_path, len(values), values=[0] * len(values))
+    by_z = sorted(paths, key=lambda p: float(dcmread(p).ImagePositionPatient[2]))
+    for p, v in zip(by_z, values, strict=True):
+        ds = dcmread(p)
+        ds.PixelRepresentation = 1 if signed else 0
+        ds.BitsStored, ds.HighBit = 16, 15
+        stored = np.full((ds.Rows, ds.Columns), v, dtype="<i2" if signed else "<u2")
+        stored[0, 0] = 0 if v else 1  # not a constant slice
+        ds.PixelData = stored.tobytes()
+        ds.save_as(p, enforce_file_format=True)
+    got = load_series(paths).array
+    assert got.dtype == dtype
+    assert np.array_equal(got, _reference(paths))
+
+
+def test_the_native_read_without_preadv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    paths = _shuffled_names(tmp_path, 4)
+    expected = load_series(paths).array
+    monkeypatch.delattr(os, "preadv", raising=False)
+    assert np.array_equal(load_series(paths).array, expected)
+
+
+@pytest.fixture(scope="module")
+def bench_load() -> Any:
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        return importlib.import_module("bench_load")
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+
+
+@pytest.mark.parametrize("signed", [True, False], ids=["GE-like signed", "Siemens-like unsigned"])
+def test_the_benchmark_realistic_ct_equals_simpleitk(
+    tmp_path: Path, bench_load: Any, signed: bool
+) -> None:
+    """The benchmark's vendor-like CT (private groups, sequences, names not in slice order)."""
+    sitk = pytest.importorskip("SimpleITK")
+    paths = bench_load.write_realistic_ct(tmp_path, 5, signed)
+    listed = [Path(e.path) for e in os.scandir(tmp_path)]
+    assert sorted(p.name for p in listed) != [p.name for p in paths]  # names not in slice order
+    v = load_series(listed)
+    assert v.array.dtype == np.int16 and v.shape == (5, 512, 512)
+    names = sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(tmp_path))
+    assert np.array_equal(v.array, sitk.GetArrayFromImage(sitk.ReadImage(names)))
+    assert np.array_equal(v.array, _reference(listed))
+    # the same bytes again: the headers are read through the layout memo (vendor elements,
+    # sequences of undefined length, a private CSA header varying per slice)
+    assert write_and_compare_memo(listed)
+
+
+def write_and_compare_memo(paths: list[Path]) -> bool:
+    from namecar_viewer.core.dicom.fastheader import LayoutMemo, parse_fast_header
+
+    memo = LayoutMemo()
+    for p in paths:
+        data = p.read_bytes()
+        full = parse_fast_header(data, len(data))
+        got = memo.parse(data, len(data))
+        assert full is not None and got is not None
+        assert full.pixel_offset == got.pixel_offset
+        for kw in ("SOPInstanceUID", "ImagePositionPatient", "InstanceNumber", "XRayTubeCurrent"):
+            assert full.dataset.get(kw) == got.dataset.get(kw), kw
+        assert full.dataset._raw.keys() == got.dataset._raw.keys()
+    return memo.matched == len(paths) - 2
