@@ -15,6 +15,7 @@ import struct
 from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from pydicom.datadict import dictionary_VR, tag_for_keyword
@@ -43,6 +44,8 @@ _LONG_VRS = {
     b"UV",
 }
 _UNDEFINED = 0xFFFFFFFF
+_U16 = struct.Struct("<H").unpack_from
+_U32 = struct.Struct("<L").unpack_from
 IMPLICIT_LE = "1.2.840.10008.1.2"
 EXPLICIT_LE = "1.2.840.10008.1.2.1"
 ENCAPSULATED_CANDIDATES_SKIP = {"1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.2"}  # deflate, BE
@@ -289,8 +292,15 @@ class FastDataset:
         shared: dict[Any, Any] | None = None,
         own: frozenset[int] = frozenset(),
         relocate: Callable[[int], int] | None = None,
+        base: dict[int, tuple[str | None, bytes, int]] | None = None,
     ) -> None:
-        self._raw = raw
+        # ``raw`` holds every element, or with a ``base`` (the template's elements, shared by
+        # the files of a layout) only this file's own ones (None: absent here); a per-file
+        # copy of the template's few hundred elements costs its copy and, kept by the scan,
+        # the garbage collector's visits
+        self._elems = raw
+        self._base = base
+        self._merged: dict[int, tuple[str | None, bytes, int]] | None = None
         self._meta = meta
         self._file_meta: FileMetaDataset | None = None
         self._implicit = implicit
@@ -298,6 +308,7 @@ class FastDataset:
         self._shared = shared
         self._own = own
         self._relocate = relocate
+        self._decoded: dict[int, Any] = {}  # this file's own values, decoded once
 
     @property
     def file_meta(self) -> FileMetaDataset:
@@ -309,6 +320,36 @@ class FastDataset:
             self._file_meta = FileMetaDataset(elems)  # type: ignore[arg-type]
         return self._file_meta
 
+    @property
+    def _raw(self) -> dict[int, tuple[str | None, bytes, int]]:
+        """Every top-level element (tag -> (VR or None, value bytes, value position))."""
+        base = self._base
+        if base is None:
+            return self._elems
+        merged = self._merged
+        if merged is None:
+            merged = dict(base)
+            for t, e in self._elems.items():
+                if e is None:
+                    merged.pop(t, None)
+                else:
+                    merged[t] = e
+            self._merged = merged
+        return merged
+
+    def _entry(self, t: int) -> tuple[str | None, bytes, int] | None:
+        e = self._elems.get(t, _MISSING)
+        if e is _MISSING:
+            base = self._base
+            return None if base is None else base.get(t)
+        return e  # type: ignore[return-value]
+
+    def meta_bytes(self, tag: int) -> bytes | None:
+        """The raw value of a File Meta element (group 0002), None when absent: what a check
+        needs without building pydicom's FileMetaDataset (tens of microseconds a file)."""
+        entry = self._meta.get(tag)
+        return None if entry is None else entry[1]
+
     def _tell(self, tag: int, vpos: int) -> int:
         """Where the value lies in this file (elements shared with a template are shifted)."""
         if self._relocate is None or tag in self._own:
@@ -317,7 +358,7 @@ class FastDataset:
 
     def __contains__(self, keyword: str) -> bool:
         t = _tag(keyword)
-        return t is not None and t in self._raw
+        return t is not None and self._entry(t) is not None
 
     def get(self, keyword: str, default: Any = None) -> Any:
         t = _tag(keyword)
@@ -330,7 +371,11 @@ class FastDataset:
                 value = self._decode(t, keyword)
                 shared[t] = value
         else:
-            value = self._decode(t, keyword)
+            decoded = self._decoded
+            value = decoded.get(t, _MISSING)
+            if value is _MISSING:
+                value = self._decode(t, keyword)
+                decoded[t] = value
         if value is None:
             return default
         return list(value) if isinstance(value, tuple) else value
@@ -356,7 +401,7 @@ class FastDataset:
 
     def _decode(self, t: int, keyword: str) -> Any:
         """The value of tag ``t``: None when absent or empty numeric, tuples for many values."""
-        entry = self._raw.get(t)
+        entry = self._entry(t)
         if entry is None:
             return None
         vr, value, _ = entry
@@ -474,22 +519,40 @@ class _Template:
 
     def _build_steps(self) -> None:
         layout = self.header.layout
+        hot = sorted(self.hot)
         steps = []
+        plain: list[tuple[int, int, str | None]] = []
+        meta: list[tuple[int, int, str]] = []
+        implicit: list[tuple[int, int]] = []
         prev = 128
-        for i in sorted(self.hot):
+        for k, i in enumerate(hot):
             tag, start, vpos, end = layout[i]
             is_meta = tag >> 16 == 0x0002
             head = self.buf[start:vpos]
             long_length = vpos - start == 12 or (not is_meta and self.implicit)
             vr = None if (self.implicit and not is_meta) else head[4:6].decode("ascii")
             prefix = head[:-4] if long_length else head[:-2]
-            steps.append((self.buf[prev:start], prefix, long_length, tag, vr, is_meta))
+            # the bytes that must be equal before the length: the run of elements that did not
+            # vary, then this element's tag (and VR); one ``startswith`` checks them all
+            literal = self.buf[prev:start] + prefix
+            # skipped as the full parser skips: explicit SQ, implicit undefined length
+            steps.append((literal, len(literal), long_length, vr == "SQ" or vr is None))
+            if is_meta:
+                assert vr is not None
+                meta.append((k, tag, vr))
+            elif vr is None:
+                implicit.append((k, tag))
+            elif vr != "SQ":  # an explicit sequence stays skipped, as in the template
+                plain.append((k, tag, vr))
             prev = end
         self.steps = steps
+        self.plain_steps = plain
+        self.meta_steps = meta
+        self.implicit_steps = implicit
         self.tail = self.buf[prev:]
-        self.own = frozenset(layout[i][0] for i in self.hot)
-        self.hot_starts = tuple(layout[i][1] for i in sorted(self.hot))
-        self.hot_ends = tuple(layout[i][3] for i in sorted(self.hot))
+        self.own = frozenset(layout[i][0] for i in hot)
+        self.hot_starts = tuple(layout[i][1] for i in hot)
+        self.hot_ends = tuple(layout[i][3] for i in hot)
 
     def widen(self, buf: bytes, header: FastHeader) -> None:
         """Mark the elements whose bytes differ in ``header`` (same tags) as varying."""
@@ -509,72 +572,64 @@ class _Template:
             return None
         pn = 128
         startswith = buf.startswith
-        n = len(buf)
-        found: list[tuple[int, str | None, int, int, bool, bool]] = []
-        shifts = [0]
-        ends = self.hot_ends
+        u16, u32 = _U16, _U32
+        vposs: list[int] = []
+        ends: list[int] = []
+        undefined: list[int] = []  # steps of undefined length (sequences)
         try:
-            for k, (chunk, prefix, long_length, tag, vr, is_meta) in enumerate(self.steps):
-                if not startswith(chunk, pn):
+            # a file that ends early fails a later ``startswith`` (the tail is never empty)
+            for literal, n_literal, long_length, may_be_sequence in self.steps:
+                if not startswith(literal, pn):
                     return None
-                pn += len(chunk)
-                if not startswith(prefix, pn):
-                    return None
-                pn += len(prefix)
+                pn += n_literal
                 if long_length:
-                    (length,) = struct.unpack_from("<L", buf, pn)
+                    (length,) = u32(buf, pn)
                     pn += 4
                 else:
-                    (length,) = struct.unpack_from("<H", buf, pn)
+                    (length,) = u16(buf, pn)
                     pn += 2
-                vpos = pn
-                # skipped as the full parser skips: explicit SQ, implicit undefined length
-                sequence = vr == "SQ" or (vr is None and length == _UNDEFINED)
+                vposs.append(pn)
                 if length == _UNDEFINED:
-                    if not sequence:
+                    if not may_be_sequence:
                         return None
-                    pn = _skip_undefined(buf, vpos, self.implicit)
+                    undefined.append(len(ends))
+                    pn = _skip_undefined(buf, pn, self.implicit)
                 else:
-                    pn = vpos + length
-                if pn > n:
-                    return None
-                found.append((tag, vr, vpos, pn, is_meta, sequence))
-                shifts.append(pn - ends[k])
+                    pn += length
+                ends.append(pn)
         except (NeedMoreBytes, ValueError, struct.error):
             return None
         if not startswith(self.tail, pn):
             return None
         pixel_offset = pn + len(self.tail)
+        shifts = (0, *map(int.__sub__, ends, self.hot_ends))
         if self.group_length_vpos is not None:
-            gl_at = _shifted(self.hot_starts, tuple(shifts), self.group_length_vpos)
-            (group_length,) = struct.unpack_from("<L", buf, gl_at)
-            if gl_at + 4 + group_length != _shifted(self.hot_starts, tuple(shifts), self.meta_end):
+            gl_at = _shifted(self.hot_starts, shifts, self.group_length_vpos)
+            (group_length,) = u32(buf, gl_at)
+            if gl_at + 4 + group_length != _shifted(self.hot_starts, shifts, self.meta_end):
                 return None
         template = self.header
         ds_t = template.dataset
-        raw = dict(ds_t._raw)
+        raw: dict[int, Any] = {
+            tag: (vr, buf[vposs[k] : ends[k]], vposs[k]) for k, tag, vr in self.plain_steps
+        }
         meta = ds_t._meta
-        if any(f[4] for f in found):
+        if self.meta_steps:
             meta = dict(meta)
+            for k, tag, vr in self.meta_steps:
+                meta[tag] = (vr, buf[vposs[k] : ends[k]], vposs[k])
         skipped = template.skipped_sequences
-        for tag, vr, vpos, end, is_meta, sequence in found:
-            if is_meta:
-                assert vr is not None
-                meta[tag] = (vr, buf[vpos:end], vpos)
-            elif sequence:
-                raw.pop(tag, None)
+        for k, tag in self.implicit_steps:
+            if k in undefined:  # a sequence: skipped as the full parser skips it
+                raw[tag] = None
                 if tag not in skipped:
                     skipped = (*skipped, tag)
             else:
-                raw[tag] = (vr, buf[vpos:end], vpos)
+                raw[tag] = (None, buf[vposs[k] : ends[k]], vposs[k])
                 if tag in skipped:
                     skipped = tuple(t for t in skipped if t != tag)
-        relocate = None
-        if any(shifts):
-            from functools import partial
-
-            relocate = partial(_shifted, self.hot_starts, tuple(shifts))
-        ds = FastDataset(raw, meta, self.implicit, self.shared, self.own, relocate)
+        relocate = partial(_shifted, self.hot_starts, shifts) if any(shifts) else None
+        ds = FastDataset(raw, meta, self.implicit, self.shared, self.own, relocate, ds_t._elems)
         return FastHeader(
             ds,
             template.transfer_syntax,

@@ -15,6 +15,8 @@ import struct
 import zlib
 from typing import Any
 
+from namecar_viewer.core.dicom.fastheader import FastDataset
+
 # Image size limits: US values (PS3.5) and a budget for one file's decoded pixels.
 MAX_ROWS_COLUMNS = 65535
 MAX_FRAMES = 100_000  # enhanced multi-frame objects hold thousands of frames, never more
@@ -139,8 +141,6 @@ _NATIVE = ("", "1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2"
 
 def image_header_problem(ds: Any, file_size: int, transfer_syntax: str = "") -> str | None:
     """Why this image's header cannot be used (naming the element), or None when it can."""
-    from namecar_viewer.core.dicom.fastheader import FastDataset
-
     try:
         if isinstance(ds, FastDataset):
             why, decoded, frames = ds.memo(STRUCTURE_KEYWORDS, _structure)
@@ -239,11 +239,28 @@ def _structure_checked(ds: Any) -> tuple[str | None, int, int]:
     return None, decoded, frames
 
 
+RESCALE_KEYWORDS = ("RescaleSlope", "RescaleIntercept")
+
+
+def _rescale(ds: Any) -> str | None:
+    """Why the rescale cannot be used, from the elements in RESCALE_KEYWORDS."""
+    try:
+        for k in RESCALE_KEYWORDS:
+            v = float_values(ds, k, 1)
+            if v is not None and abs(v[0]) > MAX_ABS_RESCALE:
+                return (
+                    f"{named(k)} is {v[0]:g}: beyond +/-{MAX_ABS_RESCALE:g}, not a modality value"
+                )
+    except _Bad as bad:
+        return str(bad)
+    return None
+
+
 def _per_file(ds: Any) -> str | None:
-    for k in ("RescaleSlope", "RescaleIntercept"):
-        v = float_values(ds, k, 1)
-        if v is not None and abs(v[0]) > MAX_ABS_RESCALE:
-            return f"{named(k)} is {v[0]:g}: beyond +/-{MAX_ABS_RESCALE:g}, not a modality value"
+    # the rescale is shared by most files of a series (checked once per layout), not by PET's
+    why = ds.memo(RESCALE_KEYWORDS, _rescale) if isinstance(ds, FastDataset) else _rescale(ds)
+    if why is not None:
+        return str(why)
     pos = float_values(ds, "ImagePositionPatient", 3)
     if pos is not None and max(abs(x) for x in pos) > MAX_ABS_POSITION_MM:
         return f"{named('ImagePositionPatient')} is {pos}: beyond {MAX_ABS_POSITION_MM:g} mm"

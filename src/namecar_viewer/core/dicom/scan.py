@@ -8,6 +8,7 @@ positions.  Pixel data is never read here.
 
 from __future__ import annotations
 
+import functools
 import io
 import threading
 import warnings
@@ -38,6 +39,7 @@ from namecar_viewer.core.dicom.geometry_plan import plan_geometry
 from namecar_viewer.core.dicom.header_checks import (
     DEFLATED_TS,
     INFLATE_HEADER_CAP_BYTES,
+    image_header_problem,
     inflated_file,
 )
 from namecar_viewer.core.dicom.model import (
@@ -197,14 +199,19 @@ _UID_CHARS = frozenset("0123456789.")
 
 def _is_image_class(sop_class: str, ds: Any) -> bool:
     """An image object: an image storage SOP class, or an unknown class with pixels."""
-    from pydicom.uid import UID
-
     if sop_class == _DICOMDIR or _kind(sop_class, ("Rows", "Columns")) is not None:
         return False
-    name = UID(sop_class).name if sop_class else ""
-    if "Image Storage" in name:
+    if "Image Storage" in _uid_name(sop_class):
         return True
     return "Rows" in ds or "PixelData" in ds
+
+
+@functools.lru_cache(maxsize=256)
+def _uid_name(uid: str) -> str:
+    """pydicom's name of a UID (validated on creation, so asked once per class)."""
+    from pydicom.uid import UID
+
+    return UID(uid).name if uid else ""
 
 
 def _uid_text(value: Any) -> str:
@@ -216,12 +223,13 @@ def _uid_text(value: Any) -> str:
 
 def _header_problem(ds: Any, fast: FastHeader | None, size: int) -> str | None:
     """Why an image's header cannot be used (``header_checks``), None for non-images."""
-    from namecar_viewer.core.dicom.header_checks import image_header_problem
-
     try:
         sop_class = _uid_text(ds.get("SOPClassUID", ""))
-        fm = getattr(ds, "file_meta", None)
-        meta_class = _uid_text(getattr(fm, "MediaStorageSOPClassUID", "")) if fm else ""
+        if isinstance(ds, FastDataset):  # the raw bytes, as pydicom would decode them
+            meta_class = _uid_text(ds.meta_bytes(0x00020002) or b"")
+        else:
+            fm = getattr(ds, "file_meta", None)
+            meta_class = _uid_text(getattr(fm, "MediaStorageSOPClassUID", "")) if fm else ""
     except Exception:  # noqa: BLE001 - an unreadable SOP class is a corrupt header
         return "SOPClassUID (0008,0016) cannot be read"
     for value in (sop_class, meta_class):
@@ -278,18 +286,37 @@ def _pixel_info(
         fm = getattr(ds, "file_meta", None)
         if fm is not None and "TransferSyntaxUID" in fm:
             ts = str(fm.TransferSyntaxUID)
-    return PixelInfo(
-        transfer_syntax=ts,
-        bits_allocated=facts.bits,
-        pixel_representation=facts.pixel_representation,
-        samples_per_pixel=facts.samples,
-        photometric=facts.photometric,
-        rescale_slope=slope,
-        rescale_intercept=intercept,
-        pixel_offset=fast.pixel_offset if fast else None,
-        pixel_length=fast.pixel_length if fast else None,
-        file_size=size,
+    offset = fast.pixel_offset if fast else None
+    length = fast.pixel_length if fast else None
+    # the files of a series share these (offsets differ by a few values): one object each
+    bits, rep, spp, photometric = (
+        facts.bits,
+        facts.pixel_representation,
+        facts.samples,
+        facts.photometric,
     )
+    key = (ts, bits, rep, spp, photometric, slope, intercept, offset, length, size)
+    info = _PIXEL_INFOS.get(key)
+    if info is None:
+        info = PixelInfo(
+            transfer_syntax=ts,
+            bits_allocated=bits,
+            pixel_representation=rep,
+            samples_per_pixel=spp,
+            photometric=photometric,
+            rescale_slope=slope,
+            rescale_intercept=intercept,
+            pixel_offset=offset,
+            pixel_length=length,
+            file_size=size,
+        )
+        if len(_PIXEL_INFOS) >= 4096:
+            _PIXEL_INFOS.clear()
+        _PIXEL_INFOS[key] = info
+    return info
+
+
+_PIXEL_INFOS: dict[tuple[Any, ...], PixelInfo] = {}
 
 
 def _first(seq: Any) -> Any:
@@ -427,7 +454,7 @@ def _frames_of(
     inst_no = _num(ds.get("InstanceNumber"))
     order_base = inst_no if inst_no is not None else 0.0
     thickness = facts.thickness
-    if n_frames == 1 and (is_siemens_mosaic(ds) or is_uih_vframe(ds)):
+    if n_frames == 1 and _is_mosaic(ds):
         return _mosaic_frames(
             src, ds, fast, facts, pixel, vm, sop_uid, series_uid, position, extra, order_base
         )
@@ -476,6 +503,17 @@ def _frames_of(
         slice_thickness=thickness,
     )
     return [_Frame(ref, series_uid, facts.split, extra, ds, (order_base, (0,), src.display), vm)]
+
+
+def _mosaic_test(ds: Any) -> bool:
+    return is_siemens_mosaic(ds) or is_uih_vframe(ds)
+
+
+def _is_mosaic(ds: Any) -> bool:
+    """A Siemens MOSAIC or UIH VFRAME image (ImageType), once per layout for fast headers."""
+    if isinstance(ds, FastDataset):
+        return bool(ds.memo(("ImageType",), _mosaic_test))
+    return _mosaic_test(ds)
 
 
 def _enhanced_frames(

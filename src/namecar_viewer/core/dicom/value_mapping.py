@@ -22,6 +22,7 @@ activity, and the SUV pipeline works from those):
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -195,6 +196,12 @@ def _philips_mirror(ds: Any) -> RealWorldMap | None:
     return RealWorldMap(slope, intercept or 0.0, "", "", "")
 
 
+@functools.lru_cache(maxsize=1024)
+def _rescale_map(slope: float, intercept: float) -> ValueMap:
+    """The plain rescale (immutable, so one object serves every image with these numbers)."""
+    return ValueMap(slope, intercept)
+
+
 def classic_value_map(
     src: Any,
     ds: Any,
@@ -210,11 +217,11 @@ def classic_value_map(
     type from the first file's Real World Value Mapping, since reading that sequence again
     costs a full header parse; each file's own slope and intercept are then used.
     """
+    if modality.upper() in _KEEP_RESCALE_MODALITIES:
+        return _rescale_map(rescale_slope, rescale_intercept)
     from namecar_viewer.core.dicom.mosaic import image_type
     from namecar_viewer.core.dicom.vendor import manufacturer
 
-    if modality.upper() in _KEEP_RESCALE_MODALITIES:
-        return ValueMap(rescale_slope, rescale_intercept)
     philips = manufacturer(ds) == "PHILIPS"
     scale = philips_scale_slope(ds) if philips else None
     if fast is None:
