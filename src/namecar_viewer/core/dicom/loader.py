@@ -251,34 +251,34 @@ def _check_codestreams(ds: Any, where: str) -> None:
 def _read_native_into(
     inst: InstanceRef, dest: npt.NDArray[Any], scratch_dtype: np.dtype[Any]
 ) -> tuple[float, float]:
-    """Read one native frame straight from disk into ``dest`` (rescaled); return its min/max."""
+    """Read one native frame straight from disk into ``dest`` (rescaled); return its min/max.
+
+    For an int16 ``dest`` the min/max are those of the values after the intercept (only the
+    bound the intercept can push out of int16 is computed; the other is the stored type's
+    limit); when one is out of int16 the caller reloads the stack as float32 and ``dest`` is
+    left as it is.
+    """
     p = inst.pixel
     assert p is not None and p.pixel_offset is not None
     rows, cols = dest.shape
     stored = _stored_dtype(inst)
     nbytes = rows * cols * stored.itemsize
-    with open(inst.path, "rb", buffering=0) as f:
-        f.seek(p.pixel_offset + ((inst.frame or 1) - 1) * nbytes)
-        if stored.itemsize == dest.dtype.itemsize and dest.flags.c_contiguous:
-            view = dest.view(stored)
-            got = f.readinto(view.data.cast("B"))
-            raw = view
-        else:
-            buf = bytearray(nbytes)
-            got = f.readinto(buf)
-            raw = np.frombuffer(buf, dtype=stored).reshape(rows, cols)
+    offset = p.pixel_offset + ((inst.frame or 1) - 1) * nbytes
+    aliased = stored.itemsize == dest.dtype.itemsize and dest.flags.c_contiguous
+    if aliased:
+        raw = dest.view(stored)
+        got = _read_at(inst.path, raw.data.cast("B"), offset)
+    else:
+        buf = bytearray(nbytes)
+        got = _read_at(inst.path, memoryview(buf), offset)
+        raw = np.frombuffer(buf, dtype=stored).reshape(rows, cols)
     if got != nbytes:
         raise DicomInputError(f"{inst.path}: truncated pixel data ({got} of {nbytes} bytes)")
     slope, intercept = p.rescale_slope, p.rescale_intercept
     if dest.dtype == np.int16:
-        if stored == np.dtype("<i2") and intercept == 0:
-            return 0.0, 0.0  # nothing to convert; range is int16 by construction
-        wide = raw.astype(np.int32)
-        wide += int(intercept)
-        lo, hi = int(wide.min()), int(wide.max())
-        np.clip(wide, INT16_MIN, INT16_MAX, out=wide)
-        dest[...] = wide
-        return float(lo), float(hi)
+        if not aliased:
+            dest[...] = raw  # 8-bit stored values: exact in int16
+        return _to_int16(dest, raw.dtype, int(intercept))
     vals = raw.astype(np.float32)  # a copy even when ``raw`` aliases ``dest``
     if slope != 1.0:
         vals *= np.float32(slope)
@@ -286,6 +286,52 @@ def _read_native_into(
         vals += np.float32(intercept)
     dest[...] = vals
     return 0.0, 0.0
+
+
+def _read_at(path: str, into: memoryview, offset: int) -> int:
+    """Read ``len(into)`` bytes of ``path`` from ``offset`` into ``into``; the count read."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    try:
+        if hasattr(os, "preadv"):
+            got = 0
+            while got < len(into):  # a short read happens only at the end of the file
+                n = os.preadv(fd, [into[got:]], offset + got)
+                if n == 0:
+                    break
+                got += n
+            return got
+        os.lseek(fd, offset, os.SEEK_SET)
+        with open(fd, "rb", buffering=0, closefd=False) as f:
+            return f.readinto(into) or 0
+    finally:
+        os.close(fd)
+
+
+def _to_int16(dest: npt.NDArray[Any], stored: np.dtype[Any], intercept: int) -> tuple[float, float]:
+    """Add ``intercept`` in place to the stored values in the int16 ``dest``, exactly.
+
+    ``dest`` holds the stored values (their bits for 16-bit storage, signed or not).  The
+    stored type's bounds say which side the intercept can push out of int16 (stored int16 with
+    intercept -1024: only the minimum; uint16: only the maximum); only that reduction is
+    computed.  When the results fit, the sum is a 16-bit wrap-around add on the bits, exact for
+    every result inside int16: no int32 temporary, one pass.  Returns the results' min/max (a
+    bound that cannot be passed is given as the stored type's limit plus the intercept); when
+    out of int16 ``dest`` is left unchanged and the caller reloads the stack as float32.
+    """
+    limits = np.iinfo(stored)
+    lo = int(limits.min) + intercept
+    hi = int(limits.max) + intercept
+    values = dest.view(stored) if stored.itemsize == 2 else dest
+    if lo < INT16_MIN:
+        lo = int(values.min()) + intercept
+    if hi > INT16_MAX:
+        hi = int(values.max()) + intercept
+    if lo < INT16_MIN or hi > INT16_MAX:
+        return float(lo), float(hi)
+    if intercept:
+        bits = dest.view(np.uint16)
+        np.add(bits, np.uint16(intercept & 0xFFFF), out=bits)
+    return float(lo), float(hi)
 
 
 def load_stack(
@@ -356,8 +402,14 @@ def load_stack(
             failures.append((k, str(exc)))
         tick()
 
-    with ThreadPoolExecutor(_workers()) as pool:
-        list(pool.map(do_native, native))
+    def do_natives(ks: list[int]) -> None:
+        for k in ks:
+            do_native(k)
+
+    # one task per worker, not per slice: a task costs more than a slice's read
+    workers = _workers()
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(do_natives, [native[i::workers] for i in range(workers)]))
     if other and _decode_other(src, other, data, dtype, failures, tick, check_cancel):
         overflow = True
     if overflow:
