@@ -311,6 +311,11 @@ REGISTRATION_PREFIX = "pet/registration/"
 # with the read like a registration, so reopening the read links the timepoints again.
 OFFSET_PREFIX = "link/offset/"
 TIMEPOINT_OFFSET = "manual offset"
+# Two CT timepoints aligned automatically (app/alignment.py): a rigid transform found by
+# registration when a study of the patient opened, with its metric and per-lesion refinements.
+# A manual offset or an accepted registration between the same two frames wins over it.
+ALIGNMENT_PREFIX = "link/alignment/"
+TIMEPOINT_ALIGNMENT = "automatic alignment"
 _OVERRIDE_FIELDS = tuple(f.name for f in dataclasses.fields(SuvOverrides))
 
 
@@ -409,6 +414,8 @@ class RegistrationRecord:
     def key(self) -> str:
         if self.method == TIMEPOINT_OFFSET:
             return f"{OFFSET_PREFIX}{self.fixed_frame}/{self.moving_frame}"
+        if self.method == TIMEPOINT_ALIGNMENT:
+            return f"{ALIGNMENT_PREFIX}{self.fixed_frame}/{self.moving_frame}"
         return registration_key(self.fixed_frame, self.moving_frame)
 
     def to_json(self) -> str:
@@ -443,6 +450,8 @@ class RegistrationRecord:
         if self.method == TIMEPOINT_OFFSET:
             t = self.array[:3, 3]
             text = f"Link timepoints by offset ({t[0]:.1f}, {t[1]:.1f}, {t[2]:.1f}) mm"
+        elif self.method == TIMEPOINT_ALIGNMENT:
+            text = "Align timepoints automatically"
         else:
             text = f"Accept {self.method} registration PET -> base"
         return SetReadSetting(self.key, self.to_json(), text)
@@ -467,8 +476,23 @@ def registrations_in(
 
 
 def frame_links_in(settings: Mapping[str, str]) -> list[RegistrationRecord]:
-    """Every transform between frames of reference a read holds: registrations and offsets."""
-    return registrations_in(settings, (REGISTRATION_PREFIX, OFFSET_PREFIX))
+    """Every transform between frames of reference a read holds: registrations, offsets and
+    automatic alignments, one per pair of frames: an alignment gives way to an offset or a
+    registration between the same two frames (in either direction), so the reader's manual
+    offset wins and withdrawing it brings the automatic alignment back."""
+    links = registrations_in(settings, (REGISTRATION_PREFIX, OFFSET_PREFIX))
+    linked = {frozenset((r.fixed_frame, r.moving_frame)) for r in links}
+    return links + [
+        r
+        for r in timepoint_alignments_in(settings)
+        if frozenset((r.fixed_frame, r.moving_frame)) not in linked
+    ]
+
+
+def timepoint_alignments_in(settings: Mapping[str, str]) -> list[RegistrationRecord]:
+    """The automatic alignments of CT timepoints kept with the read (their global transform;
+    ``app.alignment.AlignmentRecord`` reads the rest)."""
+    return registrations_in(settings, (ALIGNMENT_PREFIX,))
 
 
 def timepoint_offsets_in(settings: Mapping[str, str]) -> list[RegistrationRecord]:
