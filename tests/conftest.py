@@ -24,6 +24,14 @@ def _reads_never_in_the_users_database(
     monkeypatch.setenv("NAMECAR_READS_DB", str(folder / "reads.sqlite"))
 
 
+@pytest.fixture(autouse=True)
+def _no_automatic_alignment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A window opened by a test does not start aligning timepoints in the background by itself
+    (gui/alignment.py): a test of something else must not find an alignment landing in its read,
+    its undo stack or its audit trail.  Tests of the alignment set NAMECAR_AUTO_ALIGN=1."""
+    monkeypatch.setenv("NAMECAR_AUTO_ALIGN", "0")
+
+
 @pytest.fixture(scope="session")
 def real_data() -> Path:
     """The real DICOM files in tests/data/real (tests/data/README.md: origin, licence, users)."""

@@ -156,6 +156,177 @@
     </message>
 </context>
 <context>
+    <name>AlignmentController</name>
+    <message>
+        <location filename="../../src/namecar_viewer/gui/alignment.py" line="+122"/>
+        <source>Cancel alignment</source>
+        <translation>Annuler l&apos;alignement</translation>
+    </message>
+    <message>
+        <location line="+25"/>
+        <source>Align timepoints automatically when a CT opens</source>
+        <translation>Aligner automatiquement les évaluations à l&apos;ouverture d&apos;un TDM</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Align the other timepoints to the active CT now</source>
+        <translation>Aligner maintenant les autres évaluations sur le TDM actif</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Timepoint alignment...</source>
+        <translation>Alignement des évaluations...</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>Timepoints are aligned automatically when a CT opens.</source>
+        <translation>Les évaluations sont alignées automatiquement à l&apos;ouverture d&apos;un TDM.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Automatic alignment off: Protocols &gt; Align the other timepoints.</source>
+        <translation>Alignement automatique désactivé&#xa0;: Protocoles &gt; Aligner maintenant les autres évaluations.</translation>
+    </message>
+    <message>
+        <location line="+44"/>
+        <source>Open a CT of the patient in the active viewport first.</source>
+        <translation>Ouvrez d&apos;abord un TDM du patient dans la vue active.</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Every other CT timepoint is already aligned to this one or linked.</source>
+        <translation>Toutes les autres évaluations TDM sont déjà alignées sur celle-ci ou liées à elle.</translation>
+    </message>
+    <message>
+        <location line="+82"/>
+        <source>Cannot align: {reason}</source>
+        <translation>Alignement impossible&#xa0;: {reason}</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>Aligning timepoints %p%</source>
+        <translation>Alignement des évaluations %p%</translation>
+    </message>
+    <message>
+        <location line="+34"/>
+        <source>Aligning {moving} to {fixed} ({n}/{total}) %p%</source>
+        <translation>Alignement de {moving} sur {fixed} ({n}/{total}) %p%</translation>
+    </message>
+    <message>
+        <location line="+13"/>
+        <source>Cannot align {moving} to {fixed}: {reason}</source>
+        <translation>Impossible d&apos;aligner {moving} sur {fixed}&#xa0;: {reason}</translation>
+    </message>
+    <message>
+        <location line="+20"/>
+        <source>Aligned {moving} to {fixed}: rotation {rotation:.1f} degrees, shift ({x:.1f}, {y:.1f}, {z:.1f}) mm, mean squared difference {before:.0f} -&gt; {after:.0f} HU²; {refined} of {lesions} lesions refined locally.</source>
+        <translation>{moving} aligné sur {fixed}&#xa0;: rotation {rotation:.1f} degrés, translation ({x:.1f}&#xa0;; {y:.1f}&#xa0;; {z:.1f}) mm, écart quadratique moyen {before:.0f} -&gt; {after:.0f} UH²&#xa0;; {refined} lésion(s) sur {lesions} affinée(s) localement.</translation>
+    </message>
+    <message>
+        <location line="+33"/>
+        <source>Timepoints aligned to {fixed}: {n} of {total}.</source>
+        <translation>Évaluations alignées sur {fixed}&#xa0;: {n} sur {total}.</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Alignment cancelled: {n} of {total} timepoints aligned.</source>
+        <translation>Alignement annulé&#xa0;: {n} évaluation(s) sur {total} alignée(s).</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Alignment stopped: {reason}</source>
+        <translation>Alignement interrompu&#xa0;: {reason}</translation>
+    </message>
+    <message>
+        <location line="+20"/>
+        <source>Kept for this session only: the read on screen is not yours.</source>
+        <translation>Conservé pour cette session seulement&#xa0;: la lecture affichée n&apos;est pas la vôtre.</translation>
+    </message>
+    <message>
+        <location line="+17"/>
+        <source>Kept with the read (Edit &gt; Undo removes them).</source>
+        <translation>Conservé avec la lecture (Édition &gt; Annuler le retire).</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Kept for this session only: the read did not take them.</source>
+        <translation>Conservé pour cette session seulement&#xa0;: la lecture ne l&apos;a pas enregistré.</translation>
+    </message>
+</context>
+<context>
+    <name>AlignmentPanel</name>
+    <message>
+        <location line="+71"/>
+        <source>Timepoint alignment</source>
+        <translation>Alignement des évaluations</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Each other CT timepoint is aligned to the CT opened (rigid registration, then a box around each lesion where it helps). A manual offset (Ctrl+K) of the same two timepoints is used instead while it exists.</source>
+        <translation>Chaque autre évaluation TDM est alignée sur le TDM ouvert (recalage rigide, puis dans un cube autour de chaque lésion quand cela l&apos;améliore). Un décalage manuel (Ctrl+K) entre les deux mêmes évaluations est utilisé à la place tant qu&apos;il existe.</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Timepoints</source>
+        <translation>Évaluations</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Link used</source>
+        <translation>Lien utilisé</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Rotation (degrees)</source>
+        <translation>Rotation (degrés)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Shift (mm)</source>
+        <translation>Translation (mm)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Mean squared difference (HU²)</source>
+        <translation>Écart quadratique moyen (UH²)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Lesions refined</source>
+        <translation>Lésions affinées</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Time (s)</source>
+        <translation>Durée (s)</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Align again to the active CT</source>
+        <translation>Réaligner sur le TDM actif</translation>
+    </message>
+    <message>
+        <location line="+17"/>
+        <source>manual offset (the alignment is not used)</source>
+        <translation>décalage manuel (l&apos;alignement n&apos;est pas utilisé)</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>automatic, kept with the read</source>
+        <translation>automatique, conservé avec la lecture</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>automatic, this session only</source>
+        <translation>automatique, pour cette session seulement</translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>{n} of {total}</source>
+        <translation>{n} sur {total}</translation>
+    </message>
+</context>
+<context>
     <name>Answer</name>
     <message>
         <location filename="../../src/namecar_viewer/gui/app_texts.py" line="+112"/>
@@ -876,7 +1047,7 @@
 <context>
     <name>FusedViewport</name>
     <message>
-        <location filename="../../src/namecar_viewer/gui/fusion/viewports.py" line="+178"/>
+        <location filename="../../src/namecar_viewer/gui/fusion/viewports.py" line="+174"/>
         <source>SUV after the registration is accepted</source>
         <translation>SUV une fois le recalage accepté</translation>
     </message>
@@ -898,7 +1069,7 @@ Recalez (automatiquement ou manuellement) et acceptez d&apos;abord.</translation
         <translation>La borne haute de la fenêtre SUV doit dépasser sa borne basse.</translation>
     </message>
     <message>
-        <location line="+44"/>
+        <location line="+51"/>
         <source>CANDIDATE REGISTRATION - not accepted</source>
         <translation>RECALAGE CANDIDAT - non accepté</translation>
     </message>
@@ -2414,7 +2585,7 @@ J{n}</translation>
         <translation>Poids, activité injectée ou heure d&apos;injection d&apos;après la fiche d&apos;injection</translation>
     </message>
     <message>
-        <location line="+119"/>
+        <location line="+122"/>
         <source>PET shown in stored values, not SUV: {reason}</source>
         <translation>TEP affichée en valeurs stockées, pas en SUV&#xa0;: {reason}</translation>
     </message>
@@ -3254,7 +3425,7 @@ J{n}</translation>
 <context>
     <name>ReadingController</name>
     <message>
-        <location filename="../../src/namecar_viewer/gui/reading.py" line="+52"/>
+        <location filename="../../src/namecar_viewer/gui/reading.py" line="+54"/>
         <source>No series loaded.
 Double-click a series in the study browser, or drag it here.</source>
         <translation>Aucune série chargée.
@@ -3271,7 +3442,7 @@ Double-cliquez sur une série dans le navigateur d&apos;examens, ou faites-la gl
         <translation>Annuler le chargement</translation>
     </message>
     <message>
-        <location line="+19"/>
+        <location line="+23"/>
         <source>&amp;Protocols</source>
         <translation>&amp;Protocoles</translation>
     </message>
@@ -3306,7 +3477,7 @@ Double-cliquez sur une série dans le navigateur d&apos;examens, ou faites-la gl
         <translation>Oublier les liens entre évaluations</translation>
     </message>
     <message>
-        <location line="+5"/>
+        <location line="+6"/>
         <source>Linked scrolling (same frame of reference or linked timepoints)</source>
         <translation>Défilement lié (même référentiel ou évaluations liées)</translation>
     </message>
@@ -3423,7 +3594,7 @@ Double-cliquez sur une série dans le navigateur d&apos;examens, ou faites-la gl
         <translation>Oublier un lien entre évaluations</translation>
     </message>
     <message>
-        <location line="+7"/>
+        <location line="+8"/>
         <source>Timepoint links forgotten.</source>
         <translation>Liens entre évaluations oubliés.</translation>
     </message>
@@ -3433,7 +3604,7 @@ Double-cliquez sur une série dans le navigateur d&apos;examens, ou faites-la gl
         <translation>Aucun lien entre évaluations.</translation>
     </message>
     <message>
-        <location line="+15"/>
+        <location line="+17"/>
         <source>Linked scrolling on</source>
         <translation>Défilement lié activé</translation>
     </message>
@@ -4883,6 +5054,19 @@ Modalités&#xa0;: {modalities}</translation>
         <location line="+82"/>
         <source>{lesion} at {label}: {pct:+.1f}% from baseline</source>
         <translation>{lesion} à {label} : {pct:+.1f} % par rapport à la référence</translation>
+    </message>
+</context>
+<context>
+    <name>alignment</name>
+    <message>
+        <location filename="../../src/namecar_viewer/app/alignment.py" line="+222"/>
+        <source>Align {moving} to {fixed}</source>
+        <translation>Aligner {moving} sur {fixed}</translation>
+    </message>
+    <message>
+        <location line="+98"/>
+        <source>Align {n} timepoints to {fixed}</source>
+        <translation>Aligner {n} évaluations sur {fixed}</translation>
     </message>
 </context>
 <context>
@@ -6525,7 +6709,7 @@ Modalités&#xa0;: {modalities}</translation>
 <context>
     <name>proposals</name>
     <message>
-        <location filename="../../src/namecar_viewer/app/proposals.py" line="+790"/>
+        <location filename="../../src/namecar_viewer/app/proposals.py" line="+792"/>
         <source>Accept the proposed measurement of {label}</source>
         <translation>Accepter la mesure proposée de {label}</translation>
     </message>

@@ -27,6 +27,8 @@ from namecar_viewer.app.hanging_protocols import (
 )
 from namecar_viewer.app.importer import ImportMode, ImportSummary, import_paths
 from namecar_viewer.app.pet import (
+    ALIGNMENT_PREFIX,
+    REGISTRATION_PREFIX,
     TIMEPOINT_OFFSET,
     RegistrationRecord,
     pet_display_volume,
@@ -115,6 +117,10 @@ class ReadingController(QObject):
         from namecar_viewer.gui.fusion.grid import PetGrid
 
         self.pet = PetGrid(self)
+        # every other CT timepoint aligned to a CT when it opens, in the background (issue 16)
+        from namecar_viewer.gui.alignment import AlignmentController
+
+        self.alignment = AlignmentController(self)
 
     # --- menus -----------------------------------------------------------------------------
     def add_menus(self, mb: QMenuBar) -> None:
@@ -164,6 +170,7 @@ class ReadingController(QObject):
             "Ctrl+K",
         )
         w._act(p, "Protocols", "unlink", self.tr("Forget timepoint links"), self.clear_links)
+        self.alignment.add_menu_actions(p)
         a = w._act(
             p,
             "Protocols",
@@ -525,6 +532,7 @@ class ReadingController(QObject):
             for b in fors:
                 if a < b and not self._registered(a, b):
                     state.clear_transform(a, b)
+        self.alignment.reapply()  # the automatic alignment comes back where it was
         self._say(
             self.tr("Timepoint links forgotten.")
             if fors or stored
@@ -532,12 +540,14 @@ class ReadingController(QObject):
         )
 
     def _registered(self, a: str, b: str) -> bool:
-        """An accepted PET registration between ``a`` and ``b`` stays (it is not a link)."""
+        """An accepted PET registration or an automatic alignment between ``a`` and ``b``
+        stays (neither is a link made by hand)."""
         reads = getattr(self.w, "reads", None)
         if reads is None:
             return False
         settings = {**reads.session.read.settings, **reads.ancillary_session.read.settings}
-        return any({r.fixed_frame, r.moving_frame} == {a, b} for r in registrations_in(settings))
+        kept = registrations_in(settings, (REGISTRATION_PREFIX, ALIGNMENT_PREFIX))
+        return any({r.fixed_frame, r.moving_frame} == {a, b} for r in kept)
 
     def toggle_link_scrolling(self) -> None:
         st = self.w.state

@@ -306,8 +306,11 @@ class PetGrid(QObject):
             current = state._transforms.get(pair)
             if current is None or not (current == rec.array).all():
                 state.set_transform(rec.fixed_frame, rec.moving_frame, rec.array)
+        # a pair kept in the other direction now (an offset replacing an alignment) stays
+        kept = {frozenset(p) for p in now}
         for pair in self._restored - now:
-            state.clear_transform(*pair)
+            if frozenset(pair) not in kept:
+                state.clear_transform(*pair)
         self._restored = now
         for vp in self.w.viewports:
             self._reapply_suv(vp)
