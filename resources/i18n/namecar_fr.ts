@@ -188,7 +188,7 @@
         <translation>Alignement automatique désactivé&#xa0;: Protocoles &gt; Aligner maintenant les autres évaluations.</translation>
     </message>
     <message>
-        <location line="+44"/>
+        <location line="+46"/>
         <source>Open a CT of the patient in the active viewport first.</source>
         <translation>Ouvrez d&apos;abord un TDM du patient dans la vue active.</translation>
     </message>
@@ -3532,12 +3532,17 @@ Double-cliquez sur une série dans le navigateur d&apos;examens, ou faites-la gl
         <translation> (manquant&#xa0;: {what})</translation>
     </message>
     <message>
+        <location line="+8"/>
+        <source>. They are aligned automatically once loaded (Ctrl+K links two by hand instead).</source>
+        <translation>. Elles sont alignées automatiquement une fois chargées (Ctrl+K en lie deux à la main à la place).</translation>
+    </message>
+    <message>
         <location line="+5"/>
         <source>. Their frames of reference are not linked yet: Ctrl+K, then click the same anatomy in both (or register them).</source>
         <translation>. Leurs référentiels ne sont pas encore liés&#xa0;: Ctrl+K, puis cliquez sur la même structure dans les deux (ou recalez-les).</translation>
     </message>
     <message>
-        <location line="+37"/>
+        <location line="+38"/>
         <source>{reason}
 (this view comes with the PET/MRI work)</source>
         <translation>{reason}

@@ -7,6 +7,7 @@ wins and forgetting it brings the alignment back; another reader's read keeps no
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -244,6 +245,32 @@ def test_another_readers_read_keeps_the_alignment_for_the_session_only(
     w.reading.clear_links()
     assert max(_lesion_errors(w, ground_truth, "fu06m", "fu09m")) <= MAX_LESION_ERROR_MM
 
+    # "go to lesion" at fu09m for a lesion last measured at fu06m: mapped through the alignment
+    from namecar_viewer.gui.panels.lesion_table import navigate_to_lesion
+
+    w.reading.load_into(w.viewports[1], rows["fu09m"].id)
+    qtbot.waitUntil(lambda: not w.reading.loading, timeout=30000)
+    read = w.reads.session.read
+    t4 = next(les for les in read.lesions if les.label == "T4")
+    fu09m = next(tp for tp in read.timepoints if tp.label == "fu09m")
+    unmeasured = dataclasses.replace(
+        read,
+        measurements=tuple(
+            lm
+            for lm in read.measurements
+            if not (lm.lesion_uid == t4.uid and lm.timepoint_uid == fu09m.uid)
+        ),
+    )
+    models = [vp.model for vp in w.viewports]
+    said = navigate_to_lesion(unmeasured, t4.uid, fu09m.uid, w.state, models)
+    assert "mapped from fu06m" in said
+    truth = next(les for les in ground_truth["lesions"] if les["id"] == "T4")["ct"]["fu09m"]
+    assert w.state.crosshair_frame_of_reference == _frames(ground_truth)["fu09m"]
+    assert np.linalg.norm(w.state.crosshair - truth["centre_mm"]) <= MAX_LESION_ERROR_MM
+    follow = w.viewports[1].model
+    assert follow.geometry is not None
+    assert follow.index == follow.geometry.index_of(truth["centre_mm"])
+
 
 def test_alignment_texts_in_french(qtbot: QtBot, demo_index: StudyIndex, qapp: Any) -> None:
     """The status bar sentence, the review panel, the menu and the undo text, in French."""
@@ -281,3 +308,35 @@ def test_alignment_texts_in_french(qtbot: QtBot, demo_index: StudyIndex, qapp: A
         panel.close()
     finally:
         i18n.install(qapp, "en")
+
+
+def test_recist_layout_timepoints_aligned_as_they_load(
+    qtbot: QtBot, demo_index: StudyIndex, ground_truth: dict[str, Any]
+) -> None:
+    """The RECIST reading layout opens the current CT, the nadir and the baseline: each one
+    that finishes loading starts the alignment of the others to it, and the status bar says
+    so instead of asking for Ctrl+K."""
+    w = _window(qtbot, demo_index)
+    ctl = w.reading.alignment
+    w.browser.tree.setCurrentItem(w.browser.tree.topLevelItem(0))
+    w.actions_by_name["protocol_recist"].trigger()
+    said = w.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: not w.reading.loading, timeout=60000)
+    assert ctl.wait(300000)
+    shown = {
+        vp.model.frame_of_reference_uid
+        for vp in w.visible_viewports()
+        if vp.model.volume is not None and vp.model.volume.modality == "CT"
+    }
+    assert len(shown) >= 2
+    assert said.endswith(
+        "They are aligned automatically once loaded (Ctrl+K links two by hand instead)."
+    )
+    labels = {f: t for t, f in _frames(ground_truth).items()}
+    for a in shown:
+        for b in shown:
+            if a != b:
+                errs = _lesion_errors(w, ground_truth, labels[a], labels[b])
+                assert max(errs) <= MAX_LESION_ERROR_MM
+    stored = alignment_records_in(w.reads.session.read.settings)
+    assert {r.pair for r in stored} >= {frozenset((a, b)) for a in shown for b in shown if a < b}

@@ -397,9 +397,18 @@ class ReadingController(QObject):
                 what="; ".join(app_text(m) for m in result.missing)
             )
         elif result.link_timepoints and not self._series_linked(result):
-            msg += self.tr(
-                ". Their frames of reference are not linked yet: Ctrl+K, then click the same "
-                "anatomy in both (or register them)."
+            from namecar_viewer.gui.alignment import automatic_alignment_enabled
+
+            msg += (
+                self.tr(
+                    ". They are aligned automatically once loaded (Ctrl+K links two by hand "
+                    "instead)."
+                )
+                if automatic_alignment_enabled()
+                else self.tr(
+                    ". Their frames of reference are not linked yet: Ctrl+K, then click the "
+                    "same anatomy in both (or register them)."
+                )
             )
         self._say(self._blinded(msg, rows))
         return result
