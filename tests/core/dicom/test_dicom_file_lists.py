@@ -62,8 +62,17 @@ def test_a_zip_and_a_file_without_preamble_in_a_list(tmp_path: Path) -> None:
             zf.write(f, f"DICOM/{f.name}")
     bare = tmp_path / "bare.dcm"
     bare.write_bytes(files[0].read_bytes()[132:])  # no preamble, no DICM: asked of zipfile
-    report = scan([archive, bare])
+    seen: list[tuple[int, int | None, str]] = []
+    report = scan([archive, bare], progress=lambda n, total, name: seen.append((n, total, name)))
     assert [len(s.instances) for s in report.stacks] == [3]
+    # the archive (told from DICOM as its head is read) then its members, then the bare file
+    assert [name for _, _, name in seen] == [
+        str(archive),
+        *(f"{archive}!DICOM/{f.name}" for f in files),
+        str(bare),
+        "grouping",
+    ]
+    assert all(n < total for n, total, _ in seen[:-1] if total) and seen[-1][:2] == (5, 5)
     assert {i.member for i in report.stacks[0].instances} == {f"DICOM/{f.name}" for f in files}
     assert all(not u.reason.startswith("zip") for u in report.unreadable)
 
@@ -98,7 +107,7 @@ def test_signed_and_unsigned_storage_with_intercept(
 def test_the_native_read_without_preadv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     paths = _shuffled_names(tmp_path, 4)
     expected = load_series(paths).array
-    monkeypatch.delattr(os, "preadv", raising=False)
+    monkeypatch.setattr(loader_module, "_PREADV", None)  # as on Windows
     assert np.array_equal(load_series(paths).array, expected)
 
 
@@ -144,3 +153,20 @@ def write_and_compare_memo(paths: list[Path]) -> bool:
             assert full.dataset.get(kw) == got.dataset.get(kw), kw
         assert full.dataset._raw.keys() == got.dataset._raw.keys()
     return memo.matched == len(paths) - 2
+
+
+@pytest.mark.parametrize(
+    ("charset", "name"), [("ISO_IR 192", "Ωμέγα^Ψάρι"), ("ISO_IR 100", "Müller^Jörg")]
+)
+def test_the_patient_name_is_decoded_in_its_character_set(
+    tmp_path: Path, charset: str, name: str
+) -> None:
+    """Decoded from only SpecificCharacterSet and PatientName, not the whole header."""
+    paths = _shuffled_names(tmp_path, 3)
+    for p in paths:
+        ds = dcmread(p)
+        ds.SpecificCharacterSet = charset
+        ds.PatientName = name
+        ds.save_as(p, enforce_file_format=True)
+    (stack,) = scan(paths).stacks
+    assert stack.patient_name == name == str(dcmread(paths[0]).PatientName)

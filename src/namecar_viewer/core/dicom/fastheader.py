@@ -435,6 +435,25 @@ class FastDataset:
             return tuple(x.strip(" \x00") for x in text.split("\\"))
         return text
 
+    def pydicom_subset(self, keywords: tuple[str, ...]) -> Dataset:
+        """Only these elements (and the File Meta group) as a pydicom Dataset: what one value
+        decoded by pydicom needs (PatientName with its SpecificCharacterSet), not the few
+        hundred elements ``to_pydicom`` builds."""
+        if self._pydicom is not None:
+            return self._pydicom
+        elems = {}
+        for t in _tags_of(keywords):
+            e = self._entry(t)
+            if e is not None:
+                vr, v, vpos = e
+                elems[t] = RawDataElement(
+                    BaseTag(t), vr, len(v), v, self._tell(t, vpos), self._implicit, True
+                )
+        ds = Dataset(elems)  # type: ignore[arg-type]
+        ds.file_meta = self.file_meta
+        ds.set_original_encoding(self._implicit, True, None)
+        return ds
+
     def to_pydicom(self) -> Dataset:
         """The same elements as a pydicom Dataset (decoded by pydicom on access)."""
         if self._pydicom is None:
@@ -655,14 +674,13 @@ class LayoutMemo:
         self._templates: list[_Template] = []
         self._capacity = capacity
         self._pending: tuple[bytes, FastHeader, tuple[int, ...]] | None = None
+        self._head_size = 0  # bytes that hold any remembered layout's header, 0: none yet
         self.matched = 0  # headers read through a remembered layout
         self.parsed = 0  # headers parsed in full
 
     def head_size(self, default: int) -> int:
         """How many bytes to read of the next file: its header, if laid out as the last ones."""
-        if not self._templates:
-            return default
-        return max(len(t.buf) for t in self._templates) + 1024
+        return self._head_size or default
 
     def parse(self, buf: bytes, file_size: int) -> FastHeader | None:
         """Like ``parse_fast_header``, reusing a remembered layout when the bytes allow it."""
@@ -694,6 +712,7 @@ class LayoutMemo:
             template.widen(buf, header)
             self._templates.insert(0, template)
             del self._templates[self._capacity :]
+            self._head_size = max(len(t.buf) for t in self._templates) + 1024
             self._pending = None
         else:
             self._pending = (buf, header, tags)

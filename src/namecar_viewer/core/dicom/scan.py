@@ -8,12 +8,14 @@ positions.  Pixel data is never read here.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
 import io
 import threading
 import warnings
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -58,7 +60,13 @@ from namecar_viewer.core.dicom.mosaic import (
     siemens_mosaic,
     uih_vframe,
 )
-from namecar_viewer.core.dicom.sources import HEAD_BYTES, Source, iter_sources
+from namecar_viewer.core.dicom.sources import (
+    HEAD_BYTES,
+    Source,
+    iter_sources,
+    looks_like_zip,
+    zip_members,
+)
 from namecar_viewer.core.dicom.value_mapping import (
     RESCALE,
     ValueMap,
@@ -130,17 +138,27 @@ def _num(value: Any) -> float | None:
         return None
 
 
+class _ZipArchive:
+    """What ``read_header`` says of a file of a list that is a zip archive."""
+
+
+ZIP_ARCHIVE = _ZipArchive()
+
+
 def read_header(
     src: Source, memo: LayoutMemo | None = None
-) -> tuple[Any, FastHeader | None, int] | UnreadableFile:
+) -> tuple[Any, FastHeader | None, int] | UnreadableFile | _ZipArchive:
     """Read one file's header (never its pixels): the fast parser first, pydicom when needed.
 
     ``memo`` remembers the layouts of files already read, so the rest of a series is read
-    faster (see ``LayoutMemo``); pass one per scan.
+    faster (see ``LayoutMemo``); pass one per scan.  A ``maybe_zip`` source that turns out to
+    be a zip archive gives ``ZIP_ARCHIVE`` (its members are the caller's to read).
     """
     try:
         if src.member is None:
             size, head = src.size_and_head(memo.head_size(HEAD_BYTES) if memo else HEAD_BYTES)
+            if src.maybe_zip and looks_like_zip(src, head):
+                return ZIP_ARCHIVE
         else:
             size = src.size()
             head = src.read_all()
@@ -221,13 +239,25 @@ def _uid_text(value: Any) -> str:
     return str(value or "").strip().strip("\x00").strip()
 
 
+_CLASS_KEYWORDS = ("SOPClassUID", "Rows", "Columns", "Modality", "PixelData")
+
+
+def _class_of(ds: Any) -> tuple[str, bool, bool]:
+    """(SOP class, says nothing of what it is, an image object) from _CLASS_KEYWORDS."""
+    sop_class = _uid_text(ds.get("SOPClassUID", ""))
+    silent = not sop_class and "Rows" not in ds and "Modality" not in ds
+    return sop_class, silent, _is_image_class(sop_class, ds)
+
+
 def _header_problem(ds: Any, fast: FastHeader | None, size: int) -> str | None:
     """Why an image's header cannot be used (``header_checks``), None for non-images."""
     try:
-        sop_class = _uid_text(ds.get("SOPClassUID", ""))
-        if isinstance(ds, FastDataset):  # the raw bytes, as pydicom would decode them
+        if isinstance(ds, FastDataset):
+            # once per layout; the File Meta class from its bytes, as pydicom would decode them
+            sop_class, silent, image = ds.memo(_CLASS_KEYWORDS, _class_of)
             meta_class = _uid_text(ds.meta_bytes(0x00020002) or b"")
         else:
+            sop_class, silent, image = _class_of(ds)
             fm = getattr(ds, "file_meta", None)
             meta_class = _uid_text(getattr(fm, "MediaStorageSOPClassUID", "")) if fm else ""
     except Exception:  # noqa: BLE001 - an unreadable SOP class is a corrupt header
@@ -236,13 +266,13 @@ def _header_problem(ds: Any, fast: FastHeader | None, size: int) -> str | None:
         if value and not _UID_CHARS.issuperset(value):
             # flipped bytes in the File Meta group or the dataset
             return f"corrupt DICOM header: the SOP class {value[:64]!r} is not a UID"
-    if not sop_class and "Rows" not in ds and "Modality" not in ds and size > DAMAGED_MIN_BYTES:
+    if silent and size > DAMAGED_MIN_BYTES:
         # a large file that says nothing of what it is: its header is damaged
         return (
             "corrupt DICOM header: neither SOPClassUID (0008,0016) nor Modality (0008,0060) "
             "nor Rows (0028,0010) could be read"
         )
-    if not _is_image_class(sop_class, ds):
+    if not image:
         return None
     ts = fast.transfer_syntax if fast else ""
     if not ts:
@@ -752,8 +782,9 @@ def _split_volumes(frames: list[_Frame]) -> list[tuple[str, list[_Frame], Volume
 
 def _patient_name(ds: Any) -> str:
     """PatientName decoded by pydicom, which honours SpecificCharacterSet (0008,0005)."""
-    full = ds.to_pydicom() if isinstance(ds, FastDataset) else ds
-    return _str(full, "PatientName")
+    if isinstance(ds, FastDataset):
+        return _str(ds.pydicom_subset(("SpecificCharacterSet", "PatientName")), "PatientName")
+    return _str(ds, "PatientName")
 
 
 def _stack_from(
@@ -913,9 +944,38 @@ def scan(
     watcher: ScanWatcher | None = None,
 ) -> ScanReport:
     """Scan folders, DICOMDIRs or zips (header-only) into a report of stacks and problems."""
+    with _collector_paused():
+        return _scan(paths, progress, cancel, watcher)
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector paused while headers are read.
+
+    A scan keeps tens of container objects a file until it groups them, so the collector
+    runs every few dozen files and, now and then, walks every object of the process (20-30
+    ms in a viewer holding volumes and Qt objects); nothing a scan makes needs it (no cycles).
+    Restored as it was (a caller that paused it keeps it paused).
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def _scan(
+    paths: Iterable[str],
+    progress: ProgressCallback | None,
+    cancel: threading.Event | None,
+    watcher: ScanWatcher | None,
+) -> ScanReport:
     report = ScanReport()
     frames: list[_Frame] = []
-    sources = list(iter_sources(paths))
+    # files of a list are told from zips as their heads are read (one open a file)
+    sources = list(iter_sources(paths, defer_zip_check=True))
     total = len(sources)
     memo = LayoutMemo()
     first_kind: tuple[str, int, int] | None = None
@@ -929,6 +989,11 @@ def scan(
         if progress is not None:
             progress(n, total, item.display)
         result = read_header(item, memo)
+        if isinstance(result, _ZipArchive):
+            members = zip_members(item)
+            sources[n + 1 : n + 1] = members  # read next, in the archive's order
+            total += len(members)
+            continue
         if isinstance(result, UnreadableFile):
             report.unreadable.append(result)
             continue

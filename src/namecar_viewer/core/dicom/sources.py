@@ -10,12 +10,13 @@ import os
 import stat
 import zipfile
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from namecar_viewer.core.dicom.model import UnreadableFile
 
 HEAD_BYTES = 16384
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0)
 # Not DICOM, and not a problem: the answer key ``namecar-viewer demo`` writes among the demo
 # patient's series.  Known by its name and its first key, so that any other file of that name
 # is still reported as not DICOM.
@@ -26,10 +27,17 @@ _DEMO_GROUND_TRUTH_MARK = f'"generator": "{DEMO_GENERATOR}"'.encode()
 
 @dataclass(frozen=True)
 class Source:
-    """One candidate file on disk, or a member of a zip archive."""
+    """One candidate file on disk, or a member of a zip archive.
+
+    ``known_size``: the file's size from the listing's ``os.stat`` (saves a ``fstat``);
+    ``maybe_zip``: a file named in a list, not yet told from a zip archive: whoever reads its
+    head checks (``looks_like_zip``) and expands it (``zip_members``).
+    """
 
     path: str
     member: str | None = None
+    known_size: int | None = field(default=None, compare=False)
+    maybe_zip: bool = field(default=False, compare=False)
 
     @property
     def display(self) -> str:
@@ -43,9 +51,10 @@ class Source:
 
     def size_and_head(self, n: int) -> tuple[int, bytes]:
         """File size and its first ``n`` bytes with one open (a file on disk only)."""
-        fd = os.open(self.path, os.O_RDONLY)
+        fd = os.open(self.path, _OPEN_FLAGS)
         try:
-            return os.fstat(fd).st_size, os.read(fd, n)
+            size = self.known_size
+            return os.fstat(fd).st_size if size is None else size, os.read(fd, n)
         finally:
             os.close(fd)
 
@@ -115,8 +124,15 @@ def _case_insensitive(root: Path, parts: list[str]) -> Path | None:
     return cur
 
 
-def iter_sources(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Source | UnreadableFile]:
-    """Expand folders, DICOMDIRs and zips into candidate files; yield problems as they come."""
+def iter_sources(
+    paths: Iterable[str | os.PathLike[str]], defer_zip_check: bool = False
+) -> Iterator[Source | UnreadableFile]:
+    """Expand folders, DICOMDIRs and zips into candidate files; yield problems as they come.
+
+    ``defer_zip_check``: a file named in ``paths`` is yielded unopened (``maybe_zip``, with its
+    size) for the caller, which reads its head anyway, to tell it from a zip archive; else it
+    is told here (``_is_zip``: one small read).
+    """
     seen: set[tuple[str, str | None]] = set()
 
     def new(src: Source) -> bool:
@@ -156,12 +172,15 @@ def iter_sources(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Source | U
             yield from bad
             for f in files:
                 yield from emit(Source(str(f)))
-        elif _is_zip(name):
-            yield from _zip_sources(Path(name), emit)
-        else:
-            src = Source(name)  # a file of a list (a PACS retrieve): no Path object, no generator
+        elif defer_zip_check:
+            # a file of a list (a PACS retrieve): no Path object, no generator, not opened here
+            src = Source(name, known_size=st.st_size, maybe_zip=True)
             if new(src):
                 yield src
+        elif _is_zip(name):
+            yield from _zip_sources(Path(name), emit)
+        elif new(src := Source(name)):
+            yield src
 
 
 def _path_text(raw: str | os.PathLike[str]) -> str:
@@ -178,6 +197,23 @@ def _path_text(raw: str | os.PathLike[str]) -> str:
     ):
         return s
     return str(Path(s))
+
+
+def looks_like_zip(src: Source, head: bytes) -> bool:
+    """Whether a ``maybe_zip`` source, whose first bytes are ``head``, is a zip archive."""
+    return src.maybe_zip and head[128:132] != b"DICM" and zipfile.is_zipfile(src.path)
+
+
+def zip_members(src: Source) -> list[Source | UnreadableFile]:
+    """The members of a zip archive named in a list, as ``iter_sources`` lists them."""
+    seen: set[str] = set()
+
+    def emit(member: Source) -> Iterator[Source]:
+        if member.member not in seen and not is_demo_ground_truth(member):
+            seen.add(str(member.member))
+            yield member
+
+    return list(_zip_sources(Path(src.path), emit))
 
 
 def _is_zip(p: str | Path) -> bool:
