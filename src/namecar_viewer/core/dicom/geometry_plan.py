@@ -130,15 +130,18 @@ def plan_geometry(instances: list[InstanceRef]) -> GeometryPlan:
         order.append(group[0])
         dup.extend(group[1:])
 
-    for s in sort:
-        d = float(dist[s])
-        if last_d is not None and abs(d - last_d) < POSITION_TOLERANCE_MM:
-            group.append(int(s))
-        else:
-            flush()
-            group = [int(s)]
-        last_d = d
-    flush()
+    if len(sort) < 2 or bool(np.all(np.diff(dist[sort]) >= POSITION_TOLERANCE_MM)):
+        order = sort.tolist()  # no two images at one position: the usual series, no loop
+    else:
+        for s in sort:
+            d = float(dist[s])
+            if last_d is not None and abs(d - last_d) < POSITION_TOLERANCE_MM:
+                group.append(int(s))
+            else:
+                flush()
+                group = [int(s)]
+            last_d = d
+        flush()
     if dup:
         problems.append(
             Problem(

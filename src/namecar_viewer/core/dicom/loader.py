@@ -66,8 +66,14 @@ def _frame_fits(inst: InstanceRef) -> bool:
 def _stored_dtype(inst: InstanceRef) -> np.dtype[Any]:
     p = inst.pixel
     assert p is not None
-    kind = "i" if p.pixel_representation == 1 else "u"
-    return np.dtype(f"<{kind}{p.bits_allocated // 8}")
+    key = (p.pixel_representation == 1, p.bits_allocated)
+    dt = _STORED.get(key)
+    if dt is None:
+        dt = _STORED[key] = np.dtype(f"<{'i' if key[0] else 'u'}{p.bits_allocated // 8}")
+    return dt
+
+
+_STORED: dict[tuple[bool, int], np.dtype[Any]] = {}
 
 
 def _int16_exact(instances: list[InstanceRef], modality: str) -> bool:
@@ -260,26 +266,25 @@ def _read_native_into(
     """
     p = inst.pixel
     assert p is not None and p.pixel_offset is not None
-    rows, cols = dest.shape
     stored = _stored_dtype(inst)
-    nbytes = rows * cols * stored.itemsize
+    nbytes = dest.size * stored.itemsize
     offset = p.pixel_offset + ((inst.frame or 1) - 1) * nbytes
-    aliased = stored.itemsize == dest.dtype.itemsize and dest.flags.c_contiguous
+    int16 = dest.dtype.num == _INT16_NUM
+    aliased = stored.itemsize == dest.itemsize and dest.flags.c_contiguous
     if aliased:
-        raw = dest.view(stored)
-        got = _read_at(inst.path, raw.data.cast("B"), offset)
+        got = _read_at(inst.path, dest.data.cast("B"), offset)
     else:
         buf = bytearray(nbytes)
         got = _read_at(inst.path, memoryview(buf), offset)
-        raw = np.frombuffer(buf, dtype=stored).reshape(rows, cols)
     if got != nbytes:
         raise DicomInputError(f"{inst.path}: truncated pixel data ({got} of {nbytes} bytes)")
-    slope, intercept = p.rescale_slope, p.rescale_intercept
-    if dest.dtype == np.int16:
+    if int16:
         if not aliased:
-            dest[...] = raw  # 8-bit stored values: exact in int16
-        return _to_int16(dest, raw.dtype, int(intercept))
+            dest[...] = np.frombuffer(buf, dtype=stored).reshape(dest.shape)  # 8-bit: exact
+        return _to_int16(dest, stored, int(p.rescale_intercept))
+    raw = dest.view(stored) if aliased else np.frombuffer(buf, dtype=stored).reshape(dest.shape)
     vals = raw.astype(np.float32)  # a copy even when ``raw`` aliases ``dest``
+    slope, intercept = p.rescale_slope, p.rescale_intercept
     if slope != 1.0:
         vals *= np.float32(slope)
     if intercept != 0.0:
@@ -288,14 +293,20 @@ def _read_native_into(
     return 0.0, 0.0
 
 
+_INT16_NUM = np.dtype(np.int16).num
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0)
+_PREADV: Callable[[int, list[memoryview], int], int] | None = getattr(os, "preadv", None)
+
+
 def _read_at(path: str, into: memoryview, offset: int) -> int:
     """Read ``len(into)`` bytes of ``path`` from ``offset`` into ``into``; the count read."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    fd = os.open(path, _OPEN_FLAGS)
     try:
-        if hasattr(os, "preadv"):
-            got = 0
-            while got < len(into):  # a short read happens only at the end of the file
-                n = os.preadv(fd, [into[got:]], offset + got)
+        if _PREADV is not None:
+            want = len(into)
+            got = _PREADV(fd, [into], offset)
+            while 0 < got < want:  # a short read happens only at the end of the file
+                n = _PREADV(fd, [into[got:]], offset + got)
                 if n == 0:
                     break
                 got += n
@@ -318,9 +329,12 @@ def _to_int16(dest: npt.NDArray[Any], stored: np.dtype[Any], intercept: int) -> 
     bound that cannot be passed is given as the stored type's limit plus the intercept); when
     out of int16 ``dest`` is left unchanged and the caller reloads the stack as float32.
     """
-    limits = np.iinfo(stored)
-    lo = int(limits.min) + intercept
-    hi = int(limits.max) + intercept
+    limits = _LIMITS.get(stored)
+    if limits is None:
+        info = np.iinfo(stored)
+        limits = _LIMITS[stored] = (int(info.min), int(info.max))
+    lo = limits[0] + intercept
+    hi = limits[1] + intercept
     values = dest.view(stored) if stored.itemsize == 2 else dest
     if lo < INT16_MIN:
         lo = int(values.min()) + intercept
@@ -332,6 +346,9 @@ def _to_int16(dest: npt.NDArray[Any], stored: np.dtype[Any], intercept: int) -> 
         bits = dest.view(np.uint16)
         np.add(bits, np.uint16(intercept & 0xFFFF), out=bits)
     return float(lo), float(hi)
+
+
+_LIMITS: dict[np.dtype[Any], tuple[int, int]] = {}
 
 
 def load_stack(
