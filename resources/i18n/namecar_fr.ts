@@ -4891,57 +4891,57 @@ Modalités&#xa0;: {modalities}</translation>
     <message>
         <location line="+69"/>
         <source>, {s:.0f} s left</source>
-        <translation type="unfinished"></translation>
+        <translation>, {s:.0f} s restantes</translation>
     </message>
     <message>
         <location line="+5"/>
         <source>Prefetching {patient}: study {i} of {n}, {done}/{total} images, {rate:.0f} MB/s{left}</source>
-        <translation type="unfinished"></translation>
+        <translation>Préchargement de {patient} : examen {i} sur {n}, {done}/{total} images, {rate:.0f} Mo/s{left}</translation>
     </message>
     <message>
         <location line="+13"/>
         <source>Prefetch paused: disk budget full ({used:.1f} of {budget:.1f} GB)</source>
-        <translation type="unfinished"></translation>
+        <translation>Préchargement suspendu : espace disque alloué plein ({used:.1f} sur {budget:.1f} Go)</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Prefetch failed: {reason}</source>
-        <translation type="unfinished"></translation>
+        <translation>Échec du préchargement : {reason}</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Next cases prefetched ({used:.1f} GB local)</source>
-        <translation type="unfinished"></translation>
+        <translation>Cas suivants préchargés ({used:.1f} Go en local)</translation>
     </message>
     <message>
         <location line="+26"/>
         <source>Fetching the studies of this case...</source>
-        <translation type="unfinished"></translation>
+        <translation>Récupération des examens de ce cas...</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Cancel</source>
-        <translation type="unfinished">Annuler</translation>
+        <translation>Annuler</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Fetching images</source>
-        <translation type="unfinished"></translation>
+        <translation>Récupération des images</translation>
     </message>
     <message>
         <location line="+27"/>
         <source>{done} of {total} images, {rate:.0f} MB/s, {left:.0f} s left</source>
-        <translation type="unfinished"></translation>
+        <translation>{done} images sur {total}, {rate:.0f} Mo/s, {left:.0f} s restantes</translation>
     </message>
     <message>
         <location line="+40"/>
         <source>Not every study of this case arrived; open it again to resume.</source>
-        <translation type="unfinished"></translation>
+        <translation>Tous les examens de ce cas ne sont pas arrivés ; rouvrez-le pour reprendre.</translation>
     </message>
     <message>
         <location line="+5"/>
         <source>Fetching failed: {reason}</source>
-        <translation type="unfinished"></translation>
+        <translation>Échec de la récupération : {reason}</translation>
     </message>
     <message>
         <location line="+62"/>
