@@ -19,7 +19,7 @@ import numpy as np
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
-from workstation import Workstation
+from workstation import Workstation, diameter_line, row_of
 
 from namecar_viewer.core.reads import LesionRole, Site, read_to_json
 from namecar_viewer.gui.export_dialog import ExportDialog
@@ -38,25 +38,6 @@ def demo_hash(db: Path) -> str:
     finally:
         d.close()
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def diameter_line(les: dict[str, Any], tp: str) -> tuple[np.ndarray, np.ndarray]:
-    """The RECIST diameter as a reader draws it: the long axis, the short axis of a node."""
-    at = les["ct"][tp]
-    c = np.asarray(at["centre_mm"], dtype=np.float64)
-    d = np.asarray(les["long_axis_direction"], dtype=np.float64)
-    d /= np.linalg.norm(d)
-    if les["is_lymph_node"]:
-        d = np.cross([0.0, 0.0, 1.0], d)
-        half = at["short_axis_mm"] / 2.0
-    else:
-        half = at["long_axis_mm"] / 2.0
-    return c - half * d, c + half * d
-
-
-def row_of(ws: Workstation, label: str) -> int:
-    t = ws.reads.panel.table
-    return next(r for r in range(t.rowCount()) if t.item(r, 0).text() == label)
 
 
 def sign_current(ws: Workstation, label: str) -> None:

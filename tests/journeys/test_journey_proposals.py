@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
 from pytestqt.qtbot import QtBot
-from workstation import Workstation
+from workstation import Workstation, diameter_line, row_of
 
 from namecar_viewer.app.view_state import translation
 from namecar_viewer.core.reads import LesionRole, LesionStatus, Site
@@ -116,28 +116,9 @@ class CountingWorkstation(Workstation):
         super().choose(starts_with, site, primary, link)
 
 
-def diameter_line(les: dict[str, Any], tp: str) -> tuple[np.ndarray, np.ndarray]:
-    """The RECIST diameter as a reader draws it: the long axis, the short axis of a node."""
-    at = les["ct"][tp]
-    c = np.asarray(at["centre_mm"], dtype=np.float64)
-    d = np.asarray(les["long_axis_direction"], dtype=np.float64)
-    d /= np.linalg.norm(d)
-    if les["is_lymph_node"]:
-        d = np.cross([0.0, 0.0, 1.0], d)
-        half = at["short_axis_mm"] / 2.0
-    else:
-        half = at["long_axis_mm"] / 2.0
-    return c - half * d, c + half * d
-
-
 def truth_mm(les: dict[str, Any], tp: str) -> float:
     at = les["ct"][tp]
     return float(at["short_axis_mm"] if les["is_lymph_node"] else at["long_axis_mm"])
-
-
-def row_of(ws: Workstation, label: str) -> int:
-    t = ws.reads.panel.table
-    return next(r for r in range(t.rowCount()) if t.item(r, 0).text() == label)
 
 
 def sign(ws: CountingWorkstation, label: str) -> None:

@@ -192,3 +192,26 @@ class Workstation:
         QTest.keyClick(self.focus(), Qt.Key.Key_Return)
         self.qtbot.wait(5)
         assert self.chooser is None
+
+
+# --- the phantom's lesions as a reader measures them -----------------------------------------
+
+
+def diameter_line(les: dict[str, Any], tp: str) -> tuple[np.ndarray, np.ndarray]:
+    """The RECIST diameter as a reader draws it: the long axis, the short axis of a node."""
+    at = les["ct"][tp]
+    c = np.asarray(at["centre_mm"], dtype=np.float64)
+    d = np.asarray(les["long_axis_direction"], dtype=np.float64)
+    d /= np.linalg.norm(d)
+    if les["is_lymph_node"]:
+        d = np.cross([0.0, 0.0, 1.0], d)
+        half = at["short_axis_mm"] / 2.0
+    else:
+        half = at["long_axis_mm"] / 2.0
+    return c - half * d, c + half * d
+
+
+def row_of(ws: Workstation, label: str) -> int:
+    """The lesion table's row of a lesion label."""
+    t = ws.reads.panel.table
+    return next(r for r in range(t.rowCount()) if t.item(r, 0).text() == label)

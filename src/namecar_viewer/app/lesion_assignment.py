@@ -309,17 +309,7 @@ def plan_assignment(
                 "baseline: RECIST allows no more targets here (5 in all, 2 per organ)",
             )
         return Plan(tuple(options), default, False, why, True)
-    for c in cands:
-        options.append(
-            Option(
-                Choice.LESION,
-                _lesion_text(c),
-                c.lesion.uid,
-                c.distance_mm,
-                c.distance_mm is not None and c.distance_mm <= c.tolerance_mm,
-                c.replaces,
-            )
-        )
+    options.extend(_lesion_option(c) for c in cands)
     options.append(
         Option(
             Choice.NEW_LESION,
@@ -398,20 +388,16 @@ def _decide(
     )
 
 
+def _lesion_option(c: _Candidate) -> Option:
+    """The chooser's line for an existing lesion (near: within its tolerance)."""
+    near = c.distance_mm is not None and c.distance_mm <= c.tolerance_mm
+    return Option(Choice.LESION, _lesion_text(c), c.lesion.uid, c.distance_mm, near, c.replaces)
+
+
 def _plan_ancillary(
     read: Read, cands: Sequence[_Candidate], selected: str | None, kind: MeasurementKind
 ) -> Plan:
-    options = [
-        Option(
-            Choice.LESION,
-            _lesion_text(c),
-            c.lesion.uid,
-            c.distance_mm,
-            c.distance_mm is not None and c.distance_mm <= c.tolerance_mm,
-            c.replaces,
-        )
-        for c in cands
-    ]
+    options = [_lesion_option(c) for c in cands]
     new_index = len(options)
     options.append(
         Option(

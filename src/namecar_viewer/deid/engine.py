@@ -24,6 +24,7 @@ from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence as DicomSequence
 from pydicom.tag import BaseTag
 
+from namecar_viewer.core.dicom.header_checks import PYDICOM_READ_FAILURES
 from namecar_viewer.deid.mapping import DeidMapping, MappingError
 from namecar_viewer.deid.profile_table import REPEATING_GROUP_REMOVALS, basic_profile
 
@@ -632,9 +633,7 @@ def _cut_short(data: bytes) -> str | None:
 def read_for_deid(path: Path) -> Dataset:
     """The whole dataset of a file to de-identify; raises ``_NotDicom`` or ``_Damaged``."""
     import io
-    import struct
     import warnings
-    import zlib
 
     from pydicom import dcmread
     from pydicom.errors import InvalidDicomError
@@ -654,20 +653,7 @@ def read_for_deid(path: Path) -> Dataset:
             ds = dcmread(io.BytesIO(data))
         except InvalidDicomError:
             raise _NotDicom("not a DICOM file (no 'DICM' marker after the preamble)") from None
-        except (
-            OSError,
-            EOFError,
-            ValueError,
-            TypeError,
-            KeyError,
-            IndexError,
-            AttributeError,
-            NotImplementedError,
-            OverflowError,
-            RecursionError,
-            struct.error,
-            zlib.error,
-        ) as exc:
+        except PYDICOM_READ_FAILURES as exc:
             raise _Damaged(f"damaged DICOM file ({type(exc).__name__}: {exc})") from None
     missing = [k for k in _REQUIRED_UIDS if not str(ds.get(k, "") or "").strip()]
     if missing:

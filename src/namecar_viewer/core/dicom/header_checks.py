@@ -47,6 +47,31 @@ _TAGS = {
 }
 
 
+def _pydicom_read_failures() -> tuple[type[BaseException], ...]:
+    from pydicom.errors import BytesLengthException
+
+    return (
+        OSError,
+        EOFError,
+        ValueError,
+        TypeError,
+        KeyError,
+        IndexError,
+        AttributeError,
+        NotImplementedError,
+        OverflowError,
+        RecursionError,
+        struct.error,
+        zlib.error,
+        BytesLengthException,
+    )
+
+
+# What pydicom may raise while reading a damaged file or element: every reader of outside files
+# (SR import, de-identification) turns these into its own named error, never a traceback.
+PYDICOM_READ_FAILURES: tuple[type[BaseException], ...] = _pydicom_read_failures()
+
+
 class _Bad(ValueError):
     """An element whose value cannot be read as the type its keyword needs."""
 
@@ -391,6 +416,7 @@ def inflate_capped(raw: bytes, start: int, cap: int, where: str, truncate: bool 
 __all__ = [
     "MAX_FRAMES",
     "MEMORY_BUDGET_BYTES",
+    "PYDICOM_READ_FAILURES",
     "check_codestream",
     "codestream_size",
     "float_values",

@@ -38,8 +38,8 @@ from typing import Any
 
 import numpy as np
 from pydicom.dataset import Dataset
-from pydicom.errors import BytesLengthException
 
+from namecar_viewer.core.dicom.header_checks import PYDICOM_READ_FAILURES
 from namecar_viewer.core.measure.record import (
     DEFAULT_UNIT,
     ImageRef,
@@ -917,21 +917,7 @@ def _finish_timepoints(
 
 
 # What pydicom may raise on a damaged file or element (all become SrImportError).
-_READ_FAILURES = (
-    OSError,
-    EOFError,
-    ValueError,
-    TypeError,
-    KeyError,
-    IndexError,
-    AttributeError,
-    NotImplementedError,
-    OverflowError,
-    RecursionError,
-    struct.error,
-    zlib.error,
-    BytesLengthException,
-)
+_READ_FAILURES = PYDICOM_READ_FAILURES
 _DEFLATED = b"1.2.840.10008.1.2.1.99"
 
 
