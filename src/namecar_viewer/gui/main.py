@@ -71,9 +71,13 @@ def start_review(window: Any, db: str | None, user: str | None, screenshot: bool
     location: str | Path | None = db or os.environ.get(DB_ENV) or None
     if location is None:
         if screenshot:
+            import atexit
+            import shutil
             import tempfile
 
-            location = Path(tempfile.mkdtemp(prefix="namecar-shot-")) / "reads.sqlite"
+            folder = tempfile.mkdtemp(prefix="namecar-shot-")
+            atexit.register(shutil.rmtree, folder, True)  # a throwaway database, gone at exit
+            location = Path(folder) / "reads.sqlite"
         else:
             location = reads_database_path()
     try:
