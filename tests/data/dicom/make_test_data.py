@@ -33,6 +33,8 @@ SAMPLES_PER_SLICE = 12
 EXTRA = {"Toshiba_DTI_7006": ["Ref/7006_DTI_ortho.bval", "Ref/7006_DTI_ortho.bvec"]}
 
 # case: (set, source folder in the set, files kept (None: all), reference NIfTI files)
+# a reference kept in another validation set of the same checkout folder: "@set/path"
+OTHER_SET = "@"
 CASES: dict[str, tuple[str, str, list[str] | None, list[str]]] = {
     "ep2d_Int_HF_5": (
         "dcm_qa_mosaic",
@@ -86,7 +88,7 @@ CASES: dict[str, tuple[str, str, list[str] | None, list[str]]] = {
         # the classic set's own reference carries one extra factor (1/ScaleSlope of its first
         # image) on every volume; the enhanced export of the same acquisition has the values
         [
-            f"../dcm_qa_philips_asl_enh/Ref/301_ASL_MultiPhase_enhanced_real_t{t}.nii"
+            f"{OTHER_SET}dcm_qa_philips_asl_enh/Ref/301_ASL_MultiPhase_enhanced_real_t{t}.nii"
             for t in (300, 550, 800, 1050, 1300, 1550, 1800, 2050)
         ],
     ),
@@ -131,7 +133,11 @@ def main(root: Path) -> None:
         volumes = _load_case(dest)
         out = {"case": case, "set": qa_set, "source": source, "references": []}
         for ref_name in refs:
-            ref_path = Path(os.path.normpath(root / qa_set / ref_name))
+            ref_path = (
+                root / ref_name.removeprefix(OTHER_SET)
+                if ref_name.startswith(OTHER_SET)
+                else Path(os.path.normpath(root / qa_set / ref_name))
+            )
             header, data = read_volumes(ref_path)
             raw = ref_path.read_bytes()[:348]
             samples: list[list[float]] = []
