@@ -286,9 +286,29 @@ def _per_file(ds: Any) -> str | None:
     why = ds.memo(RESCALE_KEYWORDS, _rescale) if isinstance(ds, FastDataset) else _rescale(ds)
     if why is not None:
         return str(why)
-    pos = float_values(ds, "ImagePositionPatient", 3)
+    pos = _plain_position(ds)
+    if pos is None:
+        pos = float_values(ds, "ImagePositionPatient", 3)
     if pos is not None and max(abs(x) for x in pos) > MAX_ABS_POSITION_MM:
         return f"{named('ImagePositionPatient')} is {pos}: beyond {MAX_ABS_POSITION_MM:g} mm"
+    return None
+
+
+def _plain_position(ds: Any) -> list[float] | None:
+    """The position of a fast header when it is three finite floats (every file of a sane
+    series), else None for ``float_values`` to judge: checked for each file, so the common
+    case skips the generic path (a third of the checks' time)."""
+    if not isinstance(ds, FastDataset):
+        return None
+    try:
+        pos = ds.get("ImagePositionPatient")
+    except Exception:  # noqa: BLE001 - the generic path names what is wrong
+        return None
+    if type(pos) is list and len(pos) == 3:
+        x, y, z = pos
+        floats = type(x) is float and type(y) is float and type(z) is float
+        if floats and math.isfinite(x) and math.isfinite(y) and math.isfinite(z):
+            return pos
     return None
 
 
