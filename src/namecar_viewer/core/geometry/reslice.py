@@ -33,6 +33,7 @@ Examples
 from __future__ import annotations
 
 import enum
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -171,10 +172,21 @@ class SliceGeometry:
     def count(self) -> int:
         return self.shape[0]
 
-    @property
+    @functools.cached_property
     def normal(self) -> FloatArray:
+        """The unit normal (read-only: computed once, a frame asks for it several times)."""
         n = np.cross(self.row_direction, self.column_direction)
-        return np.asarray(n / np.linalg.norm(n), dtype=np.float64)
+        out = np.asarray(n / np.linalg.norm(n), dtype=np.float64)
+        out.setflags(write=False)
+        return out
+
+    @functools.cached_property
+    def _position_terms(self) -> tuple[float, float]:
+        """(origin, step) along the displayed normal: ``position_mm`` is one multiply-add."""
+        n = self.normal
+        if n[int(np.argmax(np.abs(n)))] < 0:
+            n = -n
+        return float(np.dot(self.origin, n)), float(np.dot(self.slice_step, n))
 
     @property
     def slice_spacing(self) -> float:
@@ -207,10 +219,8 @@ class SliceGeometry:
         The coordinate along the normal oriented so that its largest LPS component is positive:
         z for axial planes, y for coronal, x for sagittal (like DICOM SliceLocation on axials).
         """
-        n = self.normal
-        if n[int(np.argmax(np.abs(n)))] < 0:
-            n = -n
-        return float(np.dot(self.origin + index * self.slice_step, n))
+        origin, step = self._position_terms
+        return origin + index * step
 
 
 @dataclass(frozen=True, eq=False)
