@@ -154,3 +154,49 @@ def test_study_progress_line_in_place_on_a_terminal_plain_otherwise() -> None:
             last = lines[-1]
         assert "100/200 instances" in last and "1/2 series" in last and "MB/s" in last
         assert "left" in last
+
+
+@pytest.mark.parametrize("implicit_vr", [True, False])
+@pytest.mark.parametrize("sequence_first", [False, True])
+def test_receiver_reads_study_and_series_of_the_bytes_as_sent(
+    implicit_vr: bool, sequence_first: bool
+) -> None:
+    """Our C-STORE receiver (C-MOVE) routes an instance by the Study and Series Instance UIDs
+    stepped to in the received bytes; a sequence of undefined length before them is read by
+    pydicom instead."""
+    import io
+    from types import SimpleNamespace
+
+    from pydicom.dataset import Dataset
+    from pydicom.filebase import DicomBytesIO
+    from pydicom.filewriter import write_dataset
+    from pydicom.sequence import Sequence
+    from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
+
+    from namecar_viewer.pacs import dimse
+
+    ds = Dataset()
+    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.2"
+    ds.SOPInstanceUID = "1.2.3.4.5"
+    ds.PatientName = "Test^Patient"
+    ds.StudyInstanceUID = "1.2.3.4"
+    ds.SeriesInstanceUID = "1.2.3.4.1"  # odd length: padded with a NUL
+    ds.InstanceNumber = 1
+    if sequence_first:
+        item = Dataset()
+        item.ReferencedSOPInstanceUID = "1.2.3.9"
+        ds.ReferencedImageSequence = Sequence([item])
+        ds["ReferencedImageSequence"].is_undefined_length = True
+    fp = DicomBytesIO()
+    fp.is_little_endian = True
+    fp.is_implicit_VR = implicit_vr
+    write_dataset(fp, ds)
+    data = fp.getvalue()
+    scanned = dimse._scan_study_series(memoryview(data), implicit_vr)
+    assert scanned == (None if sequence_first else ("1.2.3.4", "1.2.3.4.1"))
+    ts = ImplicitVRLittleEndian if implicit_vr else ExplicitVRLittleEndian
+    event = SimpleNamespace(
+        request=SimpleNamespace(DataSet=io.BytesIO(data)),
+        context=SimpleNamespace(transfer_syntax=ts),
+    )
+    assert dimse._study_series(event) == ("1.2.3.4", "1.2.3.4.1")

@@ -32,7 +32,7 @@ from pydicom.uid import (
 )
 
 from namecar_viewer.pacs.errors import PacsError, TransferCancelled
-from namecar_viewer.pacs.local_store import LocalStore, SeriesWriter, part10_prefix
+from namecar_viewer.pacs.local_store import _LONG_VRS, LocalStore, SeriesWriter, part10_prefix
 from namecar_viewer.pacs.nodes import DimseNode, LocalAe
 
 # Storage SOP classes a reading workstation asks for when it is the C-STORE SCP of a C-GET
@@ -163,6 +163,10 @@ def _tls_diagnosis(node: DimseNode) -> str:
 #: by their own limit (dcmtk-based archives at 128 KiB), far fewer PDUs than pynetdicom's 16 KiB
 RECEIVE_PDU_SIZE = 4 << 20
 _RUN_LOOP_DELAY = 0.0002  # pynetdicom's reactor sleeps 1 ms when idle: 0.2 ms between PDUs
+#: The idle sleep of a C-MOVE's own association, which only hears a small response per instance
+#: (the instances come on our receiver's): a reactor waking every 0.2 ms for them, one per
+#: series at once, took the GIL from the threads receiving the data
+_MOVE_RUN_LOOP_DELAY = 0.005
 
 
 def _quiet_pynetdicom() -> None:
@@ -187,8 +191,10 @@ def _make_ae(local: LocalAe, node: DimseNode) -> Any:
 
 
 def tune_association(assoc: Any) -> None:
-    """Nagle off, whole-PDU reads straight into one buffer (pynetdicom reads 4 KiB at a time)
-    and a shorter idle sleep of the reactor: the per-PDU costs that bound a C-GET's rate."""
+    """Nagle off, no delayed acknowledgements, whole-PDU reads straight into one buffer
+    (pynetdicom reads 4 KiB at a time) and a shorter idle sleep of the reactor: the per-PDU
+    costs that bound a C-GET's rate; an acceptor (our C-MOVE receiver) also takes each
+    received message as soon as it is complete."""
     dul = getattr(assoc, "dul", None)
     wrapper = getattr(dul, "socket", None)
     sock = getattr(wrapper, "socket", None)
@@ -197,10 +203,14 @@ def tune_association(assoc: Any) -> None:
     dul._run_loop_delay = _RUN_LOOP_DELAY
     with contextlib.suppress(OSError, AttributeError):
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if getattr(assoc, "is_acceptor", False):
+        _wake_on_message(assoc)
     import ssl
 
     if isinstance(sock, ssl.SSLSocket):
         return  # TLS: leave pynetdicom's own reads
+
+    quickack = _quickack_setter(sock)
 
     def recv(nr_bytes: int) -> bytearray:
         buf = bytearray(nr_bytes)
@@ -208,6 +218,7 @@ def tune_association(assoc: Any) -> None:
         with memoryview(buf) as mv:
             while got < nr_bytes:
                 k = sock.recv_into(mv[got:], nr_bytes - got)
+                quickack()
                 if not k:
                     break
                 got += k
@@ -217,6 +228,52 @@ def tune_association(assoc: Any) -> None:
 
     wrapper.recv = recv
     dul._read_pdu_data = _merging_reader(dul, sock, recv)
+
+
+_ACCEPTOR_WAIT_S = 0.005
+
+
+def _wake_on_message(assoc: Any) -> None:
+    """pynetdicom's acceptor reactor (our C-STORE receiver) looks at its queue of received
+    messages once per millisecond, without waiting: each C-STORE of a C-MOVE waited for the next
+    look. That look becomes a wait of up to 5 ms which returns as soon as a message is complete;
+    between waits the reactor still checks for a release, an abort and the idle timeout."""
+    import queue
+
+    dimse_provider: Any = getattr(assoc, "dimse", None)
+    messages = getattr(dimse_provider, "msg_queue", None)
+    if messages is None:
+        return
+
+    def get_msg(block: bool = False) -> tuple[Any, Any]:
+        timeout = dimse_provider.dimse_timeout if block else _ACCEPTOR_WAIT_S
+        try:
+            return messages.get(block=True, timeout=timeout)  # type: ignore[no-any-return]
+        except queue.Empty:
+            return None, None
+
+    dimse_provider.get_msg = get_msg
+
+
+def _quickack_setter(sock: socket.socket) -> Callable[[], None]:
+    """A call that asks the kernel to acknowledge what we receive at once (Linux
+    ``TCP_QUICKACK``: an acknowledgement the kernel held back is sent now; the kernel leaves
+    that mode again by itself, hence re-armed after every read).
+
+    A sender with Nagle's algorithm on (dcmtk-based archives unless started with
+    ``TCP_NODELAY=1``, Orthanc among them) holds the last partial segment of each message until
+    everything before it is acknowledged, and a delayed ACK takes 40 ms: about one instance in
+    fifteen of a C-MOVE stalled that long. A no-op where the option does not exist."""
+    opt = getattr(socket, "TCP_QUICKACK", None)
+    if opt is None:
+        return lambda: None
+
+    def arm() -> None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, opt, 1)
+
+    arm()
+    return arm
 
 
 class _MergedPData:
@@ -351,6 +408,64 @@ def _leading_elements(event: Any) -> Dataset:
         )
     finally:
         fp.seek(0)
+
+
+_STUDY_UID_TAG = 0x0020000D
+
+
+def _scan_study_series(data: memoryview, implicit_vr: bool) -> tuple[str, str] | None:
+    """Study and Series Instance UIDs of a little endian data set, stepping over the elements
+    before them by their lengths (nothing decoded); None when that cannot be done (an undefined
+    length, e.g. a sequence, or an unreadable VR) and a parser has to read them."""
+    import struct
+
+    study = series = ""
+    off, n = 0, len(data)
+    while off + 8 <= n:
+        group, elem = struct.unpack_from("<HH", data, off)
+        tag = group << 16 | elem
+        if tag > _SERIES_UID_TAG:
+            break
+        if implicit_vr:
+            (length,) = struct.unpack_from("<L", data, off + 4)
+            start = off + 8
+        else:
+            vr = bytes(data[off + 4 : off + 6])
+            if not (vr.isalpha() and vr.isupper()):
+                return None
+            if vr in _LONG_VRS:
+                if off + 12 > n:
+                    return None
+                (length,) = struct.unpack_from("<L", data, off + 8)
+                start = off + 12
+            else:
+                (length,) = struct.unpack_from("<H", data, off + 6)
+                start = off + 8
+        if length == 0xFFFFFFFF or start + length > n:
+            return None
+        if tag in (_STUDY_UID_TAG, _SERIES_UID_TAG):
+            value = bytes(data[start : start + length]).decode("ascii", "replace").strip("\x00 ")
+            if tag == _STUDY_UID_TAG:
+                study = value
+            else:
+                series = value
+                break
+        off = start + length
+    return study, series
+
+
+def _study_series(event: Any) -> tuple[str, str]:
+    """Study and Series Instance UIDs of a received data set, read from the bytes as sent
+    (pydicom reads the elements up to them only when they cannot simply be stepped over)."""
+    from pydicom.uid import UID
+
+    ts = UID(str(event.context.transfer_syntax))
+    if ts.is_little_endian and not ts.is_deflated:
+        found = _scan_study_series(_received_bytes(event), ts.is_implicit_VR)
+        if found is not None:
+            return found
+    ds = _leading_elements(event)
+    return str(ds.get("StudyInstanceUID", "")), str(ds.get("SeriesInstanceUID", ""))
 
 
 def _received_bytes(event: Any) -> memoryview:
@@ -611,6 +726,46 @@ def c_get(
     return outcome
 
 
+class _SupportedContexts(list):  # type: ignore[type-arg]
+    """Our receiver's presentation contexts. pynetdicom deep-copies the server's contexts for
+    every association it accepts, each transfer syntax UID re-validated on the way (20 ms of
+    the GIL for all storage SOP classes, per series of a C-MOVE); a copy of each context and of
+    its list of (immutable) UIDs is what that copy is for."""
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> list[Any]:
+        import copy
+
+        out = []
+        for cx in self:
+            c = copy.copy(cx)
+            c._transfer_syntax = list(cx._transfer_syntax)
+            out.append(c)
+        return out
+
+
+_receiver_contexts_cache: list[_SupportedContexts] = []
+_receiver_contexts_lock = threading.Lock()
+
+
+def _receiver_contexts() -> _SupportedContexts:
+    """Every storage SOP class with our transfer syntaxes, and Verification: built once per
+    process (170 contexts, each UID validated)."""
+    from pydicom.uid import UID
+    from pynetdicom.presentation import AllStoragePresentationContexts, build_context
+
+    syntaxes: list[str | UID] = list(TRANSFER_SYNTAXES)
+    with _receiver_contexts_lock:
+        if not _receiver_contexts_cache:
+            cxs = _SupportedContexts(
+                build_context(cx.abstract_syntax, syntaxes)
+                for cx in AllStoragePresentationContexts
+                if cx.abstract_syntax is not None
+            )
+            cxs.append(build_context(VERIFICATION))
+            _receiver_contexts_cache.append(cxs)
+        return _receiver_contexts_cache[0]
+
+
 class StoreReceiver:
     """Our C-STORE SCP (the C-MOVE destination), a pynetdicom server thread started on demand."""
 
@@ -619,7 +774,7 @@ class StoreReceiver:
         self.store = store
         self._server: Any = None
         self._lock = threading.Lock()
-        self._listeners: list[Callable[[Dataset, int], None]] = []
+        self._listeners: list[Callable[[str, str, int], None]] = []
         self.errors: list[str] = []
 
     @property
@@ -628,7 +783,6 @@ class StoreReceiver:
 
     def start(self) -> None:
         from pynetdicom import AE, evt
-        from pynetdicom.presentation import AllStoragePresentationContexts
 
         with self._lock:
             if self._server is not None:
@@ -636,15 +790,12 @@ class StoreReceiver:
             _quiet_pynetdicom()
             ae = AE(ae_title=self.local.ae_title)
             ae.require_called_aet = True
-            for cx in AllStoragePresentationContexts:
-                if cx.abstract_syntax is not None:
-                    ae.add_supported_context(cx.abstract_syntax, TRANSFER_SYNTAXES)
-            ae.add_supported_context(VERIFICATION)
             ae.maximum_pdu_size = RECEIVE_PDU_SIZE
             try:
                 self._server = ae.start_server(
                     (self.local.receiver_host, self.local.receiver_port),
                     block=False,
+                    contexts=_receiver_contexts(),
                     evt_handlers=[
                         (evt.EVT_C_STORE, self._on_store),
                         (evt.EVT_ACCEPTED, lambda e: tune_association(e.assoc)),
@@ -662,11 +813,11 @@ class StoreReceiver:
                 self._server.shutdown()
                 self._server = None
 
-    def add_listener(self, fn: Callable[[Dataset, int], None]) -> None:
+    def add_listener(self, fn: Callable[[str, str, int], None]) -> None:
         with self._lock:
             self._listeners.append(fn)
 
-    def remove_listener(self, fn: Callable[[Dataset, int], None]) -> None:
+    def remove_listener(self, fn: Callable[[str, str, int], None]) -> None:
         with self._lock, contextlib.suppress(ValueError):
             self._listeners.remove(fn)
 
@@ -674,9 +825,7 @@ class StoreReceiver:
         """The bytes as sent go to the writer of a retrieve in progress for their series (made
         durable at its end), else straight to a durable file of their own."""
         try:
-            ds = _leading_elements(event)
-            study = str(ds.get("StudyInstanceUID", ""))
-            series = str(ds.get("SeriesInstanceUID", ""))
+            study, series = _study_series(event)
             sop = str(event.request.AffectedSOPInstanceUID)
             prefix = _part10_prefix(event)
             body = _received_bytes(event)
@@ -692,7 +841,7 @@ class StoreReceiver:
         with self._lock:
             listeners = list(self._listeners)
         for fn in listeners:
-            fn(ds, n)
+            fn(series, sop, n)
         return _SUCCESS
 
 
@@ -713,9 +862,8 @@ def c_move(
     writer = receiver.store.writer(study_uid, series_uid)
     receiver.store.register_writer(writer)
 
-    def listener(ds: Dataset, nbytes: int) -> None:
-        if str(ds.get("SeriesInstanceUID", "")) == series_uid:
-            sop = str(ds.SOPInstanceUID)
+    def listener(series: str, sop: str, nbytes: int) -> None:
+        if series == series_uid:
             outcome.received.append(sop)
             outcome.nbytes += nbytes
             if on_instance is not None:
@@ -724,6 +872,7 @@ def c_move(
     receiver.add_listener(listener)
     try:
         with association(node, local, [(STUDY_ROOT_MOVE, _BASIC_TS)]) as a:
+            a.dul._run_loop_delay = _MOVE_RUN_LOOP_DELAY
             ident = _retrieve_identifier(study_uid, series_uid, sop_uids)
             _drive(
                 node,
