@@ -305,3 +305,32 @@ def test_multipart_reader(tmp_path: Path, with_length: bool, step: int) -> None:
         assert p.read_bytes() == data
         meta = read_part10_meta(data)
         assert meta is not None and meta.sop_instance_uid == f"1.2.3.4.{i}"
+
+
+def test_each_finished_instance_starts_its_writeback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every instance written (by a multipart part or whole) asks the kernel to start writing it
+    to disk, with its bytes complete at that moment; the data read back are the bytes sent."""
+    from namecar_viewer.pacs import local_store
+
+    started: list[int] = []
+    real = local_store.start_writeback
+
+    def spy(fd: int) -> None:
+        started.append(os.fstat(fd).st_size)  # every byte is in the file when it is handed over
+        real(fd)  # the real call must accept the descriptor (a no-op off Linux)
+
+    monkeypatch.setattr(local_store, "start_writeback", spy)
+    store = LocalStore(tmp_path)
+    w = store.writer("1.2.3", "1.2.3.4")
+    a, b = _part10("1.2.3.4.1"), _part10("1.2.3.4.2")
+    f = w.open_part()
+    f.write(a[:100])
+    f.write(a[100:])
+    w.finish_part(f, "1.2.3.4.1")
+    w.write_instance("1.2.3.4.2", b[:50], b[50:])
+    assert started == [len(a), len(b)]
+    w.commit()
+    assert store.path_for("1.2.3", "1.2.3.4", "1.2.3.4.1").read_bytes() == a
+    assert store.path_for("1.2.3", "1.2.3.4", "1.2.3.4.2").read_bytes() == b

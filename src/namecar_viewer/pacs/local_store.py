@@ -169,6 +169,37 @@ def _syncfs(folder: Path) -> bool:
         os.close(fd)
 
 
+_SYNC_FILE_RANGE_WRITE = 2  # <fcntl.h>: start writing the range's dirty pages, do not wait
+_sync_file_range_fn: Any = None
+
+
+def start_writeback(fd: int) -> None:
+    """Ask the kernel to start writing this file's data to disk now, without waiting (Linux
+    ``sync_file_range``), keeping it in the page cache for the viewer that reads it next.
+
+    Otherwise a retrieve's data stays dirty in memory (far below the kernel's background
+    threshold on a workstation) until ``commit`` flushes the whole series at its end: on
+    this machine a 1 GB study waited ~1.6 s for the disk after the last byte had arrived.
+    Started file by file, the writing overlaps the transfer. Best effort: a no-op elsewhere.
+    """
+    global _sync_file_range_fn
+    if _sync_file_range_fn is None:
+        _sync_file_range_fn = False
+        if sys.platform.startswith("linux"):
+            try:
+                import ctypes
+
+                libc = ctypes.CDLL(None, use_errno=True)
+                fn = libc.sync_file_range
+                fn.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+                fn.restype = ctypes.c_int
+                _sync_file_range_fn = fn
+            except (OSError, AttributeError):
+                pass
+    if _sync_file_range_fn:
+        _sync_file_range_fn(fd, 0, 0, _SYNC_FILE_RANGE_WRITE)  # an error only loses the head start
+
+
 def flush_files(paths: list[Path], folder: Path) -> None:
     """Make the data of ``paths`` (all in ``folder``) durable: one ``syncfs`` of the file
     system where available, else an fdatasync per file."""
@@ -230,7 +261,11 @@ class SeriesWriter:
     def finish_part(self, f: IO[bytes], sop_uid: str) -> None:
         tmp = Path(f.name)
         n = f.tell()
-        f.close()
+        try:
+            f.flush()
+            start_writeback(f.fileno())
+        finally:
+            f.close()
         try:
             sop = _safe_uid(sop_uid, "SOP Instance UID")
         except PacsError:
@@ -269,7 +304,10 @@ class SeriesWriter:
             os.close(fd)
             tmp.unlink(missing_ok=True)
             raise
-        os.close(fd)
+        try:
+            start_writeback(fd)
+        finally:
+            os.close(fd)
         with self._lock:
             self._done.append((tmp, sop))
             self.nbytes += n
