@@ -2,8 +2,9 @@
 measurements, every mouse click and key press of the reader counted by the driver.
 
 The baseline is read first, as journey A reads it (line tool, the chooser, signed): not
-counted.  The timepoints are then aligned as the automatic alignment will align them: the
-phantom's true shifts set as ViewState transforms (the alignment's only interface).  Then, per
+counted.  Meanwhile the window aligns the other CT timepoints to the baseline by itself (the
+automatic alignment, in its worker thread, as a reader gets it: nothing of the phantom's truth
+is given to it); the reader waits for it (no action).  Then, per
 follow-up: Alt+1 brings the next CT beside the previous one and the nadir; the first time, G
 chooses the proposed measurements; each lesion is proposed on the best slice near where it is
 expected, the reader accepts it with Enter (or drags a handle first when it is off by more than
@@ -28,7 +29,6 @@ from PySide6.QtCore import QPoint, Qt
 from pytestqt.qtbot import QtBot
 from workstation import Workstation, diameter_line, row_of
 
-from namecar_viewer.app.view_state import translation
 from namecar_viewer.core.reads import LesionRole, LesionStatus, Site
 
 TIMEPOINTS = ("baseline", "inclusion", "fu03m", "fu06m", "fu09m")
@@ -158,21 +158,32 @@ def read_baseline(
     sign(ws, "baseline")
 
 
-def align(ws: Workstation, ground_truth: dict[str, Any]) -> None:
-    """What the automatic alignment stores, restored into the view state: each follow-up's
-    frame of reference from the baseline's by the phantom's true patient shift."""
+def wait_for_alignment(ws: Workstation, ground_truth: dict[str, Any]) -> list[float]:
+    """Wait until the window's automatic alignment has aligned every follow-up to the baseline;
+    returns each lesion's error through it (mm), at every follow-up, against the phantom."""
+    ctl = ws.w.reading.alignment
     frames = {
         s["timepoint"]: s["frame_of_reference_uid"]
         for s in ground_truth["series"]
         if s.get("timepoint") and s["modality"] == "CT"
     }
-    shift = {
-        t["label"]: np.asarray(t["patient_shift_mm"], float) for t in ground_truth["ct_timepoints"]
-    }
-    for tp in FOLLOW_UPS:
-        ws.w.state.set_transform(
-            frames["baseline"], frames[tp], translation(shift[tp] - shift["baseline"])
+
+    def linked() -> bool:
+        return not ctl.running and all(
+            ws.w.state.map_point((0.0, 0.0, 0.0), frames["baseline"], frames[tp]) is not None
+            for tp in FOLLOW_UPS
         )
+
+    ws.qtbot.waitUntil(linked, timeout=180000)
+    errors = []
+    for les in ground_truth["lesions"]:
+        for tp in FOLLOW_UPS:
+            q = ws.w.state.map_point(
+                les["ct"]["baseline"]["centre_mm"], frames["baseline"], frames[tp]
+            )
+            assert q is not None
+            errors.append(float(np.linalg.norm(q - np.asarray(les["ct"][tp]["centre_mm"]))))
+    return errors
 
 
 def check_responses(ws: Workstation) -> dict[str, str]:
@@ -195,9 +206,14 @@ def write_counts(name: str, data: dict[str, Any]) -> None:
 
 @pytest.fixture
 def setup(
-    qtbot: QtBot, small_demo: Path, demo_db: Path, ground_truth: dict[str, Any]
+    qtbot: QtBot,
+    small_demo: Path,
+    demo_db: Path,
+    ground_truth: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> tuple[CountingWorkstation, dict[str, Any], dict[str, str]]:
     os.makedirs(SHOTS, exist_ok=True)
+    monkeypatch.setenv("NAMECAR_AUTO_ALIGN", "1")  # the workstation's default (tests turn it off)
     ws = CountingWorkstation(qtbot, small_demo, demo_db, "dr_d", SHOTS)
     studies = {
         s["timepoint"]: s["study_instance_uid"]
@@ -206,7 +222,9 @@ def setup(
     }
     lesions = {les["id"]: les for les in ground_truth["lesions"]}
     read_baseline(ws, lesions, studies)
-    align(ws, ground_truth)
+    errors = wait_for_alignment(ws, ground_truth)
+    print(f"automatic alignment: lesion centres within {max(errors):.2f} mm at every follow-up")
+    assert max(errors) <= 3.0
     return ws, lesions, studies
 
 

@@ -46,8 +46,9 @@ _LEFT = Qt.AlignmentFlag.AlignLeft.value
 
 
 def _flags_int(flags: Qt.AlignmentFlag | int) -> int:
+    """A plain int: Qt's flags are Python enums whose ``&`` costs microseconds a test."""
     if isinstance(flags, int):
-        return flags
+        return int(flags)
     return int(flags.value)
 
 
