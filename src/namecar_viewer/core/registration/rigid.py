@@ -47,6 +47,11 @@ import numpy as np
 import numpy.typing as npt
 
 from namecar_viewer.core.geometry import Volume
+from namecar_viewer.core.registration.optimiser import (
+    optimised_euler,
+    regular_step_descent,
+    watch_iterations,
+)
 from namecar_viewer.core.registration.resample import volume_to_sitk
 from namecar_viewer.core.registration.transforms import FloatArray, check_matrix
 
@@ -308,31 +313,18 @@ def register_rigid(
             m_img = _binned(moving_img, MOVING_BIN, sigma)
         reg = _metric_method(f_img, m_img)
         reg.SetMetricSamplingPercentage(_sampling(f_img.GetNumberOfPixels(), finest), SAMPLING_SEED)
-        reg.SetOptimizerAsRegularStepGradientDescent(
-            learningRate=LEARNING_RATE_MM,
-            minStep=MIN_STEP_MM,
-            numberOfIterations=int(iterations_per_level),
-            relaxationFactor=0.6,
-            gradientMagnitudeTolerance=1e-8,
-        )
-        reg.SetOptimizerScalesFromPhysicalShift()
+        regular_step_descent(reg, LEARNING_RATE_MM, MIN_STEP_MM, iterations_per_level, 0.6)
         reg.SetInitialTransform(transform, inPlace=False)
 
-        def on_iteration(reg: Any = reg) -> None:
-            state["total"] += 1
-            if cancel is not None and cancel.is_set():
-                state["cancelled"] = True
-                reg.StopRegistration()
-                return
+        def report(reg: Any) -> None:
             if progress is not None:
                 progress(state["level"], int(reg.GetOptimizerIteration()), reg.GetMetricValue())
 
-        reg.AddCommand(sitk.sitkIterationEvent, on_iteration)
+        watch_iterations(reg, state, cancel, report)
         final = reg.Execute(f_img, m_img)
         if state["cancelled"]:
             raise RegistrationCancelled("registration cancelled")
-        # Execute returns a composite holding the optimised Euler transform.
-        transform = sitk.Euler3DTransform(sitk.CompositeTransform(final).GetBackTransform())
+        transform = optimised_euler(final)
         stop = str(reg.GetOptimizerStopConditionDescription())
     metric1 = _evaluate(grid, moving_img, transform)
     return RigidResult(

@@ -41,6 +41,11 @@ import numpy as np
 import numpy.typing as npt
 
 from namecar_viewer.core.geometry import Volume
+from namecar_viewer.core.registration.optimiser import (
+    optimised_euler,
+    regular_step_descent,
+    watch_iterations,
+)
 from namecar_viewer.core.registration.rigid import (
     RegistrationCancelled,
     _euler_to_matrix,
@@ -361,7 +366,6 @@ def align_prepared(
     RegistrationCancelled
         When ``cancel`` was set.
     """
-    sitk = _sitk()
     start = time.perf_counter()
     centre = fixed.body_centre
     # starting point: the caller's, else the identity or the centres of mass lined up,
@@ -400,33 +404,21 @@ def align_prepared(
         reg = _method(sampling)
         if f_mask is not None:
             reg.SetMetricFixedMask(f_mask)
-        reg.SetOptimizerAsRegularStepGradientDescent(
-            learningRate=LEARNING_RATE_MM / 2.0**n,
-            minStep=MIN_STEP_MM,
-            numberOfIterations=int(iterations_per_level),
-            relaxationFactor=0.5,
-            gradientMagnitudeTolerance=1e-8,
-        )
-        reg.SetOptimizerScalesFromPhysicalShift()
+        regular_step_descent(reg, LEARNING_RATE_MM / 2.0**n, MIN_STEP_MM, iterations_per_level, 0.5)
         reg.SetInitialTransform(transform, inPlace=False)
         done = float(weights[:n].sum())
         share = float(weights[n])
 
-        def on_iteration(reg: Any = reg, done: float = done, share: float = share) -> None:
-            state["total"] += 1
-            if cancel is not None and cancel.is_set():
-                state["cancelled"] = True
-                reg.StopRegistration()
-                return
+        def report(reg: Any, done: float = done, share: float = share) -> None:
             if progress is not None:
                 it = reg.GetOptimizerIteration()
                 progress(min(0.99, done + share * min(1.0, it / 15.0)))
 
-        reg.AddCommand(sitk.sitkIterationEvent, on_iteration)
+        watch_iterations(reg, state, cancel, report)
         final = reg.Execute(f_img, m_img)
         if state["cancelled"]:
             raise RegistrationCancelled("alignment cancelled")
-        transform = sitk.Euler3DTransform(sitk.CompositeTransform(final).GetBackTransform())
+        transform = optimised_euler(final)
         stop = str(reg.GetOptimizerStopConditionDescription())
     metric1 = _evaluate(mid_f, mid_mask, mid_m, transform, mid_sampling)
     if progress is not None:
@@ -528,30 +520,18 @@ def refine_locally(
     reg.SetMetricFixedMask(mask)
     reg.SetMovingInitialTransform(global_tx)
     reg.SetInitialTransform(sitk.TranslationTransform(3), inPlace=False)
-    reg.SetOptimizerAsRegularStepGradientDescent(
-        learningRate=2.0,
-        minStep=0.02,
-        numberOfIterations=LOCAL_ITERATIONS,
-        relaxationFactor=0.5,
-    )
-    reg.SetOptimizerScalesFromPhysicalShift()
+    regular_step_descent(reg, 2.0, 0.02, LOCAL_ITERATIONS, 0.5, gradient_tolerance=None)
     reg.SetShrinkFactorsPerLevel([2, 1])
     reg.SetSmoothingSigmasPerLevel([1.0, 0.0])
     reg.SmoothingSigmasAreSpecifiedInPhysicalUnitsOff()
-    cancelled = {"flag": False}
-
-    def on_iteration() -> None:
-        if cancel is not None and cancel.is_set():
-            cancelled["flag"] = True
-            reg.StopRegistration()
-
-    reg.AddCommand(sitk.sitkIterationEvent, on_iteration)
+    watched: dict[str, Any] = {"cancelled": False}
+    watch_iterations(reg, watched, cancel)
     try:
         g = float(reg.MetricEvaluate(f_img, m_img))
         out = reg.Execute(f_img, m_img)
     except RuntimeError as exc:  # too few samples inside the moving crop
         return rejected(f"the optimiser failed: {str(exc).splitlines()[-1][:120]}")
-    if cancelled["flag"]:
+    if watched["cancelled"]:
         raise RegistrationCancelled("alignment cancelled")
     t = np.asarray(sitk.CompositeTransform(out).GetBackTransform().GetParameters(), np.float64)
     local = m.copy()
