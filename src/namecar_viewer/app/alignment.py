@@ -40,7 +40,7 @@ from namecar_viewer.app.pet import (
     frame_links_in,
 )
 from namecar_viewer.core.geometry import Volume
-from namecar_viewer.core.registration.rigid import RegistrationCancelled
+from namecar_viewer.core.registration.optimiser import RegistrationCancelled
 from namecar_viewer.core.registration.timepoints import (
     TimepointAlignment,
     align_prepared,

@@ -51,7 +51,7 @@ from namecar_viewer.app.alignment import (
 )
 from namecar_viewer.app.pet import ALIGNMENT_PREFIX, TIMEPOINT_ALIGNMENT, frame_links_in
 from namecar_viewer.core.geometry import Volume
-from namecar_viewer.core.registration.rigid import RegistrationCancelled
+from namecar_viewer.core.registration.optimiser import RegistrationCancelled
 from namecar_viewer.gui import i18n
 from namecar_viewer.gui.i18n import app_text
 

@@ -10,6 +10,7 @@ from namecar_viewer.core.registration.frames import (
     fusion_geometry,
     same_frame_of_reference,
 )
+from namecar_viewer.core.registration.optimiser import RegistrationCancelled
 from namecar_viewer.core.registration.quality import checkerboard, edge_overlay, normalise
 from namecar_viewer.core.registration.resample import (
     Interpolation,
@@ -20,7 +21,6 @@ from namecar_viewer.core.registration.resample import (
 )
 from namecar_viewer.core.registration.rigid import (
     Initialisation,
-    RegistrationCancelled,
     RigidResult,
     metric_value,
     register_rigid,

@@ -15,6 +15,10 @@ from typing import Any
 GRADIENT_TOLERANCE = 1e-8
 
 
+class RegistrationCancelled(Exception):
+    """The caller's cancel event was set while the optimiser ran."""
+
+
 def _sitk() -> Any:
     import SimpleITK as sitk
 
@@ -73,3 +77,22 @@ def optimised_euler(final: Any) -> Any:
     transform not in place)."""
     sitk = _sitk()
     return sitk.Euler3DTransform(sitk.CompositeTransform(final).GetBackTransform())
+
+
+def run_watched(
+    reg: Any,
+    fixed: Any,
+    moving: Any,
+    state: dict[str, Any],
+    cancel: threading.Event | None,
+    each: Callable[[Any], None] | None,
+    what: str,
+) -> tuple[Any, str]:
+    """One pyramid level: ``reg`` run on the images under ``watch_iterations``; the optimised
+    Euler transform and the optimiser's stop condition. Raises RegistrationCancelled ("``what``
+    cancelled") when the reader cancelled."""
+    watch_iterations(reg, state, cancel, each)
+    final = reg.Execute(fixed, moving)
+    if state.get("cancelled"):
+        raise RegistrationCancelled(f"{what} cancelled")
+    return optimised_euler(final), str(reg.GetOptimizerStopConditionDescription())

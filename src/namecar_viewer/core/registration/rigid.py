@@ -48,9 +48,9 @@ import numpy.typing as npt
 
 from namecar_viewer.core.geometry import Volume
 from namecar_viewer.core.registration.optimiser import (
-    optimised_euler,
+    RegistrationCancelled,
     regular_step_descent,
-    watch_iterations,
+    run_watched,
 )
 from namecar_viewer.core.registration.resample import volume_to_sitk
 from namecar_viewer.core.registration.transforms import FloatArray, check_matrix
@@ -79,10 +79,6 @@ class Initialisation(enum.Enum):
     GEOMETRY = "geometry"
     MOMENTS = "moments"
     NONE = "none"
-
-
-class RegistrationCancelled(Exception):
-    """The caller's cancel event was set while the optimiser ran."""
 
 
 @dataclass(frozen=True)
@@ -320,12 +316,7 @@ def register_rigid(
             if progress is not None:
                 progress(state["level"], int(reg.GetOptimizerIteration()), reg.GetMetricValue())
 
-        watch_iterations(reg, state, cancel, report)
-        final = reg.Execute(f_img, m_img)
-        if state["cancelled"]:
-            raise RegistrationCancelled("registration cancelled")
-        transform = optimised_euler(final)
-        stop = str(reg.GetOptimizerStopConditionDescription())
+        transform, stop = run_watched(reg, f_img, m_img, state, cancel, report, "registration")
     metric1 = _evaluate(grid, moving_img, transform)
     return RigidResult(
         matrix=_euler_to_matrix(transform),

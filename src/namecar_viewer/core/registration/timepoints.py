@@ -42,12 +42,12 @@ import numpy.typing as npt
 
 from namecar_viewer.core.geometry import Volume
 from namecar_viewer.core.registration.optimiser import (
-    optimised_euler,
+    RegistrationCancelled,
     regular_step_descent,
+    run_watched,
     watch_iterations,
 )
 from namecar_viewer.core.registration.rigid import (
-    RegistrationCancelled,
     _euler_to_matrix,
     _matrix_to_euler,
 )
@@ -414,12 +414,7 @@ def align_prepared(
                 it = reg.GetOptimizerIteration()
                 progress(min(0.99, done + share * min(1.0, it / 15.0)))
 
-        watch_iterations(reg, state, cancel, report)
-        final = reg.Execute(f_img, m_img)
-        if state["cancelled"]:
-            raise RegistrationCancelled("alignment cancelled")
-        transform = optimised_euler(final)
-        stop = str(reg.GetOptimizerStopConditionDescription())
+        transform, stop = run_watched(reg, f_img, m_img, state, cancel, report, "alignment")
     metric1 = _evaluate(mid_f, mid_mask, mid_m, transform, mid_sampling)
     if progress is not None:
         progress(1.0)
