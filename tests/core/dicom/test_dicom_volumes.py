@@ -121,6 +121,34 @@ def test_slice_timing_orders_volumes_but_does_not_split_them() -> None:
     assert [v.label for v in by_phase] == ["Philips phase 1", "Philips phase 2"]
 
 
+def test_a_time_that_ticks_over_within_each_volume_does_not_cut_volumes_into_slabs() -> None:
+    """GE multiband fMRI (dcm_qa_ge SliceTiming 6, 13, 15): AcquisitionTime and ContentTime
+    follow the slice, one second for the first 6 of 10 positions, the next for the other 4, in
+    every volume alike; the volumes (in instance order) stay whole, labelled by their order."""
+    z = [float(k) for k in range(10)] * 3
+    vals = [
+        {
+            "acq_time": "215441" if k < 6 else "215442",
+            "content_time": "215441" if k < 6 else "215442",
+        }
+        for k in range(10)
+    ] * 3
+    vols = _split(z, vals, ntp=3)
+    assert [sorted(v.members) for v in vols] == [list(range(10 * v, 10 * v + 10)) for v in range(3)]
+    assert [v.label for v in vols] == ["volume 1", "volume 2", "volume 3"]
+    assert not vols[0].problems  # NumberOfTemporalPositions agrees
+
+
+def test_a_volume_cut_short_is_still_split_off_by_its_time() -> None:
+    """Two whole volumes and one of 3 of the 10 positions (an interrupted run, or the files kept
+    of a series): the acquisition time still tells the three apart, each label said once."""
+    z = [float(k) for k in range(10)] * 2 + [0.0, 1.0, 2.0]
+    times = ["100000"] * 10 + ["100003"] * 10 + ["100006"] * 3
+    vols = _split(z, [{"acq_time": t, "content_time": t} for t in times])
+    assert [len(v.members) for v in vols] == [10, 10, 3]
+    assert [v.label for v in vols] == ["time 100000", "time 100003", "time 100006"]
+
+
 def test_a_few_duplicates_stay_one_volume_for_the_geometry_plan_to_name() -> None:
     vols = _split([0.0, 2.0, 2.0, 4.0, 6.0], [{}] * 5)
     assert len(vols) == 1 and len(vols[0].members) == 5

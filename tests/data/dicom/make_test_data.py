@@ -98,6 +98,14 @@ CASES: dict[str, tuple[str, str, list[str] | None, list[str]]] = {
         ["402_SOURCE_-_3D_pCASL_6mm.dcm.gz"],
         ["Ref/402_SOURCE_-_3D_pCASL_6mm_enhanced.nii"],
     ),
+    # AcquisitionTime per slice, one second for the first 2 of 48 slices and the next for the
+    # rest, in every volume: it must not cut the volumes into slabs
+    "GE_fMRI_HB3_15": (
+        "dcm_qa_ge",
+        "In/SliceTiming/15_Ax_fMRI_HB3_48sl_seq_asc",
+        [f"{n:04d}.dcm" for n in (1, 2, 3, 4, 5, 49, 50, 51, 52, 53)],
+        ["Ref/Ax_fMRI_HB3_48sl_seq_asc_15.nii"],
+    ),
     "Toshiba_DTI_7006": (
         "dcm_qa_toshiba",
         "In/Galan/7006_DTI_ortho",

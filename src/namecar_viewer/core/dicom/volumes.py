@@ -5,8 +5,9 @@ slice positions.  What tells the volumes apart varies by vendor and sequence, so
 are tried in order (see ``VOLUME_KEYS``): temporal position, trigger time, acquisition time and
 number, diffusion b-value and gradient direction, echo, Philips label type, image type, the
 enhanced objects' dimension indices.  An attribute splits the images when it is constant within
-each volume, i.e. each of its values covers more than half of the slice positions; one that
-changes from slice to slice (slice timing) only orders the images.  Images still repeating a
+each volume, i.e. its values cover most slice positions each (a volume cut short only positions
+the others cover); one that changes within a volume (slice timing, or a time that ticks over to
+the next second mid-volume) only orders the images.  Images still repeating a
 position after that are told apart by their order at each position (acquisition order: trigger
 time, acquisition time, instance and frame number), the last resort, with NumberOfTemporalPositions
 to confirm the count; a volume is never dropped, and what is guessed is said.
@@ -146,8 +147,7 @@ def split_volumes(
             refined.extend(by_value.values())
         if len(refined) == len(groups):
             continue
-        covering = sum(len(g) for g in refined if 2 * _coverage(g, clusters) > n_pos)
-        if 2 * covering >= n:
+        if _splits_volumes(refined, clusters, n_pos, n):
             groups = refined
     volumes: list[Volume] = []
     for g in groups:
@@ -168,6 +168,33 @@ def split_volumes(
     volumes.sort(key=lambda v: v.order)
     _label(volumes)
     return volumes
+
+
+def _splits_volumes(
+    groups: list[list[int]], clusters: list[int | None], n_pos: int, n: int
+) -> bool:
+    """Whether ``groups`` (the images by one key's value) are volumes, not slabs of them.
+
+    A key constant within each volume gives groups that each cover most slice positions; the
+    images of groups covering more than half of them must be at least half of all images.  A
+    group covering fewer positions (a volume cut short, the few files kept of a series) is
+    accepted only when its positions lie within the big groups' positions: a key that changes
+    within a volume (GE multiband writes AcquisitionTime per slice, ticking over one second
+    in the middle of every volume) cuts the positions into slabs instead, each value covering
+    positions the others do not.
+    """
+    big: list[list[int]] = []
+    small: list[list[int]] = []
+    for g in groups:
+        (big if 2 * _coverage(g, clusters) > n_pos else small).append(g)
+    if 2 * sum(len(g) for g in big) < n:
+        return False
+    covered = {clusters[i] for g in big for i in g if clusters[i] is not None}
+    for g in small:
+        placed = {clusters[i] for i in g if clusters[i] is not None}
+        if 2 * len(placed - covered) > len(placed):  # mostly positions no big group has
+            return False
+    return True
 
 
 def _split_by_order(
@@ -322,13 +349,17 @@ def _label(volumes: list[Volume]) -> None:
         joined = [", ".join(p) for p in labels]
         return len(set(joined)) == len(joined)
 
-    # then what orders them in time, as many as it takes to tell them apart
+    # then what orders them in time, as many as it takes to tell them apart (a key whose
+    # words are already there, ContentTime equal to AcquisitionTime, adds nothing)
     for key in TEMPORAL_KEYS:
         if unique():
             break
         if varies(key):
-            for n, v in enumerate(volumes):
-                labels[n].append(_fmt(key, v.values[key]))
+            words = [_fmt(key, v.values[key]) for v in volumes]
+            if all(w in labels[n] for n, w in enumerate(words)):
+                continue
+            for n, w in enumerate(words):
+                labels[n].append(w)
     if not unique():
         for n, v in enumerate(volumes):
             if v.rank is not None:
