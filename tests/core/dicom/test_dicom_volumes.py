@@ -149,6 +149,33 @@ def test_a_volume_cut_short_is_still_split_off_by_its_time() -> None:
     assert [v.label for v in vols] == ["time 100000", "time 100003", "time 100006"]
 
 
+def test_an_acquisition_number_that_fills_holes_of_each_volume_does_not_split_them() -> None:
+    """Philips classic DTI (dcm_qa_philips_enh 2201): in every volume a few slices carry another
+    AcquisitionNumber (19 instead of 22), never the same slices twice; the volumes are told apart
+    by b-value and direction, each whole."""
+    z = [float(k) for k in range(8)] * 3
+    holes = {0: (1, 5), 1: (2, 6), 2: (3,)}  # slices stored as acquisition 19, per volume
+    semantic = [{"b": 0.0}, {"b": 1000.0, "direction": (1.0, 0.0, 0.0)}]
+    semantic.append({"b": 1000.0, "direction": (0.0, 1.0, 0.0)})
+    vals = [
+        {"acquisition": 19 if k in holes[v] else 22, **semantic[v]}
+        for v in range(3)
+        for k in range(8)
+    ]
+    vols = _split(z, vals)
+    assert [sorted(v.members) for v in vols] == [list(range(8 * v, 8 * v + 8)) for v in range(3)]
+    assert [v.label for v in vols] == ["b=0", "b=1000, direction 1", "b=1000, direction 2"]
+
+
+def test_two_acquisitions_that_overlap_in_part_stay_two_volumes() -> None:
+    """Two stations of 10 slices overlapping over 6 (acquisition 1: z 0-9, 2: z 4-13): each
+    covers most positions and neither fills the other's holes, so they stay two volumes."""
+    z = [float(k) for k in range(10)] + [float(k) for k in range(4, 14)]
+    vols = _split(z, [{"acquisition": 1}] * 10 + [{"acquisition": 2}] * 10)
+    assert [sorted(v.members) for v in vols] == [list(range(10)), list(range(10, 20))]
+    assert [v.label for v in vols] == ["acquisition 1", "acquisition 2"]
+
+
 def test_a_few_duplicates_stay_one_volume_for_the_geometry_plan_to_name() -> None:
     vols = _split([0.0, 2.0, 2.0, 4.0, 6.0], [{}] * 5)
     assert len(vols) == 1 and len(vols[0].members) == 5

@@ -173,15 +173,16 @@ def split_volumes(
 def _splits_volumes(
     groups: list[list[int]], clusters: list[int | None], n_pos: int, n: int
 ) -> bool:
-    """Whether ``groups`` (the images by one key's value) are volumes, not slabs of them.
+    """Whether ``groups`` (the images by one key's value) are volumes, not parts of them.
 
     A key constant within each volume gives groups that each cover most slice positions; the
     images of groups covering more than half of them must be at least half of all images.  A
     group covering fewer positions (a volume cut short, the few files kept of a series) is
-    accepted only when its positions lie within the big groups' positions: a key that changes
-    within a volume (GE multiband writes AcquisitionTime per slice, ticking over one second
-    in the middle of every volume) cuts the positions into slabs instead, each value covering
-    positions the others do not.
+    accepted only where it repeats positions the big groups hold in full.  A key that changes
+    within a volume puts its small groups where the big ones lack images instead: beside them
+    (GE multiband writes AcquisitionTime per slice, ticking over one second mid-volume: slabs)
+    or in their holes (Philips classic DTI stores a few slices of every volume under another
+    AcquisitionNumber).
     """
     big: list[list[int]] = []
     small: list[list[int]] = []
@@ -189,10 +190,33 @@ def _splits_volumes(
         (big if 2 * _coverage(g, clusters) > n_pos else small).append(g)
     if 2 * sum(len(g) for g in big) < n:
         return False
-    covered = {clusters[i] for g in big for i in g if clusters[i] is not None}
+    held: dict[int, int] = defaultdict(int)  # images of the big groups at each position
+    for g in big:
+        for i in g:
+            c = clusters[i]
+            if c is not None:
+                held[c] += 1
+    full = max(held.values(), default=0)
     for g in small:
-        placed = {clusters[i] for i in g if clusters[i] is not None}
-        if 2 * len(placed - covered) > len(placed):  # mostly positions no big group has
+        placed = [c for c in (clusters[i] for i in g) if c is not None]
+        in_full = sum(1 for c in placed if held.get(c, 0) == full)
+        if 2 * in_full <= len(placed):  # mostly where the big groups are short: not a volume
+            return False
+    # a hole filler may cover many positions (a few holes in each of many volumes): no group
+    # may sit mostly where the largest group has some of its images but not all of them
+    main = max(groups, key=len)
+    in_main: dict[int, int] = defaultdict(int)
+    for i in main:
+        c = clusters[i]
+        if c is not None:
+            in_main[c] += 1
+    main_full = max(in_main.values(), default=0)
+    for g in groups:
+        if g is main:
+            continue
+        placed = [c for c in (clusters[i] for i in g) if c is not None]
+        filling = sum(1 for c in placed if 0 < in_main.get(c, 0) < main_full)
+        if 2 * filling > len(placed):
             return False
     return True
 
