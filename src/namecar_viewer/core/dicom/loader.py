@@ -278,11 +278,13 @@ def _read_native_into(
         got = _read_at(inst.path, memoryview(buf), offset)
     if got != nbytes:
         raise DicomInputError(f"{inst.path}: truncated pixel data ({got} of {nbytes} bytes)")
+    raw = dest.view(stored) if aliased else np.frombuffer(buf, dtype=stored).reshape(dest.shape)
+    if p.bits_stored is not None:
+        _keep_stored_bits(raw, p.bits_stored)
     if int16:
         if not aliased:
-            dest[...] = np.frombuffer(buf, dtype=stored).reshape(dest.shape)  # 8-bit: exact
-        return _to_int16(dest, stored, int(p.rescale_intercept))
-    raw = dest.view(stored) if aliased else np.frombuffer(buf, dtype=stored).reshape(dest.shape)
+            dest[...] = raw  # 8-bit: exact
+        return _to_int16(dest, stored, int(p.rescale_intercept), p.bits_stored)
     vals = raw.astype(np.float32)  # a copy even when ``raw`` aliases ``dest``
     slope, intercept = p.rescale_slope, p.rescale_intercept
     if slope != 1.0:
@@ -318,21 +320,45 @@ def _read_at(path: str, into: memoryview, offset: int) -> int:
         os.close(fd)
 
 
-def _to_int16(dest: npt.NDArray[Any], stored: np.dtype[Any], intercept: int) -> tuple[float, float]:
+def _keep_stored_bits(raw: npt.NDArray[Any], bits_stored: int) -> None:
+    """The value of each stored word is its low ``bits_stored`` bits (PS3.5 8.1.1): the bits
+    above are cleared, or for signed data set from the value's sign bit (sign extension)."""
+    width = raw.dtype.itemsize * 8
+    if not 0 < bits_stored < width:
+        return
+    if raw.dtype.kind == "i":
+        shift = raw.dtype.type(width - bits_stored)
+        np.left_shift(raw, shift, out=raw)
+        np.right_shift(raw, shift, out=raw)  # arithmetic: the sign comes back down
+    else:
+        np.bitwise_and(raw, raw.dtype.type((1 << bits_stored) - 1), out=raw)
+
+
+def _to_int16(
+    dest: npt.NDArray[Any], stored: np.dtype[Any], intercept: int, bits_stored: int | None = None
+) -> tuple[float, float]:
     """Add ``intercept`` in place to the stored values in the int16 ``dest``, exactly.
 
     ``dest`` holds the stored values (their bits for 16-bit storage, signed or not).  The
     stored type's bounds say which side the intercept can push out of int16 (stored int16 with
     intercept -1024: only the minimum; uint16: only the maximum); only that reduction is
-    computed.  When the results fit, the sum is a 16-bit wrap-around add on the bits, exact for
-    every result inside int16: no int32 temporary, one pass.  Returns the results' min/max (a
-    bound that cannot be passed is given as the stored type's limit plus the intercept); when
-    out of int16 ``dest`` is left unchanged and the caller reloads the stack as float32.
+    computed, and none when ``bits_stored`` (the values already reduced to those bits) bounds
+    them inside int16.  When the results fit, the sum is a 16-bit wrap-around add on the bits,
+    exact for every result inside int16: no int32 temporary, one pass.  Returns the results'
+    min/max (a bound that cannot be passed is given as the stored range's limit plus the
+    intercept); when out of int16 ``dest`` is left unchanged and the caller reloads the stack as
+    float32.
     """
-    limits = _LIMITS.get(stored)
+    limits = _LIMITS.get((stored, bits_stored))
     if limits is None:
         info = np.iinfo(stored)
-        limits = _LIMITS[stored] = (int(info.min), int(info.max))
+        limits = (int(info.min), int(info.max))
+        if bits_stored is not None and 0 < bits_stored < stored.itemsize * 8:
+            if stored.kind == "i":
+                limits = (-(1 << (bits_stored - 1)), (1 << (bits_stored - 1)) - 1)
+            else:
+                limits = (0, (1 << bits_stored) - 1)
+        _LIMITS[(stored, bits_stored)] = limits
     lo = limits[0] + intercept
     hi = limits[1] + intercept
     values = dest.view(stored) if stored.itemsize == 2 else dest
@@ -348,7 +374,7 @@ def _to_int16(dest: npt.NDArray[Any], stored: np.dtype[Any], intercept: int) -> 
     return float(lo), float(hi)
 
 
-_LIMITS: dict[np.dtype[Any], tuple[int, int]] = {}
+_LIMITS: dict[tuple[np.dtype[Any], int | None], tuple[int, int]] = {}
 
 
 def load_stack(

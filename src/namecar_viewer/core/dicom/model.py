@@ -36,6 +36,9 @@ class PixelInfo:
     pixel_offset: int | None = None  # byte offset of native little-endian pixel data in the file
     pixel_length: int | None = None
     file_size: int | None = None
+    # BitsStored when fewer than BitsAllocated (HighBit its top bit): the bits above are not the
+    # value's (overlays, or garbage some scanners leave) and are cleared, or carry the sign
+    bits_stored: int | None = None
 
 
 @dataclass(frozen=True)

@@ -325,7 +325,8 @@ def _pixel_info(
         facts.samples,
         facts.photometric,
     )
-    key = (ts, bits, rep, spp, photometric, slope, intercept, offset, length, size)
+    bits_stored = facts.bits_stored
+    key = (ts, bits, bits_stored, rep, spp, photometric, slope, intercept, offset, length, size)
     info = _PIXEL_INFOS.get(key)
     if info is None:
         info = PixelInfo(
@@ -339,6 +340,7 @@ def _pixel_info(
             pixel_offset=offset,
             pixel_length=length,
             file_size=size,
+            bits_stored=bits_stored,
         )
         if len(_PIXEL_INFOS) >= 4096:
             _PIXEL_INFOS.clear()
@@ -386,6 +388,7 @@ class _ImageFacts:
     cols: int
     n_frames: int
     bits: int
+    bits_stored: int | None  # fewer than ``bits`` with HighBit at its top, else None
     pixel_representation: int
     samples: int
     photometric: str
@@ -406,6 +409,8 @@ _FACT_KEYWORDS = (
     "SeriesInstanceUID",
     "NumberOfFrames",
     "BitsAllocated",
+    "BitsStored",
+    "HighBit",
     "PixelRepresentation",
     "SamplesPerPixel",
     "PhotometricInterpretation",
@@ -434,6 +439,7 @@ def _image_facts(ds: Any) -> _ImageFacts:
         ("localizer", localizer),
         ("orientation", _rounded(orientation) if orientation else None),
     )
+    bits = int(ds.get("BitsAllocated", 16) or 16)
     return _ImageFacts(
         sop_class=sop_class,
         modality=_str(ds, "Modality"),
@@ -442,7 +448,8 @@ def _image_facts(ds: Any) -> _ImageFacts:
         rows=rows,
         cols=cols,
         n_frames=int(_num(ds.get("NumberOfFrames")) or 1),
-        bits=int(ds.get("BitsAllocated", 16) or 16),
+        bits=bits,
+        bits_stored=_bits_stored(ds, bits),
         pixel_representation=int(ds.get("PixelRepresentation", 0) or 0),
         samples=int(ds.get("SamplesPerPixel", 1) or 1),
         photometric=_str(ds, "PhotometricInterpretation") or "MONOCHROME2",
@@ -454,6 +461,18 @@ def _image_facts(ds: Any) -> _ImageFacts:
         thickness=_num(ds.get("SliceThickness")),
         split=split,
     )
+
+
+def _bits_stored(ds: Any, bits: int) -> int | None:
+    """BitsStored when the value uses fewer bits than allocated, its top bit HighBit (the
+    usual layout; another HighBit is left as stored), else None."""
+    stored = _num(ds.get("BitsStored"))
+    if stored is None or not 1 <= stored < bits or stored != int(stored):
+        return None
+    high = _num(ds.get("HighBit"))
+    if high is not None and high != stored - 1:
+        return None
+    return int(stored)
 
 
 def facts_of(ds: Any) -> _ImageFacts:
