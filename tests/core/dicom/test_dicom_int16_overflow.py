@@ -48,7 +48,7 @@ def test_mixed_native_and_compressed_fitting_values_stay_int16(tmp_path: Path) -
 def test_bits_above_bits_stored_are_not_the_value(
     tmp_path: Path, modality: str, signed: bool
 ) -> None:
-    """BitsStored 12 of 16 allocated (dcm_qa_sag's GE field map has words 0xFFFF, read as 4095
+    """BitsStored 12 of 16 allocated (dcm_qa_sag's gre field map has words 0xFFFF, read as 4095
     by dcm2niix and pydicom): the 4 high bits are cleared, or for signed data carry the sign of
     bit 11; CT through the int16 path (HU = value - 1024), MR through the float one; the values
     equal pydicom's."""
