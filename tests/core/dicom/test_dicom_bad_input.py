@@ -120,3 +120,26 @@ def test_nothing_loadable_raises_with_the_reason(tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text("x")
     with pytest.raises(DicomInputError, match=r"a\.txt: not a DICOM file"):
         load_series([tmp_path])
+
+
+def test_a_private_object_with_image_attributes_but_no_pixels_is_not_called_truncated(
+    tmp_path: Path,
+) -> None:
+    """Philips writes private objects (SOP class 1.3.46.670589.11.0.0.12.2, dcm_qa_philips_dwi's
+    XX_0546) with Rows and Columns but no Pixel Data: listed as another object, not a truncated
+    image; a CT image without its Pixel Data is still named as cut short before the pixels."""
+    (ct,) = write_ct_series(tmp_path / "ct", [(0.0, 0.0, 0.0)])
+    private = tmp_path / "XX_0546"
+    ds = pydicom.dcmread(ct)
+    del ds.PixelData
+    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = "1.3.46.670589.11.0.0.12.2"
+    ds.save_as(private, enforce_file_format=True)
+    cut = tmp_path / "cut.dcm"
+    ds = pydicom.dcmread(ct)
+    del ds.PixelData
+    ds.save_as(cut, enforce_file_format=True)
+    report = scan([str(private), str(cut)])
+    assert [(n.path, n.kind.value) for n in report.non_image] == [(str(private), "OTHER")]
+    assert [(u.path, u.reason) for u in report.unreadable] == [
+        (str(cut), "no Pixel Data (7FE0,0010) element: file truncated before the pixels")
+    ]

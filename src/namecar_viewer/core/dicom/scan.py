@@ -1030,6 +1030,8 @@ def _scan(
         if sop_class == _DICOMDIR:
             continue
         kind = facts.kind
+        if kind is None and fast is not None and fast.pixel_offset is None:
+            kind = _pixel_less_kind(sop_class)
         if kind is not None:
             report.non_image.append(
                 NonImageObject(
@@ -1067,6 +1069,14 @@ def _scan(
         progress(total, total, "grouping")
     report.stacks = group_frames(frames)
     return report
+
+
+def _pixel_less_kind(sop_class: str) -> ObjectKind | None:
+    """A complete file of a class that is not an image storage class (a vendor's private
+    object: Philips' 1.3.46.670589.11.0.0.12.x) with image attributes but no Pixel Data is
+    some other object, not an image cut short; an image class without pixels stays an image
+    for ``_pixel_problem`` to call truncated."""
+    return None if "Image Storage" in _uid_name(sop_class) else ObjectKind.OTHER
 
 
 def _pixel_problem(facts: _ImageFacts, fast: FastHeader | None, size: int) -> str | None:
