@@ -176,6 +176,21 @@ def test_two_acquisitions_that_overlap_in_part_stay_two_volumes() -> None:
     assert [v.label for v in vols] == ["acquisition 1", "acquisition 2"]
 
 
+def test_an_image_without_a_position_does_not_stop_a_split() -> None:
+    """Two b-values at 5 positions and one derived image with no position of its own (its own
+    b-value): the b-values still split the volumes."""
+    positions = [(0.0, 0.0, float(k)) for k in range(5)] * 2 + [None]
+    vals = [{"b": 0.0}] * 5 + [{"b": 1000.0}] * 5 + [{"b": 500.0}]
+    vols = split_volumes(
+        position_clusters(positions, (0, 0, 1)),
+        lambda i: vals[i],
+        [(float(i),) for i in range(11)],
+        None,
+        lambda idx: tuple(f"f{i}" for i in idx),
+    )
+    assert sorted(sorted(v.members) for v in vols) == [[0, 1, 2, 3, 4], [5, 6, 7, 8, 9], [10]]
+
+
 def test_a_few_duplicates_stay_one_volume_for_the_geometry_plan_to_name() -> None:
     vols = _split([0.0, 2.0, 2.0, 4.0, 6.0], [{}] * 5)
     assert len(vols) == 1 and len(vols[0].members) == 5

@@ -95,13 +95,19 @@ def _repeats(members: list[int], clusters: list[int | None]) -> bool:
     return len(set(placed)) < len(placed)
 
 
-def _mostly_repeated(members: list[int], clusters: list[int | None]) -> bool:
-    """More than half the positions hold several images: several volumes, not duplicates."""
+def _per_position(members: list[int], clusters: list[int | None]) -> dict[int, int]:
+    """How many of ``members`` sit at each slice position (unplaced images left out)."""
     count: dict[int, int] = defaultdict(int)
     for i in members:
         c = clusters[i]
         if c is not None:
             count[c] += 1
+    return count
+
+
+def _mostly_repeated(members: list[int], clusters: list[int | None]) -> bool:
+    """More than half the positions hold several images: several volumes, not duplicates."""
+    count = _per_position(members, clusters)
     return 2 * sum(1 for n in count.values() if n > 1) > len(count)
 
 
@@ -190,26 +196,17 @@ def _splits_volumes(
         (big if 2 * _coverage(g, clusters) > n_pos else small).append(g)
     if 2 * sum(len(g) for g in big) < n:
         return False
-    held: dict[int, int] = defaultdict(int)  # images of the big groups at each position
-    for g in big:
-        for i in g:
-            c = clusters[i]
-            if c is not None:
-                held[c] += 1
+    held = _per_position([i for g in big for i in g], clusters)  # the big groups' images
     full = max(held.values(), default=0)
     for g in small:
         placed = [c for c in (clusters[i] for i in g) if c is not None]
         in_full = sum(1 for c in placed if held.get(c, 0) == full)
-        if 2 * in_full <= len(placed):  # mostly where the big groups are short: not a volume
+        if placed and 2 * in_full <= len(placed):  # mostly where the big groups are short
             return False
     # a hole filler may cover many positions (a few holes in each of many volumes): no group
     # may sit mostly where the largest group has some of its images but not all of them
     main = max(groups, key=len)
-    in_main: dict[int, int] = defaultdict(int)
-    for i in main:
-        c = clusters[i]
-        if c is not None:
-            in_main[c] += 1
+    in_main = _per_position(main, clusters)
     main_full = max(in_main.values(), default=0)
     for g in groups:
         if g is main:
