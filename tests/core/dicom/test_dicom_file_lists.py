@@ -77,6 +77,35 @@ def test_a_zip_and_a_file_without_preamble_in_a_list(tmp_path: Path) -> None:
     assert all(not u.reason.startswith("zip") for u in report.unreadable)
 
 
+def test_a_folder_a_missing_name_and_a_file_named_twice_in_a_list(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Names of a list are not stat'ed: opening each tells a folder (walked in place, a file
+    named in the list too read once) and a missing name (said as before) from a file."""
+    series = _shuffled_names(tmp_path / "series", 5)
+    other = write_ct_series(tmp_path / "other", [(0.0, 0.0, 2.0 * k) for k in range(3)])
+    stats: list[str] = []
+    real_stat = os.stat
+
+    def counted(path: Any, *a: Any, **kw: Any) -> os.stat_result:
+        if str(path).startswith(str(tmp_path)):  # not the imports' own
+            stats.append(str(path))
+        return real_stat(path, *a, **kw)
+
+    monkeypatch.setattr(sources_module.os, "stat", counted)
+    missing = tmp_path / "gone.dcm"
+    names = [*series[:2], tmp_path / "series", series[0], missing, *other]
+    report = scan(names)
+    assert stats == []
+    assert sorted(len(s.instances) for s in report.stacks) == [3, 5]
+    files = sorted(i.path for s in report.stacks for i in s.instances)
+    assert files == sorted(str(p) for p in [*series, *other])  # each file once
+    assert [(u.path, u.reason) for u in report.unreadable] == [
+        (str(missing), "no such file or folder")
+    ]
+    assert np.array_equal(load_series([tmp_path / "series"]).array, _reference(series))
+
+
 @pytest.mark.parametrize(
     ("signed", "values", "dtype"),
     [

@@ -15,6 +15,7 @@ from dicom_series_factory import write_ct_series
 from pydicom.data import get_testdata_file
 
 from namecar_viewer.core.dicom import load_series, load_stack, scan
+from namecar_viewer.core.dicom.geometry_plan import plan_geometry
 
 DIRTESTS = Path(pydicom.__file__).parent / "data" / "test_files" / "dicomdirtests"
 
@@ -171,6 +172,39 @@ def test_missing_position_in_one_file_leaves_it_out_and_names_it(tmp_path: Path)
     assert v.shape[0] == 3
     (p,) = [p for p in v.metadata["problems"] if p.code == "missing-position"]
     assert p.files == (str(files[3]),) and "ImagePositionPatient (0020,0032)" in p.message
+
+
+@pytest.mark.parametrize(
+    "positions",
+    [
+        [(0.0, 0.0, z) for z in (4.0, 0.0, 8.0, 2.0, 6.0)],  # files not in slice order
+        [(0.0, 0.5 * k, 2.5 * k) for k in range(5)],  # gantry tilt
+        [(0.0, 0.0, z) for z in (0.0, 2.0, 4.0, 8.0, 10.0)],  # a gap
+        [(0.0, 0.0, z) for z in (0.0, 2.0, 4.5, 6.0)],  # irregular spacing, resampled
+        [(0.0, 0.0, z) for z in (0.0, 2.0, 2.0, 4.0)],  # a duplicate left out
+    ],
+)
+def test_a_load_reuses_the_scans_geometry_plan(tmp_path: Path, positions: list) -> None:
+    """The scan's plan of a stack, kept with it, is the plan a load would make again."""
+    write_ct_series(tmp_path, positions)
+    (stack,) = scan([tmp_path]).stacks
+    assert stack.planned is not None and stack.planned[0] is stack.instances
+    kept, fresh = stack.planned[1], plan_geometry(stack.instances)
+    assert kept.order == fresh.order == list(range(len(stack.instances)))
+    assert (kept.n_slices, kept.slots, kept.calibrated) == (
+        fresh.n_slices,
+        fresh.slots,
+        fresh.calibrated,
+    )
+    assert kept.slice_spacing == fresh.slice_spacing
+    np.testing.assert_array_equal(kept.affine, fresh.affine)
+    reused = load_stack(stack)
+    stack.planned = None  # planned afresh
+    again = load_stack(stack)
+    np.testing.assert_array_equal(reused.array, again.array)
+    np.testing.assert_array_equal(reused.affine, again.affine)
+    stack.instances = list(reversed(stack.instances))  # another list: never the kept plan
+    np.testing.assert_array_equal(load_stack(stack).array, again.array)
 
 
 def test_mixed_sizes_split_into_stacks(tmp_path: Path) -> None:

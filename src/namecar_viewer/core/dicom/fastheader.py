@@ -388,15 +388,22 @@ class FastDataset:
         shared = self._shared
         if shared is None:
             return compute(self)
-        tags = _tags_of(keywords)
+        try:
+            tags = _MEMO_TAGS[compute]
+        except KeyError:
+            tags = _MEMO_TAGS[compute] = _tags_of(keywords)
+            _MEMO_KEYWORDS[compute] = keywords
+        if _MEMO_KEYWORDS[compute] is not keywords:
+            raise ValueError(f"{compute!r} memoised with two lists of keywords")
         if not tags.isdisjoint(self._own):
             return compute(self)
-        key = ("memo", keywords, compute)
+        # keyed by the function alone (one list of keywords each, checked above): hashing the
+        # keywords on every file costs more than the lookup
         try:
-            return shared[key]
+            return shared[compute]
         except KeyError:
             value = compute(_OnlyThese(self, keywords))
-            shared[key] = value
+            shared[compute] = value
             return value
 
     def _decode(self, t: int, keyword: str) -> Any:
@@ -420,7 +427,10 @@ class FastDataset:
         text = value.decode("latin-1").strip(" \x00")
         if vr in ("DS", "IS"):
             try:
-                parts = [float(x) for x in text.split("\\") if x.strip()]
+                try:
+                    parts = list(map(float, text.split("\\")))
+                except ValueError:  # an empty value (two backslashes in a row): left out
+                    parts = [float(x) for x in text.split("\\") if x.strip()]
             except ValueError:  # an invalid number: let pydicom decide and warn
                 v = self.to_pydicom().get(keyword)
                 return tuple(v) if isinstance(v, list) else v
@@ -471,6 +481,8 @@ class FastDataset:
 
 
 _TAGS_OF: dict[tuple[str, ...], frozenset[int]] = {}
+_MEMO_TAGS: dict[Callable[[Any], Any], frozenset[int]] = {}
+_MEMO_KEYWORDS: dict[Callable[[Any], Any], tuple[str, ...]] = {}
 
 
 def _tags_of(keywords: tuple[str, ...]) -> frozenset[int]:

@@ -289,7 +289,7 @@ def _per_file(ds: Any) -> str | None:
     pos = _plain_position(ds)
     if pos is None:
         pos = float_values(ds, "ImagePositionPatient", 3)
-    if pos is not None and max(abs(x) for x in pos) > MAX_ABS_POSITION_MM:
+    if pos is not None and max(map(abs, pos)) > MAX_ABS_POSITION_MM:
         return f"{named('ImagePositionPatient')} is {pos}: beyond {MAX_ABS_POSITION_MM:g} mm"
     return None
 

@@ -393,7 +393,11 @@ def load_stack(
             f"stack {stack.series_description or stack.key} is not loadable: {reasons}"
         )
     instances = stack.instances
-    plan = plan_geometry(instances)
+    planned = stack.planned
+    if planned is not None and planned[0] is instances and len(planned[1].order) == len(instances):
+        plan: GeometryPlan = planned[1]
+    else:
+        plan = plan_geometry(instances)
     src = [instances[i] for i in plan.order]
     m = len(src)
     first = src[0]

@@ -100,6 +100,9 @@ class Stack:
     header: dict[str, Any] = field(default_factory=dict)
     units: str = ""  # unit of the loaded values when the files state one (e.g. "Hz", "mm2/s")
     values: str = ""  # how stored values become the loaded values, when not a plain rescale
+    # the scan's geometry plan of ``instances`` (that very list, in plan order), so a load
+    # does not plan again; any other list is planned afresh
+    planned: tuple[list[InstanceRef], Any] | None = field(default=None, repr=False, compare=False)
 
     @property
     def files(self) -> list[str]:

@@ -16,7 +16,7 @@ import threading
 import warnings
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from pydicom import dcmread
@@ -62,7 +62,9 @@ from namecar_viewer.core.dicom.mosaic import (
 )
 from namecar_viewer.core.dicom.sources import (
     HEAD_BYTES,
+    NO_SUCH_FILE,
     Source,
+    folder_sources,
     iter_sources,
     looks_like_zip,
     zip_members,
@@ -125,7 +127,7 @@ def _floats(value: Any, n: int) -> tuple[float, ...] | None:
     try:
         if value is None:
             return None
-        out = tuple(float(x) for x in value)
+        out = tuple(map(float, value))
     except (TypeError, ValueError):
         return None
     return out if len(out) == n else None
@@ -145,14 +147,22 @@ class _ZipArchive:
 ZIP_ARCHIVE = _ZipArchive()
 
 
+class _Folder:
+    """What ``read_header`` says of a name of a list that is a folder."""
+
+
+FOLDER = _Folder()
+
+
 def read_header(
     src: Source, memo: LayoutMemo | None = None
-) -> tuple[Any, FastHeader | None, int] | UnreadableFile | _ZipArchive:
+) -> tuple[Any, FastHeader | None, int] | UnreadableFile | _ZipArchive | _Folder:
     """Read one file's header (never its pixels): the fast parser first, pydicom when needed.
 
     ``memo`` remembers the layouts of files already read, so the rest of a series is read
     faster (see ``LayoutMemo``); pass one per scan.  A ``maybe_zip`` source that turns out to
-    be a zip archive gives ``ZIP_ARCHIVE`` (its members are the caller's to read).
+    be a zip archive gives ``ZIP_ARCHIVE`` (its members are the caller's to read), a
+    ``maybe_folder`` one that is a folder ``FOLDER`` (its files are the caller's to walk).
     """
     try:
         if src.member is None:
@@ -206,6 +216,10 @@ def read_header(
     except TruncatedFile as exc:
         return UnreadableFile(src.display, f"truncated file: {exc}")
     except OSError as exc:
+        if src.maybe_folder and isinstance(exc, IsADirectoryError):
+            return FOLDER
+        if src.maybe_folder and isinstance(exc, (FileNotFoundError, NotADirectoryError)):
+            return UnreadableFile(src.display, NO_SUCH_FILE)
         return UnreadableFile(src.display, f"cannot be read: {exc.strerror or exc}")
     except Exception as exc:  # noqa: BLE001 - a corrupt header is reported, never fatal
         return UnreadableFile(src.display, f"corrupt DICOM header: {exc}")
@@ -239,6 +253,12 @@ def _uid_text(value: Any) -> str:
     return str(value or "").strip().strip("\x00").strip()
 
 
+@functools.lru_cache(maxsize=256)
+def _meta_uid_text(raw: bytes) -> str:
+    """``_uid_text`` of a File Meta value's bytes; the files of a series share them."""
+    return _uid_text(raw)
+
+
 _CLASS_KEYWORDS = ("SOPClassUID", "Rows", "Columns", "Modality", "PixelData")
 
 
@@ -255,7 +275,7 @@ def _header_problem(ds: Any, fast: FastHeader | None, size: int) -> str | None:
         if isinstance(ds, FastDataset):
             # once per layout; the File Meta class from its bytes, as pydicom would decode them
             sop_class, silent, image = ds.memo(_CLASS_KEYWORDS, _class_of)
-            meta_class = _uid_text(ds.meta_bytes(0x00020002) or b"")
+            meta_class = _meta_uid_text(ds.meta_bytes(0x00020002) or b"")
         else:
             sop_class, silent, image = _class_of(ds)
             fm = getattr(ds, "file_meta", None)
@@ -841,6 +861,7 @@ def _stack_from(
     plan = plan_geometry(refs)
     # Images left out (duplicates, no position) are named in the plan's problems.
     stack.instances = [refs[i] for i in plan.order]
+    stack.planned = (stack.instances, replace(plan, order=list(range(len(plan.order)))))
     stack.problems.extend(plan.problems)
     _state_values(stack, frames)
     notes = {n for f in frames for n in f.extra.get("notes", ())}
@@ -993,9 +1014,11 @@ def _scan(
 ) -> ScanReport:
     report = ScanReport()
     frames: list[_Frame] = []
-    # files of a list are told from zips as their heads are read (one open a file)
-    sources = list(iter_sources(paths, defer_zip_check=True))
+    # names of a list are told from zips and folders as their heads are read (one open a file)
+    seen: set[tuple[str, str | None]] = set()
+    sources = list(iter_sources(paths, defer_zip_check=True, seen=seen))
     total = len(sources)
+    expanded = 0  # zip archives and folders of the list, replaced by their files
     memo = LayoutMemo()
     first_kind: tuple[str, int, int] | None = None
     for n, item in enumerate(sources):
@@ -1012,6 +1035,13 @@ def _scan(
             members = zip_members(item)
             sources[n + 1 : n + 1] = members  # read next, in the archive's order
             total += len(members)
+            expanded += 1
+            continue
+        if isinstance(result, _Folder):
+            walked = folder_sources(item.path, seen)
+            sources[n + 1 : n + 1] = walked  # read next, in name order
+            total += len(walked)
+            expanded += 1
             continue
         if isinstance(result, UnreadableFile):
             report.unreadable.append(result)
@@ -1055,7 +1085,7 @@ def _scan(
             found = _frames_of(item, ds, fast, size, facts)
             if watcher is not None and found:
                 if not frames:
-                    watcher.first_image(found[0].ref, facts.modality, total)
+                    watcher.first_image(found[0].ref, facts.modality, total - expanded)
                     first_kind = (facts.series_uid, facts.rows, facts.cols)
                 elif first_kind != (facts.series_uid, facts.rows, facts.cols):
                     watcher.another_series()

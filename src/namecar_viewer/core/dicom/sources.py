@@ -6,6 +6,7 @@ extracted, so the archive the site sent stays untouched.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import zipfile
@@ -16,6 +17,7 @@ from pathlib import Path
 from namecar_viewer.core.dicom.model import UnreadableFile
 
 HEAD_BYTES = 16384
+NO_SUCH_FILE = "no such file or folder"
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0)
 # Not DICOM, and not a problem: the answer key ``namecar-viewer demo`` writes among the demo
 # patient's series.  Known by its name and its first key, so that any other file of that name
@@ -31,13 +33,17 @@ class Source:
 
     ``known_size``: the file's size from the listing's ``os.stat`` (saves a ``fstat``);
     ``maybe_zip``: a file named in a list, not yet told from a zip archive: whoever reads its
-    head checks (``looks_like_zip``) and expands it (``zip_members``).
+    head checks (``looks_like_zip``) and expands it (``zip_members``);
+    ``maybe_folder``: a name of a list not yet looked at (no ``os.stat``: opening it tells):
+    it may be missing (``size_and_head`` raises ``FileNotFoundError``) or a folder
+    (``IsADirectoryError``; whoever reads it walks it with ``folder_sources``).
     """
 
     path: str
     member: str | None = None
     known_size: int | None = field(default=None, compare=False)
     maybe_zip: bool = field(default=False, compare=False)
+    maybe_folder: bool = field(default=False, compare=False)
 
     @property
     def display(self) -> str:
@@ -54,7 +60,12 @@ class Source:
         fd = os.open(self.path, _OPEN_FLAGS)
         try:
             size = self.known_size
-            return os.fstat(fd).st_size if size is None else size, os.read(fd, n)
+            if size is None:
+                st = os.fstat(fd)
+                if stat.S_ISDIR(st.st_mode):
+                    raise IsADirectoryError(errno.EISDIR, "is a folder", self.path)
+                size = st.st_size
+            return size, os.read(fd, n)
         finally:
             os.close(fd)
 
@@ -125,62 +136,86 @@ def _case_insensitive(root: Path, parts: list[str]) -> Path | None:
 
 
 def iter_sources(
-    paths: Iterable[str | os.PathLike[str]], defer_zip_check: bool = False
+    paths: Iterable[str | os.PathLike[str]],
+    defer_zip_check: bool = False,
+    seen: set[tuple[str, str | None]] | None = None,
 ) -> Iterator[Source | UnreadableFile]:
     """Expand folders, DICOMDIRs and zips into candidate files; yield problems as they come.
 
-    ``defer_zip_check``: a file named in ``paths`` is yielded unopened (``maybe_zip``, with its
-    size) for the caller, which reads its head anyway, to tell it from a zip archive; else it
-    is told here (``_is_zip``: one small read).
+    ``defer_zip_check``: a name in ``paths`` is yielded unopened and not even looked at
+    (``maybe_zip``, ``maybe_folder``) for the caller, which opens it anyway, to tell a missing
+    file, a folder or a zip archive from a DICOM file (a stat of each of 400 files cost a
+    tenth of a scan); else it is told here.  ``seen``: the names already yielded, shared with
+    a later ``folder_sources`` of a folder so found.
     """
-    seen: set[tuple[str, str | None]] = set()
-
-    def new(src: Source) -> bool:
-        key = (os.path.abspath(src.path), src.member)
-        if key in seen or is_demo_ground_truth(src):
-            return False
-        seen.add(key)
-        return True
+    listed: set[tuple[str, str | None]] = set() if seen is None else seen
 
     def emit(src: Source) -> Iterator[Source]:
-        if new(src):
+        if _unseen(src, listed):
             yield src
 
     for raw in paths:
         name = _path_text(raw)
+        dicomdir = os.path.basename(name).upper() == "DICOMDIR"
+        if defer_zip_check and not dicomdir:
+            # a name of a list (a PACS retrieve): no Path object, no generator, no stat
+            src = Source(name, maybe_zip=True, maybe_folder=True)
+            if _unseen(src, listed):
+                yield src
+            continue
         try:
             st = os.stat(name)
         except (FileNotFoundError, NotADirectoryError):
-            yield UnreadableFile(name, "no such file or folder")
+            yield UnreadableFile(name, NO_SUCH_FILE)
             continue
         except OSError as exc:  # a loop of links, a folder we may not enter...
             yield UnreadableFile(name, f"cannot be read: {exc.strerror or exc}")
             continue
         if stat.S_ISDIR(st.st_mode):
-            for dirpath, dirnames, filenames in os.walk(name):
-                dirnames.sort()
-                for fname in sorted(filenames):
-                    if fname.upper() == "DICOMDIR":
-                        continue  # the files it references are walked anyway
-                    full = os.path.join(dirpath, fname)
-                    if fname.lower().endswith(".zip"):
-                        yield from _zip_sources(Path(full), emit)
-                    else:
-                        yield from emit(Source(full))
-        elif os.path.basename(name).upper() == "DICOMDIR":
+            yield from _walk(name, emit)
+        elif dicomdir:
             files, bad = dicomdir_files(Path(name))
             yield from bad
             for f in files:
                 yield from emit(Source(str(f)))
-        elif defer_zip_check:
-            # a file of a list (a PACS retrieve): no Path object, no generator, not opened here
-            src = Source(name, known_size=st.st_size, maybe_zip=True)
-            if new(src):
-                yield src
         elif _is_zip(name):
             yield from _zip_sources(Path(name), emit)
-        elif new(src := Source(name)):
+        elif _unseen(src := Source(name), listed):
             yield src
+
+
+def folder_sources(folder: str, seen: set[tuple[str, str | None]]) -> list[Source | UnreadableFile]:
+    """The files of a folder named in a list (``maybe_folder``), as ``iter_sources`` walks
+    folders, leaving out those in ``seen`` (the names the list gave)."""
+
+    def emit(src: Source) -> Iterator[Source]:
+        if _unseen(src, seen):
+            yield src
+
+    return list(_walk(folder, emit))
+
+
+def _unseen(src: Source, seen: set[tuple[str, str | None]]) -> bool:
+    """Whether ``src`` is new to ``seen`` (then added) and not the demo's answer key."""
+    key = (os.path.abspath(src.path), src.member)
+    if key in seen or is_demo_ground_truth(src):
+        return False
+    seen.add(key)
+    return True
+
+
+def _walk(folder: str, emit):  # type: ignore[no-untyped-def]
+    """Every file under ``folder`` in name order, zip archives by their members."""
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames.sort()
+        for fname in sorted(filenames):
+            if fname.upper() == "DICOMDIR":
+                continue  # the files it references are walked anyway
+            full = os.path.join(dirpath, fname)
+            if fname.lower().endswith(".zip"):
+                yield from _zip_sources(Path(full), emit)
+            else:
+                yield from emit(Source(full))
 
 
 def _path_text(raw: str | os.PathLike[str]) -> str:
