@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -104,3 +105,51 @@ def test_too_big_a_guess_is_not_made(monkeypatch: pytest.MonkeyPatch) -> None:
     assert d._thread is None
     d.first_image(first, "CT", 10)
     assert d._thread is not None and d.take((10, 512, 512), np.dtype(np.int16)) is not None
+
+
+def test_pages_mapped_without_writing_keep_their_contents() -> None:
+    """MADV_POPULATE_WRITE (Linux 5.14) maps pages as a write would, never changing a byte
+    already written: what lets a load write slices while the thread still maps the rest."""
+    arr = np.empty((64, 256, 256), dtype=np.int16)
+    arr[::7] = 1234
+    if not loader_module.populate_pages(arr):
+        pytest.skip("this system cannot map pages without writing them")  # not Linux >= 5.14
+    assert (arr[::7] == 1234).all()
+    assert loader_module.populate_pages(arr[:0]) is True  # no whole page: nothing to do
+
+
+def test_the_load_does_not_wait_for_a_slow_mapping(
+    tmp_path: Path, offers: list, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The kernel sometimes takes half a second to map a big array (huge pages to find): the
+    load goes on with the slices it reads, and the volume is right."""
+    write_ct_series(tmp_path, [(0.0, 0.0, 2.0 * k) for k in range(7)])
+    release = threading.Event()
+    real = loader_module.populate_pages
+
+    def slow(arr: np.ndarray) -> bool:
+        if arr.shape[0] > 1:  # the whole array, in the thread: held until the load is done
+            release.wait(10)
+        return real(arr)
+
+    monkeypatch.setattr(loader_module, "populate_pages", slow)
+    if not real(np.empty((1, 4096), np.int16)):
+        pytest.skip("this system cannot map pages without writing them")
+    v = load_series([tmp_path])
+    still_mapping = any(t.name == "volume-memory" and t.is_alive() for t in threading.enumerate())
+    release.set()
+    assert still_mapping and offers[0] is v.array
+    assert np.array_equal(v.array, _reference(tmp_path))
+
+
+def test_where_pages_cannot_be_mapped_untouched_the_load_waits_for_the_zeros(
+    tmp_path: Path, offers: list, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without MADV_POPULATE_WRITE the thread writes a zero a page: the load waits for it,
+    or a zero would land on a slice already read."""
+    monkeypatch.setattr(loader_module, "_libc_madvise", lambda: None)
+    write_ct_series(tmp_path, [(0.0, 0.0, 2.0 * k) for k in range(7)])
+    v = load_series([tmp_path])
+    assert offers[0] is v.array
+    assert not any(t.name == "volume-memory" and t.is_alive() for t in threading.enumerate())
+    assert np.array_equal(v.array, _reference(tmp_path))

@@ -9,8 +9,12 @@ are applied per frame (PET slices carry their own slopes); CT stays int16 when t
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import io
+import mmap
 import os
+import sys
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -695,7 +699,9 @@ class Destination:
     shape (every file one slice of that size) and dtype, so this maps that array in a thread
     and ``load_stack`` uses it if the stack turns out to have exactly that shape and dtype;
     otherwise it is dropped before the real array is allocated, so peak memory never holds
-    both.
+    both.  Where the kernel can map pages without writing them (``MADV_POPULATE_WRITE``,
+    Linux 5.14), the load never waits for the thread: now and then the kernel takes half a
+    second to find huge pages, and the slices read meanwhile map their own.
     """
 
     MIN_BYTES = 32 * 2**20  # below this the thread costs more than the page faults
@@ -705,6 +711,7 @@ class Destination:
         self._thread: threading.Thread | None = None
         self._array: npt.NDArray[Any] | None = None
         self._wrong = False
+        self._untouched = False  # pages mapped without writing: usable while it runs
 
     def first_image(self, first: InstanceRef, modality: str, n_files: int) -> None:
         """Start mapping (n_files, rows, columns) of the dtype ``load_stack`` would choose."""
@@ -716,13 +723,19 @@ class Destination:
         nbytes = int(np.prod(shape)) * dtype.itemsize
         if not self.MIN_BYTES <= nbytes <= self.MAX_BYTES:
             return
+        arr = np.empty(shape, dtype=dtype)  # address space only: no page is mapped yet
+        self._array = arr
+        self._untouched = populate_pages(arr[:1])  # one slice now: can the kernel do it?
 
         def touch() -> None:
-            arr = np.empty(shape, dtype=dtype)
-            # one write per 4 KiB page maps the page (the kernel zeroes it); numpy releases
-            # the GIL for a loop this long, so the scan goes on meanwhile
-            arr.reshape(-1)[:: max(1, 4096 // dtype.itemsize)] = 0
-            self._array = None if self._wrong else arr  # a wrong guess is let go at once
+            if not self._untouched:
+                # one write per 4 KiB page maps the page (the kernel zeroes it); numpy
+                # releases the GIL for a loop this long, so the scan goes on meanwhile
+                arr.reshape(-1)[:: max(1, 4096 // dtype.itemsize)] = 0
+            else:
+                populate_pages(arr)  # in the kernel, the GIL released
+            if self._wrong:
+                self._array = None  # a wrong guess is let go at once
 
         self._thread = threading.Thread(target=touch, name="volume-memory", daemon=True)
         self._thread.start()
@@ -737,11 +750,45 @@ class Destination:
         """The mapped array if it has this shape and dtype; None (and freed) otherwise."""
         if self._thread is None:
             return None
-        self._thread.join()
-        arr, self._array, self._thread = self._array, None, None
-        if arr is not None and not self._wrong and arr.shape == shape and arr.dtype == dtype:
-            return arr
+        arr = self._array
+        fits = arr is not None and not self._wrong and arr.shape == shape and arr.dtype == dtype
+        if not (fits and self._untouched):
+            # zeros still being written, or a wrong guess: freed before the real array exists
+            self._thread.join()
+        self._array, self._thread = None, None
+        return arr if fits else None
+
+
+_MADV_POPULATE_WRITE = 23  # Linux 5.14: map pages writable as a write would, contents kept
+
+
+@functools.lru_cache(maxsize=1)
+def _libc_madvise() -> Callable[[int, int, int], int] | None:
+    """The C library's madvise, on Linux; None elsewhere."""
+    if not sys.platform.startswith("linux"):
         return None
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).madvise
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    fn.restype = ctypes.c_int
+    return fn
+
+
+def populate_pages(arr: npt.NDArray[Any]) -> bool:
+    """Map the whole pages of ``arr``'s memory now, without writing to them; False where the
+    system cannot (not Linux, a kernel before 5.14): nothing is done then."""
+    madvise = _libc_madvise()
+    if madvise is None:
+        return False
+    address = arr.ctypes.data
+    start = -(-address // mmap.PAGESIZE) * mmap.PAGESIZE
+    end = (address + arr.nbytes) // mmap.PAGESIZE * mmap.PAGESIZE
+    if end <= start:
+        return True  # no whole page: the read maps it
+    # a ctypes call releases the GIL for as long as the kernel works
+    return bool(madvise(start, end - start, _MADV_POPULATE_WRITE) == 0)
 
 
 def load_series(paths: Iterable[str | os.PathLike[str]]) -> Volume:
