@@ -31,7 +31,6 @@ _DEMO_GROUND_TRUTH_MARK = f'"generator": "{DEMO_GENERATOR}"'.encode()
 class Source:
     """One candidate file on disk, or a member of a zip archive.
 
-    ``known_size``: the file's size from the listing's ``os.stat`` (saves a ``fstat``);
     ``maybe_zip``: a file named in a list, not yet told from a zip archive: whoever reads its
     head checks (``looks_like_zip``) and expands it (``zip_members``);
     ``maybe_folder``: a name of a list not yet looked at (no ``os.stat``: opening it tells):
@@ -41,7 +40,6 @@ class Source:
 
     path: str
     member: str | None = None
-    known_size: int | None = field(default=None, compare=False)
     maybe_zip: bool = field(default=False, compare=False)
     maybe_folder: bool = field(default=False, compare=False)
 
@@ -59,13 +57,10 @@ class Source:
         """File size and its first ``n`` bytes with one open (a file on disk only)."""
         fd = os.open(self.path, _OPEN_FLAGS)
         try:
-            size = self.known_size
-            if size is None:
-                st = os.fstat(fd)
-                if stat.S_ISDIR(st.st_mode):
-                    raise IsADirectoryError(errno.EISDIR, "is a folder", self.path)
-                size = st.st_size
-            return size, os.read(fd, n)
+            st = os.fstat(fd)  # of the open file: no second lookup of its name
+            if stat.S_ISDIR(st.st_mode):
+                raise IsADirectoryError(errno.EISDIR, "is a folder", self.path)
+            return st.st_size, os.read(fd, n)
         finally:
             os.close(fd)
 
