@@ -1016,7 +1016,7 @@ def _scan(
     frames: list[_Frame] = []
     # names of a list are told from zips and folders as their heads are read (one open a file)
     seen: set[tuple[str, str | None]] = set()
-    sources = list(iter_sources(paths, defer_zip_check=True, seen=seen))
+    sources = list(iter_sources(paths, defer_checks=True, seen=seen))
     total = len(sources)
     expanded = 0  # zip archives and folders of the list, replaced by their files
     memo = LayoutMemo()

@@ -132,12 +132,12 @@ def _case_insensitive(root: Path, parts: list[str]) -> Path | None:
 
 def iter_sources(
     paths: Iterable[str | os.PathLike[str]],
-    defer_zip_check: bool = False,
+    defer_checks: bool = False,
     seen: set[tuple[str, str | None]] | None = None,
 ) -> Iterator[Source | UnreadableFile]:
     """Expand folders, DICOMDIRs and zips into candidate files; yield problems as they come.
 
-    ``defer_zip_check``: a name in ``paths`` is yielded unopened and not even looked at
+    ``defer_checks``: a name in ``paths`` is yielded unopened and not even looked at
     (``maybe_zip``, ``maybe_folder``) for the caller, which opens it anyway, to tell a missing
     file, a folder or a zip archive from a DICOM file (a stat of each of 400 files cost a
     tenth of a scan); else it is told here.  ``seen``: the names already yielded, shared with
@@ -152,7 +152,7 @@ def iter_sources(
     for raw in paths:
         name = _path_text(raw)
         dicomdir = os.path.basename(name).upper() == "DICOMDIR"
-        if defer_zip_check and not dicomdir:
+        if defer_checks and not dicomdir:
             # a name of a list (a PACS retrieve): no Path object, no generator, no stat
             src = Source(name, maybe_zip=True, maybe_folder=True)
             if _unseen(src, listed):
