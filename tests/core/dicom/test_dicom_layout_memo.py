@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import importlib
+import random
 import struct
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from dicom_series_factory import write_ct_series
 from pydicom import dcmread
 from pydicom.data import get_testdata_files
 
+from namecar_viewer.core.dicom import fastheader
 from namecar_viewer.core.dicom.fastheader import (
     FastDataset,
     FastHeader,
@@ -65,6 +67,18 @@ def _outcome(fn: Any, buf: bytes, size: int) -> Any:
 
 
 def assert_same_header(full: FastHeader, memo: FastHeader, where: str) -> None:
+    assert_same_elements(full, memo, where)
+    a, b = full.dataset, memo.dataset
+    for kw in KEYWORDS:
+        assert a.get(kw) == b.get(kw), f"{where}: {kw}"
+    ra, rb = a.to_pydicom(), b.to_pydicom()
+    for elem in ra:
+        assert rb[elem.tag].value == elem.value, f"{where}: {elem.tag}"
+        assert rb[elem.tag].file_tell == elem.file_tell, f"{where}: {elem.tag} position"
+
+
+def assert_same_elements(full: FastHeader, memo: FastHeader, where: str) -> None:
+    """The same elements with the same bytes at the same places (values not decoded)."""
     a, b = full.dataset, memo.dataset
     assert a._raw.keys() == b._raw.keys(), where
     for tag, (vr, value, vpos) in a._raw.items():
@@ -78,12 +92,6 @@ def assert_same_header(full: FastHeader, memo: FastHeader, where: str) -> None:
         memo.pixel_length,
     ), where
     assert set(full.skipped_sequences) == set(memo.skipped_sequences), where
-    for kw in KEYWORDS:
-        assert a.get(kw) == b.get(kw), f"{where}: {kw}"
-    ra, rb = a.to_pydicom(), b.to_pydicom()
-    for elem in ra:
-        assert rb[elem.tag].value == elem.value, f"{where}: {elem.tag}"
-        assert rb[elem.tag].file_tell == elem.file_tell, f"{where}: {elem.tag} position"
 
 
 def _compare_all(paths: list[Path]) -> LayoutMemo:
@@ -209,3 +217,100 @@ def test_scan_with_the_memo_equals_scan_without(
     assert [s.instances for s in with_memo.stacks] == [s.instances for s in without.stacks]
     assert with_memo.non_image == without.non_image
     assert copy.copy(with_memo.unreadable) == without.unreadable
+
+
+def _sized_reads(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Whether each header built from a layout remembered by its lengths was accepted."""
+    reads: list[bool] = []
+    build = fastheader._SizedLayout.header
+
+    def counted(self: Any, buf: bytes, values: tuple[bytes, ...]) -> FastHeader | None:
+        header = build(self, buf, values)
+        reads.append(header is not None)
+        return header
+
+    monkeypatch.setattr(fastheader._SizedLayout, "header", counted)
+    return reads
+
+
+def _lengths_vary(tmp_path: Path, n: int = 24) -> list[Path]:
+    """A series whose UIDs, positions and instance numbers come in several lengths."""
+    paths = write_ct_series(tmp_path, [(0.0, 0.0, -7.5 * k) for k in range(n)])
+    for k, path in enumerate(paths):
+        ds = dcmread(path)
+        ds.SOPInstanceUID = ds.SOPInstanceUID[: 40 + 2 * (k % 3)]
+        ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+        ds.save_as(path, enforce_file_format=True)
+    return paths
+
+
+def test_files_laid_out_as_one_seen_before_are_read_by_their_lengths(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paths = _lengths_vary(tmp_path)
+    reads = _sized_reads(monkeypatch)
+    memo = LayoutMemo()
+    for _ in range(2):  # the second time round, every file's lengths have been seen
+        for path in paths:
+            buf, size = _read(path)
+            full = parse_fast_header(buf, size)
+            got = memo.parse(buf, size)
+            assert full is not None and got is not None, path
+            assert_same_header(full, got, str(path))
+    template = memo._templates[0]
+    assert len(template.resized) >= 3  # UIDs (meta and dataset), position, number...
+    assert len(template._sized) >= 6, "several layouts remembered by their lengths"
+    assert sum(reads) >= len(paths), "the second round read by lengths"
+
+
+def test_mutated_headers_read_by_remembered_lengths_equal_the_full_parser(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Seeded mutants of a file whose layout is remembered by its lengths: a changed byte in
+    a value is read as the full parser reads it, anywhere else the file is not taken for the
+    remembered layout (whatever the memo then makes of it, the full parser agrees)."""
+    paths = _lengths_vary(tmp_path)
+    learned = LayoutMemo()
+    for path in paths * 2:
+        learned.parse(*_read(path))
+    original = paths[7].read_bytes()
+    header = parse_fast_header(original, len(original))
+    assert header is not None and header.pixel_offset is not None
+    end = header.pixel_offset
+    # half the mutants hit the values that vary between files (a few percent of the header)
+    own = learned._templates[0].own
+    values = [i for t, _, vpos, e in header.layout if t in own for i in range(vpos, e)]
+    assert len(values) > 100
+    reads = _sized_reads(monkeypatch)
+    rng = random.Random(20261207)
+    kinds = ("byte", "plus-one", "insert", "delete", "truncate")
+    (group_length,) = struct.unpack_from("<L", original, 140)
+    for i in range(304):
+        data = bytearray(original)
+        at = rng.choice(values) if i % 2 else rng.randrange(128, end)
+        kind = kinds[i % len(kinds)] if i < 300 else "group length"
+        if kind == "group length":  # (0002,0000) first, as written: the meta group ends elsewhere
+            struct.pack_into("<L", data, 140, group_length + (-4, -2, 2, 4)[i - 300])
+        elif kind == "byte":
+            data[at] = rng.randrange(256)
+        elif kind == "plus-one":
+            data[at] = (data[at] + 1) % 256
+        elif kind == "insert":
+            data[at:at] = bytes([rng.randrange(256)])
+        elif kind == "delete":
+            del data[at]
+        else:
+            del data[at:]
+        buf = bytes(data)
+        memo = copy.deepcopy(learned)
+        full = _outcome(parse_fast_header, buf, len(buf))
+        got = _outcome(memo.parse, buf, len(buf))
+        where = f"mutant {i} ({kind} at {at})"
+        if isinstance(full, FastHeader):
+            assert isinstance(got, FastHeader), where
+            # a mutated VR or value may not decode: the bytes and places must be the same
+            assert_same_elements(full, got, where)
+        else:
+            assert got == full, where
+    assert 30 <= sum(reads) < 300, sum(reads)  # values changed were read by lengths, not all
+    assert reads.count(False) == 4  # the group lengths: laid out alike, refused by the check
