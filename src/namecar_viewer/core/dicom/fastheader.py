@@ -712,14 +712,23 @@ class _Template:
                 if tag in skipped:
                     skipped = tuple(t for t in skipped if t != tag)
         relocate = partial(_shifted, self.hot_starts, shifts) if any(shifts) else None
-        ds = FastDataset(raw, meta, self.implicit, self.shared, self.own, relocate, ds_t._elems)
+        return self.file_header(raw, meta, relocate, skipped, pixel_offset)
+
+    def file_header(
+        self,
+        raw: dict[int, Any],
+        meta: dict[int, tuple[str, bytes, int]],
+        relocate: Callable[[int], int] | None,
+        skipped: tuple[int, ...],
+        pixel_offset: int,
+    ) -> FastHeader:
+        """A matched file's header: its own elements over the template's shared ones."""
+        template = self.header
+        ds = FastDataset(
+            raw, meta, self.implicit, self.shared, self.own, relocate, template.dataset._elems
+        )
         return FastHeader(
-            ds,
-            template.transfer_syntax,
-            pixel_offset,
-            template.pixel_length,
-            skipped,
-            (),
+            ds, template.transfer_syntax, pixel_offset, template.pixel_length, skipped, ()
         )
 
     _MAX_SIZED = 64  # value lengths vary more than that: ``match`` element by element
@@ -819,8 +828,6 @@ class _SizedLayout:
         at = self.group_length_at
         if at is not None and at + 4 + _U32(buf, at)[0] != self.meta_end:
             return None
-        template = self.template
-        ds_t = template.header.dataset
         raw: dict[int, Any] = dict(
             zip(
                 self.plain_tags,
@@ -828,22 +835,13 @@ class _SizedLayout:
                 strict=True,
             )
         )
-        meta = ds_t._meta
+        template = self.template
+        meta = template.header.dataset._meta
         if self.meta:
             meta = dict(meta)
             for tag, vr, k, vpos in self.meta:
                 meta[tag] = (vr, values[k], vpos)
-        ds = FastDataset(
-            raw, meta, template.implicit, template.shared, template.own, self.relocate, ds_t._elems
-        )
-        return FastHeader(
-            ds,
-            template.header.transfer_syntax,
-            self.pixel_offset,
-            template.header.pixel_length,
-            self.skipped,
-            (),
-        )
+        return template.file_header(raw, meta, self.relocate, self.skipped, self.pixel_offset)
 
 
 class LayoutMemo:
