@@ -675,9 +675,12 @@ def main() -> int:
             f"(ours {a.dtype}, SimpleITK {b.dtype})"
         )
         if "floor" in med:
+            # the fastest rounds say what the code costs when the machine does not interfere
+            # (the goal is judged on the medians)
+            fastest = min(times["ours"]) / min(times["floor"])
             print(
                 f"  floor {med['floor'] / med['plain']:.2f}x plain read; ours = "
-                f"{med['ours'] / med['floor']:.2f}x the floor"
+                f"{med['ours'] / med['floor']:.2f}x the floor (fastest rounds: {fastest:.2f}x)"
             )
             m = memory(paths if realistic else [folder])
             results[name]["memory"] = m["ratio"]
