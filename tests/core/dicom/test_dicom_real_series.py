@@ -73,6 +73,14 @@ CASES = [
         (2, 80, 80),
         [f"Philips phase {n}" for n in range(1, 9)],
     ),
+    # GE epi_pepolar, mode 2: volumes 1 and 3 stored upside down (dcm2niix's series 1006)
+    Case(
+        "dcm_qa_polar",
+        "GE_pepolar_6",
+        (2, 128, 128),
+        [f"phase {n}" for n in range(1, 5)],
+        {"rows-reversed"},
+    ),
     Case(
         "dcm_qa_philips_asl_enh",
         "Philips_pCASL_402_enhanced",
@@ -234,3 +242,103 @@ def test_load_series_of_a_4d_series_loads_one_volume_and_names_the_others(tmp_pa
     assert "2 other stack(s)" in other.message
     (order,) = [p for p in v.metadata["problems"] if p.code == "volumes-by-order"]
     assert "NumberOfTemporalPositions (0020,0105) says 10" in order.message
+
+
+def _pepolar_copy(tmp_path: Path, mode: str | None, **standard: object) -> Path:
+    """The kept epi_pepolar files with UserData12 (0019,10B3) set to ``mode`` (None: the
+    element removed) and standard attributes set (None: removed)."""
+    from pydicom import dcmread
+
+    out = tmp_path / f"mode_{mode}"
+    out.mkdir()
+    for p in sorted((DATA / "dcm_qa_polar" / "GE_pepolar_6").iterdir()):
+        ds = dcmread(p)
+        block = ds.private_block(0x0019, "GEMS_ACQU_01")
+        if mode is None:
+            del ds[block.get_tag(0xB3)]
+        else:
+            block[0xB3].value = mode
+        for keyword, value in standard.items():
+            if value is None:
+                delattr(ds, keyword)
+            else:
+                setattr(ds, keyword, value)
+        ds.save_as(out / p.name)
+    return out
+
+
+def _by_label(folder: Path) -> dict[str, tuple[np.ndarray, set[str]]]:
+    return {
+        s.label: (load_stack(s).array, {p.code for p in s.problems})
+        for s in scan([str(folder)]).stacks
+    }
+
+
+def test_ge_pepolar_modes_put_back_the_rows_of_reversed_volumes(tmp_path: Path) -> None:
+    """UserData12: 0 every volume forward, 1 every one reversed, 2 odd volumes reversed, 3 even
+    ones (dcm_qa_polar's README).  Against the files loaded as stored (mode 0), a reversed
+    volume is the same array with its rows in reverse order, and its stack says so (INFO)."""
+    stored = _by_label(_pepolar_copy(tmp_path, "0"))
+    assert len(stored) == 4 and all(codes == set() for _, codes in stored.values())
+    for mode, reversed_phases in (("1", {1, 2, 3, 4}), ("2", {1, 3}), ("3", {2, 4})):
+        got = _by_label(_pepolar_copy(tmp_path, mode))
+        assert set(got) == set(stored)
+        for t in range(1, 5):
+            array, codes = got[f"phase {t}"]
+            want = stored[f"phase {t}"][0]
+            if t in reversed_phases:
+                assert np.array_equal(array, want[:, ::-1, :]), (mode, t)
+                assert codes == {"rows-reversed"}
+            else:
+                assert np.array_equal(array, want), (mode, t)
+                assert codes == set()
+    assert not np.array_equal(stored["phase 1"][0], stored["phase 1"][0][:, ::-1, :])
+
+
+def test_ge_pepolar_rows_are_put_back_in_compressed_files_and_through_the_study_index(
+    tmp_path: Path,
+) -> None:
+    """The same volumes when the files are RLE-compressed (decoded by pydicom, not read in
+    place) and when the stacks are opened from the study index (its stored pixel description)."""
+    from pydicom import dcmread
+    from pydicom.uid import RLELossless
+
+    from namecar_viewer.app.importer import import_paths
+    from namecar_viewer.persistence.study_index import StudyIndex
+
+    native = _by_label(DATA / "dcm_qa_polar" / "GE_pepolar_6")
+    rle = tmp_path / "rle"
+    rle.mkdir()
+    for p in sorted((DATA / "dcm_qa_polar" / "GE_pepolar_6").iterdir()):
+        ds = dcmread(p)
+        ds.compress(RLELossless)
+        ds.save_as(rle / p.name)
+    compressed = _by_label(rle)
+    assert set(compressed) == set(native)
+    for label, (array, codes) in native.items():
+        assert np.array_equal(compressed[label][0], array) and compressed[label][1] == codes
+    idx = StudyIndex(":memory:")
+    import_paths(idx, [DATA / "dcm_qa_polar" / "GE_pepolar_6"])
+    rows = idx.stack_rows()
+    assert sorted(r.label for r in rows) == sorted(native)
+    for row in rows:
+        assert np.array_equal(load_stack(idx.stack(row.id)).array, native[row.label][0])
+
+
+def test_ge_pepolar_that_cannot_be_told_is_shown_as_stored_and_said(tmp_path: Path) -> None:
+    """No mode, or mode 2 without TemporalPositionIdentifier: nothing is flipped and a WARNING
+    says which images may be upside down; another vendor's images are never flipped."""
+    stored = _by_label(_pepolar_copy(tmp_path, "0"))
+    flat = np.concatenate([stored[k][0] for k in sorted(stored)])
+    no_mode = _by_label(_pepolar_copy(tmp_path, None))
+    assert np.array_equal(np.concatenate([no_mode[k][0] for k in sorted(no_mode)]), flat)
+    assert all(codes == {"rows-order"} for _, codes in no_mode.values())
+    report = scan([str(_pepolar_copy(tmp_path, "2", TemporalPositionIdentifier=None))])
+    loaded = [(load_stack(s).array, {p.code for p in s.problems}) for s in report.stacks]
+    assert sorted(a.shape[0] for a, _ in loaded) == [2, 2, 2, 2]  # still four volumes
+    assert all("rows-order" in codes for _, codes in loaded)
+    assert all(any(np.array_equal(a, v) for v, _ in stored.values()) for a, _ in loaded)
+    other = tmp_path / "other"
+    other.mkdir()
+    siemens = _pepolar_copy(other, "1", Manufacturer="SIEMENS")
+    assert {k: v[1] for k, v in _by_label(siemens).items()} == {k: set() for k in stored}

@@ -1,6 +1,6 @@
 """Rebuild tests/data/dicom from dcm2niix's validation sets (a developer's tool, not a test).
 
-    python tests/data/dicom/make_test_data.py /path/to/checkouts
+    python tests/data/dicom/make_test_data.py /path/to/checkouts [CASE ...]
 
 ``/path/to/checkouts`` holds the repositories named in README.md (dcm_qa_mosaic, dcm_qa_nih,
 ...), each as cloned.  For every case below this copies the few DICOM files the tests use and
@@ -112,6 +112,14 @@ CASES: dict[str, tuple[str, str, list[str] | None, list[str]]] = {
         ["0001.dcm", "0002.dcm", "0041.dcm", "0042.dcm", "0081.dcm", "0082.dcm"],
         [],  # the reference NIfTI (over 4 MiB) is not in the snapshot: b-values from Ref/*.bval
     ),
+    # GE epi_pepolar, mode 2 (reversed then forward): volumes 1 and 3 are stored upside down;
+    # dcm2niix writes them, rows put back, as series 1006
+    "GE_pepolar_6": (
+        "dcm_qa_polar",
+        "In/6_FM_cv12_2_3mm",
+        [f"{n:03d}.dcm" for n in (1, 2, 61, 62, 121, 122, 181, 182)],
+        ["Ref/6_FM_cv12_2_3mm.nii", "Ref/1006_FM_cv12_2_3mm.nii"],
+    ),
 }
 
 
@@ -130,9 +138,11 @@ def _load_case(folder: Path) -> list[object]:
     return [load_stack(s) for s in report.stacks]
 
 
-def main(root: Path) -> None:
+def main(root: Path, only: list[str]) -> None:
     rng = np.random.default_rng(15)
     for case, (qa_set, source, keep, refs) in CASES.items():
+        if only and case not in only:
+            continue
         src = root / qa_set / source
         dest = HERE / qa_set / case
         dest.mkdir(parents=True, exist_ok=True)
@@ -196,4 +206,4 @@ def main(root: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    main(Path(sys.argv[1]), sys.argv[2:])  # then case names: rebuild only those

@@ -288,14 +288,17 @@ def _read_native_into(
     if int16:
         if not aliased:
             dest[...] = raw  # 8-bit: exact
-        return _to_int16(dest, stored, int(p.rescale_intercept), p.bits_stored)
+        bounds = _to_int16(dest, stored, int(p.rescale_intercept), p.bits_stored)
+        if p.rows_reversed:
+            dest[...] = dest[::-1].copy()
+        return bounds
     vals = raw.astype(np.float32)  # a copy even when ``raw`` aliases ``dest``
     slope, intercept = p.rescale_slope, p.rescale_intercept
     if slope != 1.0:
         vals *= np.float32(slope)
     if intercept != 0.0:
         vals += np.float32(intercept)
-    dest[...] = vals
+    dest[...] = vals[::-1] if p.rows_reversed else vals
     return 0.0, 0.0
 
 
@@ -561,10 +564,11 @@ def _name(inst: InstanceRef) -> str:
 
 
 def _slice_of(frame: npt.NDArray[Any], inst: InstanceRef) -> npt.NDArray[Any]:
-    """The instance's slice of a decoded frame: the frame itself, or its tile of a mosaic."""
+    """The instance's slice of a decoded frame: the frame itself, or its tile of a mosaic;
+    its rows put back in order when they are stored reversed (``PixelInfo.rows_reversed``)."""
     t = inst.tile
     if t is None:
-        return frame
+        return frame[::-1] if inst.pixel is not None and inst.pixel.rows_reversed else frame
     if frame.shape[:2] != (t.frame_rows, t.frame_cols):
         raise DicomInputError(
             f"{_name(inst)}: decoded mosaic size {frame.shape[:2]} differs from Rows/Columns "

@@ -39,6 +39,9 @@ class PixelInfo:
     # BitsStored when fewer than BitsAllocated (HighBit its top bit): the bits above are not the
     # value's (overlays, or garbage some scanners leave) and are cleared, or carry the sign
     bits_stored: int | None = None
+    # stored last row first though the header does not say so (GE's epi_pepolar volumes of
+    # reversed phase-encoding polarity): the rows are put back in the header's order when read
+    rows_reversed: bool = False
 
 
 @dataclass(frozen=True)

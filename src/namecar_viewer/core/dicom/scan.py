@@ -75,7 +75,7 @@ from namecar_viewer.core.dicom.value_mapping import (
     classic_value_map,
     frame_value_map,
 )
-from namecar_viewer.core.dicom.vendor import manufacturer
+from namecar_viewer.core.dicom.vendor import ge_pepolar_rows, manufacturer
 from namecar_viewer.core.dicom.volumes import Volume, position_clusters, split_volumes
 from namecar_viewer.core.problems import Problem, Severity
 
@@ -557,6 +557,17 @@ def _frames_of(
             order = (order_base, (f,), src.display)
             frames.append(_Frame(ref, series_uid, facts.split, extra, ds, order, vm))
         return frames
+    if facts.modality == "MR" and manufacturer(ds) == "GE":
+        pepolar = ge_pepolar_rows(ds)
+        if pepolar is not None:
+            flip, note = pepolar
+            if flip:
+                pixel = replace(pixel, rows_reversed=True)
+            if note:
+                quirk = (
+                    ("rows-reversed", Severity.INFO) if flip else ("rows-order", Severity.WARNING)
+                )
+                extra = {**extra, "quirks": [(*quirk, note)]}
     ref = InstanceRef(
         path=src.path,
         member=src.member,
@@ -867,6 +878,10 @@ def _stack_from(
     notes = {n for f in frames for n in f.extra.get("notes", ())}
     for note in sorted(notes):
         stack.problems.append(Problem("mosaic", note, Severity.WARNING, tuple(stack.files[:1])))
+    # what a vendor's quirk did to these images (said once a stack)
+    quirks = {q for f in frames for q in f.extra.get("quirks", ())}
+    for code, severity, note in sorted(quirks, key=lambda q: (q[0], q[2])):
+        stack.problems.append(Problem(code, note, severity, tuple(stack.files[:1])))
     ps = refs[0].pixel_spacing or (1.0, 1.0)
     stack.spacing_mm = (round(plan.slice_spacing, 6), float(ps[0]), float(ps[1]))
     stack.orientation = refs[plan.order[0]].orientation

@@ -252,6 +252,55 @@ def manufacturer(ds: Any) -> str:
     return m
 
 
+GE_PEPOLAR_MODES = {
+    0: "forward",
+    1: "reversed",
+    2: "reversed then forward",
+    3: "forward then reversed",
+}
+
+
+def ge_pepolar_rows(ds: Any) -> tuple[bool, str] | None:
+    """Whether a GE ``epi_pepolar`` image is stored with its rows reversed, and what to say.
+
+    This research sequence (PulseSequenceName (0019,xx9C)) stores the volumes of reversed
+    phase-encoding polarity last row first, with the header of the others: viewed as the
+    header says, they are upside down.  UserData12 (0019,xxB3) holds the mode: 0 every
+    volume forward, 1 every one reversed, 2 reversed then forward (odd volumes reversed), 3
+    forward then reversed (even ones); a volume is told by TemporalPositionIdentifier
+    (0020,0100).  dcm2niix puts such rows back in order (its dcm_qa_polar set shows all four
+    modes).  None for any other image; (False, why) when the image's order cannot be told.
+    """
+    if "epi_pepolar" not in text(private_value(ds, 0x0019, GE_ACQU, 0x9C, "LO")).lower():
+        return None
+    mode_value = number(private_value(ds, 0x0019, GE_ACQU, 0xB3, "DS"))
+    mode = int(mode_value) if mode_value is not None and mode_value.is_integer() else None
+    if mode not in GE_PEPOLAR_MODES:
+        return False, (
+            "GE epi_pepolar image without a known polarity mode in UserData12 (0019,10B3): "
+            "volumes of reversed phase encoding, stored upside down, cannot be told; shown as "
+            "stored"
+        )
+    said = f"GE epi_pepolar, UserData12 (0019,10B3) = {mode} ({GE_PEPOLAR_MODES[mode]})"
+    if mode in (0, 1):
+        flip = mode == 1
+    else:
+        t = number(ds.get("TemporalPositionIdentifier"))
+        if t is None or not t.is_integer():
+            return False, (
+                f"{said}: without TemporalPositionIdentifier (0020,0100) the volumes of "
+                "reversed phase encoding, stored upside down, cannot be told; shown as stored"
+            )
+        flip = int(t) % 2 == (1 if mode == 2 else 0)
+    if not flip:
+        return False, ""
+    return True, (
+        f"{said}: this volume, of reversed phase encoding, is stored with its rows in reverse "
+        "order, which the header does not say; its rows are put back in the header's order, "
+        "as dcm2niix does"
+    )
+
+
 def ge_b_value(raw: Any) -> float | None:
     """GE's b-value, the first value of (0043,1039); some versions add 10^9 to it."""
     b = number(raw)
