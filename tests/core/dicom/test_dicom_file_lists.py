@@ -77,6 +77,35 @@ def test_a_zip_and_a_file_without_preamble_in_a_list(tmp_path: Path) -> None:
     assert all(not u.reason.startswith("zip") for u in report.unreadable)
 
 
+def test_an_office_document_in_a_list_is_one_unreadable_file(tmp_path: Path) -> None:
+    """An .xlsx is a zip archive: said once, by its own name, not member by member; a zip
+    holding a series and a few other files keeps one line per other file."""
+    files = write_ct_series(tmp_path / "src", [(0.0, 0.0, 2.0 * k) for k in range(2)])
+    sheet = tmp_path / "eligibility.xlsx"
+    with zipfile.ZipFile(sheet, "w") as zf:
+        for name in ("[Content_Types].xml", "_rels/.rels", "xl/workbook.xml", "xl/styles.xml"):
+            zf.writestr(name, "<xml/>")
+    mixed = tmp_path / "mixed.zip"
+    with zipfile.ZipFile(mixed, "w") as zf:
+        zf.write(files[0], "a.dcm")
+        zf.writestr("notes.txt", "not DICOM")
+        zf.writestr("readme.txt", "nor this")
+    report = scan([sheet, mixed, files[1]])
+    assert [len(s.instances) for s in report.stacks] == [2]
+    assert [u.path for u in report.unreadable] == [
+        str(sheet),
+        f"{mixed}!notes.txt",
+        f"{mixed}!readme.txt",
+    ]
+    said = report.unreadable[0].reason
+    assert said.startswith("a zip archive with no DICOM file in it: none of its 4 files")
+    assert "[Content_Types].xml: not a DICOM file" in said
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "docs.zip").write_bytes(sheet.read_bytes())
+    assert [u.path for u in scan([folder]).unreadable] == [str(folder / "docs.zip")]
+
+
 def test_a_folder_a_missing_name_and_a_file_named_twice_in_a_list(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

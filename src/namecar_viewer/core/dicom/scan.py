@@ -1113,7 +1113,43 @@ def _scan(
     if progress is not None:
         progress(total, total, "grouping")
     report.stacks = group_frames(frames)
+    report.unreadable = _archives_said_once(report, sources)
     return report
+
+
+def _archives_said_once(report: ScanReport, sources: list[Any]) -> list[UnreadableFile]:
+    """The unreadable files, where a zip archive with nothing DICOM in it is one line.
+
+    Office documents (.xlsx, .docx) are zip archives: one sent with a series would otherwise
+    be said member by member ("[Content_Types].xml: not a DICOM file", and twenty more).
+    """
+    archive_of = {
+        s.display: s.path for s in sources if isinstance(s, Source) and s.member is not None
+    }
+    if not archive_of:
+        return report.unreadable
+    useful = {i.path for st in report.stacks for i in st.instances if i.member is not None}
+    useful |= {archive_of[o.path] for o in report.non_image if o.path in archive_of}
+    members: dict[str, list[UnreadableFile]] = defaultdict(list)
+    for u in report.unreadable:
+        archive = archive_of.get(u.path)
+        if archive is not None and archive not in useful:
+            members[archive].append(u)
+    out: list[UnreadableFile] = []
+    for u in report.unreadable:
+        archive = archive_of.get(u.path)
+        if archive is None or archive not in members or len(members[archive]) < 2:
+            out.append(u)
+        elif u is members[archive][0]:
+            out.append(
+                UnreadableFile(
+                    archive,
+                    f"a zip archive with no DICOM file in it: none of its "
+                    f"{len(members[archive])} files can be read (the first, "
+                    f"{u.path[len(archive) + 1 :]}: {u.reason})",
+                )
+            )
+    return out
 
 
 def _pixel_less_kind(sop_class: str) -> ObjectKind | None:
