@@ -66,6 +66,35 @@ def test_seeded_random_damage(small_demo: Path, tmp_path: Path, mutation) -> Non
     assert not bad, "\n".join(bad)
 
 
+GROUPING_VALUES = [
+    "SeriesNumber as IS b'inf '",
+    "InstanceNumber as IS b'nan '",
+    "AcquisitionNumber as IS b'-inf'",
+    "TemporalPositionIdentifier as IS b'inf '",
+    "NumberOfTemporalPositions as IS b'nan '",
+]
+
+
+@pytest.mark.parametrize("modality", ["CT", "MR"])
+def test_values_read_when_grouping_a_series_never_stop_the_scan(
+    small_demo: Path, tmp_path: Path, modality: str
+) -> None:
+    """The first file of a series gives the stack its description (SeriesNumber...), read
+    after the per-file checks: an IS value int() cannot take (inf, nan) there stopped the whole
+    scan with OverflowError (a seeded fuzz of a Philips ASL file).  Here the mutant is the
+    first file; its series still loads."""
+    series = _series(small_demo, modality)
+    bad = []
+    for i, name in enumerate(GROUPING_VALUES):
+        mutation = next(m for m in MUTATIONS if m.__name__ == name)
+        folder = tmp_path / f"g{i}"
+        mutant = write_case(series, folder, 0, mutation, seed=i)
+        outcome = run_case(folder, mutant, name)
+        if not (outcome.ok and outcome.kind in ("loaded", "reported")):
+            bad.append(f"{name}: {outcome.kind} {outcome.detail.strip()[-300:]}")
+    assert not bad, "\n".join(bad)
+
+
 def _one(small_demo: Path, tmp_path: Path, name: str, modality: str = "CT"):  # type: ignore[no-untyped-def]
     mutation = next(m for m in MUTATIONS + SLOW_MUTATIONS if m.__name__ == name)
     folder = tmp_path / "case"

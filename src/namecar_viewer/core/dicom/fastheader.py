@@ -11,6 +11,7 @@ and no group 0002, malformed lengths) makes it return ``None`` and the caller fa
 
 from __future__ import annotations
 
+import math
 import struct
 from bisect import bisect_left
 from collections.abc import Callable
@@ -432,11 +433,15 @@ class FastDataset:
                     parts = list(map(float, text.split("\\")))
                 except ValueError:  # an empty value (two backslashes in a row): left out
                     parts = [float(x) for x in text.split("\\") if x.strip()]
+                if vr == "IS":
+                    # int() of inf raises OverflowError, of nan ValueError: both invalid
+                    parts = [int(x) if math.isfinite(x) else int("invalid") for x in parts]
             except ValueError:  # an invalid number: let pydicom decide and warn
-                v = self.to_pydicom().get(keyword)
+                try:
+                    v = self.to_pydicom().get(keyword)
+                except (ValueError, OverflowError, TypeError):
+                    return text  # pydicom gives up too (IS "inf"): the text, for checks to name
                 return tuple(v) if isinstance(v, list) else v
-            if vr == "IS":
-                parts = [int(x) for x in parts]
             if not parts:
                 return None
             return parts[0] if len(parts) == 1 else tuple(parts)

@@ -12,6 +12,7 @@ import contextlib
 import functools
 import gc
 import io
+import math
 import threading
 import warnings
 from collections import defaultdict
@@ -118,8 +119,17 @@ class _Frame:
     values: ValueMap | None = None  # how stored values become the loaded values
 
 
+def _get(ds: Any, keyword: str) -> Any:
+    """``ds.get(keyword)``, None when the value cannot be decoded: pydicom decodes on access
+    and raises for some invalid values (IS "inf": OverflowError)."""
+    try:
+        return ds.get(keyword)
+    except (ValueError, OverflowError, TypeError, AttributeError):
+        return None
+
+
 def _str(ds: Any, keyword: str) -> str:
-    v = ds.get(keyword)
+    v = _get(ds, keyword)
     return "" if v is None else str(v).strip()
 
 
@@ -134,10 +144,12 @@ def _floats(value: Any, n: int) -> tuple[float, ...] | None:
 
 
 def _num(value: Any) -> float | None:
+    """A finite number, or None (absent, empty, not a number, NaN or infinite)."""
     try:
-        return None if value is None or value == "" else float(value)
+        f = None if value is None or value == "" else float(value)
     except (TypeError, ValueError):
         return None
+    return f if f is not None and math.isfinite(f) else None
 
 
 class _ZipArchive:
@@ -853,7 +865,7 @@ def _stack_from(
         study_instance_uid=_str(ds, "StudyInstanceUID"),
         study_date=_str(ds, "StudyDate"),
         study_description=_str(ds, "StudyDescription"),
-        series_number=int(_num(ds.get("SeriesNumber")) or 0) or None,
+        series_number=int(_num(_get(ds, "SeriesNumber")) or 0) or None,
         series_description=_str(ds, "SeriesDescription"),
         frame_of_reference_uid=_str(ds, "FrameOfReferenceUID") or None,
         transfer_syntaxes=sorted(
