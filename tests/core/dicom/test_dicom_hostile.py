@@ -30,6 +30,7 @@ SERIES = {
     "PT": ("PT_2025-07-24_PSMA_Ga68", 20),
 }
 SEEDS = range(12)
+DATA = Path(__file__).resolve().parents[2] / "data" / "dicom"
 
 
 def _series(demo: Path, modality: str) -> list[Path]:
@@ -141,3 +142,99 @@ def test_huge_rescale_intercept_loads_as_float(small_demo: Path, tmp_path: Path)
     # no int16 with such an offset: float32, the mutant's values near 1e10, the others HU
     assert vol.array.dtype.kind == "f" and vol.shape[0] == 5
     assert float(vol.array[2].max()) > 9e9 and float(vol.array[0].max()) < 5000
+
+
+# 21 bytes of the RLE segments of pydicom-data's emri_small_RLE.dcm changed (a seeded fuzz):
+# pylibjpeg-rle, written in Rust, panics ("index out of bounds"), and its PanicException is a
+# BaseException, which no ``except Exception`` caught
+RLE_PANIC_BYTES = [
+    (7556, 168), (7757, 188), (8717, 214), (8837, 244), (8893, 161), (9101, 141), (9139, 221),
+    (9343, 188), (9418, 61), (9737, 150), (9759, 8), (9777, 55), (9806, 199), (10005, 139),
+    (10153, 86), (10330, 126), (10365, 203), (10948, 86), (10952, 10), (11007, 231),
+    (11779, 55),
+]  # fmt: skip
+
+
+def test_a_decoder_panic_is_the_file_s_named_problem(tmp_path: Path) -> None:
+    from pydicom import dcmread
+    from pydicom.data import get_testdata_file
+
+    from namecar_viewer.core.dicom import load_stack, scan
+    from namecar_viewer.core.problems import DicomInputError
+
+    source = Path(get_testdata_file("emri_small_RLE.dcm"))
+    data = bytearray(source.read_bytes())
+    for at, value in RLE_PANIC_BYTES:
+        data[at] = value
+    (tmp_path / "mutant.dcm").write_bytes(bytes(data))
+    other = dcmread(source)
+    other.SeriesInstanceUID = other.SeriesInstanceUID + ".2"  # a good neighbour series
+    other.SOPInstanceUID = other.SOPInstanceUID + ".2"
+    other.save_as(tmp_path / "neighbour.dcm")
+    report = scan([str(tmp_path / "mutant.dcm"), str(tmp_path / "neighbour.dcm")])
+    by_file = {Path(s.instances[0].path).name: s for s in report.stacks}
+    with pytest.raises(DicomInputError, match=r"mutant\.dcm.*PanicException"):
+        load_stack(by_file["mutant.dcm"])
+    good = load_stack(by_file["neighbour.dcm"])
+    assert good.shape == (10, 64, 64) and float(good.array.max()) > 0
+
+
+def test_an_enhanced_frame_at_an_infinite_position_does_not_stop_the_scan(
+    tmp_path: Path,
+) -> None:
+    """The per-frame position of an enhanced file is read after the per-file checks: 0\\inf\\-inf
+    in one frame stopped the geometry plan of its series with ValueError (a seeded fuzz of the
+    Philips enhanced ASL file).  The frame is left without geometry and the series loads."""
+    import gzip
+
+    from pydicom import dcmread
+
+    from namecar_viewer.core.dicom import load_stack, scan
+
+    case = DATA / "dcm_qa_philips_asl_enh" / "Philips_pCASL_402_enhanced"
+    raw = gzip.decompress(next(case.glob("*.dcm.gz")).read_bytes())
+    (tmp_path / "good.dcm").write_bytes(raw)
+    ds = dcmread(tmp_path / "good.dcm")
+    frame = ds.PerFrameFunctionalGroupsSequence[5]
+    frame.PlanePositionSequence[0].ImagePositionPatient = ["0", "inf", "-inf"]
+    ds.save_as(tmp_path / "bad.dcm")
+    before = scan([str(tmp_path / "good.dcm")])
+    report = scan([str(tmp_path / "bad.dcm")])
+    assert len(report.stacks) == len(before.stacks)
+    frames = sorted(i.frame or 0 for s in report.stacks for i in s.instances)
+    assert 6 not in frames and len(frames) == 223  # the frame without a position, left out
+    for s in report.stacks:
+        assert load_stack(s).array.shape[1:] == (80, 80)
+
+
+def test_a_series_that_cannot_be_put_together_is_said_and_the_others_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever value no check foresaw, a failure while grouping one series makes that series
+    one unloadable stack with an ERROR naming its files; the scan goes on."""
+    import importlib
+
+    from dicom_series_factory import write_ct_series
+
+    from namecar_viewer.core.dicom import load_stack, scan
+
+    scan_module = importlib.import_module("namecar_viewer.core.dicom.scan")
+
+    a = write_ct_series(tmp_path / "a", [(0.0, 0.0, 2.0 * k) for k in range(3)])
+    write_ct_series(tmp_path / "b", [(0.0, 0.0, 2.0 * k) for k in range(4)])
+    real = scan_module.plan_geometry
+
+    def failing(instances):  # type: ignore[no-untyped-def]
+        if len(instances) == 3:
+            raise ValueError("cannot convert float NaN to integer")
+        return real(instances)
+
+    monkeypatch.setattr(scan_module, "plan_geometry", failing)
+    report = scan([str(tmp_path)])
+    bad = [s for s in report.stacks if not s.loadable]
+    good = [s for s in report.stacks if s.loadable]
+    assert len(bad) == 1 and len(good) == 1
+    (problem,) = bad[0].problems
+    assert problem.code == "series-not-understood" and "ValueError" in problem.message
+    assert str(a[0]) in problem.files
+    assert load_stack(good[0]).shape == (4, 128, 128)

@@ -176,7 +176,16 @@ def decode_file(path: str, member: str | None) -> npt.NDArray[Any]:
         ds.file_meta.TransferSyntaxUID = (
             ImplicitVRLittleEndian if implicit else ExplicitVRLittleEndian
         )
-    arr = ds.pixel_array
+    try:
+        arr = ds.pixel_array
+    except BaseException as exc:
+        # a decoder written in Rust (pylibjpeg-rle) panics on some corrupt fragments, and its
+        # PanicException is a BaseException: said as the file's problem like any other
+        if isinstance(exc, (Exception, KeyboardInterrupt, SystemExit, GeneratorExit)):
+            raise
+        raise DicomInputError(
+            f"{where}: pixel data cannot be decoded ({type(exc).__name__}: {exc})"
+        ) from None
     if str(ds.get("PhotometricInterpretation", "")) == "PALETTE COLOR":
         from pydicom.pixels.processing import apply_color_lut
 

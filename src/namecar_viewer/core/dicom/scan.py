@@ -140,7 +140,9 @@ def _floats(value: Any, n: int) -> tuple[float, ...] | None:
         out = tuple(map(float, value))
     except (TypeError, ValueError):
         return None
-    return out if len(out) == n else None
+    # geometry is finite or absent: a position of inf (an enhanced file's per-frame item,
+    # which the per-file checks do not read) once stopped the plan of its whole series
+    return out if len(out) == n and all(map(math.isfinite, out)) else None
 
 
 def _num(value: Any) -> float | None:
@@ -949,48 +951,11 @@ def group_frames(frames: list[_Frame]) -> list[Stack]:
         by_series[f.series_uid].append(f)
     ordered: list[tuple[tuple[Any, ...], Stack]] = []
     for series_uid, series_frames in by_series.items():
-        parts: dict[tuple[tuple[str, Any], ...], list[_Frame]] = defaultdict(list)
-        for f in series_frames:
-            parts[f.split].append(f)
-        varying = {
-            k for k in ("size", "orientation", "stack") if len({dict(s).get(k) for s in parts}) > 1
-        }
-        sizes = {dict(s).get("size") for s in parts}
-        n = 0
-        series_stacks: list[tuple[tuple[Any, ...], Stack]] = []
-        largest = max(len(v) for v in parts.values())
-        patient_name = _patient_name(series_frames[0].ds)  # once a series: it costs a decode
-        for split, part in parts.items():
-            base = _label(split, varying)
-            part_order = min(f.order for f in part)
-            for extra_label, sub, volume in _split_volumes(part):
-                label = ", ".join(x for x in (base, extra_label) if x)
-                n += 1
-                stack = _stack_from(sub, label, f"{series_uid}#{n}", patient_name)
-                stack.problems.extend(volume.problems)
-                if volume.values and extra_label:
-                    stack.header["volume"] = dict(volume.values)
-                if (
-                    not stack.is_localizer
-                    and len(parts) > 1
-                    and len(sub) <= 3
-                    and largest > 10
-                    and "orientation" in varying
-                ):
-                    stack.is_localizer = True  # a few images across the main stack: a scout
-                if len(sizes) > 1:
-                    stack.problems.append(
-                        Problem(
-                            "mixed-sizes",
-                            f"series mixes image sizes {sorted(z for z in sizes if z)}: "
-                            "split into one stack per size",
-                            Severity.INFO,
-                            tuple(stack.files[:1]),
-                        )
-                    )
-                series_stacks.append(((part_order, volume.order), stack))
-        _make_labels_unique([st for _, st in series_stacks])
-        ordered.extend(series_stacks)
+        try:
+            ordered.extend(_series_stacks(series_uid, series_frames))
+        except (ArithmeticError, ValueError, TypeError, KeyError, IndexError) as exc:
+            # a value no check foresaw: this series is said unloadable, the others still load
+            ordered.append(((), _series_not_understood(series_uid, series_frames, exc)))
     ordered.sort(
         key=lambda t: (
             t[1].patient_id,
@@ -1002,6 +967,76 @@ def group_frames(frames: list[_Frame]) -> list[Stack]:
         )
     )
     return [st for _, st in ordered]
+
+
+def _series_stacks(
+    series_uid: str, series_frames: list[_Frame]
+) -> list[tuple[tuple[Any, ...], Stack]]:
+    """The display stacks of one series (one a volume), with their sort keys."""
+    parts: dict[tuple[tuple[str, Any], ...], list[_Frame]] = defaultdict(list)
+    for f in series_frames:
+        parts[f.split].append(f)
+    varying = {
+        k for k in ("size", "orientation", "stack") if len({dict(s).get(k) for s in parts}) > 1
+    }
+    sizes = {dict(s).get("size") for s in parts}
+    n = 0
+    series_stacks: list[tuple[tuple[Any, ...], Stack]] = []
+    largest = max(len(v) for v in parts.values())
+    patient_name = _patient_name(series_frames[0].ds)  # once a series: it costs a decode
+    for split, part in parts.items():
+        base = _label(split, varying)
+        part_order = min(f.order for f in part)
+        for extra_label, sub, volume in _split_volumes(part):
+            label = ", ".join(x for x in (base, extra_label) if x)
+            n += 1
+            stack = _stack_from(sub, label, f"{series_uid}#{n}", patient_name)
+            stack.problems.extend(volume.problems)
+            if volume.values and extra_label:
+                stack.header["volume"] = dict(volume.values)
+            if (
+                not stack.is_localizer
+                and len(parts) > 1
+                and len(sub) <= 3
+                and largest > 10
+                and "orientation" in varying
+            ):
+                stack.is_localizer = True  # a few images across the main stack: a scout
+            if len(sizes) > 1:
+                stack.problems.append(
+                    Problem(
+                        "mixed-sizes",
+                        f"series mixes image sizes {sorted(z for z in sizes if z)}: "
+                        "split into one stack per size",
+                        Severity.INFO,
+                        tuple(stack.files[:1]),
+                    )
+                )
+            series_stacks.append(((part_order, volume.order), stack))
+    _make_labels_unique([st for _, st in series_stacks])
+    return series_stacks
+
+
+def _series_not_understood(series_uid: str, series_frames: list[_Frame], exc: Exception) -> Stack:
+    """One unloadable stack for a series whose images could not be put together."""
+    refs = [f.ref for f in series_frames]
+    files = _names(series_frames, list(range(min(5, len(series_frames)))))
+    return Stack(
+        key=f"{series_uid}#0",
+        series_instance_uid=series_uid,
+        modality=_str(series_frames[0].ds, "Modality") or "OT",
+        label="",
+        instances=refs,
+        problems=[
+            Problem(
+                "series-not-understood",
+                f"the {len(refs)} images of this series could not be put together "
+                f"({type(exc).__name__}: {exc})",
+                Severity.ERROR,
+                files,
+            )
+        ],
+    )
 
 
 def scan(
