@@ -238,3 +238,46 @@ def test_a_series_that_cannot_be_put_together_is_said_and_the_others_load(
     assert problem.code == "series-not-understood" and "ValueError" in problem.message
     assert str(a[0]) in problem.files
     assert load_stack(good[0]).shape == (4, 128, 128)
+
+
+def test_an_element_pydicom_cannot_decode_names_the_file_and_element(tmp_path: Path) -> None:
+    """A header the fast reader declines is read by pydicom, which decodes each value on first
+    access and raises then: an unknown VR (NotImplementedError) or a value of odd length for
+    US (BytesLengthException) escaped the scan.  Now the file is unreadable by that element and
+    its neighbours load."""
+    from dicom_series_factory import write_ct_series
+
+    from namecar_viewer.core.dicom import load_stack, scan
+
+    files = write_ct_series(tmp_path, [(0.0, 0.0, 2.0 * k) for k in range(4)])
+    raw = files[0].read_bytes()
+    modality = b"\x08\x00\x60\x00CS"
+    assert raw.count(modality) == 1
+    files[0].write_bytes(raw.replace(modality, b"\x08\x00\x60\x00C\x00"))
+    raw = files[1].read_bytes()
+    high_bit = b"\x28\x00\x02\x01US\x02\x00"  # HighBit, US, 2 bytes: said to be 1 byte
+    assert raw.count(high_bit) == 1
+    files[1].write_bytes(raw.replace(high_bit, b"\x28\x00\x02\x01US\x01\x00", 1))
+    report = scan([str(tmp_path)])
+    reasons = {Path(u.path).name: u.reason for u in report.unreadable}
+    assert "(0008,0060) Modality" in reasons[files[0].name]
+    assert "(0028,0102) HighBit" in reasons[files[1].name]
+    (stack,) = report.stacks
+    assert load_stack(stack).shape == (2, 128, 128)
+
+
+def test_a_resampled_grid_with_fewer_slices_than_images_loads_consistently(
+    tmp_path: Path,
+) -> None:
+    """Images at -1, 52 and 57 mm: resampled every 53 mm (the lone 5 mm gap left out), so 3
+    images make 2 slices.  The plan once counted as 'direct' (every slot one image), the load
+    kept 3 slices and the volume refused 2 UIDs for them (ValueError, found by a seeded fuzz)."""
+    from dicom_series_factory import write_ct_series
+
+    from namecar_viewer.core.dicom import load_stack, scan
+
+    write_ct_series(tmp_path, [(0.0, 0.0, z) for z in (-1.0, 52.0, 57.0)])
+    (stack,) = scan([str(tmp_path)]).stacks
+    volume = load_stack(stack)
+    assert volume.shape == (2, 128, 128) and len(volume.sop_instance_uids) == 2
+    assert "non-uniform-spacing" in {p.code for p in volume.metadata["problems"]}

@@ -42,8 +42,11 @@ class GeometryPlan:
 
     @property
     def is_direct(self) -> bool:
-        """True when each output slice is exactly one source slice (no blanks, no resampling)."""
-        return all(len(s) == 1 and s[0][1] == 1.0 for s in self.slots)
+        """True when output slice k is exactly source slice k (no blanks, no resampling, no
+        image left out: a resampled grid can hold fewer slices than there are images)."""
+        return len(self.slots) == len(self.order) and all(
+            s == [(k, 1.0)] for k, s in enumerate(self.slots)
+        )
 
 
 def _names(instances: list[InstanceRef], idx: list[int]) -> tuple[str, ...]:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from pydicom import dcmread
+from pydicom.datadict import keyword_for_tag
 from pydicom.errors import InvalidDicomError
 
 from namecar_viewer.core.dicom.fastheader import (
@@ -117,6 +118,27 @@ class _Frame:
     # acquisition order: InstanceNumber, then (tile,) or (dimension indices..., frame), file name
     order: tuple[Any, ...] = ()
     values: ValueMap | None = None  # how stored values become the loaded values
+
+
+def _undecodable_element(ds: Any) -> str | None:
+    """The first standard element of a pydicom-read header whose value cannot be decoded,
+    named with the reason; undecodable private elements are dropped.
+
+    pydicom decodes on first access and raises then (an unknown VR: NotImplementedError; a
+    length that is no multiple of the value size: BytesLengthException; IS "inf"), anywhere
+    later in the scan: decoded here once, so the file is said unreadable by the element.
+    """
+    for tag in list(ds.keys()):
+        try:
+            ds[tag]
+        except Exception as exc:  # noqa: BLE001 - any decoding failure is the file's problem
+            if tag.is_private:
+                del ds[tag]
+                continue
+            name = keyword_for_tag(tag)
+            where = f"({tag.group:04X},{tag.element:04X})" + (f" {name}" if name else "")
+            return f"{where}: {type(exc).__name__}: {str(exc)[:200]}"
+    return None
 
 
 def _get(ds: Any, keyword: str) -> Any:
@@ -226,6 +248,9 @@ def read_header(
                 "corrupt DICOM header: no SOPClassUID (0008,0016) nor image attributes "
                 f"could be read ({caught[0].message})",
             )
+        bad = _undecodable_element(ds)
+        if bad:
+            return UnreadableFile(src.display, f"corrupt DICOM header: {bad}")
         return ds, None, size
     except TruncatedFile as exc:
         return UnreadableFile(src.display, f"truncated file: {exc}")
