@@ -281,3 +281,30 @@ def test_a_resampled_grid_with_fewer_slices_than_images_loads_consistently(
     volume = load_stack(stack)
     assert volume.shape == (2, 128, 128) and len(volume.sop_instance_uids) == 2
     assert "non-uniform-spacing" in {p.code for p in volume.metadata["problems"]}
+
+
+def test_a_late_frame_declaring_a_huge_size_is_refused_before_decoding(tmp_path: Path) -> None:
+    """Frame 14 of pydicom's 30-frame baseline JPEG examples_ybr_color.dcm made to declare
+    65535 x 65535 in its SOF: 12 GiB to decode.  Only the first four frames were checked, so a
+    seeded fuzz found the load taking all the memory; every frame is checked now."""
+    from pydicom import dcmread
+    from pydicom.data import get_testdata_file
+    from pydicom.encaps import generate_frames
+
+    from namecar_viewer.core.dicom import load_stack, scan
+    from namecar_viewer.core.problems import DicomInputError
+
+    source = Path(get_testdata_file("examples_ybr_color.dcm"))
+    raw = bytearray(source.read_bytes())
+    ds = dcmread(source)
+    frame = list(generate_frames(ds.PixelData, number_of_frames=int(ds.NumberOfFrames)))[13]
+    at = raw.find(frame)
+    sof = frame.find(b"\xff\xc0")
+    assert at > 0 and sof > 0
+    raw[at + sof + 5 : at + sof + 9] = b"\xff\xff\xff\xff"  # Y and X of SOF0
+    (tmp_path / "bomb.dcm").write_bytes(bytes(raw))
+    (stack,) = scan([str(tmp_path / "bomb.dcm")]).stacks
+    t0 = time.perf_counter()
+    with pytest.raises(DicomInputError, match=r"65535 x 65535.*\(frame 14\)"):
+        load_stack(stack)
+    assert time.perf_counter() - t0 < 10.0
