@@ -179,12 +179,16 @@ def test_a_decoder_panic_is_the_file_s_named_problem(tmp_path: Path) -> None:
     assert good.shape == (10, 64, 64) and float(good.array.max()) > 0
 
 
-def test_an_enhanced_frame_at_an_infinite_position_does_not_stop_the_scan(
-    tmp_path: Path,
+@pytest.mark.parametrize(
+    "position", [["0", "inf", "-inf"], ["9999999999999999", "1", "1"]], ids=["inf", "1e16"]
+)
+def test_an_enhanced_frame_at_an_impossible_position_does_not_stop_the_scan(
+    tmp_path: Path, position: list[str]
 ) -> None:
     """The per-frame position of an enhanced file is read after the per-file checks: 0\\inf\\-inf
-    in one frame stopped the geometry plan of its series with ValueError (a seeded fuzz of the
-    Philips enhanced ASL file).  The frame is left without geometry and the series loads."""
+    in one frame stopped the geometry plan of its series with ValueError, 1e16 mm made it ask
+    for 511 GiB (seeded fuzzes of the Philips enhanced files).  A position out of the range the
+    checks allow a classic image is no position: the frame is left out, the series loads."""
     import gzip
 
     from pydicom import dcmread
@@ -196,7 +200,7 @@ def test_an_enhanced_frame_at_an_infinite_position_does_not_stop_the_scan(
     (tmp_path / "good.dcm").write_bytes(raw)
     ds = dcmread(tmp_path / "good.dcm")
     frame = ds.PerFrameFunctionalGroupsSequence[5]
-    frame.PlanePositionSequence[0].ImagePositionPatient = ["0", "inf", "-inf"]
+    frame.PlanePositionSequence[0].ImagePositionPatient = position
     ds.save_as(tmp_path / "bad.dcm")
     before = scan([str(tmp_path / "good.dcm")])
     report = scan([str(tmp_path / "bad.dcm")])
@@ -308,3 +312,19 @@ def test_a_late_frame_declaring_a_huge_size_is_refused_before_decoding(tmp_path:
     with pytest.raises(DicomInputError, match=r"65535 x 65535.*\(frame 14\)"):
         load_stack(stack)
     assert time.perf_counter() - t0 < 10.0
+
+
+def test_one_position_far_from_the_others_never_makes_millions_of_slices(tmp_path: Path) -> None:
+    """Images at 0, 0.01, 0.02 and 50000 mm (within the range a header may state): resampled
+    at the median gap that would be 5 million slices.  The grid is bounded: at most 3 slices
+    an image, and the message says which grid was used."""
+    from dicom_series_factory import write_ct_series
+
+    from namecar_viewer.core.dicom import load_stack, scan
+
+    write_ct_series(tmp_path, [(0.0, 0.0, z) for z in (0.0, 0.01, 0.02, 50000.0)])
+    (stack,) = scan([str(tmp_path)]).stacks
+    volume = load_stack(stack)
+    assert volume.shape == (12, 128, 128)
+    (said,) = [p for p in volume.metadata["problems"] if p.code == "non-uniform-spacing"]
+    assert "a grid of 12 slices over the whole extent" in said.message

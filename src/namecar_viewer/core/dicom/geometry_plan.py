@@ -234,6 +234,14 @@ def plan_geometry(instances: list[InstanceRef]) -> GeometryPlan:
                     f"the median gap (a smaller one would make over {MAX_RESAMPLE_FACTOR}x "
                     "the slices)"
                 )
+            if extent / spacing + 1 > MAX_RESAMPLE_FACTOR * m:
+                # one gap far beyond the others (a damaged position): even the median would
+                # make millions of slices; the grid is bounded, never the memory it costs
+                spacing = extent / (MAX_RESAMPLE_FACTOR * m - 1)
+                why = (
+                    f"a grid of {MAX_RESAMPLE_FACTOR * m} slices over the whole extent (even "
+                    f"the median gap would make over {MAX_RESAMPLE_FACTOR}x the slices)"
+                )
             n_out = int(np.floor(extent / spacing + 1e-6)) + 1
             targets = d_sorted[0] + spacing * np.arange(n_out)
             slots = []

@@ -43,6 +43,7 @@ from namecar_viewer.core.dicom.geometry_plan import plan_geometry
 from namecar_viewer.core.dicom.header_checks import (
     DEFLATED_TS,
     INFLATE_HEADER_CAP_BYTES,
+    MAX_ABS_POSITION_MM,
     image_header_problem,
     inflated_file,
 )
@@ -165,6 +166,13 @@ def _floats(value: Any, n: int) -> tuple[float, ...] | None:
     # geometry is finite or absent: a position of inf (an enhanced file's per-frame item,
     # which the per-file checks do not read) once stopped the plan of its whole series
     return out if len(out) == n and all(map(math.isfinite, out)) else None
+
+
+def _position(value: Any) -> tuple[float, ...] | None:
+    """An enhanced frame's position, None when not three numbers within the range the per-file
+    checks allow a classic image's (a per-frame item is read after them)."""
+    p = _floats(value, 3)
+    return p if p is not None and max(map(abs, p)) <= MAX_ABS_POSITION_MM else None
 
 
 def _num(value: Any) -> float | None:
@@ -690,7 +698,7 @@ def _enhanced_frames(
             member=src.member,
             sop_instance_uid=sop_uid,
             frame=f + 1,
-            position=_floats(pos_item.get("ImagePositionPatient") if pos_item else None, 3),
+            position=_position(pos_item.get("ImagePositionPatient") if pos_item else None),
             orientation=orientation,
             pixel_spacing=_floats(pm_item.get("PixelSpacing") if pm_item else None, 2),
             rows=rows,
