@@ -328,3 +328,26 @@ def test_one_position_far_from_the_others_never_makes_millions_of_slices(tmp_pat
     assert volume.shape == (12, 128, 128)
     (said,) = [p for p in volume.metadata["problems"] if p.code == "non-uniform-spacing"]
     assert "a grid of 12 slices over the whole extent" in said.message
+
+
+def test_one_colour_slice_among_grey_ones_is_its_own_stack(tmp_path: Path) -> None:
+    """A stack's pixel layout is its first image's: one slice said PALETTE COLOR (with no
+    table) once made the whole stack undecodable, its grey neighbours with it (a seeded fuzz).
+    Colour images are now a stack of their own ("palette color"); the grey ones load."""
+    from dicom_series_factory import write_ct_series
+    from pydicom import dcmread
+
+    from namecar_viewer.core.dicom import load_stack, scan
+    from namecar_viewer.core.problems import DicomInputError
+
+    files = write_ct_series(tmp_path, [(0.0, 0.0, 2.0 * k) for k in range(4)])
+    ds = dcmread(files[0])
+    ds.PhotometricInterpretation = "PALETTE COLOR"
+    ds.save_as(files[0])
+    report = scan([str(tmp_path)])
+    by_label = {s.label: s for s in report.stacks}
+    assert set(by_label) == {"", "palette color"}
+    assert load_stack(by_label[""]).shape == (3, 128, 128)
+    assert [Path(i.path).name for i in by_label["palette color"].instances] == [files[0].name]
+    with pytest.raises(DicomInputError, match=files[0].name):
+        load_stack(by_label["palette color"])

@@ -501,11 +501,18 @@ def _image_facts(ds: Any) -> _ImageFacts:
     orientation = _floats(ds.get("ImageOrientationPatient"), 6)
     # images of a series in another geometry are other stacks; what tells apart volumes at the
     # same positions (time, b-value, echo...) is read only where positions repeat (volumes.py)
-    split = (
+    split: tuple[tuple[str, Any], ...] = (
         ("size", (rows, cols)),
         ("localizer", localizer),
         ("orientation", _rounded(orientation) if orientation else None),
     )
+    samples = int(ds.get("SamplesPerPixel", 1) or 1)
+    photometric = _str(ds, "PhotometricInterpretation") or "MONOCHROME2"
+    if samples != 1 or not photometric.startswith("MONOCHROME"):
+        # colour images are another stack than the grey ones of their series: a stack's pixel
+        # layout is its first image's, and one colour slice once made its grey neighbours
+        # unloadable (a seeded fuzz: PALETTE COLOR without its table)
+        split = (*split, ("colour", photometric))
     bits = int(ds.get("BitsAllocated", 16) or 16)
     return _ImageFacts(
         sop_class=sop_class,
@@ -518,8 +525,8 @@ def _image_facts(ds: Any) -> _ImageFacts:
         bits=bits,
         bits_stored=_bits_stored(ds, bits),
         pixel_representation=int(ds.get("PixelRepresentation", 0) or 0),
-        samples=int(ds.get("SamplesPerPixel", 1) or 1),
-        photometric=_str(ds, "PhotometricInterpretation") or "MONOCHROME2",
+        samples=samples,
+        photometric=photometric,
         slope=1.0 if slope is None else slope,
         intercept=0.0 if intercept is None else intercept,
         localizer=localizer,
@@ -784,11 +791,13 @@ def _label(split: tuple[tuple[str, Any], ...], varying: set[str]) -> str:
     d = dict(split)
     if d.get("localizer"):
         parts.append("localizer")
-    for key in ("stack", "orientation", "size"):
+    for key in ("stack", "orientation", "size", "colour"):
         if key not in varying or d.get(key) is None:
             continue
         v = d[key]
-        if key == "stack":
+        if key == "colour":
+            parts.append(str(v).lower())
+        elif key == "stack":
             parts.append(f"stack {v}")
         elif key == "orientation":
             parts.append(orientation_name(v))
@@ -1010,7 +1019,9 @@ def _series_stacks(
     for f in series_frames:
         parts[f.split].append(f)
     varying = {
-        k for k in ("size", "orientation", "stack") if len({dict(s).get(k) for s in parts}) > 1
+        k
+        for k in ("size", "orientation", "stack", "colour")
+        if len({dict(s).get(k) for s in parts}) > 1
     }
     sizes = {dict(s).get("size") for s in parts}
     n = 0
