@@ -744,7 +744,11 @@ def _mosaic_frames(
         plan = uih_vframe(full, rows, cols)
     else:
         plan = siemens_mosaic(ds, rows, cols, orientation, position, spacing)
-    extra = {**extra, "csa": plan.csa, "notes": [f"{plan.kind}: {n}" for n in plan.notes]}
+    extra = {
+        **extra,
+        "csa": plan.csa,
+        "quirks": [("mosaic", Severity.WARNING, f"{plan.kind}: {n}") for n in plan.notes],
+    }
     split = (
         ("size", (plan.tile_rows, plan.tile_cols)),
         ("localizer", facts.localizer),
@@ -931,10 +935,7 @@ def _stack_from(
     stack.planned = (stack.instances, replace(plan, order=list(range(len(plan.order)))))
     stack.problems.extend(plan.problems)
     _state_values(stack, frames)
-    notes = {n for f in frames for n in f.extra.get("notes", ())}
-    for note in sorted(notes):
-        stack.problems.append(Problem("mosaic", note, Severity.WARNING, tuple(stack.files[:1])))
-    # what a vendor's quirk did to these images (said once a stack)
+    # what a vendor's quirk did to these images (mosaic notes, GE epi_pepolar): once a stack
     quirks = {q for f in frames for q in f.extra.get("quirks", ())}
     for code, severity, note in sorted(quirks, key=lambda q: (q[0], q[2])):
         stack.problems.append(Problem(code, note, severity, tuple(stack.files[:1])))
