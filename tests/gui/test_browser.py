@@ -191,3 +191,38 @@ def test_drag_from_browser_drop_on_viewport(
     assert vp.model.volume is not None
     assert vp.model.volume.series_instance_uid == pet_uid
     assert w.active is vp
+
+
+def test_volumes_of_one_series_are_told_apart_in_a_narrow_panel(
+    qtbot: QtBot, tmp_path: Path, shots_dir: str
+) -> None:
+    """The 8 phases of a real Philips multi-phase ASL series (dcm2niix's dcm_qa_philips_asl,
+    BSD-2) share a long name and differ at its end ("... phase 3"): each row as drawn shows
+    its own text, and its tooltip the whole name."""
+    data = Path(__file__).parents[1] / "data" / "dicom" / "dcm_qa_philips_asl"
+    idx = StudyIndex(":memory:")
+    import_paths(idx, [data / "Philips_ASL_MultiPhase_301"], thumbnails=False)
+    b = StudyBrowser(idx)
+    qtbot.addWidget(b)
+    b.resize(360, 600)
+    b.show()
+    b.refresh()
+    b.tree.setColumnWidth(0, 190)  # as a reader leaves it, beside the thumbnails' room
+    study = b.tree.topLevelItem(0).child(0)
+    rows = [study.child(j) for j in range(study.childCount())]
+    assert len(rows) == 8
+    names = [r.toolTip(0).splitlines()[0] for r in rows]
+    assert sorted(names) == sorted(f"301 ASL_MultiPhase Philips phase {k}" for k in range(1, 9))
+    assert all(r.text(0) == n for r, n in zip(rows, names, strict=True))
+    # the panel is narrower than the names: what is drawn of each row's text differs
+    view = b.tree.viewport()
+    image = view.grab().toImage()
+    drawn = []
+    for r in rows:
+        rect = b.tree.visualItemRect(r)
+        rect.setRight(b.tree.columnWidth(0) - 1)
+        assert b.tree.fontMetrics().horizontalAdvance(r.text(0)) > rect.width()
+        strip = image.copy(rect)
+        drawn.append(bytes(strip.constBits()))
+    assert len(set(drawn)) == len(rows)
+    b.grab().save(f"{shots_dir}/browser_asl_phases.png")

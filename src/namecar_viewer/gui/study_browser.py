@@ -198,6 +198,9 @@ class StudyBrowser(QWidget):
             [self.tr("Patient / study / series"), self.tr("Mod"), self.tr("Images")]
         )
         self.tree.setColumnWidth(0, 300)
+        # the volumes of one series differ at the end of their names ("... phase 3", "... b 800"):
+        # a narrow panel keeps the series number and that end, not two identical beginnings
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.tree.setColumnWidth(1, 52)
         self.tree.setIconSize(QSize(ICON_SIZE, ICON_SIZE))
         self.tree.setDragEnabled(True)
@@ -322,6 +325,7 @@ class StudyBrowser(QWidget):
                 item.setIcon(0, self._icon(s.id))
                 item.setFlags(item.flags() | Qt.ItemFlag.ItemIsDragEnabled)
                 tips = [
+                    text,  # whole, where the panel shows it elided
                     f"{s.rows} x {s.columns} x {s.n_images}",
                     *(app_text(p) for p in s.problems),
                 ]
