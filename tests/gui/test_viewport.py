@@ -260,3 +260,22 @@ def test_oblique_volume_renders_in_axial_with_outside_black(qtbot: QtBot, shots_
     assert np.isnan(sl.pixels).any()
     np.testing.assert_allclose(sl.pixels[np.isfinite(sl.pixels)], 100.0, rtol=1e-6)
     vp.grab().save(f"{shots_dir}/oblique_axial_reformat.png")
+
+
+def test_titles_differing_at_their_end_stay_apart_in_a_narrow_viewport(
+    qtbot: QtBot, ct_volume: Volume
+) -> None:
+    """Two volumes of one series (a field map and its magnitude) are named alike up to their
+    last words: a viewport too narrow for the whole title still draws the end that differs."""
+    vp = _viewport(qtbot, ct_volume)
+    vp.resize(240, SIZE)
+    stem = "801 B0 NS fieldmap dual echo, reconstructed"
+    drawn = []
+    for title in (f"{stem} echo 1.52, M", f"{stem} echo 0, FIELD_MAP"):
+        vp.model.set_volume(ct_volume, SliceOrientation.AXIAL, title)
+        assert title in vp.overlay_texts()["top_right"]
+        assert vp.fontMetrics().horizontalAdvance(title) > vp.width() // 2
+        image = vp.grab().toImage()
+        # the top-right corner's text: the title is its second line
+        drawn.append(bytes(image.copy(vp.width() // 2, 0, vp.width() // 2, 60).constBits()))
+    assert drawn[0] != drawn[1]

@@ -790,9 +790,11 @@ class SliceViewport(QWidget):
         # Corner texts share the top edge with the orientation letter: each keeps to its side.
         fm = p.fontMetrics()
         room = max(40, int(r.width() / 2) - fm.horizontalAdvance("WW"))
+        # elided in the middle: the volumes of a series differ at the end of the title
+        # ("... echo 0, FIELD_MAP"), names at both ends
         for key in ("top_left", "top_right"):
             t[key] = "\n".join(
-                fm.elidedText(line, Qt.TextElideMode.ElideRight, room)
+                fm.elidedText(line, Qt.TextElideMode.ElideMiddle, room)
                 for line in t[key].split("\n")
             )
         self._text(p, r, AF.AlignLeft | AF.AlignTop, t["top_left"])
