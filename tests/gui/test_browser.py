@@ -226,3 +226,90 @@ def test_volumes_of_one_series_are_told_apart_in_a_narrow_panel(
         drawn.append(bytes(strip.constBits()))
     assert len(set(drawn)) == len(rows)
     b.grab().save(f"{shots_dir}/browser_asl_phases.png")
+
+
+def _open_from_browser(qtbot: QtBot, w: MainWindow, stack_id: int) -> list[tuple[str, int]]:
+    """Double-click a stack's row as a reader does; the loader's first images and volumes."""
+    events: list[tuple[str, int]] = []
+    loader = w.reading.loader_of(w.active)
+    loader.first_image.connect(lambda v: events.append(("first", v.shape[0])))
+    item = w.browser.item_of_stack(stack_id)
+    assert item is not None
+    tree = w.browser.tree
+    at = tree.visualItemRect(item).center()
+    with qtbot.waitSignal(loader.finished, timeout=30000):
+        qtbot.mouseClick(tree.viewport(), Qt.MouseButton.LeftButton, pos=at)
+        qtbot.mouseDClick(tree.viewport(), Qt.MouseButton.LeftButton, pos=at)
+    loader.first_image.disconnect()
+    return events
+
+
+def test_another_volume_of_the_patient_space_opens_where_the_reader_is(
+    qtbot: QtBot, small_demo: Path, tmp_path: Path, shots_dir: str
+) -> None:
+    """Switching a viewport to another volume of the frame of reference shown (the field map
+    after its magnitude, b800 after b0, another series of the exam) keeps the slice the reader
+    was on, with no preview of another slice in between; a volume that does not reach that
+    point, or of another frame of reference, opens at its middle."""
+    import pydicom
+    from pydicom.uid import generate_uid
+
+    fmap = Path(__file__).parents[1] / "data" / "dicom" / "dcm_qa_enh" / "Philips_B0_fMAP"
+    mr = small_demo / "MR_2025-07-22_T2_TSE_AX"
+    # a short series of the same MR exam (frame of reference), z -130 to -110 mm: copies of
+    # T2's lowest 5 slices under new UIDs (the demo's own files are not touched)
+    short = tmp_path / "short"
+    short.mkdir()
+    series_uid = generate_uid()
+    lowest = sorted(mr.iterdir(), key=lambda f: float(pydicom.dcmread(f).ImagePositionPatient[2]))
+    for k, f in enumerate(lowest[:5]):
+        ds = pydicom.dcmread(f)
+        assert float(ds.ImagePositionPatient[2]) == -130.0 + 5.0 * k
+        ds.SeriesInstanceUID, ds.SeriesDescription, ds.SeriesNumber = series_uid, "SHORT", 99
+        ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+        ds.save_as(short / f.name)
+    idx = StudyIndex(":memory:")
+    import_paths(idx, [fmap, mr, short, small_demo / "CT_2025-01-15_baseline"], thumbnails=False)
+    rows = {r.series_description + " " + r.label: r.id for r in idx.stack_rows()}
+    w = MainWindow(index=idx)
+    qtbot.addWidget(w)
+    w.resize(1200, 800)
+    w.show()
+    w.browser.refresh()
+    vp = w.active
+    m = vp.model
+
+    # the real Philips field map: magnitude, 7 slices up, then the field map itself
+    assert _open_from_browser(qtbot, w, rows["B0 NS echo 1.52, M"]) == [
+        ("first", 1),  # the preview of the middle image, the viewport being empty
+    ]
+    assert m.index == 16
+    vp.setFocus()
+    for _ in range(7):
+        qtbot.keyClick(vp, Qt.Key.Key_Down)
+    assert m.index == 23
+    at = m.position_mm()
+    assert _open_from_browser(qtbot, w, rows["B0 NS echo 0, FIELD_MAP"]) == [("first", 32)]
+    assert "FIELD_MAP" in m.title and m.index == 23 and m.position_mm() == at
+    assert m.window.width < 1000  # the field map's own window (Hz), not the magnitude's
+    w.grab().save(f"{shots_dir}/switch_volume_same_frame.png")
+
+    # T2 at z -120 mm, then the short series of its exam: the same z
+    _open_from_browser(qtbot, w, rows["T2 TSE AX "])
+    vp.setFocus()
+    qtbot.keyClick(vp, Qt.Key.Key_Home)
+    for _ in range(2):
+        qtbot.keyClick(vp, Qt.Key.Key_Down)
+    assert m.position_mm() == -120.0
+    _open_from_browser(qtbot, w, rows["SHORT "])
+    assert m.count == 5 and m.position_mm() == -120.0
+    # T2 at its top (z 15 mm), which the short series does not reach: its middle
+    _open_from_browser(qtbot, w, rows["T2 TSE AX "])
+    vp.setFocus()
+    qtbot.keyClick(vp, Qt.Key.Key_End)
+    assert m.position_mm() == 15.0
+    _open_from_browser(qtbot, w, rows["SHORT "])
+    assert m.index == 2 and m.position_mm() == -120.0
+    # another frame of reference (the CT): its middle, after a preview
+    assert _open_from_browser(qtbot, w, rows["CAP portal venous 2.5mm "]) == [("first", 1)]
+    assert m.index == m.count // 2

@@ -6,6 +6,8 @@ the whole stack with progress and cancel (``core.dicom.load_stack``) and emits `
 :class:`ViewportLoader` drives one viewport: it shows the preview, replaces it by the volume at
 the same patient position, shows the percentage meanwhile, and puts the reason in the viewport
 when the stack cannot be loaded.  Starting a new load in a viewport cancels the previous one.
+A stack of the frame of reference already shown (another phase, b-value or echo of the series,
+another series of the exam) replaces it where the reader is, with no preview in between.
 """
 
 from __future__ import annotations
@@ -120,6 +122,7 @@ class ViewportLoader(QObject):
         self._patient_text: list[str] = []
         self._shown_first = False
         self._preview_centre: Any = None
+        self._same_frame = False  # the stack loading shares the shown volume's frame of reference
         self.on_finished: Callable[[Volume], None] | None = None
         # series UID -> reader-entered SUV values of the open read (set by the PET grid hooks)
         self.suv_overrides: Callable[[str], Any] | None = None
@@ -145,6 +148,8 @@ class ViewportLoader(QObject):
         self._patient_text = list(patient_text)
         self._shown_first = False
         self._preview_centre = None
+        shown = self.viewport.model.frame_of_reference_uid
+        self._same_frame = bool(shown) and shown == stack.frame_of_reference_uid
         overrides = (
             self.suv_overrides(stack.series_instance_uid)
             if self.suv_overrides is not None and stack.modality == "PT"
@@ -191,6 +196,8 @@ class ViewportLoader(QObject):
         if not self._current(w) or self._shown_first:
             return
         vp = self.viewport
+        if self._same_frame and vp.model.volume is not None:
+            return  # the image shown stays until the volume replaces it where the reader is
         vp.patient_text = self._patient_text
         vp.model.set_volume(vol, SliceOrientation.ACQUISITION, self._title)
         self._preview_centre = vp.model.slice_centre()
@@ -221,16 +228,33 @@ class ViewportLoader(QObject):
         self.worker = None
         vp = self.viewport
         vp.busy_text = None
-        keep_window = vp.model.window if self._shown_first and vol.modality == "CT" else None
-        keep_invert = vp.model.invert
+        model = vp.model
+        shown = model.volume
+        keep_window = model.window if self._shown_first and vol.modality == "CT" else None
+        keep_invert = model.invert
+        stay_at = None
+        if (
+            not self._shown_first
+            and shown is not None
+            and vol.frame_of_reference_uid
+            and shown.frame_of_reference_uid == vol.frame_of_reference_uid
+        ):
+            # the same patient space: stay where the reader is (and in the CT window in use)
+            stay_at = model.slice_centre()
+            if shown.modality == vol.modality == "CT":
+                keep_window = model.window
         vp.patient_text = self._patient_text
-        vp.model.set_volume(vol, self._orientation, self._title)
-        if self._preview_centre is not None and self._orientation in (
+        model.set_volume(vol, self._orientation, self._title)
+        geometry = model.geometry
+        if stay_at is not None and geometry is not None:
+            if -0.5 <= geometry.fractional_index(stay_at) <= geometry.count - 0.5:
+                model.move_to_point(stay_at)  # else the volume does not reach it: its middle
+        elif self._preview_centre is not None and self._orientation in (
             SliceOrientation.ACQUISITION,
             SliceOrientation.AXIAL,
         ):
             # stay on the slice the reader has been looking at
-            vp.model.move_to_point(np.asarray(self._preview_centre))
+            model.move_to_point(np.asarray(self._preview_centre))
         if keep_window is not None:
             vp.model.set_window(keep_window, keep_invert)
         if not self._shown_first:
