@@ -1097,7 +1097,7 @@ Recalez (automatiquement ou manuellement) et acceptez d&apos;abord.</translation
 <context>
     <name>ImportDialog</name>
     <message>
-        <location filename="../../src/namecar_viewer/gui/study_browser.py" line="+409"/>
+        <location filename="../../src/namecar_viewer/gui/study_browser.py" line="+413"/>
         <source>Import studies</source>
         <translation>Importer des examens</translation>
     </message>
@@ -1180,7 +1180,7 @@ Recalez (automatiquement ou manuellement) et acceptez d&apos;abord.</translation
 <context>
     <name>ImportSummary</name>
     <message>
-        <location line="-421"/>
+        <location line="-425"/>
         <source>Import cancelled</source>
         <translation>Import annulé</translation>
     </message>
@@ -1210,7 +1210,7 @@ Recalez (automatiquement ou manuellement) et acceptez d&apos;abord.</translation
         <translation>Avertissements&#xa0;:</translation>
     </message>
     <message>
-        <location line="+263"/>
+        <location line="+267"/>
         <source>import failed: {reason}</source>
         <translation>échec de l&apos;import&#xa0;: {reason}</translation>
     </message>
@@ -1583,13 +1583,13 @@ J{n}</translation>
     <name>MainWindow</name>
     <message>
         <location filename="../../src/namecar_viewer/gui/main_window.py" line="+198"/>
-        <location line="+609"/>
+        <location line="+626"/>
         <location filename="../../src/namecar_viewer/gui/signing.py" line="+400"/>
         <source>NAMECAR Viewer</source>
         <translation>NAMECAR Viewer</translation>
     </message>
     <message>
-        <location line="-581"/>
+        <location line="-598"/>
         <source>No studies yet. File &gt; Import (Ctrl+I) or Open folder.</source>
         <translation>Aucun examen pour l&apos;instant. Fichier &gt; Importer (Ctrl+I) ou Ouvrir un dossier.</translation>
     </message>
@@ -1819,7 +1819,17 @@ J{n}</translation>
         <translation>Vue suivante</translation>
     </message>
     <message>
-        <location line="+6"/>
+        <location line="+7"/>
+        <source>Next volume of the series</source>
+        <translation>Volume suivant de la série</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Previous volume of the series</source>
+        <translation>Volume précédent de la série</translation>
+    </message>
+    <message>
+        <location line="+8"/>
         <source>&amp;Tools</source>
         <translation>&amp;Outils</translation>
     </message>
@@ -3432,7 +3442,7 @@ Double-click a series in the study browser, or drag it here.</source>
 Double-cliquez sur une série dans le navigateur d&apos;examens, ou faites-la glisser ici.</translation>
     </message>
     <message>
-        <location line="+50"/>
+        <location line="+51"/>
         <source>Loading %p%</source>
         <translation>Chargement %p%</translation>
     </message>
@@ -3512,7 +3522,17 @@ Double-cliquez sur une série dans le navigateur d&apos;examens, ou faites-la gl
         <translation>{title} chargée&#xa0;: {n} images</translation>
     </message>
     <message>
-        <location line="+43"/>
+        <location line="+24"/>
+        <source>This series has no next volume</source>
+        <translation>Cette série n&apos;a pas de volume suivant</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>This series has no previous volume</source>
+        <translation>Cette série n&apos;a pas de volume précédent</translation>
+    </message>
+    <message>
+        <location line="+41"/>
         <source>Loading cancelled</source>
         <translation>Chargement annulé</translation>
     </message>
@@ -4193,7 +4213,7 @@ Double-cliquez sur une série dans le navigateur d&apos;examens, ou faites-la gl
 <context>
     <name>Shortcuts</name>
     <message>
-        <location filename="../../src/namecar_viewer/gui/main_window.py" line="-772"/>
+        <location filename="../../src/namecar_viewer/gui/main_window.py" line="-789"/>
         <source>File</source>
         <translation>Fichier</translation>
     </message>
@@ -4563,7 +4583,7 @@ Double-cliquez sur une série dans le navigateur d&apos;examens.</translation>
 <context>
     <name>StackLoadWorker</name>
     <message>
-        <location filename="../../src/namecar_viewer/gui/loading.py" line="+75"/>
+        <location filename="../../src/namecar_viewer/gui/loading.py" line="+77"/>
         <source>the stack has no images</source>
         <translation>la pile n&apos;a aucune image</translation>
     </message>
@@ -4576,7 +4596,7 @@ Double-cliquez sur une série dans le navigateur d&apos;examens.</translation>
 <context>
     <name>StudyBrowser</name>
     <message>
-        <location filename="../../src/namecar_viewer/gui/study_browser.py" line="-211"/>
+        <location filename="../../src/namecar_viewer/gui/study_browser.py" line="-215"/>
         <source>Patient name or ID</source>
         <translation>Nom ou ID du patient</translation>
     </message>
@@ -4621,7 +4641,7 @@ Double-cliquez sur une série dans le navigateur d&apos;examens.</translation>
         <translation>Images</translation>
     </message>
     <message>
-        <location line="+49"/>
+        <location line="+52"/>
         <source>Date filter: YYYY, YYYYMM, YYYYMMDD or A-B</source>
         <translation>Filtre de date&#xa0;: AAAA, AAAAMM, AAAAMMJJ ou A-B</translation>
     </message>
@@ -4658,7 +4678,7 @@ Modalités&#xa0;: {modalities}</translation>
         <translation> (non chargeable)</translation>
     </message>
     <message>
-        <location line="+16"/>
+        <location line="+17"/>
         <source>{patients}, {studies}, {series} series</source>
         <translation>{patients}, {studies}, {series} séries</translation>
     </message>
@@ -4828,7 +4848,7 @@ Modalités&#xa0;: {modalities}</translation>
 <context>
     <name>ViewportLoader</name>
     <message>
-        <location filename="../../src/namecar_viewer/gui/loading.py" line="+85"/>
+        <location filename="../../src/namecar_viewer/gui/loading.py" line="+88"/>
         <source>Loading {title}...</source>
         <translation>Chargement de {title}...</translation>
     </message>
@@ -4838,7 +4858,7 @@ Modalités&#xa0;: {modalities}</translation>
         <translation>Chargement...</translation>
     </message>
     <message>
-        <location line="+48"/>
+        <location line="+50"/>
         <source>Loading {title}: {done}/{total} images</source>
         <translation>Chargement de {title}&#xa0;: {done}/{total} images</translation>
     </message>
@@ -6621,12 +6641,12 @@ Modalités&#xa0;: {modalities}</translation>
     </message>
     <message>
         <location line="+6"/>
-        <location line="+57"/>
+        <location line="+47"/>
         <source>Not part of the RECIST read (annotation)</source>
         <translation>Hors lecture RECIST (annotation)</translation>
     </message>
     <message>
-        <location line="-33"/>
+        <location line="-23"/>
         <source>baseline: a new lesion</source>
         <translation>référence&#xa0;: une nouvelle lésion</translation>
     </message>
@@ -6641,7 +6661,7 @@ Modalités&#xa0;: {modalities}</translation>
         <translation>référence&#xa0;: RECIST n&apos;autorise plus de cible ici (5 au total, 2 par organe)</translation>
     </message>
     <message>
-        <location line="+19"/>
+        <location line="+9"/>
         <source>New lesion (a new finding at this follow-up)</source>
         <translation>Nouvelle lésion (nouvelle découverte à ce suivi)</translation>
     </message>
@@ -6681,7 +6701,7 @@ Modalités&#xa0;: {modalities}</translation>
         <translation>aucune lésion attendue ici</translation>
     </message>
     <message>
-        <location line="+23"/>
+        <location line="+19"/>
         <source>New lesion of the MRI-PET record</source>
         <translation>Nouvelle lésion du dossier IRM-TEP</translation>
     </message>
@@ -6742,7 +6762,7 @@ Modalités&#xa0;: {modalities}</translation>
         <translation>l&apos;écriture du patient de démonstration a échoué&#xa0;: {reason}</translation>
     </message>
     <message>
-        <location line="+37"/>
+        <location line="+41"/>
         <source>Reads database unavailable ({reason}); working without login and signing.</source>
         <translation>Base des lectures indisponible ({reason})&#xa0;; travail sans connexion ni signature.</translation>
     </message>

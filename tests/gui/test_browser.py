@@ -313,3 +313,46 @@ def test_another_volume_of_the_patient_space_opens_where_the_reader_is(
     # another frame of reference (the CT): its middle, after a preview
     assert _open_from_browser(qtbot, w, rows["CAP portal venous 2.5mm "]) == [("first", 1)]
     assert m.index == m.count // 2
+
+
+def test_ctrl_arrows_step_through_the_volumes_of_a_series(
+    qtbot: QtBot, small_demo: Path, shots_dir: str
+) -> None:
+    """Ctrl+Right / Ctrl+Left show the next / previous phase of the demo's dynamic T1 (6
+    phases of 30 slices) at the slice the reader is on; past the last one the status bar says
+    so and nothing loads."""
+    idx = StudyIndex(":memory:")
+    import_paths(idx, [small_demo / "MR_2025-07-22_DYN_T1"], thumbnails=False)
+    phases = [r.id for r in idx.stack_rows()]
+    assert [r.label for r in idx.stack_rows()] == [f"phase {k}" for k in range(1, 7)]
+    w = MainWindow(index=idx)
+    qtbot.addWidget(w)
+    w.resize(1200, 800)
+    w.show()
+    w.browser.refresh()
+    vp = w.active
+    m = vp.model
+    loader = w.reading.loader_of(vp)
+    _open_from_browser(qtbot, w, phases[4])  # phase 5
+    vp.setFocus()
+    for _ in range(5):
+        qtbot.keyClick(vp, Qt.Key.Key_Up)
+    index, at = m.index, m.position_mm()
+    assert index == 10
+    ctrl = Qt.KeyboardModifier.ControlModifier
+    with qtbot.waitSignal(loader.finished, timeout=30000):
+        qtbot.keyClick(vp, Qt.Key.Key_Right, ctrl)
+    assert m.title.endswith("phase 6") and (m.index, m.position_mm()) == (index, at)
+    # no phase 7: nothing loads, the reader is told
+    qtbot.keyClick(vp, Qt.Key.Key_Right, ctrl)
+    assert not loader.busy and m.title.endswith("phase 6")
+    assert w.statusBar().currentMessage() == "This series has no next volume"
+    for k in (5, 4):
+        with qtbot.waitSignal(loader.finished, timeout=30000):
+            qtbot.keyClick(vp, Qt.Key.Key_Left, ctrl)
+        assert m.title.endswith(f"phase {k}") and (m.index, m.position_mm()) == (index, at)
+        assert w.browser.tree.currentItem() is w.browser.item_of_stack(phases[k - 1])
+    # the plain arrows still move through the slices
+    qtbot.keyClick(vp, Qt.Key.Key_Right)
+    assert m.index == index + 1
+    w.grab().save(f"{shots_dir}/step_volumes.png")

@@ -544,6 +544,23 @@ class MainWindow(QMainWindow):
         self._act(
             n, "Navigate", "next_viewport", self.tr("Next viewport"), self._next_viewport, "Tab"
         )
+        # the phases, b-values or echoes of a 4D series, at the slice the reader is on
+        self._act(
+            n,
+            "Navigate",
+            "next_volume",
+            self.tr("Next volume of the series"),
+            lambda: self.reading.step_volume(self.active, 1),
+            "Ctrl+Right",
+        )
+        self._act(
+            n,
+            "Navigate",
+            "prev_volume",
+            self.tr("Previous volume of the series"),
+            lambda: self.reading.step_volume(self.active, -1),
+            "Ctrl+Left",
+        )
         for e in VIEWPORT_KEYS:
             if e.menu == "Navigate":
                 self.shortcut_rows.append(e)
