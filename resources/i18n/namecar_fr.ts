@@ -1097,7 +1097,7 @@ Recalez (automatiquement ou manuellement) et acceptez d&apos;abord.</translation
 <context>
     <name>ImportDialog</name>
     <message>
-        <location filename="../../src/namecar_viewer/gui/study_browser.py" line="+413"/>
+        <location filename="../../src/namecar_viewer/gui/study_browser.py" line="+477"/>
         <source>Import studies</source>
         <translation>Importer des examens</translation>
     </message>
@@ -1180,7 +1180,7 @@ Recalez (automatiquement ou manuellement) et acceptez d&apos;abord.</translation
 <context>
     <name>ImportSummary</name>
     <message>
-        <location line="-425"/>
+        <location line="-477"/>
         <source>Import cancelled</source>
         <translation>Import annulé</translation>
     </message>
@@ -1210,7 +1210,7 @@ Recalez (automatiquement ou manuellement) et acceptez d&apos;abord.</translation
         <translation>Avertissements&#xa0;:</translation>
     </message>
     <message>
-        <location line="+267"/>
+        <location line="+319"/>
         <source>import failed: {reason}</source>
         <translation>échec de l&apos;import&#xa0;: {reason}</translation>
     </message>
@@ -3532,7 +3532,7 @@ Double-cliquez sur une série dans le navigateur d&apos;examens, ou faites-la gl
         <translation>Cette série n&apos;a pas de volume précédent</translation>
     </message>
     <message>
-        <location line="+41"/>
+        <location line="+44"/>
         <source>Loading cancelled</source>
         <translation>Chargement annulé</translation>
     </message>
@@ -4596,7 +4596,7 @@ Double-cliquez sur une série dans le navigateur d&apos;examens.</translation>
 <context>
     <name>StudyBrowser</name>
     <message>
-        <location filename="../../src/namecar_viewer/gui/study_browser.py" line="-215"/>
+        <location filename="../../src/namecar_viewer/gui/study_browser.py" line="-266"/>
         <source>Patient name or ID</source>
         <translation>Nom ou ID du patient</translation>
     </message>
@@ -4641,12 +4641,12 @@ Double-cliquez sur une série dans le navigateur d&apos;examens.</translation>
         <translation>Images</translation>
     </message>
     <message>
-        <location line="+52"/>
+        <location line="+53"/>
         <source>Date filter: YYYY, YYYYMM, YYYYMMDD or A-B</source>
         <translation>Filtre de date&#xa0;: AAAA, AAAAMM, AAAAMMJJ ou A-B</translation>
     </message>
     <message>
-        <location line="+43"/>
+        <location line="+44"/>
         <source>{subject} (blinded)</source>
         <translation>{subject} (aveugle)</translation>
     </message>
@@ -4668,7 +4668,7 @@ Modalities: {modalities}</source>
 Modalités&#xa0;: {modalities}</translation>
     </message>
     <message>
-        <location line="+8"/>
+        <location line="+41"/>
         <source> (localizer)</source>
         <translation> (repérage)</translation>
     </message>
@@ -4678,7 +4678,14 @@ Modalités&#xa0;: {modalities}</translation>
         <translation> (non chargeable)</translation>
     </message>
     <message>
-        <location line="+17"/>
+        <location line="+33"/>
+        <source>{series}: {n} volumes ({labels})
+Double-click opens the first; Ctrl+Right / Ctrl+Left step through them at the same slice</source>
+        <translation>{series}&#xa0;: {n} volumes ({labels})
+Un double-clic ouvre le premier&#xa0;; Ctrl+Droite / Ctrl+Gauche les parcourent à la même coupe</translation>
+    </message>
+    <message>
+        <location line="-56"/>
         <source>{patients}, {studies}, {series} series</source>
         <translation>{patients}, {studies}, {series} séries</translation>
     </message>

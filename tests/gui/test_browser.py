@@ -193,38 +193,47 @@ def test_drag_from_browser_drop_on_viewport(
     assert w.active is vp
 
 
-def test_volumes_of_one_series_are_told_apart_in_a_narrow_panel(
+def test_volumes_of_one_series_are_one_series_row(
     qtbot: QtBot, tmp_path: Path, shots_dir: str
 ) -> None:
     """The 8 phases of a real Philips multi-phase ASL series (dcm2niix's dcm_qa_philips_asl,
-    BSD-2) share a long name and differ at its end ("... phase 3"): each row as drawn shows
-    its own text, and its tooltip the whole name."""
+    BSD-2) are one series row (8 x 2 images) holding 8 rows named by their phase, each with
+    its whole name in its tooltip; double-clicking the series row opens its first volume, and
+    dragging it carries that volume."""
     data = Path(__file__).parents[1] / "data" / "dicom" / "dcm_qa_philips_asl"
     idx = StudyIndex(":memory:")
     import_paths(idx, [data / "Philips_ASL_MultiPhase_301"], thumbnails=False)
-    b = StudyBrowser(idx)
-    qtbot.addWidget(b)
-    b.resize(360, 600)
-    b.show()
-    b.refresh()
-    b.tree.setColumnWidth(0, 190)  # as a reader leaves it, beside the thumbnails' room
+    w = MainWindow(index=idx)
+    qtbot.addWidget(w)
+    w.resize(1200, 800)
+    w.show()
+    w.browser.refresh()
+    b = w.browser
     study = b.tree.topLevelItem(0).child(0)
-    rows = [study.child(j) for j in range(study.childCount())]
-    assert len(rows) == 8
-    names = [r.toolTip(0).splitlines()[0] for r in rows]
-    assert sorted(names) == sorted(f"301 ASL_MultiPhase Philips phase {k}" for k in range(1, 9))
-    assert all(r.text(0) == n for r, n in zip(rows, names, strict=True))
-    # the panel is narrower than the names: what is drawn of each row's text differs
-    view = b.tree.viewport()
-    image = view.grab().toImage()
-    drawn = []
-    for r in rows:
-        rect = b.tree.visualItemRect(r)
-        rect.setRight(b.tree.columnWidth(0) - 1)
-        assert b.tree.fontMetrics().horizontalAdvance(r.text(0)) > rect.width()
-        strip = image.copy(rect)
-        drawn.append(bytes(strip.constBits()))
-    assert len(set(drawn)) == len(rows)
+    assert study.childCount() == 1
+    series = study.child(0)
+    assert (series.text(0), series.text(1), series.text(2)) == (
+        "301 ASL_MultiPhase",
+        "MR",
+        "8 x 2",
+    )
+    assert series.isExpanded()
+    phases = [series.child(j) for j in range(series.childCount())]
+    assert [r.text(0) for r in phases] == [f"Philips phase {k}" for k in range(1, 9)]
+    assert [r.toolTip(0).splitlines()[0] for r in phases] == [
+        f"301 ASL_MultiPhase Philips phase {k}" for k in range(1, 9)
+    ]
+    assert "8 volumes (Philips phase 1, Philips phase 2" in series.toolTip(0)
+    assert b.status.text() == "1 patient, 1 study, 1 series"
+    first = next(r for r in idx.stack_rows() if r.label == "Philips phase 1")
+    assert bytes(b.tree.mimeData([series]).data(STACK_MIME).data()).decode() == str(first.id)
+    loader = w.reading.loader_of(w.active)
+    at = b.tree.visualItemRect(series).center()
+    with qtbot.waitSignal(loader.finished, timeout=30000):
+        qtbot.mouseClick(b.tree.viewport(), Qt.MouseButton.LeftButton, pos=at)
+        qtbot.mouseDClick(b.tree.viewport(), Qt.MouseButton.LeftButton, pos=at)
+    assert w.active.model.title == "ASL_MultiPhase Philips phase 1"
+    assert series.isExpanded()  # a double-click opens, it does not fold
     b.grab().save(f"{shots_dir}/browser_asl_phases.png")
 
 

@@ -47,6 +47,18 @@ STACK_MIME = "application/x-namecar-stack-id"
 ICON_SIZE = 48
 MODALITIES = ("", "CT", "MR", "PT", "US", "CR", "DX", "NM", "OT")
 _STACK_ROLE = Qt.ItemDataRole.UserRole
+# on the row of a series of several volumes (phases, b-values, echoes): the volume it opens
+_SERIES_ROLE = Qt.ItemDataRole.UserRole + 1
+# a series of more volumes than this starts folded (a dynamic study of 40 phases)
+FOLDED_VOLUMES = 12
+
+
+def _opens(item: QTreeWidgetItem) -> Any:
+    """The stack id a row opens (double-click, drag): its own, or its series' first volume."""
+    sid = item.data(0, _STACK_ROLE)
+    return sid if sid is not None else item.data(0, _SERIES_ROLE)
+
+
 _D = r"(\d{4}(?:\d{2}(?:\d{2})?)?)"  # YYYY, YYYYMM or YYYYMMDD
 _DATE_RE = re.compile(rf"^\s*{_D}?\s*(?:(-)\s*{_D}?)?\s*$")
 
@@ -144,7 +156,7 @@ class StudyTree(QTreeWidget):
     def mimeData(self, items: Sequence[QTreeWidgetItem]) -> QMimeData:
         data = QMimeData()
         for it in items:
-            sid = it.data(0, _STACK_ROLE)
+            sid = _opens(it)
             if sid is not None:
                 data.setData(STACK_MIME, str(int(sid)).encode())
                 data.setText(it.text(0))
@@ -172,6 +184,7 @@ class StudyBrowser(QWidget):
         self.blinded = False
         self.studies: list[StudyRow] = []
         self._thumbs: dict[int, QIcon] = {}
+        self._folded: list[QTreeWidgetItem] = []  # series rows to fold after a fill
         lay = QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
         row = QHBoxLayout()
@@ -198,9 +211,10 @@ class StudyBrowser(QWidget):
             [self.tr("Patient / study / series"), self.tr("Mod"), self.tr("Images")]
         )
         self.tree.setColumnWidth(0, 300)
-        # the volumes of one series differ at the end of their names ("... phase 3", "... b 800"):
-        # a narrow panel keeps the series number and that end, not two identical beginnings
+        # a name's end says what sets it apart ("... b 800", "... (not loadable)"): a narrow
+        # panel keeps the series number and that end
         self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.tree.setExpandsOnDoubleClick(False)  # a double-click opens, the arrow folds
         self.tree.setColumnWidth(1, 52)
         self.tree.setIconSize(QSize(ICON_SIZE, ICON_SIZE))
         self.tree.setDragEnabled(True)
@@ -284,7 +298,8 @@ class StudyBrowser(QWidget):
         first_date: dict[str, _dt.date | None] = {}
         for st in self.studies:
             first_date.setdefault(st.patient_id, _date(st.study_date))
-        n_stacks = 0
+        n_series = 0
+        self._folded = []
         for st in self.studies:
             pitem = patients.get(st.patient_id)
             if pitem is None:
@@ -314,25 +329,18 @@ class StudyBrowser(QWidget):
                 ),
             )
             pitem.addChild(sitem)
+            by_series: dict[str, list[StackRow]] = {}
             for s in st.stacks:
-                text = f"{s.series_number or ''} {s.series_description} {s.label}".strip()
-                if s.is_localizer:
-                    text += self.tr(" (localizer)")
-                if not s.loadable:
-                    text += self.tr(" (not loadable)")
-                item = QTreeWidgetItem([text or s.series_instance_uid, s.modality, str(s.n_images)])
-                item.setData(0, _STACK_ROLE, s.id)
-                item.setIcon(0, self._icon(s.id))
-                item.setFlags(item.flags() | Qt.ItemFlag.ItemIsDragEnabled)
-                tips = [
-                    text,  # whole, where the panel shows it elided
-                    f"{s.rows} x {s.columns} x {s.n_images}",
-                    *(app_text(p) for p in s.problems),
-                ]
-                item.setToolTip(0, "\n".join(tips))
-                sitem.addChild(item)
-                n_stacks += 1
+                by_series.setdefault(s.series_instance_uid, []).append(s)
+            for volumes in by_series.values():
+                n_series += 1
+                if len(volumes) == 1:
+                    sitem.addChild(self._stack_item(volumes[0], child=False))
+                else:
+                    sitem.addChild(self._series_item(volumes))
         self.tree.expandAll()
+        for item in self._folded:
+            item.setExpanded(False)
         if self.studies:
             n_pat, n_st = len(patients), len(self.studies)
             self.status.setText(
@@ -343,7 +351,7 @@ class StudyBrowser(QWidget):
                     studies=self.tr("1 study")
                     if n_st == 1
                     else self.tr("{n} studies").format(n=n_st),
-                    series=n_stacks,
+                    series=n_series,
                 )
             )
         else:
@@ -351,8 +359,64 @@ class StudyBrowser(QWidget):
                 self.tr("No studies match. Import a folder, DICOMDIR or zip (Ctrl+I).")
             )
 
+    def _stack_item(self, s: StackRow, child: bool) -> QTreeWidgetItem:
+        """The row of one stack: named in full, or by its label under its series' row."""
+        text = f"{s.series_number or ''} {s.series_description} {s.label}".strip()
+        shown = (s.label or text) if child else text
+        suffix = ""
+        if s.is_localizer:
+            suffix += self.tr(" (localizer)")
+        if not s.loadable:
+            suffix += self.tr(" (not loadable)")
+        item = QTreeWidgetItem(
+            [(shown or s.series_instance_uid) + suffix, s.modality, str(s.n_images)]
+        )
+        item.setData(0, _STACK_ROLE, s.id)
+        if not child:
+            item.setIcon(0, self._icon(s.id))
+        item.setFlags(item.flags() | Qt.ItemFlag.ItemIsDragEnabled)
+        tips = [
+            text + suffix,  # whole, where the panel shows it elided or by its label
+            f"{s.rows} x {s.columns} x {s.n_images}",
+            *(app_text(p) for p in s.problems),
+        ]
+        item.setToolTip(0, "\n".join(tips))
+        return item
+
+    def _series_item(self, volumes: list[StackRow]) -> QTreeWidgetItem:
+        """One row for a series of several volumes, its volumes under it by their labels."""
+        first = volumes[0]
+        text = f"{first.series_number or ''} {first.series_description}".strip()
+        counts = {v.n_images for v in volumes}
+        images = (
+            f"{len(volumes)} x {first.n_images}"
+            if len(counts) == 1
+            else str(sum(v.n_images for v in volumes))
+        )
+        item = QTreeWidgetItem([text or first.series_instance_uid, first.modality, images])
+        item.setData(0, _SERIES_ROLE, first.id)
+        item.setIcon(0, self._icon(first.id))
+        item.setFlags(item.flags() | Qt.ItemFlag.ItemIsDragEnabled)
+        item.setToolTip(
+            0,
+            self.tr(
+                "{series}: {n} volumes ({labels})\nDouble-click opens the first; "
+                "Ctrl+Right / Ctrl+Left step through them at the same slice"
+            ).format(
+                series=text,
+                n=len(volumes),
+                labels=", ".join(v.label for v in volumes[:6] if v.label)
+                + (", ..." if len(volumes) > 6 else ""),
+            ),
+        )
+        for v in volumes:
+            item.addChild(self._stack_item(v, child=True))
+        if len(volumes) > FOLDED_VOLUMES:
+            self._folded.append(item)
+        return item
+
     def _on_activated(self, item: QTreeWidgetItem, _col: int = 0) -> None:
-        sid = item.data(0, _STACK_ROLE)
+        sid = _opens(item)
         if sid is not None:
             self.stack_activated.emit(int(sid))
 
