@@ -365,3 +365,41 @@ def test_ctrl_arrows_step_through_the_volumes_of_a_series(
     qtbot.keyClick(vp, Qt.Key.Key_Right)
     assert m.index == index + 1
     w.grab().save(f"{shots_dir}/step_volumes.png")
+
+
+def test_a_series_of_many_volumes_starts_folded(
+    qtbot: QtBot, small_demo: Path, tmp_path: Path
+) -> None:
+    """A dynamic series of 14 phases (2 slices of the demo's T2 written 14 times, each with its
+    TemporalPositionIdentifier) is one folded row that unfolds to its 14 phases."""
+    import pydicom
+    from pydicom.uid import generate_uid
+
+    folder = tmp_path / "dyn"
+    folder.mkdir()
+    series_uid = generate_uid()
+    sources = sorted((small_demo / "MR_2025-07-22_T2_TSE_AX").iterdir())[:2]
+    for t in range(1, 15):
+        for k, f in enumerate(sources):
+            ds = pydicom.dcmread(f)
+            ds.SeriesInstanceUID, ds.SeriesDescription, ds.SeriesNumber = series_uid, "DYN", 9
+            ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+            ds.TemporalPositionIdentifier, ds.NumberOfTemporalPositions = t, 14
+            ds.InstanceNumber = (t - 1) * 2 + k + 1
+            ds.save_as(folder / f"t{t:02d}_{k}.dcm")
+    idx = StudyIndex(":memory:")
+    import_paths(idx, [folder], thumbnails=False)
+    b = StudyBrowser(idx)
+    qtbot.addWidget(b)
+    b.show()
+    b.refresh()
+    study = b.tree.topLevelItem(0).child(0)
+    assert study.childCount() == 1
+    series = study.child(0)
+    assert (series.text(0), series.text(2)) == ("9 DYN", "14 x 2")
+    assert series.childCount() == 14 and not series.isExpanded()
+    qtbot.mouseClick(
+        b.tree.viewport(), Qt.MouseButton.LeftButton, pos=b.tree.visualItemRect(series).center()
+    )
+    qtbot.keyClick(b.tree, Qt.Key.Key_Right)  # unfolds, as the arrow does
+    assert series.isExpanded()
