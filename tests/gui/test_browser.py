@@ -403,3 +403,27 @@ def test_a_series_of_many_volumes_starts_folded(
     )
     qtbot.keyClick(b.tree, Qt.Key.Key_Right)  # unfolds, as the arrow does
     assert series.isExpanded()
+
+
+def test_a_narrow_panel_shows_every_column(
+    qtbot: QtBot, demo_index: StudyIndex, shots_dir: str
+) -> None:
+    """At the width the window gives its browser (about 340 px), the modality and image count
+    of every series are drawn whole, with no sideways scrolling; the names take what is left."""
+    b = StudyBrowser(demo_index)
+    qtbot.addWidget(b)
+    b.resize(340, 700)
+    b.show()
+    b.refresh()
+    tree = b.tree
+    header = tree.header()
+    room = tree.viewport().width()
+    assert header.sectionPosition(2) + header.sectionSize(2) <= room
+    assert not tree.horizontalScrollBar().isVisible()
+    dwi = next(r for r in demo_index.stack_rows() if r.label == "b=800")
+    series = b.item_of_stack(dwi.id).parent()
+    assert series.text(2) == "2 x 30"
+    fm = tree.fontMetrics()
+    for col in (1, 2):
+        assert header.sectionSize(col) >= fm.horizontalAdvance(series.text(col))
+    b.grab().save(f"{shots_dir}/browser_narrow.png")

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QFileDialog,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QListWidget,
@@ -210,12 +211,16 @@ class StudyBrowser(QWidget):
         self.tree.setHeaderLabels(
             [self.tr("Patient / study / series"), self.tr("Mod"), self.tr("Images")]
         )
-        self.tree.setColumnWidth(0, 300)
-        # a name's end says what sets it apart ("... b 800", "... (not loadable)"): a narrow
-        # panel keeps the series number and that end
+        # the names take the room the panel has and the counts what they need, so that a
+        # narrow panel shows every column; a name's end says what sets it apart ("... b 800",
+        # "... (not loadable)"): elided, it keeps the series number and that end
+        header = self.tree.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.tree.setExpandsOnDoubleClick(False)  # a double-click opens, the arrow folds
-        self.tree.setColumnWidth(1, 52)
         self.tree.setIconSize(QSize(ICON_SIZE, ICON_SIZE))
         self.tree.setDragEnabled(True)
         self.tree.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
