@@ -1097,7 +1097,7 @@ Recalez (automatiquement ou manuellement) et acceptez d&apos;abord.</translation
 <context>
     <name>ImportDialog</name>
     <message>
-        <location filename="../../src/namecar_viewer/gui/study_browser.py" line="+477"/>
+        <location filename="../../src/namecar_viewer/gui/study_browser.py" line="+482"/>
         <source>Import studies</source>
         <translation>Importer des examens</translation>
     </message>
@@ -1180,7 +1180,7 @@ Recalez (automatiquement ou manuellement) et acceptez d&apos;abord.</translation
 <context>
     <name>ImportSummary</name>
     <message>
-        <location line="-477"/>
+        <location line="-481"/>
         <source>Import cancelled</source>
         <translation>Import annulé</translation>
     </message>
@@ -1210,7 +1210,7 @@ Recalez (automatiquement ou manuellement) et acceptez d&apos;abord.</translation
         <translation>Avertissements&#xa0;:</translation>
     </message>
     <message>
-        <location line="+319"/>
+        <location line="+323"/>
         <source>import failed: {reason}</source>
         <translation>échec de l&apos;import&#xa0;: {reason}</translation>
     </message>
@@ -1583,13 +1583,13 @@ J{n}</translation>
     <name>MainWindow</name>
     <message>
         <location filename="../../src/namecar_viewer/gui/main_window.py" line="+198"/>
-        <location line="+626"/>
+        <location line="+634"/>
         <location filename="../../src/namecar_viewer/gui/signing.py" line="+400"/>
         <source>NAMECAR Viewer</source>
         <translation>NAMECAR Viewer</translation>
     </message>
     <message>
-        <location line="-598"/>
+        <location line="-606"/>
         <source>No studies yet. File &gt; Import (Ctrl+I) or Open folder.</source>
         <translation>Aucun examen pour l&apos;instant. Fichier &gt; Importer (Ctrl+I) ou Ouvrir un dossier.</translation>
     </message>
@@ -1827,6 +1827,11 @@ J{n}</translation>
         <location line="+8"/>
         <source>Previous volume of the series</source>
         <translation>Volume précédent de la série</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Play the volumes of the series / stop</source>
+        <translation>Faire défiler les volumes de la série / arrêter</translation>
     </message>
     <message>
         <location line="+8"/>
@@ -3435,7 +3440,7 @@ J{n}</translation>
 <context>
     <name>ReadingController</name>
     <message>
-        <location filename="../../src/namecar_viewer/gui/reading.py" line="+54"/>
+        <location filename="../../src/namecar_viewer/gui/reading.py" line="+55"/>
         <source>No series loaded.
 Double-click a series in the study browser, or drag it here.</source>
         <translation>Aucune série chargée.
@@ -3522,17 +3527,7 @@ Double-cliquez sur une série dans le navigateur d&apos;examens, ou faites-la gl
         <translation>{title} chargée&#xa0;: {n} images</translation>
     </message>
     <message>
-        <location line="+24"/>
-        <source>This series has no next volume</source>
-        <translation>Cette série n&apos;a pas de volume suivant</translation>
-    </message>
-    <message>
-        <location line="+2"/>
-        <source>This series has no previous volume</source>
-        <translation>Cette série n&apos;a pas de volume précédent</translation>
-    </message>
-    <message>
-        <location line="+44"/>
+        <location line="+43"/>
         <source>Loading cancelled</source>
         <translation>Chargement annulé</translation>
     </message>
@@ -4211,9 +4206,32 @@ Double-cliquez sur une série dans le navigateur d&apos;examens, ou faites-la gl
     </message>
 </context>
 <context>
+    <name>SeriesVolumes</name>
+    <message>
+        <location filename="../../src/namecar_viewer/gui/series_volumes.py" line="+59"/>
+        <source>This series has no next volume</source>
+        <translation>Cette série n&apos;a pas de volume suivant</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>This series has no previous volume</source>
+        <translation>Cette série n&apos;a pas de volume précédent</translation>
+    </message>
+    <message>
+        <location line="+18"/>
+        <source>This series has one volume: nothing to play</source>
+        <translation>Cette série n&apos;a qu&apos;un volume&#xa0;: rien à faire défiler</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Playing the volumes of the series (Ctrl+Shift+C stops)</source>
+        <translation>Défilement des volumes de la série (Ctrl+Maj+C l&apos;arrête)</translation>
+    </message>
+</context>
+<context>
     <name>Shortcuts</name>
     <message>
-        <location filename="../../src/namecar_viewer/gui/main_window.py" line="-789"/>
+        <location filename="../../src/namecar_viewer/gui/main_window.py" line="-797"/>
         <source>File</source>
         <translation>Fichier</translation>
     </message>
@@ -4596,7 +4614,7 @@ Double-cliquez sur une série dans le navigateur d&apos;examens.</translation>
 <context>
     <name>StudyBrowser</name>
     <message>
-        <location filename="../../src/namecar_viewer/gui/study_browser.py" line="-266"/>
+        <location filename="../../src/namecar_viewer/gui/study_browser.py" line="-270"/>
         <source>Patient name or ID</source>
         <translation>Nom ou ID du patient</translation>
     </message>
@@ -4641,7 +4659,7 @@ Double-cliquez sur une série dans le navigateur d&apos;examens.</translation>
         <translation>Images</translation>
     </message>
     <message>
-        <location line="+53"/>
+        <location line="+57"/>
         <source>Date filter: YYYY, YYYYMM, YYYYMMDD or A-B</source>
         <translation>Filtre de date&#xa0;: AAAA, AAAAMM, AAAAMMJJ ou A-B</translation>
     </message>

@@ -427,3 +427,49 @@ def test_a_narrow_panel_shows_every_column(
     for col in (1, 2):
         assert header.sectionSize(col) >= fm.horizontalAdvance(series.text(col))
     b.grab().save(f"{shots_dir}/browser_narrow.png")
+
+
+def test_ctrl_shift_c_plays_the_volumes_of_a_series_in_a_loop(
+    qtbot: QtBot, small_demo: Path
+) -> None:
+    """Ctrl+Shift+C plays the demo's 6 T1 phases one after the other at the reader's slice,
+    from the last back to the first, until pressed again; a series of one volume says so."""
+    idx = StudyIndex(":memory:")
+    import_paths(
+        idx,
+        [small_demo / "MR_2025-07-22_DYN_T1", small_demo / "MR_2025-07-22_T2_TSE_AX"],
+        thumbnails=False,
+    )
+    rows = idx.stack_rows()
+    phases = [r.id for r in rows if r.label.startswith("phase")]
+    t2 = next(r.id for r in rows if r.series_description == "T2 TSE AX")
+    w = MainWindow(index=idx)
+    qtbot.addWidget(w)
+    w.resize(1200, 800)
+    w.show()
+    w.browser.refresh()
+    vp = w.active
+    m = vp.model
+    _open_from_browser(qtbot, w, phases[3])  # phase 4
+    vp.setFocus()
+    qtbot.keyClick(vp, Qt.Key.Key_PageUp)
+    index = m.index
+    seen: list[tuple[str, int]] = []
+    w.reading.loader_of(vp).finished.connect(lambda v: seen.append((v.metadata["label"], m.index)))
+    shift_ctrl = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    qtbot.keyClick(vp, Qt.Key.Key_C, shift_ctrl)
+    assert w.reading.volumes.playing
+    qtbot.waitUntil(lambda: len(seen) >= 4, timeout=20000)
+    qtbot.keyClick(vp, Qt.Key.Key_C, shift_ctrl)
+    assert not w.reading.volumes.playing
+    assert seen[:4] == [
+        ("phase 5", index),
+        ("phase 6", index),
+        ("phase 1", index),
+        ("phase 2", index),
+    ]
+    # one volume: nothing to play
+    _open_from_browser(qtbot, w, t2)
+    qtbot.keyClick(vp, Qt.Key.Key_C, shift_ctrl)
+    assert not w.reading.volumes.playing
+    assert w.statusBar().currentMessage() == "This series has one volume: nothing to play"

@@ -550,7 +550,7 @@ class MainWindow(QMainWindow):
             "Navigate",
             "next_volume",
             self.tr("Next volume of the series"),
-            lambda: self.reading.step_volume(self.active, 1),
+            lambda: self.reading.volumes.step(self.active, 1),
             "Ctrl+Right",
         )
         self._act(
@@ -558,8 +558,16 @@ class MainWindow(QMainWindow):
             "Navigate",
             "prev_volume",
             self.tr("Previous volume of the series"),
-            lambda: self.reading.step_volume(self.active, -1),
+            lambda: self.reading.volumes.step(self.active, -1),
             "Ctrl+Left",
+        )
+        self._act(
+            n,
+            "Navigate",
+            "play_volumes",
+            self.tr("Play the volumes of the series / stop"),
+            lambda: self.reading.volumes.toggle_play(self.active),
+            "Ctrl+Shift+C",
         )
         for e in VIEWPORT_KEYS:
             if e.menu == "Navigate":

@@ -44,6 +44,7 @@ from namecar_viewer.gui.app_texts import study_role_text
 from namecar_viewer.gui.i18n import app_text
 from namecar_viewer.gui.linking import OffsetPicker, OffsetTool
 from namecar_viewer.gui.loading import ViewportLoader
+from namecar_viewer.gui.series_volumes import SeriesVolumes
 from namecar_viewer.gui.study_browser import STACK_MIME, ImportDialog, display_date
 from namecar_viewer.gui.viewport import CrosshairTool, SliceViewport
 from namecar_viewer.persistence.study_index import StackRow
@@ -55,7 +56,6 @@ EMPTY_TEXT = QT_TRANSLATE_NOOP(
     "ReadingController",
     "No series loaded.\nDouble-click a series in the study browser, or drag it here.",
 )
-STATUS_HINT_MS = 4000  # how long a status bar hint stays
 # Renders a derived slot (fusion, MIP) into a viewport; the PET/MRI work registers these.
 SlotRenderer = Callable[[SliceViewport, ViewportAssignment, ProtocolResult], None]
 
@@ -94,6 +94,7 @@ class ReadingController(QObject):
         self.picker = OffsetPicker(window.state, self._say, self._offset_done)
         # the timepoints side by side zoom and pan together (prior comparison)
         self.view_sync = ViewSync(window)
+        self.volumes = SeriesVolumes(self)  # the phases, b-values, echoes of a 4D series
         for vp, loader in zip(window.viewports, self.loaders, strict=True):
             vp.setAcceptDrops(True)
             vp.installEventFilter(self)
@@ -263,33 +264,6 @@ class ReadingController(QObject):
         keyboard goes to the images."""
         self.load_into(self.w.active, stack_id)
         self.w.focus_images()
-
-    def step_volume(self, vp: SliceViewport, step: int) -> bool:
-        """Show the next (``step`` 1) or previous (-1) volume of the series shown in ``vp``,
-        in browser order (the phases, b-values or echoes of a 4D series), at the slice the
-        reader is on; False, with the reason in the status bar, when there is none."""
-        vol = vp.model.volume
-        if vol is None:
-            return False
-        siblings = [
-            r for r in self.index.stack_rows() if r.series_instance_uid == vol.series_instance_uid
-        ]
-        label = vol.metadata.get("label", "")
-        here = next((k for k, r in enumerate(siblings) if r.label == label), None)
-        there = None if here is None else here + step
-        if there is None or not 0 <= there < len(siblings):
-            self.w.statusBar().showMessage(
-                self.tr("This series has no next volume")
-                if step > 0
-                else self.tr("This series has no previous volume"),
-                STATUS_HINT_MS,
-            )
-            return False
-        self.load_into(vp, siblings[there].id, vp.model.orientation)
-        item = self.w.browser.item_of_stack(siblings[there].id)
-        if item is not None:
-            self.w.browser.tree.setCurrentItem(item)  # the browser shows which one it is
-        return True
 
     def loader_of(self, vp: SliceViewport) -> ViewportLoader:
         return self.loaders[self.w.viewports.index(vp)]
