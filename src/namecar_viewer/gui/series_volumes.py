@@ -27,30 +27,41 @@ class SeriesVolumes(QObject):
         self._timer = QTimer(self)
         self._timer.setInterval(PLAY_MS)
         self._timer.timeout.connect(self._tick)
-        self._playing: tuple[SliceViewport, str] | None = None  # viewport, series UID
+        # viewport, series UID, its stacks (read once: the index is not searched every tick)
+        self._playing: tuple[SliceViewport, str, list[StackRow]] | None = None
 
     @property
     def playing(self) -> bool:
         return self._timer.isActive()
 
-    def siblings(self, vp: SliceViewport) -> tuple[list[StackRow], int | None]:
-        """The stacks of the series shown in ``vp`` in browser order, and which one is shown."""
+    def siblings(
+        self, vp: SliceViewport, rows: list[StackRow] | None = None
+    ) -> tuple[list[StackRow], int | None]:
+        """The stacks of the series shown in ``vp`` in browser order (``rows`` if known), and
+        which one is shown."""
         vol = vp.model.volume
         if vol is None:
             return [], None
-        rows = [
-            r
-            for r in self.reading.index.stack_rows()
-            if r.series_instance_uid == vol.series_instance_uid
-        ]
+        if rows is None:
+            rows = [
+                r
+                for r in self.reading.index.stack_rows()
+                if r.series_instance_uid == vol.series_instance_uid
+            ]
         label = vol.metadata.get("label", "")
         return rows, next((k for k, r in enumerate(rows) if r.label == label), None)
 
-    def step(self, vp: SliceViewport, step: int, wrap: bool = False) -> bool:
+    def step(
+        self,
+        vp: SliceViewport,
+        step: int,
+        wrap: bool = False,
+        rows: list[StackRow] | None = None,
+    ) -> bool:
         """Show the next (``step`` 1) or previous (-1) volume of the series shown in ``vp``
         (after the last, the first if ``wrap``); False, said in the status bar, when there is
         none."""
-        rows, here = self.siblings(vp)
+        rows, here = self.siblings(vp, rows)
         there = None if here is None else here + step
         if there is not None and wrap and len(rows) > 1:
             there %= len(rows)
@@ -78,7 +89,7 @@ class SeriesVolumes(QObject):
         if vol is None or here is None or len(rows) < 2:
             self._say(self.tr("This series has one volume: nothing to play"))
             return False
-        self._playing = (vp, vol.series_instance_uid)
+        self._playing = (vp, vol.series_instance_uid, rows)
         self._timer.start()
         self._say(self.tr("Playing the volumes of the series (Ctrl+Shift+C stops)"))
         return True
@@ -91,14 +102,14 @@ class SeriesVolumes(QObject):
         if self._playing is None:
             self.stop()
             return
-        vp, series = self._playing
+        vp, series, rows = self._playing
         vol = vp.model.volume
         if vol is None or vol.series_instance_uid != series:
             self.stop()  # the reader opened something else there
             return
         if self.reading.loader_of(vp).busy:
             return  # the last volume is still loading: show it before the next
-        if not self.step(vp, 1, wrap=True):
+        if not self.step(vp, 1, wrap=True, rows=rows):
             self.stop()
 
     def _say(self, text: str) -> None:
