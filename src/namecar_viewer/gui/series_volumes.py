@@ -104,8 +104,8 @@ class SeriesVolumes(QObject):
             return
         vp, series, rows = self._playing
         vol = vp.model.volume
-        if vol is None or vol.series_instance_uid != series:
-            self.stop()  # the reader opened something else there
+        if not vp.isVisible() or vol is None or vol.series_instance_uid != series:
+            self.stop()  # the reader opened something else there, or another layout
             return
         if self.reading.loader_of(vp).busy:
             return  # the last volume is still loading: show it before the next
