@@ -468,8 +468,13 @@ def test_ctrl_shift_c_plays_the_volumes_of_a_series_in_a_loop(
         ("phase 1", index),
         ("phase 2", index),
     ]
-    # one volume: nothing to play
+    # playing stops when the reader opens another series in that viewport
+    qtbot.keyClick(vp, Qt.Key.Key_C, shift_ctrl)
+    assert w.reading.volumes.playing
     _open_from_browser(qtbot, w, t2)
+    qtbot.waitUntil(lambda: not w.reading.volumes.playing, timeout=5000)
+    assert m.title == "T2 TSE AX"
+    # one volume: nothing to play
     qtbot.keyClick(vp, Qt.Key.Key_C, shift_ctrl)
     assert not w.reading.volumes.playing
     assert w.statusBar().currentMessage() == "This series has one volume: nothing to play"
