@@ -203,11 +203,7 @@ def test_volumes_of_one_series_are_one_series_row(
     data = Path(__file__).parents[1] / "data" / "dicom" / "dcm_qa_philips_asl"
     idx = StudyIndex(":memory:")
     import_paths(idx, [data / "Philips_ASL_MultiPhase_301"], thumbnails=False)
-    w = MainWindow(index=idx)
-    qtbot.addWidget(w)
-    w.resize(1200, 800)
-    w.show()
-    w.browser.refresh()
+    w = _window(qtbot, idx)
     b = w.browser
     study = b.tree.topLevelItem(0).child(0)
     assert study.childCount() == 1
@@ -235,6 +231,16 @@ def test_volumes_of_one_series_are_one_series_row(
     assert w.active.model.title == "ASL_MultiPhase Philips phase 1"
     assert series.isExpanded()  # a double-click opens, it does not fold
     b.grab().save(f"{shots_dir}/browser_asl_phases.png")
+
+
+def _window(qtbot: QtBot, idx: StudyIndex) -> MainWindow:
+    """The main window on ``idx``, shown, its browser filled."""
+    w = MainWindow(index=idx)
+    qtbot.addWidget(w)
+    w.resize(1200, 800)
+    w.show()
+    w.browser.refresh()
+    return w
 
 
 def _open_from_browser(qtbot: QtBot, w: MainWindow, stack_id: int) -> list[tuple[str, int]]:
@@ -280,11 +286,7 @@ def test_another_volume_of_the_patient_space_opens_where_the_reader_is(
     idx = StudyIndex(":memory:")
     import_paths(idx, [fmap, mr, short, small_demo / "CT_2025-01-15_baseline"], thumbnails=False)
     rows = {r.series_description + " " + r.label: r.id for r in idx.stack_rows()}
-    w = MainWindow(index=idx)
-    qtbot.addWidget(w)
-    w.resize(1200, 800)
-    w.show()
-    w.browser.refresh()
+    w = _window(qtbot, idx)
     vp = w.active
     m = vp.model
 
@@ -334,11 +336,7 @@ def test_ctrl_arrows_step_through_the_volumes_of_a_series(
     import_paths(idx, [small_demo / "MR_2025-07-22_DYN_T1"], thumbnails=False)
     phases = [r.id for r in idx.stack_rows()]
     assert [r.label for r in idx.stack_rows()] == [f"phase {k}" for k in range(1, 7)]
-    w = MainWindow(index=idx)
-    qtbot.addWidget(w)
-    w.resize(1200, 800)
-    w.show()
-    w.browser.refresh()
+    w = _window(qtbot, idx)
     vp = w.active
     m = vp.model
     loader = w.reading.loader_of(vp)
@@ -443,11 +441,7 @@ def test_ctrl_shift_c_plays_the_volumes_of_a_series_in_a_loop(
     rows = idx.stack_rows()
     phases = [r.id for r in rows if r.label.startswith("phase")]
     t2 = next(r.id for r in rows if r.series_description == "T2 TSE AX")
-    w = MainWindow(index=idx)
-    qtbot.addWidget(w)
-    w.resize(1200, 800)
-    w.show()
-    w.browser.refresh()
+    w = _window(qtbot, idx)
     vp = w.active
     m = vp.model
     _open_from_browser(qtbot, w, phases[3])  # phase 4
