@@ -185,7 +185,6 @@ class StudyBrowser(QWidget):
         self.blinded = False
         self.studies: list[StudyRow] = []
         self._thumbs: dict[int, QIcon] = {}
-        self._folded: list[QTreeWidgetItem] = []  # series rows to fold after a fill
         lay = QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
         row = QHBoxLayout()
@@ -304,7 +303,7 @@ class StudyBrowser(QWidget):
         for st in self.studies:
             first_date.setdefault(st.patient_id, _date(st.study_date))
         n_series = 0
-        self._folded = []
+        folded: list[QTreeWidgetItem] = []  # series rows of many volumes, folded once filled
         for st in self.studies:
             pitem = patients.get(st.patient_id)
             if pitem is None:
@@ -342,9 +341,12 @@ class StudyBrowser(QWidget):
                 if len(volumes) == 1:
                     sitem.addChild(self._stack_item(volumes[0], child=False))
                 else:
-                    sitem.addChild(self._series_item(volumes))
+                    item = self._series_item(volumes)
+                    sitem.addChild(item)
+                    if len(volumes) > FOLDED_VOLUMES:
+                        folded.append(item)
         self.tree.expandAll()
-        for item in self._folded:
+        for item in folded:
             item.setExpanded(False)
         if self.studies:
             n_pat, n_st = len(patients), len(self.studies)
@@ -416,8 +418,6 @@ class StudyBrowser(QWidget):
         )
         for v in volumes:
             item.addChild(self._stack_item(v, child=True))
-        if len(volumes) > FOLDED_VOLUMES:
-            self._folded.append(item)
         return item
 
     def _on_activated(self, item: QTreeWidgetItem, _col: int = 0) -> None:
