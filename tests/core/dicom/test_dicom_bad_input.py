@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import zipfile
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from dicom_series_factory import write_ct_series
 from pydicom.data import get_testdata_file
 
 from namecar_viewer.core.dicom import load_series, load_stack, scan
+from namecar_viewer.core.dicom.scan import GZIP_REASON
 from namecar_viewer.core.problems import DicomInputError
 
 
@@ -26,6 +28,21 @@ def test_non_dicom_file_is_named_and_series_loads(tmp_path: Path) -> None:
         ("notes.txt", "not a DICOM file (no preamble, no DICOM tags)")
     ]
     assert load_series([tmp_path]).shape[0] == 5
+
+
+def test_gzip_compressed_dicom_is_named_as_such(tmp_path: Path) -> None:
+    # research sets (dcm2niix's validation repositories) store files as .dcm.gz: the reader is
+    # told to decompress them, not that they are not DICOM
+    files = _series(tmp_path)
+    packed = tmp_path / "IM0009.dcm.gz"
+    packed.write_bytes(gzip.compress(files[0].read_bytes()))
+    report = scan([tmp_path])
+    assert [(Path(u.path).name, u.reason) for u in report.unreadable] == [
+        ("IM0009.dcm.gz", GZIP_REASON)
+    ]
+    assert "gunzip" in GZIP_REASON
+    with pytest.raises(DicomInputError, match="IM0009.dcm.gz: a gzip-compressed file"):
+        load_series([packed])
 
 
 def test_truncated_header(tmp_path: Path) -> None:

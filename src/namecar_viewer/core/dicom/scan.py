@@ -218,6 +218,9 @@ def read_header(
             head = src.read_all()
         if size == 0:
             return UnreadableFile(src.display, "empty file")
+        if head[:2] == _GZIP_MAGIC:
+            # research sets ship DICOM as .dcm.gz; a PACS never does: say what it is
+            return UnreadableFile(src.display, GZIP_REASON)
         fast: FastHeader | None
         while True:
             try:
@@ -272,6 +275,10 @@ def read_header(
         return UnreadableFile(src.display, f"corrupt DICOM header: {exc}")
 
 
+_GZIP_MAGIC = b"\x1f\x8b"
+GZIP_REASON = (
+    "a gzip-compressed file, not DICOM itself: decompress it (gunzip) and load what it holds"
+)
 DAMAGED_MIN_BYTES = 64 * 1024
 _UID_CHARS = frozenset("0123456789.")
 
