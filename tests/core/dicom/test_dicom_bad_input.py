@@ -160,3 +160,20 @@ def test_a_private_object_with_image_attributes_but_no_pixels_is_not_called_trun
     assert [(u.path, u.reason) for u in report.unreadable] == [
         (str(cut), "no Pixel Data (7FE0,0010) element: file truncated before the pixels")
     ]
+
+
+def test_files_gone_since_the_scan_are_said_by_the_system_reason(tmp_path: Path) -> None:
+    # an unplugged disk between the scan (the study index) and the load: the file is named with
+    # the system's reason, not Python's "[Errno 2] No such file or directory: '...'"
+    files = _series(tmp_path, 3)
+    (stack,) = scan([tmp_path]).stacks
+    files[1].unlink()
+    vol = load_stack(stack)
+    (p,) = [p for p in vol.metadata["problems"] if p.code == "unreadable-pixels"]
+    assert p.message.endswith(f"{files[1]}: cannot be read: No such file or directory")
+    for f in files:
+        f.unlink(missing_ok=True)
+    with pytest.raises(DicomInputError) as caught:
+        load_stack(stack)
+    assert "Errno" not in str(caught.value)
+    assert ": cannot be read: No such file or directory" in str(caught.value)

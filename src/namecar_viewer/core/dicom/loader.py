@@ -462,7 +462,7 @@ def load_stack(
             if dtype == np.int16 and (lo < INT16_MIN or hi > INT16_MAX):
                 overflow = True
         except (OSError, DicomInputError, ValueError) as exc:
-            failures.append((k, str(exc)))
+            failures.append((k, _failure(src[k], exc)))
         tick()
 
     # one task per worker, not per slice (a task costs more than a slice's read); the workers
@@ -493,7 +493,7 @@ def load_stack(
             try:
                 _read_native_into(src[k], data[k], data.dtype)
             except (OSError, DicomInputError, ValueError) as exc:
-                failures.append((k, str(exc)))
+                failures.append((k, _failure(src[k], exc)))
         if other:
             _decode_other(src, other, data, data.dtype, failures, lambda: None, check_cancel)
     for k, reason in failures:
@@ -563,6 +563,15 @@ def _value_metadata(stack: Stack) -> dict[str, Any]:
     if values:
         out["values"] = values
     return out
+
+
+def _failure(inst: InstanceRef, exc: BaseException, named: bool = True) -> str:
+    """Why one image could not be read, naming its file.  A file that cannot be opened is said
+    by the system's reason ("No such file or directory"), not in Python's "[Errno 2] ...: path"
+    form; other errors name the file already when ``named``."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{_name(inst)}: cannot be read: {exc.strerror}"
+    return str(exc) if named else f"{_name(inst)}: {exc}"
 
 
 def _name(inst: InstanceRef) -> str:
@@ -704,7 +713,7 @@ def _decode_other(
                     failures.extend(futures[key].result())
                 except Exception as exc:  # noqa: BLE001 - a bad file is reported, the rest loads
                     for k in by_file[key]:
-                        failures.append((k, f"{_name(src[k])}: {exc}"))
+                        failures.append((k, _failure(src[k], exc, named=False)))
                 for _ in by_file[key]:
                     tick()
         except LoadCancelled:
