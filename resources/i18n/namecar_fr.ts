@@ -1097,7 +1097,7 @@ Recalez (automatiquement ou manuellement) et acceptez d&apos;abord.</translation
 <context>
     <name>ImportDialog</name>
     <message>
-        <location filename="../../src/namecar_viewer/gui/study_browser.py" line="+482"/>
+        <location filename="../../src/namecar_viewer/gui/study_browser.py" line="+489"/>
         <source>Import studies</source>
         <translation>Importer des examens</translation>
     </message>
@@ -1180,7 +1180,7 @@ Recalez (automatiquement ou manuellement) et acceptez d&apos;abord.</translation
 <context>
     <name>ImportSummary</name>
     <message>
-        <location line="-481"/>
+        <location line="-488"/>
         <source>Import cancelled</source>
         <translation>Import annulé</translation>
     </message>
@@ -1208,6 +1208,11 @@ Recalez (automatiquement ou manuellement) et acceptez d&apos;abord.</translation
         <location line="+6"/>
         <source>Warnings:</source>
         <translation>Avertissements&#xa0;:</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>{path}: {reason}</source>
+        <translation>{path}&#xa0;: {reason}</translation>
     </message>
     <message>
         <location line="+323"/>
@@ -2729,6 +2734,14 @@ J{n}</translation>
     </message>
 </context>
 <context>
+    <name>ProblemText</name>
+    <message>
+        <location filename="../../src/namecar_viewer/gui/i18n.py" line="+460"/>
+        <source>{severity}: {message}</source>
+        <translation>{severity}&#xa0;: {message}</translation>
+    </message>
+</context>
+<context>
     <name>ProposalFlow</name>
     <message>
         <location filename="../../src/namecar_viewer/gui/tools/proposals.py" line="+218"/>
@@ -2909,7 +2922,7 @@ J{n}</translation>
 <context>
     <name>QAbstractFileIconProvider</name>
     <message>
-        <location filename="../../src/namecar_viewer/gui/i18n.py" line="+97"/>
+        <location filename="../../src/namecar_viewer/gui/i18n.py" line="-363"/>
         <source>Folder</source>
         <comment>All other platforms</comment>
         <translation>Dossier</translation>
@@ -3440,7 +3453,7 @@ J{n}</translation>
 <context>
     <name>ReadingController</name>
     <message>
-        <location filename="../../src/namecar_viewer/gui/reading.py" line="+55"/>
+        <location filename="../../src/namecar_viewer/gui/reading.py" line="+60"/>
         <source>No series loaded.
 Double-click a series in the study browser, or drag it here.</source>
         <translation>Aucune série chargée.
@@ -4208,7 +4221,7 @@ Double-cliquez sur une série dans le navigateur d&apos;examens, ou faites-la gl
 <context>
     <name>SeriesVolumes</name>
     <message>
-        <location filename="../../src/namecar_viewer/gui/series_volumes.py" line="+59"/>
+        <location filename="../../src/namecar_viewer/gui/series_volumes.py" line="+70"/>
         <source>This series has no next volume</source>
         <translation>Cette série n&apos;a pas de volume suivant</translation>
     </message>
@@ -4226,6 +4239,24 @@ Double-cliquez sur une série dans le navigateur d&apos;examens, ou faites-la gl
         <location line="+4"/>
         <source>Playing the volumes of the series (Ctrl+Shift+C stops)</source>
         <translation>Défilement des volumes de la série (Ctrl+Maj+C l&apos;arrête)</translation>
+    </message>
+</context>
+<context>
+    <name>Severity</name>
+    <message>
+        <location filename="../../src/namecar_viewer/gui/dicom_texts.py" line="+18"/>
+        <source>info</source>
+        <translation>info</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>warning</source>
+        <translation>avertissement</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>error</source>
+        <translation>erreur</translation>
     </message>
 </context>
 <context>
@@ -4601,7 +4632,7 @@ Double-cliquez sur une série dans le navigateur d&apos;examens.</translation>
 <context>
     <name>StackLoadWorker</name>
     <message>
-        <location filename="../../src/namecar_viewer/gui/loading.py" line="+77"/>
+        <location filename="../../src/namecar_viewer/gui/loading.py" line="+78"/>
         <source>the stack has no images</source>
         <translation>la pile n&apos;a aucune image</translation>
     </message>
@@ -4614,7 +4645,7 @@ Double-cliquez sur une série dans le navigateur d&apos;examens.</translation>
 <context>
     <name>StudyBrowser</name>
     <message>
-        <location filename="../../src/namecar_viewer/gui/study_browser.py" line="-270"/>
+        <location filename="../../src/namecar_viewer/gui/study_browser.py" line="-271"/>
         <source>Patient name or ID</source>
         <translation>Nom ou ID du patient</translation>
     </message>
@@ -4686,7 +4717,7 @@ Modalities: {modalities}</source>
 Modalités&#xa0;: {modalities}</translation>
     </message>
     <message>
-        <location line="+41"/>
+        <location line="+44"/>
         <source> (localizer)</source>
         <translation> (repérage)</translation>
     </message>
@@ -6620,6 +6651,624 @@ Un double-clic ouvre le premier&#xa0;; Ctrl+Droite / Ctrl+Gauche les parcourent 
         <location line="+4"/>
         <source>Patient unable to comply with the follow-up, or under legal protection (guardianship, deprived of liberty).</source>
         <translation>Patient ne pouvant pas se conformer au suivi, ou sous protection juridique (tutelle, curatelle, privé de liberté).</translation>
+    </message>
+</context>
+<context>
+    <name>dicom</name>
+    <message>
+        <location filename="../../src/namecar_viewer/gui/dicom_texts.py" line="+5"/>
+        <source>empty file</source>
+        <translation>fichier vide</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>a gzip-compressed file, not DICOM itself: decompress it (gunzip) and load what it holds</source>
+        <translation>fichier compressé gzip, pas un fichier DICOM en soi&#xa0;: décompressez-le (gunzip) et chargez ce qu&apos;il contient</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>truncated file: {why}</source>
+        <translation>fichier tronqué&#xa0;: {why}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>the file ends at byte {size}, inside its header</source>
+        <translation>le fichier s&apos;arrête à l&apos;octet {size}, dans son en-tête</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>not a DICOM file (no preamble, no DICOM tags)</source>
+        <translation>pas un fichier DICOM (ni préambule, ni balise DICOM)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>corrupt DICOM header: no SOPClassUID (0008,0016) nor image attributes could be read ({warning})</source>
+        <translation>en-tête DICOM corrompu&#xa0;: ni SOPClassUID (0008,0016) ni attribut d&apos;image n&apos;a pu être lu ({warning})</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>corrupt DICOM header: {why}</source>
+        <translation>en-tête DICOM corrompu&#xa0;: {why}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>cannot be read: {why}</source>
+        <translation>illisible&#xa0;: {why}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>SOPClassUID (0008,0016) cannot be read</source>
+        <translation>SOPClassUID (0008,0016) illisible</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>corrupt DICOM header: the SOP class {value} is not a UID</source>
+        <translation>en-tête DICOM corrompu&#xa0;: la classe SOP {value} n&apos;est pas un UID</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>corrupt DICOM header: neither SOPClassUID (0008,0016) nor Modality (0008,0060) nor Rows (0028,0010) could be read</source>
+        <translation>en-tête DICOM corrompu&#xa0;: ni SOPClassUID (0008,0016), ni Modality (0008,0060), ni Rows (0028,0010) n&apos;ont pu être lus</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>corrupt header: {why}</source>
+        <translation>en-tête corrompu&#xa0;: {why}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>image header not understood: {why}</source>
+        <translation>en-tête d&apos;image non interprétable&#xa0;: {why}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>no Pixel Data (7FE0,0010) element: file truncated before the pixels</source>
+        <translation>pas d&apos;élément Pixel Data (7FE0,0010)&#xa0;: fichier tronqué avant les pixels</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>truncated pixel data: Rows {rows} x Columns {columns} x {bits} bits x {frames} frame(s) needs {expected} bytes, the file holds {available}</source>
+        <translation>données de pixels tronquées&#xa0;: Rows {rows} x Columns {columns} x {bits} bits x {frames} trame(s) demandent {expected} octets, le fichier en contient {available}</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>a zip archive with no DICOM file in it: none of its {count} files can be read (the first, {member}: {reason})</source>
+        <translation>archive zip sans fichier DICOM&#xa0;: aucun de ses {count} fichiers n&apos;est lisible (le premier, {member}&#xa0;: {reason})</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>the file ends inside an element header at byte {offset}</source>
+        <translation>le fichier s&apos;arrête dans l&apos;en-tête d&apos;un élément, à l&apos;octet {offset}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>the file ends at byte {size} inside element ({group},{element}), whose value needs {length} bytes from byte {offset}</source>
+        <translation>le fichier s&apos;arrête à l&apos;octet {size} dans l&apos;élément ({group},{element}), dont la valeur demande {length} octets à partir de l&apos;octet {offset}</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>no such file or folder</source>
+        <translation>fichier ou dossier introuvable</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>is a folder</source>
+        <translation>c&apos;est un dossier</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>DICOMDIR cannot be read: {why}</source>
+        <translation>DICOMDIR illisible&#xa0;: {why}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>referenced by DICOMDIR but missing</source>
+        <translation>référencé par le DICOMDIR mais absent</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>zip archive cannot be opened: {why}</source>
+        <translation>impossible d&apos;ouvrir l&apos;archive zip&#xa0;: {why}</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Permission denied</source>
+        <translation>Permission refusée</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>No such file or directory</source>
+        <translation>Fichier ou dossier introuvable</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Is a directory</source>
+        <translation>C&apos;est un dossier</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Input/output error</source>
+        <translation>Erreur d&apos;entrée/sortie</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>File is not a zip file</source>
+        <translation>Le fichier n&apos;est pas une archive zip</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>{element} cannot be read ({why})</source>
+        <translation>{element} illisible ({why})</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{element} is {value}, not a number</source>
+        <translation>{element} vaut {value}, pas un nombre</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{element} is {value}, not a finite number</source>
+        <translation>{element} vaut {value}, pas un nombre fini</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{element} is {value}, not a whole number</source>
+        <translation>{element} vaut {value}, pas un nombre entier</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{element} {frames} frames need {needed} bytes of pixels; the file has {size}</source>
+        <translation>{element} {frames} trames demandent {needed} octets de pixels&#xa0;; le fichier en contient {size}</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>{element} {frames} frames cannot fit in a {size}-byte file</source>
+        <translation>{element} {frames} trames ne peuvent pas tenir dans un fichier de {size} octets</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>an image without {element}: the header is cut short or damaged</source>
+        <translation>image sans {element}&#xa0;: l&apos;en-tête est tronqué ou endommagé</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>an image without {element} and {other_element}: the header is cut short or damaged</source>
+        <translation>image sans {element} ni {other_element}&#xa0;: l&apos;en-tête est tronqué ou endommagé</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>{element} is {value}: an image needs 1 to {maximum}</source>
+        <translation>{element} vaut {value}&#xa0;: une image demande de 1 à {maximum}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{element} is {value}: 1 to {maximum} expected</source>
+        <translation>{element} vaut {value}&#xa0;: de 1 à {maximum} attendu</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{element} is {value}: 1, 8, 16, 32 or 64 expected</source>
+        <translation>{element} vaut {value}&#xa0;: 1, 8, 16, 32 ou 64 attendu</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>{element} is {value} with BitsAllocated (0028,0100) {bits}</source>
+        <translation>{element} vaut {value} avec BitsAllocated (0028,0100) {bits}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{element} is {value}: 0 or 1 expected</source>
+        <translation>{element} vaut {value}&#xa0;: 0 ou 1 attendu</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{element} is {value}: 1, 3 or 4 expected</source>
+        <translation>{element} vaut {value}&#xa0;: 1, 3 ou 4 attendu</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{rows_element} {rows} x {columns_element} {columns} x {frames} frame(s) x {samples} sample(s) x {bits} bits is {size} GiB of pixels, beyond the {budget} GiB budget of one file</source>
+        <translation>{rows_element} {rows} x {columns_element} {columns} x {frames} trame(s) x {samples} échantillon(s) x {bits} bits font {size} GiB de pixels, au-delà du budget de {budget} GiB par fichier</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>{element} is {value}: not unit direction cosines</source>
+        <translation>{element} vaut {value}&#xa0;: pas des cosinus directeurs unitaires</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{element} is {value}: rows and columns not orthogonal</source>
+        <translation>{element} vaut {value}&#xa0;: lignes et colonnes non orthogonales</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{element} is {value}: beyond {maximum} mm</source>
+        <translation>{element} vaut {value}&#xa0;: au-delà de {maximum} mm</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{element} is {value}: beyond +/-{maximum}, not a modality value</source>
+        <translation>{element} vaut {value}&#xa0;: au-delà de +/-{maximum}, pas une valeur de modalité</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{file}: the compressed frame declares {height} x {width} pixels, the header {rows_element} x {columns_element} says {rows} x {columns}: not decoded</source>
+        <translation>{file}&#xa0;: la trame compressée déclare {height} x {width} pixels, l&apos;en-tête {rows_element} x {columns_element} indique {rows} x {columns}&#xa0;: non décodée</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>{file}: the compressed frame declares {height} x {width} pixels, the header {rows_element} x {columns_element} says {rows} x {columns}: not decoded (frame {frame})</source>
+        <translation>{file}&#xa0;: la trame compressée déclare {height} x {width} pixels, l&apos;en-tête {rows_element} x {columns_element} indique {rows} x {columns}&#xa0;: non décodée (trame {frame})</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>no DICM prefix</source>
+        <translation>pas de préfixe DICM</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>the File Meta group does not end</source>
+        <translation>le groupe File Meta ne se termine pas</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{file}: no DICM prefix</source>
+        <translation>{file}&#xa0;: pas de préfixe DICM</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{file}: the File Meta group does not end</source>
+        <translation>{file}&#xa0;: le groupe File Meta ne se termine pas</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{file}: no deflated transfer syntax in the File Meta group</source>
+        <translation>{file}&#xa0;: pas de syntaxe de transfert Deflate dans le groupe File Meta</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{file}: the deflated data inflates beyond {cap} MiB ({size} bytes in the file): refused as a decompression bomb</source>
+        <translation>{file}&#xa0;: les données compressées (Deflate) dépassent {cap} MiB une fois décompressées ({size} octets dans le fichier)&#xa0;: refusées comme bombe de décompression</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>images repeating slice positions could not be told apart ({why}): kept as one stack</source>
+        <translation>les images qui répètent des positions de coupe n&apos;ont pas pu être distinguées ({why})&#xa0;: gardées en une seule pile</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>the images of this stack map their stored values differently ({kinds}): values may not be comparable between slices</source>
+        <translation>les images de cette pile convertissent leurs valeurs stockées de façons différentes ({kinds})&#xa0;: les valeurs peuvent ne pas être comparables d&apos;une coupe à l&apos;autre</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>series mixes image sizes {sizes}: split into one stack per size</source>
+        <translation>la série mêle des tailles d&apos;image différentes {sizes}&#xa0;: séparée en une pile par taille</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>the {count} images of this series could not be put together ({error})</source>
+        <translation>les {count} images de cette série n&apos;ont pas pu être assemblées ({error})</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>grouping</source>
+        <translation>regroupement</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>{file} (frame {frame})</source>
+        <translation>{file} (trame {frame})</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{file} (tile {tile})</source>
+        <translation>{file} (vignette {tile})</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>a stack needs at least one image</source>
+        <translation>une pile demande au moins une image</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>ImagePositionPatient (0020,0032) / ImageOrientationPatient (0020,0037) missing: images shown in acquisition order with a nominal geometry; distances are in pixel spacing units only</source>
+        <translation>ImagePositionPatient (0020,0032) / ImageOrientationPatient (0020,0037) absents&#xa0;: images affichées dans l&apos;ordre d&apos;acquisition avec une géométrie nominale&#xa0;; les distances ne sont qu&apos;en unités d&apos;espacement des pixels</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>ImagePositionPatient (0020,0032) / ImageOrientationPatient (0020,0037) missing: images shown in acquisition order with a nominal geometry; distances are in pixel spacing units only (PixelSpacing missing or not positive: 1 mm assumed)</source>
+        <translation>ImagePositionPatient (0020,0032) / ImageOrientationPatient (0020,0037) absents&#xa0;: images affichées dans l&apos;ordre d&apos;acquisition avec une géométrie nominale&#xa0;; les distances ne sont qu&apos;en unités d&apos;espacement des pixels (PixelSpacing absent ou non positif&#xa0;: 1 mm supposé)</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>{count} image(s) lack ImagePositionPatient (0020,0032) or ImageOrientationPatient (0020,0037) and were left out of the volume</source>
+        <translation>{count} image(s) sans ImagePositionPatient (0020,0032) ou ImageOrientationPatient (0020,0037), laissée(s) hors du volume</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>PixelSpacing (0028,0030) missing: 1 mm assumed, distances are not calibrated</source>
+        <translation>PixelSpacing (0028,0030) absent&#xa0;: 1 mm supposé, les distances ne sont pas étalonnées</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>PixelSpacing (0028,0030) {spacing}, not positive: 1 mm assumed, distances are not calibrated</source>
+        <translation>PixelSpacing (0028,0030) {spacing}, non positif&#xa0;: 1 mm supposé, les distances ne sont pas étalonnées</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>{count} image(s) repeat a slice position already present; the first (lowest InstanceNumber) was kept</source>
+        <translation>{count} image(s) répète(nt) une position de coupe déjà présente&#xa0;; la première (plus petit InstanceNumber) est gardée</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>slices are sheared (gantry tilt {tilt} degrees): loaded exactly through a sheared affine</source>
+        <translation>coupes cisaillées (inclinaison du statif de {tilt} degrés)&#xa0;: chargées exactement par une matrice affine cisaillée</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>gap of {gap} mm between slice positions {start} and {end} mm ({count} missing slice(s) at {spacing} mm): shown as blank slices</source>
+        <translation>écart de {gap} mm entre les positions de coupe {start} et {end} mm ({count} coupe(s) manquante(s) à {spacing} mm)&#xa0;: affichées comme coupes vides</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>slice spacing varies ({gaps}): resampled linearly every {spacing} mm, {why}: {images} images became {slices} slices</source>
+        <translation>l&apos;espacement des coupes varie ({gaps})&#xa0;: rééchantillonné linéairement tous les {spacing} mm, {why}&#xa0;: {images} images sont devenues {slices} coupes</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>the smallest gap</source>
+        <translation>le plus petit écart</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>the smallest usual gap (a lone {gap} mm gap left out)</source>
+        <translation>le plus petit écart habituel (un écart isolé de {gap} mm ignoré)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>the median gap (a smaller one would make over {factor}x the slices)</source>
+        <translation>l&apos;écart médian (un plus petit multiplierait les coupes par plus de {factor})</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>a grid of {slices} slices over the whole extent (even the median gap would make over {factor}x the slices)</source>
+        <translation>une grille de {slices} coupes sur toute l&apos;étendue (même l&apos;écart médian multiplierait les coupes par plus de {factor})</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>SliceThickness (0018,0050) {thickness} mm differs from the spacing between slice positions {spacing} mm (overlapping); the positions are used</source>
+        <translation>SliceThickness (0018,0050) de {thickness} mm différente de l&apos;espacement entre les positions de coupe de {spacing} mm (coupes chevauchantes)&#xa0;; les positions sont utilisées</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>SliceThickness (0018,0050) {thickness} mm differs from the spacing between slice positions {spacing} mm (with gaps between slices); the positions are used</source>
+        <translation>SliceThickness (0018,0050) de {thickness} mm différente de l&apos;espacement entre les positions de coupe de {spacing} mm (coupes non jointives)&#xa0;; les positions sont utilisées</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>slice positions hold {fewest} to {most} images each and nothing in the headers tells their volumes apart: split into {most} volumes by acquisition order; the volumes after a missing image may mix time points</source>
+        <translation>les positions de coupe contiennent chacune de {fewest} à {most} images et rien dans les en-têtes ne distingue leurs volumes&#xa0;: séparées en {most} volumes selon l&apos;ordre d&apos;acquisition&#xa0;; les volumes qui suivent une image manquante peuvent mêler plusieurs temps</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>{count} images at each slice position and nothing in the headers tells their volumes apart: split by acquisition order, although NumberOfTemporalPositions (0020,0105) says {stated}</source>
+        <translation>{count} images à chaque position de coupe et rien dans les en-têtes ne distingue leurs volumes&#xa0;: séparées selon l&apos;ordre d&apos;acquisition, bien que NumberOfTemporalPositions (0020,0105) indique {stated}</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>{count} images at each slice position and nothing in the headers tells their volumes apart: split into volumes by acquisition order</source>
+        <translation>{count} images à chaque position de coupe et rien dans les en-têtes ne distingue leurs volumes&#xa0;: séparées en volumes selon l&apos;ordre d&apos;acquisition</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>GE epi_pepolar image without a known polarity mode in UserData12 (0019,10B3): volumes of reversed phase encoding, stored upside down, cannot be told; shown as stored</source>
+        <translation>image GE epi_pepolar sans mode de polarité connu dans UserData12 (0019,10B3)&#xa0;: les volumes à codage de phase inversé, stockés à l&apos;envers, ne peuvent pas être reconnus&#xa0;; affichée telle que stockée</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>GE epi_pepolar, UserData12 (0019,10B3) = {mode} ({polarity}): without TemporalPositionIdentifier (0020,0100) the volumes of reversed phase encoding, stored upside down, cannot be told; shown as stored</source>
+        <translation>GE epi_pepolar, UserData12 (0019,10B3) = {mode} ({polarity})&#xa0;: sans TemporalPositionIdentifier (0020,0100), les volumes à codage de phase inversé, stockés à l&apos;envers, ne peuvent pas être reconnus&#xa0;; affichés tels que stockés</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>GE epi_pepolar, UserData12 (0019,10B3) = {mode} ({polarity}): this volume, of reversed phase encoding, is stored with its rows in reverse order, which the header does not say; its rows are put back in the header&apos;s order, as dcm2niix does</source>
+        <translation>GE epi_pepolar, UserData12 (0019,10B3) = {mode} ({polarity})&#xa0;: ce volume, à codage de phase inversé, est stocké avec ses lignes en ordre inverse, ce que l&apos;en-tête ne dit pas&#xa0;; ses lignes sont remises dans l&apos;ordre de l&apos;en-tête, comme le fait dcm2niix</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>forward</source>
+        <translation>direct</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>reversed</source>
+        <translation>inversé</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>reversed then forward</source>
+        <translation>inversé puis direct</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>forward then reversed</source>
+        <translation>direct puis inversé</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>ImageType says MOSAIC but NumberOfImagesInMosaic (CSA image header (0029,1010) or (0019,100A)) is missing or invalid</source>
+        <translation>ImageType indique MOSAIC mais NumberOfImagesInMosaic (en-tête image CSA (0029,1010) ou (0019,100A)) est absent ou invalide</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>a mosaic of {count} images needs a {grid} x {grid} grid, but Rows {rows} x Columns {columns} do not divide into it</source>
+        <translation>une mosaïque de {count} images demande une grille de {grid} x {grid}, mais Rows {rows} x Columns {columns} ne s&apos;y divisent pas</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Rows {rows} x Columns {columns} cannot hold {count} tiles</source>
+        <translation>Rows {rows} x Columns {columns} ne peuvent pas contenir {count} vignettes</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>ImageType says VFRAME but the per-slice positions (0065,1051) are missing or disagree with the number of slices (0065,1050) {count}</source>
+        <translation>ImageType indique VFRAME mais les positions par coupe (0065,1051) sont absentes ou en désaccord avec le nombre de coupes (0065,1050) {count}</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>VFRAME slice {slice} has no ImagePositionPatient in (0065,1051)</source>
+        <translation>la coupe VFRAME {slice} n&apos;a pas d&apos;ImagePositionPatient dans (0065,1051)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Siemens mosaic: {note}</source>
+        <translation>mosaïque Siemens&#xa0;: {note}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>UIH VFRAME: {note}</source>
+        <translation>VFRAME UIH&#xa0;: {note}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>SliceNormalVector missing from the CSA header: slices assumed in the direction of row x column</source>
+        <translation>SliceNormalVector absent de l&apos;en-tête CSA&#xa0;: coupes supposées dans la direction ligne x colonne</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>no SpacingBetweenSlices nor SliceThickness: 1 mm assumed</source>
+        <translation>ni SpacingBetweenSlices ni SliceThickness&#xa0;: 1 mm supposé</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>SpacingBetweenSlices missing: SliceThickness used as the spacing</source>
+        <translation>SpacingBetweenSlices absent&#xa0;: SliceThickness utilisé comme espacement</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Real World Value Mapping &apos;{label}&apos; (0040,9096): values in {unit}</source>
+        <translation>Real World Value Mapping «&#xa0;{label}&#xa0;» (0040,9096)&#xa0;: valeurs en {unit}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Real World Value Mapping (0040,9096): values in {unit}</source>
+        <translation>Real World Value Mapping (0040,9096)&#xa0;: valeurs en {unit}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Philips floating-point values: (stored x RescaleSlope + RescaleIntercept) / (RescaleSlope x scale slope (2005,100E)), comparable between images; no unit stated</source>
+        <translation>valeurs en virgule flottante Philips&#xa0;: (valeur stockée x RescaleSlope + RescaleIntercept) / (RescaleSlope x pente d&apos;échelle (2005,100E)), comparables d&apos;une image à l&apos;autre&#xa0;; aucune unité indiquée</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Real World Value Mapping &apos;{label}&apos; (0040,9096): no unit stated</source>
+        <translation>Real World Value Mapping «&#xa0;{label}&#xa0;» (0040,9096)&#xa0;: aucune unité indiquée</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Real World Value Mapping (0040,9096): no unit stated</source>
+        <translation>Real World Value Mapping (0040,9096)&#xa0;: aucune unité indiquée</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>{file}: no pixel data</source>
+        <translation>{file}&#xa0;: pas de données de pixels</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{file}: cannot be read: {why}</source>
+        <translation>{file}&#xa0;: illisible&#xa0;: {why}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{file}: pixel data cannot be decoded ({error})</source>
+        <translation>{file}&#xa0;: données de pixels impossibles à décoder ({error})</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{file}: truncated pixel data ({read} of {needed} bytes)</source>
+        <translation>{file}&#xa0;: données de pixels tronquées ({read} octets sur {needed})</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>stack {stack} is not loadable: {reasons}</source>
+        <translation>la pile {stack} n&apos;est pas chargeable&#xa0;: {reasons}</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>error: {message} [{files}]</source>
+        <translation>erreur&#xa0;: {message} [{files}]</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>error: {message} [{files}]; {more}</source>
+        <translation>erreur&#xa0;: {message} [{files}]&#xa0;; {more}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>pixel data cannot be decoded: {reason}</source>
+        <translation>données de pixels impossibles à décoder&#xa0;: {reason}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>no image of stack {stack} could be decoded: {reason}</source>
+        <translation>aucune image de la pile {stack} n&apos;a pu être décodée&#xa0;: {reason}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{file}: decoded mosaic size {size} differs from Rows/Columns {expected}</source>
+        <translation>{file}&#xa0;: la taille décodée de la mosaïque {size} diffère de Rows/Columns {expected}</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>{file}: decoded size {size} differs from Rows/Columns {expected}</source>
+        <translation>{file}&#xa0;: la taille décodée {size} diffère de Rows/Columns {expected}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>no loadable image stack found</source>
+        <translation>aucune pile d&apos;images chargeable trouvée</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>no loadable image stack found: {reasons}</source>
+        <translation>aucune pile d&apos;images chargeable trouvée&#xa0;: {reasons}</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>no loadable image stack found: {file}: {reason}</source>
+        <translation>aucune pile d&apos;images chargeable trouvée&#xa0;: {file}&#xa0;: {reason}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>no loadable image stack found: {file}: {reason}; {file2}: {reason2}</source>
+        <translation>aucune pile d&apos;images chargeable trouvée&#xa0;: {file}&#xa0;: {reason}&#xa0;; {file2}&#xa0;: {reason2}</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>no loadable image stack found: {file}: {reason}; {file2}: {reason2}; {file3}: {reason3}</source>
+        <translation>aucune pile d&apos;images chargeable trouvée&#xa0;: {file}&#xa0;: {reason}&#xa0;; {file2}&#xa0;: {reason2}&#xa0;; {file3}&#xa0;: {reason3}</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>no loadable image stack found: {file}: {reason}; {file2}: {reason2}; {file3}: {reason3}; {file4}: {reason4}</source>
+        <translation>aucune pile d&apos;images chargeable trouvée&#xa0;: {file}&#xa0;: {reason}&#xa0;; {file2}&#xa0;: {reason2}&#xa0;; {file3}&#xa0;: {reason3}&#xa0;; {file4}&#xa0;: {reason4}</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>no loadable image stack found: {file}: {reason}; {file2}: {reason2}; {file3}: {reason3}; {file4}: {reason4}; {file5}: {reason5}</source>
+        <translation>aucune pile d&apos;images chargeable trouvée&#xa0;: {file}&#xa0;: {reason}&#xa0;; {file2}&#xa0;: {reason2}&#xa0;; {file3}&#xa0;: {reason3}&#xa0;; {file4}&#xa0;: {reason4}&#xa0;; {file5}&#xa0;: {reason5}</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>{count} other stack(s) found and not loaded: {stacks}</source>
+        <translation>{count} autre(s) pile(s) trouvée(s) et non chargée(s)&#xa0;: {stacks}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{count} other stack(s) found and not loaded: </source>
+        <translation>{count} autre(s) pile(s) trouvée(s) et non chargée(s)&#xa0;: </translation>
     </message>
 </context>
 <context>

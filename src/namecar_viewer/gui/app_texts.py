@@ -687,9 +687,11 @@ _COMMAND_PATTERNS = (
 
 
 def _register() -> None:
+    from namecar_viewer.gui import dicom_texts
     from namecar_viewer.gui.i18n import register_patterns
 
     register_patterns("app", (*_APP_PATTERNS, *_COMMAND_PATTERNS))
+    dicom_texts.register()  # what the scan and the loader say of the input
 
 
 _register()

@@ -199,12 +199,28 @@ def num(value: float | int, decimals: int = 1, signed: bool = False) -> str:
 
 
 def localise_number_text(text: str) -> str:
-    """A text with numbers written by Python (``"12.5 mm"``) with the locale's decimal mark."""
+    """A text with numbers written by Python (``"12.5 mm"``) with the locale's decimal mark.
+
+    Only free-standing decimals change: the dots of UIDs (``1.2.840.10008``), file names and
+    versions are kept, and so are the values of a bracketed list (``[1.0, 0.0, 0.0]``, a header
+    value as stored), where a decimal comma would read as a separator.
+    """
     point = decimal_point()
     if point == ".":
         return text
-    text = re.sub(r"(?<=\d)\.(?=\d)", point, text)
-    return re.sub(r"(?<=\d)%", "\u00a0%", text)  # French writes 22,2 %
+    pieces = _BRACKETED.split(text)
+    lists = _BRACKETED.findall(text)
+    out = [_DECIMAL.sub(rf"\1{point}\2", pieces[0])]
+    for listed, piece in zip(lists, pieces[1:], strict=True):
+        out += [listed, _DECIMAL.sub(rf"\1{point}\2", piece)]
+    return re.sub(r"(?<=\d)%", "\u00a0%", "".join(out))  # French writes 22,2 %
+
+
+# a decimal not inside a UID, a path, a name or a version: no word character, dot, slash or
+# backslash just before it, no word character just after, nor a dot that goes on (a sentence's
+# final dot does not)
+_DECIMAL = re.compile(r"(?<![\w./\\])(\d+)\.(\d+)(?!\w|\.\w)")
+_BRACKETED = re.compile(r"\[[^\[\]]*\]")
 
 
 class Num(float):
@@ -411,3 +427,39 @@ def error_text(exc: BaseException) -> str:
     if first is not None and getattr(first, "context", None):
         return app_text(first)
     return app_text(str(exc))
+
+
+# --- problems of the input (core.problems.Problem), as the scan and the loader report them ----
+_SEVERITY_LINE = re.compile(r"(info|warning|error): (.*?)( \[[^\[\]]*\])?", re.S)
+
+
+def problem_text(problem: Any) -> str:
+    """A :class:`~namecar_viewer.core.problems.Problem` as ``str(problem)`` writes it (severity,
+    message, files), the severity and the message in the reader's language."""
+    text = str(problem)
+    files = text[len(f"{problem.severity.value}: {problem.message}") :]
+    return _problem_line(problem.severity.value, problem.message, files)
+
+
+def reason_text(reason: str) -> str:
+    """A reason a load or a scan gave in English, in the reader's language, line by line: a
+    line written as ``str(problem)`` has its severity and message translated, its files kept."""
+    lines = []
+    for line in str(reason).split("\n"):
+        m = _SEVERITY_LINE.fullmatch(line)
+        if m is None:
+            lines.append(app_text(line))
+            continue
+        lines.append(_problem_line(m.group(1), m.group(2), m.group(3) or ""))
+    return "\n".join(lines)
+
+
+def _problem_line(severity: str, message: str, files: str) -> str:
+    return (
+        fmt(
+            QCoreApplication.translate("ProblemText", "{severity}: {message}"),
+            severity=QCoreApplication.translate("Severity", severity),
+            message=app_text(message),
+        )
+        + files
+    )

@@ -25,6 +25,7 @@ from namecar_viewer.app.pet import pet_display_volume
 from namecar_viewer.core.dicom import LoadCancelled, Stack, load_stack
 from namecar_viewer.core.geometry import Volume
 from namecar_viewer.core.geometry.reslice import SliceOrientation
+from namecar_viewer.gui.i18n import reason_text
 from namecar_viewer.gui.viewport import SliceViewport
 
 PROGRESS_POLL_MS = 50
@@ -269,7 +270,7 @@ class ViewportLoader(QObject):
             return
         self.worker = None
         self.viewport.busy_text = None
-        self.viewport.model.set_error(reason, self._title)
+        self.viewport.model.set_error(reason_text(reason), self._title)
         self.failed.emit(reason)
 
     def _on_cancelled(self, w: StackLoadWorker) -> None:

@@ -41,11 +41,16 @@ from namecar_viewer.core.geometry import Volume
 from namecar_viewer.core.geometry.reslice import SliceOrientation
 from namecar_viewer.gui import i18n
 from namecar_viewer.gui.app_texts import study_role_text
-from namecar_viewer.gui.i18n import app_text
+from namecar_viewer.gui.i18n import app_text, problem_text, reason_text
 from namecar_viewer.gui.linking import OffsetPicker, OffsetTool
 from namecar_viewer.gui.loading import ViewportLoader
 from namecar_viewer.gui.series_volumes import SeriesVolumes
-from namecar_viewer.gui.study_browser import STACK_MIME, ImportDialog, display_date
+from namecar_viewer.gui.study_browser import (
+    STACK_MIME,
+    ImportDialog,
+    display_date,
+    skipped_text,
+)
 from namecar_viewer.gui.viewport import CrosshairTool, SliceViewport
 from namecar_viewer.persistence.study_index import StackRow
 
@@ -216,7 +221,7 @@ class ReadingController(QObject):
                     if len(summary.skipped) == 1
                     else self.tr("{n} files skipped: ").format(n=len(summary.skipped))
                 )
-                + "; ".join(f"{s.path}: {app_text(s.reason)}" for s in summary.skipped[:3])
+                + "; ".join(skipped_text(s.path, s.reason) for s in summary.skipped[:3])
                 + (" ..." if len(summary.skipped) > 3 else "")
             )
         wanted = set(summary.stack_ids)
@@ -245,7 +250,7 @@ class ReadingController(QObject):
         title = stack_title(st)
         if not st.loadable:
             self.w.show_error(
-                "\n".join(app_text(p) for p in st.problems) or self.tr("not loadable"), title
+                "\n".join(problem_text(p) for p in st.problems) or self.tr("not loadable"), title
             )
             return None
         try:
@@ -253,7 +258,7 @@ class ReadingController(QObject):
             if vol.modality == "PT":
                 vol = pet_display_volume(vol, self.pet.overrides_for(st.series_instance_uid))
         except (LoadCancelled, Exception) as exc:  # noqa: BLE001 - reason in the viewport
-            self.w.show_error(str(exc) or type(exc).__name__, title)
+            self.w.show_error(reason_text(str(exc)) or type(exc).__name__, title)
             return None
         self.w.show_volume(vol, title, patient_lines(st))
         self._say(self.tr("Loaded {title}: {n} images").format(title=title, n=vol.shape[0]))
@@ -307,7 +312,7 @@ class ReadingController(QObject):
     def _on_failed(self, vp: SliceViewport, reason: str) -> None:
         self._say(
             self.tr("Cannot load {title}: {reason}").format(
-                title=vp.model.title, reason=app_text(reason)
+                title=vp.model.title, reason=reason_text(reason)
             )
         )
         self._idle_check()

@@ -41,7 +41,7 @@ from PySide6.QtWidgets import (
 from namecar_viewer.app.blinding import blinded_subject_label
 from namecar_viewer.app.importer import ImportMode, ImportSummary, import_paths
 from namecar_viewer.gui import i18n
-from namecar_viewer.gui.i18n import app_text
+from namecar_viewer.gui.i18n import app_text, problem_text
 from namecar_viewer.persistence.study_index import StackRow, StudyIndex, StudyRow, Thumbnail
 
 STACK_MIME = "application/x-namecar-stack-id"
@@ -135,11 +135,18 @@ def summary_text(summary: ImportSummary) -> str:
                 n=len(summary.skipped)
             )
         )
-        lines.extend(f"  {s.path}: {app_text(s.reason)}" for s in summary.skipped)
+        lines.extend("  " + skipped_text(s.path, s.reason) for s in summary.skipped)
     if summary.warnings:
         lines.append(QCoreApplication.translate("ImportSummary", "Warnings:"))
         lines.extend(f"  {app_text(w)}" for w in summary.warnings)
     return "\n".join(lines)
+
+
+def skipped_text(path: str, reason: str) -> str:
+    """A file the import left out, with why, in the reader's language."""
+    return QCoreApplication.translate("ImportSummary", "{path}: {reason}").format(
+        path=path, reason=app_text(reason)
+    )
 
 
 def thumbnail_icon(thumb: Thumbnail | None) -> QIcon:
@@ -385,7 +392,7 @@ class StudyBrowser(QWidget):
         tips = [
             text + suffix,  # whole, where the panel shows it elided or by its label
             f"{s.rows} x {s.columns} x {s.n_images}",
-            *(app_text(p) for p in s.problems),
+            *(problem_text(p) for p in s.problems),
         ]
         item.setToolTip(0, "\n".join(tips))
         return item
