@@ -163,6 +163,17 @@ def test_numbers_and_dates_follow_the_language(french: None) -> None:
     assert app_text("Day 267") == "J267" and app_text("2025-10-09") == "09/10/2025"
 
 
+def test_a_template_translates_only_the_texts_it_made(french: None) -> None:
+    # "{response} at {label}" holds a response code: other sentences with "at" are not it
+    assert app_text("PR at fu03m").startswith("RP ")
+    for english in ("needs at least one fragment", "nothing listens at 10.0.0.1 port 104"):
+        assert app_text(english) == english
+    # "{first}; {rest}" joins known texts; an English sentence none of whose parts is known
+    # keeps its English punctuation
+    assert app_text("disk full; retry later") == "disk full; retry later"
+    assert app_text("Move measurement; Delete lesion") != "Move measurement; Delete lesion"
+
+
 def test_english_is_unchanged_by_default() -> None:
     assert i18n.language() == "en"
     assert i18n.num(12.5) == "12.5" and i18n.date_text("20250115") == "2025-01-15"

@@ -322,9 +322,20 @@ def app_text(text: Any) -> str:
 _PATTERNS: list[tuple[str, str, re.Pattern[str]]] = []
 
 
+def _slot_values() -> dict[str, str]:
+    """Slots that hold one of a few known values, matched only by them: ``"{response} at
+    {label}"`` must not read "needs at least one" as a response at a timepoint."""
+    from namecar_viewer.core.recist.model import Response
+
+    codes = sorted((r.value for r in Response), key=len, reverse=True)
+    return {"response": "|".join(map(re.escape, codes))}
+
+
 def template_regex(template: str) -> re.Pattern[str]:
-    """``"{label} is not read"`` as a regex capturing ``label`` (a repeated name must repeat)."""
+    """``"{label} is not read"`` as a regex capturing ``label`` (a repeated name must repeat;
+    a slot of :func:`_slot_values` captures only its values)."""
     out, seen = [], set()
+    typed = _slot_values()
     for i, part in enumerate(re.split(r"\{(\w+)\}", template)):
         if i % 2 == 0:
             out.append(re.escape(part))
@@ -332,7 +343,7 @@ def template_regex(template: str) -> re.Pattern[str]:
             out.append(f"(?P={part})")
         else:
             seen.add(part)
-            out.append(f"(?P<{part}>.+?)")
+            out.append(f"(?P<{part}>{typed[part]})" if part in typed else f"(?P<{part}>.+?)")
     return re.compile("".join(out), re.S)
 
 
@@ -348,7 +359,12 @@ def register_patterns(context: str, templates: Iterable[str]) -> None:
             _PATTERNS.append((context, t, template_regex(t)))
     # the most specific first: a template with more fixed words wins over a general one
     # ("Not eligible: metastatic sum {pct} ..." before "Not eligible: {why}")
-    _PATTERNS.sort(key=lambda p: -len(re.sub(r"\{\w+\}", "", p[1])))
+    _PATTERNS.sort(key=lambda p: -len(_fixed(p[1])))
+
+
+def _fixed(template: str) -> str:
+    """The fixed text of a template, its slots taken out."""
+    return re.sub(r"\{\w+\}", "", template)
 
 
 def pattern_text(text: str) -> str:
@@ -365,7 +381,12 @@ def pattern_text(text: str) -> str:
         translated = QCoreApplication.translate(context, template)
         if translated == template:
             return text
-        values = {k: _captured_text(v) for k, v in m.groupdict().items()}
+        captured = m.groupdict()
+        values = {k: _captured_text(v) for k, v in captured.items()}
+        if values == captured and not re.search(r"[^\W\d_]", _fixed(template)):
+            # a template of punctuation alone ("{first}; {rest}") translates only its parts:
+            # an English sentence none of whose parts is known stays as it is
+            continue
         try:
             return translated.format(**values)
         except (KeyError, IndexError, ValueError):
