@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import threading
 import time
@@ -214,7 +215,7 @@ class StudyProgress:
         self.plain_every = plain_every
         self.series: dict[str, Any] = {}
         self.t0 = time.monotonic()
-        self._last = 0.0
+        self._last = -math.inf  # the first line is written whatever the clock's origin
         self._lock = threading.Lock()
         self._width = 0
         self._ended: set[str] = set()
