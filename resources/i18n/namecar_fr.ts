@@ -2736,7 +2736,7 @@ J{n}</translation>
 <context>
     <name>ProblemText</name>
     <message>
-        <location filename="../../src/namecar_viewer/gui/i18n.py" line="+460"/>
+        <location filename="../../src/namecar_viewer/gui/i18n.py" line="+488"/>
         <source>{severity}: {message}</source>
         <translation>{severity}&#xa0;: {message}</translation>
     </message>
@@ -2922,7 +2922,7 @@ J{n}</translation>
 <context>
     <name>QAbstractFileIconProvider</name>
     <message>
-        <location filename="../../src/namecar_viewer/gui/i18n.py" line="-363"/>
+        <location filename="../../src/namecar_viewer/gui/i18n.py" line="-391"/>
         <source>Folder</source>
         <comment>All other platforms</comment>
         <translation>Dossier</translation>
@@ -6384,23 +6384,23 @@ Un double-clic ouvre le premier&#xa0;; Ctrl+Droite / Ctrl+Gauche les parcourent 
     </message>
     <message>
         <location line="+5"/>
-        <source>lesion {lesion}, timepoint {timepoint}: {message} [{rule}]</source>
-        <translation>lésion {lesion}, évaluation {timepoint}&#xa0;: {message} [{rule}]</translation>
+        <source>lesion {lesion}, timepoint {timepoint}: {finding} [{rule}]</source>
+        <translation>lésion {lesion}, évaluation {timepoint}&#xa0;: {finding} [{rule}]</translation>
     </message>
     <message>
         <location line="+1"/>
-        <source>lesion {lesion}: {message} [{rule}]</source>
-        <translation>lésion {lesion}&#xa0;: {message} [{rule}]</translation>
+        <source>lesion {lesion}: {finding} [{rule}]</source>
+        <translation>lésion {lesion}&#xa0;: {finding} [{rule}]</translation>
     </message>
     <message>
         <location line="+1"/>
-        <source>timepoint {timepoint}: {message} [{rule}]</source>
-        <translation>évaluation {timepoint}&#xa0;: {message} [{rule}]</translation>
+        <source>timepoint {timepoint}: {finding} [{rule}]</source>
+        <translation>évaluation {timepoint}&#xa0;: {finding} [{rule}]</translation>
     </message>
     <message>
         <location line="+1"/>
-        <source>{message} [{rule}]</source>
-        <translation>{message} [{rule}]</translation>
+        <source>{finding} [{rule}]</source>
+        <translation>{finding} [{rule}]</translation>
     </message>
     <message>
         <location line="+2"/>
@@ -6651,6 +6651,703 @@ Un double-clic ouvre le premier&#xa0;; Ctrl+Droite / Ctrl+Gauche les parcourent 
         <location line="+4"/>
         <source>Patient unable to comply with the follow-up, or under legal protection (guardianship, deprived of liberty).</source>
         <translation>Patient ne pouvant pas se conformer au suivi, ou sous protection juridique (tutelle, curatelle, privé de liberté).</translation>
+    </message>
+    <message>
+        <location filename="../../src/namecar_viewer/gui/pet_import_texts.py" line="+19"/>
+        <source>Reading headers: {what}</source>
+        <translation>Lecture des en-têtes&#xa0;: {what}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Indexing {what}</source>
+        <translation>Indexation&#xa0;: {what}</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Indexing CR</source>
+        <translation>Indexation&#xa0;: CR</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>done</source>
+        <translation>terminé</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>{what} ({detail}): no image to show, not indexed as a stack</source>
+        <translation>{what} ({detail})&#xa0;: aucune image à afficher, non indexé comme pile</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>PR ({detail}): no image to show, not indexed as a stack</source>
+        <translation>PR ({detail})&#xa0;: aucune image à afficher, non indexé comme pile</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>non-image object</source>
+        <translation>objet non-image</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{description}, SOP class {uid}</source>
+        <translation>{description}, classe SOP {uid}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>PR, SOP class {uid}</source>
+        <translation>PR, classe SOP {uid}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{description}, no SOP Class UID</source>
+        <translation>{description}, sans SOP Class UID</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>no SOP Class UID</source>
+        <translation>sans SOP Class UID</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>{what} ({file}): indexed but not loadable: {problems}</source>
+        <translation>{what} ({file})&#xa0;: indexée mais non chargeable&#xa0;: {problems}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{what}: no thumbnail ({reason})</source>
+        <translation>{what}&#xa0;: pas de vignette ({reason})</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>{what}: no thumbnail (no image of stack {stack} could be decoded: {reason})</source>
+        <translation>{what}&#xa0;: pas de vignette (aucune image de la pile {stack} n&apos;a pu être décodée&#xa0;: {reason})</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>could not be copied into the store: {reason}</source>
+        <translation>n&apos;a pas pu être copié dans le stockage&#xa0;: {reason}</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>instance {uid} is not in PET series {series}</source>
+        <translation>l&apos;instance {uid} n&apos;appartient pas à la série TEP {series}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>SUV{kind} is unavailable for series {series}: {warnings}</source>
+        <translation>SUV{kind} indisponible pour la série {series}&#xa0;: {warnings}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{tag} has the non-numeric value {value} in file {file}</source>
+        <translation>{tag} a la valeur non numérique {value} dans le fichier {file}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Philips private tag {tag} has the unreadable value {value} in file {file}</source>
+        <translation>l&apos;élément privé Philips {tag} a la valeur illisible {value} dans le fichier {file}</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Philips private tag {tag} has the non-numeric value {value} in file {file}</source>
+        <translation>l&apos;élément privé Philips {tag} a la valeur non numérique {value} dans le fichier {file}</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>{tag} unreadable in file {file}: {why}</source>
+        <translation>{tag} illisible dans le fichier {file}&#xa0;: {why}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{tag} differs within the series: {value} in file {file} but {other} in file {other_file}</source>
+        <translation>{tag} diffère au sein de la série&#xa0;: {value} dans le fichier {file} mais {other} dans le fichier {other_file}</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>{tag} is {value}, not PT, in file {file}</source>
+        <translation>{tag} vaut {value}, et non PT, dans le fichier {file}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{tag} is {value} in file {file}; SUV is computed only from BQML, CNTS (Philips) or GML</source>
+        <translation>{tag} vaut {value} dans le fichier {file}&#xa0;; le SUV n&apos;est calculé qu&apos;à partir de BQML, CNTS (Philips) ou GML</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>{tag} is {value} in file {file}; expected START, ADMIN or NONE</source>
+        <translation>{tag} vaut {value} dans le fichier {file}&#xa0;; START, ADMIN ou NONE attendu</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Units CNTS in file {file} but neither Philips SUV Scale Factor (7053,1000) nor Activity Concentration Scale Factor (7053,1009) is present in every instance; counts cannot be converted to SUV</source>
+        <translation>Units CNTS dans le fichier {file}, mais ni le SUV Scale Factor Philips (7053,1000) ni l&apos;Activity Concentration Scale Factor (7053,1009) n&apos;est présent dans toutes les instances&#xa0;; les coups ne peuvent pas être convertis en SUV</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>{tag} is missing in file {file}; SUV needs the injected dose and time; the reader can enter them</source>
+        <translation>{tag} est absent du fichier {file}&#xa0;; le SUV nécessite l&apos;activité injectée et l&apos;heure d&apos;injection&#xa0;; le lecteur peut les saisir</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>{tags} and {other_tags} are missing in file {file}; the reference time for decay is unknown</source>
+        <translation>{tags} et {other_tags} sont absents du fichier {file}&#xa0;; l&apos;heure de référence de la correction de décroissance est inconnue</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>{tag} and {other_tag} are missing in file {file}; DecayCorrection NONE needs the frame time</source>
+        <translation>{tag} et {other_tag} sont absents du fichier {file}&#xa0;; DecayCorrection NONE nécessite l&apos;heure de chaque trame</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>{tag} and {other_tag} are missing in file {file}; SUV needs the injection time; the reader can enter it</source>
+        <translation>{tag} et {other_tag} sont absents du fichier {file}&#xa0;; le SUV nécessite l&apos;heure d&apos;injection&#xa0;; le lecteur peut la saisir</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>UTC offset {text} is not of the form +HHMM or -HHMM</source>
+        <translation>le décalage UTC {text} n&apos;est pas de la forme +HHMM ou -HHMM</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>UTC offset {text} is out of range</source>
+        <translation>le décalage UTC {text} est hors limites</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>date {text} is not of the form YYYYMMDD</source>
+        <translation>la date {text} n&apos;est pas de la forme YYYYMMDD</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>time {text} is not of the form HHMMSS.FFFFFF</source>
+        <translation>l&apos;heure {text} n&apos;est pas de la forme HHMMSS.FFFFFF</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>date-time {text} is not of the form YYYYMMDDHHMMSS.FFFFFF&amp;ZZXX</source>
+        <translation>la date-heure {text} n&apos;est pas de la forme YYYYMMDDHHMMSS.FFFFFF&amp;ZZXX</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>The PET volume does not list its files, so its SUV tags cannot be read.</source>
+        <translation>Le volume TEP ne liste pas ses fichiers&#xa0;: ses éléments DICOM du SUV ne peuvent pas être lus.</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Cannot read the PET header of {file}: {reason}</source>
+        <translation>Impossible de lire l&apos;en-tête TEP de {file}&#xa0;: {reason}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Series is {modality}, not PET: no SUV.</source>
+        <translation>La série est en {modality}, pas en TEP&#xa0;: pas de SUV.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>a slice without its instance (gap) in a series whose SUV factors differ per instance</source>
+        <translation>une coupe sans son instance (lacune) dans une série dont les facteurs SUV diffèrent d&apos;une instance à l&apos;autre</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>{units} (raw, not SUV)</source>
+        <translation>{units} (valeurs brutes, pas en SUV)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>stored values (raw, not SUV)</source>
+        <translation>valeurs stockées (brutes, pas en SUV)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Stored SUV values are not valid JSON: {text}</source>
+        <translation>Les valeurs SUV enregistrées ne sont pas du JSON valide&#xa0;: {text}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Stored SUV values are not an object: {text}</source>
+        <translation>Les valeurs SUV enregistrées ne sont pas un objet JSON&#xa0;: {text}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The PET overlay is not in SUV: convert it with load_pet_suv/to_suv first.</source>
+        <translation>La TEP superposée n&apos;est pas en SUV&#xa0;: convertissez-la d&apos;abord avec load_pet_suv/to_suv.</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Ellipse {uid} has no plane to sample.</source>
+        <translation>L&apos;ellipse {uid} n&apos;a pas de plan à échantillonner.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The ROI holds no PET pixel.</source>
+        <translation>La ROI ne contient aucun pixel TEP.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Withdraw reader-entered SUV values</source>
+        <translation>Retirer les valeurs SUV saisies par le lecteur</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Reader-entered SUV values ({names})</source>
+        <translation>Valeurs SUV saisies par le lecteur ({names})</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Link timepoints by offset ({x}, {y}, {z}) mm</source>
+        <translation>Lier les évaluations par un décalage ({x}&#xa0;; {y}&#xa0;; {z}) mm</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Align timepoints automatically</source>
+        <translation>Aligner les évaluations automatiquement</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Accept automatic registration PET -&gt; base</source>
+        <translation>Accepter le recalage automatique TEP -&gt; base</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Accept manual registration PET -&gt; base</source>
+        <translation>Accepter le recalage manuel TEP -&gt; base</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Accept automatic+manual registration PET -&gt; base</source>
+        <translation>Accepter le recalage automatique+manuel TEP -&gt; base</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>The {region} reference region has mean SUV {mean}.</source>
+        <translation>La région de référence ({region}) a un SUV moyen de {mean}.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The {region} reference region has mean SUV {mean} &lt;= 0.</source>
+        <translation>La région de référence ({region}) a un SUV moyen de {mean} &lt;= 0.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>blood_pool</source>
+        <translation>pool sanguin</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>parotid</source>
+        <translation>parotide</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Lesion uptake is computed on a PET converted to SUV (load_pet_suv).</source>
+        <translation>La fixation des lésions se calcule sur une TEP convertie en SUV (load_pet_suv).</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The stored MRI-PET lesion table cannot be read: {reason}</source>
+        <translation>Le tableau des lésions IRM-TEP enregistré est illisible&#xa0;: {reason}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The VOI holds no voxel of the volume.</source>
+        <translation>Le VOI ne contient aucun voxel du volume.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Save the MRI-PET lesion table</source>
+        <translation>Enregistrer le tableau des lésions IRM-TEP</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Volume {shape} is smaller than one block {factors}.</source>
+        <translation>Le volume {shape} est plus petit qu&apos;un bloc {factors}.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Colour volumes cannot be aligned.</source>
+        <translation>Les volumes en couleur ne peuvent pas être alignés.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The volume&apos;s slices are sheared (gantry tilt): resample it to an orthogonal grid before alignment.</source>
+        <translation>Les coupes du volume sont cisaillées (inclinaison du statif)&#xa0;: rééchantillonnez-le sur une grille orthogonale avant l&apos;alignement.</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>The volume is too small to align ({shape} voxels); at least 8 blocks of {mm} mm along each axis are needed.</source>
+        <translation>Le volume est trop petit pour être aligné ({shape} voxels)&#xa0;; il faut au moins 8 blocs de {mm} mm sur chaque axe.</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>The volume holds NaN or infinite values; cannot align.</source>
+        <translation>Le volume contient des valeurs NaN ou infinies&#xa0;; alignement impossible.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Colour volumes cannot be registered.</source>
+        <translation>Les volumes en couleur ne peuvent pas être recalés.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>The fixed volume is too thin to register ({shape}); at least 4 voxels along each axis are needed.</source>
+        <translation>Le volume fixe est trop fin pour être recalé ({shape})&#xa0;; il faut au moins 4 voxels sur chaque axe.</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>The moving volume is too thin to register ({shape}); at least 4 voxels along each axis are needed.</source>
+        <translation>Le volume mobile est trop fin pour être recalé ({shape})&#xa0;; il faut au moins 4 voxels sur chaque axe.</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>The volume holds NaN or infinite values; cannot register.</source>
+        <translation>Le volume contient des valeurs NaN ou infinies&#xa0;; recalage impossible.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Colour volumes cannot be resampled for fusion.</source>
+        <translation>Les volumes en couleur ne peuvent pas être rééchantillonnés pour la fusion.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The volume&apos;s slices are sheared (gantry tilt): resample it to an orthogonal grid before registration.</source>
+        <translation>Les coupes du volume sont cisaillées (inclinaison du statif)&#xa0;: rééchantillonnez-le sur une grille orthogonale avant le recalage.</translation>
+    </message>
+    <message>
+        <location filename="../../src/namecar_viewer/gui/reading_texts.py" line="+20"/>
+        <source>a case needs a baseline timepoint</source>
+        <translation>un cas nécessite une évaluation de référence</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>no timepoints</source>
+        <translation>aucune évaluation</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>lesion ids are unique</source>
+        <translation>les identifiants de lésion sont uniques</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>declared {n} times</source>
+        <translation>déclarée {n} fois</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>timepoint labels are unique</source>
+        <translation>les noms d&apos;évaluation sont uniques</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>timepoint {timepoint}: used {n} times [timepoint labels are unique]</source>
+        <translation>évaluation {timepoint}&#xa0;: nom utilisé {n} fois [les noms d&apos;évaluation sont uniques]</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>measurements are given for declared target lesions only</source>
+        <translation>seules les lésions cibles déclarées ont des mesures</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>statuses are given for declared non-target lesions only</source>
+        <translation>seules les lésions non cibles déclarées ont un statut</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>not a declared target</source>
+        <translation>n&apos;est pas une lésion cible déclarée</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>not a declared non-target</source>
+        <translation>n&apos;est pas une lésion non cible déclarée</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>lesion is target</source>
+        <translation>la lésion est une lésion cible</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>lesion is non_target</source>
+        <translation>la lésion est une lésion non cible</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>lesion is new_target</source>
+        <translation>la lésion est une cible de nouvelle lésion</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>lesion is new_non_target</source>
+        <translation>la lésion est une nouvelle lésion non cible</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>every timepoint needs a date (sec. 4.4.3, 4.6)</source>
+        <translation>chaque évaluation doit être datée (sect. 4.4.3, 4.6)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>date missing</source>
+        <translation>date manquante</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>timepoints are in date order, baseline first</source>
+        <translation>les évaluations sont dans l&apos;ordre chronologique, la référence en premier</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>date {date} is before the previous timepoint</source>
+        <translation>la date du {date} est antérieure à l&apos;évaluation précédente</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>a confirmed new lesion refers to an earlier follow-up where it was equivocal (sec. 4.3.5)</source>
+        <translation>une nouvelle lésion confirmée renvoie à un suivi antérieur où elle était douteuse (sect. 4.3.5)</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>&apos;{label}&apos; is not an earlier follow-up with an equivocal new lesion</source>
+        <translation>«&#xa0;{label}&#xa0;» n&apos;est pas un suivi antérieur avec une nouvelle lésion douteuse</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>confirmation of an equivocal new lesion needs an unequivocal new lesion (sec. 4.3.5)</source>
+        <translation>la confirmation d&apos;une nouvelle lésion douteuse exige une nouvelle lésion sans équivoque (sect. 4.3.5)</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>new_lesions is &apos;none&apos;</source>
+        <translation>nouvelles lésions&#xa0;: «&#xa0;aucune&#xa0;»</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>new_lesions is &apos;equivocal&apos;</source>
+        <translation>nouvelles lésions&#xa0;: «&#xa0;douteuses&#xa0;»</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>at most 5 new-lesion targets (Seymour 2017)</source>
+        <translation>au plus 5 cibles de nouvelles lésions (Seymour 2017)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>new-lesion target number {n} exceeds 5</source>
+        <translation>la cible de nouvelle lésion numéro {n} dépasse le maximum de 5</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>at most 2 new-lesion targets per organ (Seymour 2017)</source>
+        <translation>au plus 2 cibles de nouvelles lésions par organe (Seymour 2017)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>third or later new-lesion target in organ &apos;{organ}&apos;</source>
+        <translation>troisième cible de nouvelle lésion ou plus dans l&apos;organe «&#xa0;{organ}&#xa0;»</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>a new lesion cannot be present at baseline (sec. 4.3.5)</source>
+        <translation>une nouvelle lésion ne peut pas être présente à la référence (sect. 4.3.5)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>new-lesion target measured at baseline</source>
+        <translation>cible de nouvelle lésion mesurée à la référence</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>lymph nodes</source>
+        <translation>ganglions</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>a split lesion needs at least one fragment</source>
+        <translation>une lésion fragmentée nécessite au moins un fragment</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>measured measurement takes 1 values</source>
+        <translation>une lésion mesurée a exactement 1 diamètre</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>too_small measurement takes 0 values</source>
+        <translation>une lésion trop petite pour être mesurée n&apos;a pas de diamètre</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>not_evaluated measurement takes 0 values</source>
+        <translation>une lésion non évaluée n&apos;a pas de diamètre</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>coalesced measurement takes 0 values</source>
+        <translation>une lésion confluente n&apos;a pas de diamètre</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>diameters cannot be negative</source>
+        <translation>les diamètres ne peuvent pas être négatifs</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>a re-baseline needs a sum of diameters above 0 mm (sec. 4.3.1)</source>
+        <translation>une nouvelle référence exige une somme des diamètres supérieure à 0 mm (sect. 4.3.1)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>every target is gone at the inclusion scan: no percent change can be computed from it; use the pre-treatment baseline</source>
+        <translation>toutes les cibles ont disparu à l&apos;examen d&apos;inclusion&#xa0;: aucune variation en pourcentage ne peut être calculée par rapport à lui&#xa0;; utilisez la référence pré-thérapeutique</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>RECIST baseline is set to the inclusion scan but no timepoint of the read is marked as inclusion</source>
+        <translation>La référence RECIST est l&apos;examen d&apos;inclusion mais aucune évaluation de la lecture n&apos;est marquée comme inclusion</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>First PD: undated ({label})</source>
+        <translation>Première MP&#xa0;: non datée ({label})</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>First PD: {when} ({label})</source>
+        <translation>Première MP&#xa0;: {when} ({label})</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>No progression</source>
+        <translation>Pas de progression</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>overall response at {label}: {first} vs {second}</source>
+        <translation>réponse globale à {label}&#xa0;: {first} vs {second}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>date of progression: {first} vs {second}</source>
+        <translation>date de progression&#xa0;: {first} vs {second}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>not assessed</source>
+        <translation>non évaluée</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>no progression</source>
+        <translation>pas de progression</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The two reads disagree ({differences}): the case awaits adjudication and has no result to report yet.</source>
+        <translation>Les deux lectures divergent ({differences})&#xa0;: le dossier attend l&apos;adjudication et n&apos;a pas encore de résultat à rapporter.</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Cannot export case {case}: {reason}</source>
+        <translation>Export impossible du dossier {case}&#xa0;: {reason}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>case {case}: exporting read {uid} (adjudicated); case {others} chose the other read, the latest case decides</source>
+        <translation>dossier {case}&#xa0;: export de la lecture {uid} (après adjudication)&#xa0;; le dossier {others} a retenu l&apos;autre lecture, le dossier le plus récent l&apos;emporte</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>case {case}: exporting read {uid} (both reads agree); case {others} chose the other read, the latest case decides</source>
+        <translation>dossier {case}&#xa0;: export de la lecture {uid} (les deux lectures concordent)&#xa0;; le dossier {others} a retenu l&apos;autre lecture, le dossier le plus récent l&apos;emporte</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>case {case}: exporting read {uid} (adjudicated)</source>
+        <translation>dossier {case}&#xa0;: export de la lecture {uid} (après adjudication)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>case {case}: exporting read {uid} (both reads agree)</source>
+        <translation>dossier {case}&#xa0;: export de la lecture {uid} (les deux lectures concordent)</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Timepoint {label} already exists.</source>
+        <translation>L&apos;évaluation {label} existe déjà.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Lesion {uid} already exists.</source>
+        <translation>La lésion {uid} existe déjà.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Measurement {uid} already exists.</source>
+        <translation>La mesure {uid} existe déjà.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The lesion {uid} is not in this read (deleted?).</source>
+        <translation>La lésion {uid} n&apos;est pas dans cette lecture (supprimée&#xa0;?).</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The timepoint {uid} is not in this read.</source>
+        <translation>L&apos;évaluation {uid} n&apos;est pas dans cette lecture.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The measurement {uid} is not in this read (deleted?).</source>
+        <translation>La mesure {uid} n&apos;est pas dans cette lecture (supprimée&#xa0;?).</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{error}
+The edit is kept in this window and not yet saved; it will be saved with the next edit or when you choose File &gt; Retry saving.</source>
+        <translation>{error}
+La modification est conservée dans cette fenêtre mais pas encore enregistrée&#xa0;; elle le sera avec la prochaine modification ou quand vous choisirez Fichier &gt; Réessayer d&apos;enregistrer la lecture.</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Accept {method} registration PET -&gt; base</source>
+        <translation>Accepter le recalage ({method}) TEP -&gt; base</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>The ROI holds no pixel of the image.</source>
+        <translation>La ROI ne contient aucun pixel de l&apos;image.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The ellipse has a zero-length axis.</source>
+        <translation>L&apos;ellipse a un axe de longueur nulle.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>A ring needs a diameter measurement.</source>
+        <translation>Un anneau nécessite une mesure de diamètre.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>The click ({row}, {col}) is outside the {rows}x{cols} slice.</source>
+        <translation>Le clic ({row}, {col}) est en dehors de la coupe de {rows}x{cols}.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The click is outside the scanned volume.</source>
+        <translation>Le clic est en dehors du volume acquis.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The region grown from the click reaches {mm} mm or is empty: it is not a separate lesion on this slice (draw the diameter by hand).</source>
+        <translation>La région obtenue par croissance depuis le clic atteint {mm} mm ou est vide&#xa0;: ce n&apos;est pas une lésion distincte sur cette coupe (tracez le diamètre à la main).</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>No region grows from the click.</source>
+        <translation>Aucune région n&apos;est obtenue par croissance depuis le clic.</translation>
     </message>
 </context>
 <context>

@@ -172,6 +172,12 @@ def test_a_template_translates_only_the_texts_it_made(french: None) -> None:
     # keeps its English punctuation
     assert app_text("disk full; retry later") == "disk full; retry later"
     assert app_text("Move measurement; Delete lesion") != "Move measurement; Delete lesion"
+    # findings joined with "; " are each translated, and a section cited keeps its number
+    one = "timepoint fu03m: date missing [every timepoint needs a date (sec. 4.4.3, 4.6)]"
+    two = one.replace("fu03m", "fu06m")
+    french_one = app_text(one)
+    assert french_one.startswith("évaluation fu03m\u00a0: ") and "(sect. 4.4.3, 4.6)]" in french_one
+    assert app_text(f"{one}; {two}") == f"{french_one}\u00a0; {app_text(two)}"
 
 
 def test_english_is_unchanged_by_default() -> None:

@@ -257,3 +257,23 @@ def test_decimal_commas_leave_uids_paths_and_stored_values_alone(french: None) -
     assert f("/data/1.2.840.113619/IM1.5.dcm v1.5") == "/data/1.2.840.113619/IM1.5.dcm v1.5"
     # a header value as stored: a decimal comma would read as a separator
     assert f("is [1.0, 0.0, 0.0] at 2.5 mm") == "is [1.0, 0.0, 0.0] at 2,5 mm"
+
+
+def test_an_import_with_a_report_beside_the_images_reads_in_french(
+    tmp_path: Path, french: None
+) -> None:
+    # a CT export holds a dose report or a key object beside the images: the import says it
+    # was left out, in the reader's language
+    from pydicom.data import get_testdata_file
+
+    from namecar_viewer.gui.study_browser import summary_text
+
+    _series(tmp_path / "ct", _z([0, 2, 4]))
+    shutil.copy(get_testdata_file("test-SR.dcm"), tmp_path / "ct" / "SR.dcm")
+    summary = import_paths(StudyIndex(":memory:"), [tmp_path / "ct"], thumbnails=False)
+    (skipped,) = summary.skipped
+    assert "no image to show" in skipped.reason
+    text = summary_text(summary)
+    assert "aucune image à afficher, non indexé comme pile" in text, text
+    description = {"Demonstration of SR Features"}  # the report's own title: data
+    assert not _words_left(text.replace(str(tmp_path), " "), description), text

@@ -638,10 +638,10 @@ _APP_PATTERNS = (
         "series {uid} is no longer in the store; the measurement ({what}) is kept but its "
         "images cannot be shown",
     ),
-    QT_TRANSLATE_NOOP("app", "lesion {lesion}, timepoint {timepoint}: {message} [{rule}]"),
-    QT_TRANSLATE_NOOP("app", "lesion {lesion}: {message} [{rule}]"),
-    QT_TRANSLATE_NOOP("app", "timepoint {timepoint}: {message} [{rule}]"),
-    QT_TRANSLATE_NOOP("app", "{message} [{rule}]"),
+    QT_TRANSLATE_NOOP("app", "lesion {lesion}, timepoint {timepoint}: {finding} [{rule}]"),
+    QT_TRANSLATE_NOOP("app", "lesion {lesion}: {finding} [{rule}]"),
+    QT_TRANSLATE_NOOP("app", "timepoint {timepoint}: {finding} [{rule}]"),
+    QT_TRANSLATE_NOOP("app", "{finding} [{rule}]"),
     # core.suv: a header value SUV needs
     QT_TRANSLATE_NOOP("app", "{tag} is missing in file {file}; {why}; the reader can enter it"),
     QT_TRANSLATE_NOOP(
@@ -687,11 +687,13 @@ _COMMAND_PATTERNS = (
 
 
 def _register() -> None:
-    from namecar_viewer.gui import dicom_texts
+    from namecar_viewer.gui import dicom_texts, pet_import_texts, reading_texts
     from namecar_viewer.gui.i18n import register_patterns
 
     register_patterns("app", (*_APP_PATTERNS, *_COMMAND_PATTERNS))
     dicom_texts.register()  # what the scan and the loader say of the input
+    pet_import_texts.register()  # the import, SUV, PET and registration messages
+    reading_texts.register()  # RECIST rules, adjudication, read edits, measurements
 
 
 _register()

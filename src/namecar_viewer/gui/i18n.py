@@ -203,13 +203,14 @@ def localise_number_text(text: str) -> str:
 
     Only free-standing decimals change: the dots of UIDs (``1.2.840.10008``), file names and
     versions are kept, and so are the values of a bracketed list (``[1.0, 0.0, 0.0]``, a header
-    value as stored), where a decimal comma would read as a separator.
+    value as stored), where a decimal comma would read as a separator, and the numbers of a
+    section cited (``sec. 4.6``).
     """
     point = decimal_point()
     if point == ".":
         return text
-    pieces = _BRACKETED.split(text)
-    lists = _BRACKETED.findall(text)
+    pieces = _KEPT_AS_WRITTEN.split(text)
+    lists = _KEPT_AS_WRITTEN.findall(text)
     out = [_DECIMAL.sub(rf"\1{point}\2", pieces[0])]
     for listed, piece in zip(lists, pieces[1:], strict=True):
         out += [listed, _DECIMAL.sub(rf"\1{point}\2", piece)]
@@ -220,7 +221,9 @@ def localise_number_text(text: str) -> str:
 # backslash just before it, no word character just after, nor a dot that goes on (a sentence's
 # final dot does not)
 _DECIMAL = re.compile(r"(?<![\w./\\])(\d+)\.(\d+)(?!\w|\.\w)")
-_BRACKETED = re.compile(r"\[[^\[\]]*\]")
+_KEPT_AS_WRITTEN = re.compile(
+    r"\[[^\[\]]*\]|\b(?:sect?\.|sections?|§)\s*\d+(?:\.\d+)*(?:,\s*\d+(?:\.\d+)*)*"
+)
 
 
 class Num(float):
@@ -328,7 +331,17 @@ def _slot_values() -> dict[str, str]:
     from namecar_viewer.core.recist.model import Response
 
     codes = sorted((r.value for r in Response), key=len, reverse=True)
-    return {"response": "|".join(map(re.escape, codes))}
+    # a finding and the rule it breaks, cited in brackets, hold none: "{finding} [{rule}]"
+    # cannot swallow the next violation of a list joined with "; "
+    plain = r"[^\[\]]+?"
+    label = r"[^\[\]:;]+?"  # a lesion's or a timepoint's label: no brackets, colons, semicolons
+    return {
+        "response": "|".join(map(re.escape, codes)),
+        "rule": plain,
+        "finding": plain,
+        "lesion": label,
+        "timepoint": label,
+    }
 
 
 def template_regex(template: str) -> re.Pattern[str]:
@@ -378,14 +391,15 @@ def pattern_text(text: str) -> str:
         m = rx.fullmatch(text)
         if m is None:
             continue
+        # a template written the same in French ("{finding} [{rule}]") still translates its parts
         translated = QCoreApplication.translate(context, template)
-        if translated == template:
-            return text
         captured = m.groupdict()
         values = {k: _captured_text(v) for k, v in captured.items()}
-        if values == captured and not re.search(r"[^\W\d_]", _fixed(template)):
-            # a template of punctuation alone ("{first}; {rest}") translates only its parts:
-            # an English sentence none of whose parts is known stays as it is
+        if values == captured and (
+            translated == template or not re.search(r"[^\W\d_]", _fixed(template))
+        ):
+            # nothing to translate here; and a template of punctuation alone ("{first}; {rest}")
+            # translates only its parts: an English sentence none of whose parts is known stays
             continue
         try:
             return translated.format(**values)

@@ -736,7 +736,7 @@ class SliceViewport(QWidget):
         )
         if vol.modality == "PT":
             # PET values are SUV or labelled raw, never unlabelled
-            bl.append(self.tr("Unit: {unit}").format(unit=modality_unit(m)))
+            bl.append(self.tr("Unit: {unit}").format(unit=app_text(modality_unit(m))))
         if self._cine.isActive():
             bl.append(self.tr("Cine {fps} fps").format(fps=CINE_FPS))
         out["bottom_left"] = "\n".join(bl)
@@ -762,7 +762,7 @@ class SliceViewport(QWidget):
             return ""
         value = float(sl.pixels[r, c])
         pt = sl.plane.pixel_to_patient([rc])[0]
-        unit = modality_unit(self.model)
+        unit = app_text(modality_unit(self.model))  # a raw PET's label, in words
         val = (
             self.tr("outside volume")
             if math.isnan(value)

@@ -87,7 +87,7 @@ class SuvBanner:
         if not why or vol is None:
             return
         text = translate("PetGrid", "PET NOT IN SUV - shown in stored values ({units})").format(
-            units=vol.metadata.get("units")
+            units=app_text(str(vol.metadata.get("units") or ""))
         )
         text += f"\n{app_text(why)}"
         rect = QRectF(vp.rect()).adjusted(12, 44, -12, -12)

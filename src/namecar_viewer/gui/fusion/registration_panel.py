@@ -43,7 +43,7 @@ from namecar_viewer.core.registration import (
     rigid_matrix,
 )
 from namecar_viewer.gui import i18n
-from namecar_viewer.gui.i18n import app_text
+from namecar_viewer.gui.i18n import app_text, error_text
 
 NUDGE_MM = 1.0
 NUDGE_DEG = 0.5
@@ -247,7 +247,7 @@ class RegistrationPanel(QWidget):
             except Exception as exc:  # noqa: BLE001 - reported in the panel, never a traceback
                 bridge.failed.emit(
                     translate("RegistrationPanel", "Registration failed: {reason}").format(
-                        reason=exc
+                        reason=error_text(exc)
                     )
                 )
             else:

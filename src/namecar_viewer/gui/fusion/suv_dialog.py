@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 from namecar_viewer.app.pet import SuvField, SuvInputNeeded, load_pet_suv
 from namecar_viewer.core.geometry import Volume
 from namecar_viewer.core.suv import SuvOverrides
-from namecar_viewer.gui.i18n import app_text
+from namecar_viewer.gui.i18n import app_text, error_text
 
 translate = QCoreApplication.translate
 
@@ -108,7 +108,7 @@ def load_pet_with_dialog(parent: QWidget | None, source: Any) -> tuple[Volume | 
             overrides = dataclasses.replace(overrides, **entered)
         except Exception as exc:  # noqa: BLE001 - a message, never a traceback
             return None, translate("SuvEntryDialog", "Cannot load the PET: {reason}").format(
-                reason=exc
+                reason=error_text(exc)
             )
     return None, translate(
         "SuvEntryDialog", "PET not shown in SUV: values still missing after several entries."

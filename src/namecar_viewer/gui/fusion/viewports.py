@@ -25,7 +25,7 @@ from namecar_viewer.core.geometry.reslice import WindowLevel, apply_window, resl
 from namecar_viewer.core.registration import FrameOfReferenceMismatch
 from namecar_viewer.gui import i18n
 from namecar_viewer.gui.fusion.colormaps import ColourMap, colour_map_text, rgb_table
-from namecar_viewer.gui.i18n import app_text
+from namecar_viewer.gui.i18n import app_text, error_text
 from namecar_viewer.gui.overlay_text import draw_outlined_text
 from namecar_viewer.gui.viewport import VIEWPORT_COLOURS, SliceViewport
 
@@ -175,7 +175,7 @@ class FusedViewport(LinkedSliceViewport):
         try:
             return self.fusion.measurement_stats(m)
         except ValueError as exc:
-            return str(exc)
+            return error_text(exc)
 
     def stats_key(self) -> int:
         """Changes when the fused PET or its transform change (the layer's cache key)."""

@@ -25,6 +25,7 @@ from namecar_viewer.core.measure import (
     propose_diameters,
     translate,
 )
+from namecar_viewer.gui.i18n import error_text
 from namecar_viewer.gui.tools.layer import Hit, MeasurementLayer
 from namecar_viewer.gui.viewport import SliceViewport, ViewportTool
 
@@ -252,7 +253,7 @@ class SemiAutoTool(MeasureTool):
         try:
             prop = propose_diameters(sl.pixels, sl.plane, (float(rc[0]), float(rc[1])))
         except SegmentationError as exc:
-            self.last_error = str(exc)
+            self.last_error = error_text(exc)  # the tooltip, in the reader's language
             self.layer.proposal = None
             vp.setToolTip(self.last_error)
             return None
