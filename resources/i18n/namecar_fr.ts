@@ -347,7 +347,7 @@
 <context>
     <name>AssignDialog</name>
     <message>
-        <location filename="../../src/namecar_viewer/gui/worklist.py" line="+526"/>
+        <location filename="../../src/namecar_viewer/gui/worklist.py" line="+528"/>
         <source>Assign cases</source>
         <translation>Attribuer les dossiers</translation>
     </message>
@@ -1915,17 +1915,17 @@ J{n}</translation>
     </message>
     <message>
         <location line="+13"/>
-        <location line="+16"/>
+        <location line="+18"/>
         <source>PACS nodes</source>
         <translation>Nœuds PACS</translation>
     </message>
     <message>
-        <location line="-1"/>
+        <location line="-3"/>
         <source>{reason}; starting from empty settings</source>
         <translation>{reason}&#xa0;; réglages vides utilisés</translation>
     </message>
     <message>
-        <location line="+10"/>
+        <location line="+12"/>
         <source>Save screenshot</source>
         <translation>Enregistrer une capture d&apos;écran</translation>
     </message>
@@ -2180,7 +2180,7 @@ J{n}</translation>
 <context>
     <name>NodesDialog</name>
     <message>
-        <location filename="../../src/namecar_viewer/gui/pacs/nodes_dialog.py" line="+40"/>
+        <location filename="../../src/namecar_viewer/gui/pacs/nodes_dialog.py" line="+41"/>
         <location line="+7"/>
         <source>Name</source>
         <translation>Nom</translation>
@@ -2237,12 +2237,12 @@ J{n}</translation>
     </message>
     <message>
         <location line="+11"/>
-        <location line="+174"/>
+        <location line="+179"/>
         <source>PACS nodes</source>
         <translation>Nœuds PACS</translation>
     </message>
     <message>
-        <location line="-168"/>
+        <location line="-173"/>
         <source>This workstation</source>
         <translation>Ce poste</translation>
     </message>
@@ -2303,12 +2303,12 @@ J{n}</translation>
         <translation>DIMSE, ligne {row}&#xa0;: le port {port} n&apos;est pas un nombre</translation>
     </message>
     <message>
-        <location line="+36"/>
+        <location line="+37"/>
         <source>Invalid settings: {problem}</source>
         <translation>Réglages invalides&#xa0;: {problem}</translation>
     </message>
     <message>
-        <location line="+5"/>
+        <location line="+6"/>
         <source>Add a node first.</source>
         <translation>Ajoutez d&apos;abord un nœud.</translation>
     </message>
@@ -2323,12 +2323,12 @@ J{n}</translation>
         <translation>OK&#xa0;: {message}</translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location line="+4"/>
         <source>Failed: {message}</source>
         <translation>Échec&#xa0;: {message}</translation>
     </message>
     <message>
-        <location line="+11"/>
+        <location line="+14"/>
         <source>Not saved: {problem}</source>
         <translation>Non enregistré&#xa0;: {problem}</translation>
     </message>
@@ -2736,7 +2736,7 @@ J{n}</translation>
 <context>
     <name>ProblemText</name>
     <message>
-        <location filename="../../src/namecar_viewer/gui/i18n.py" line="+488"/>
+        <location filename="../../src/namecar_viewer/gui/i18n.py" line="+495"/>
         <source>{severity}: {message}</source>
         <translation>{severity}&#xa0;: {message}</translation>
     </message>
@@ -2922,7 +2922,7 @@ J{n}</translation>
 <context>
     <name>QAbstractFileIconProvider</name>
     <message>
-        <location filename="../../src/namecar_viewer/gui/i18n.py" line="-391"/>
+        <location filename="../../src/namecar_viewer/gui/i18n.py" line="-398"/>
         <source>Folder</source>
         <comment>All other platforms</comment>
         <translation>Dossier</translation>
@@ -3164,7 +3164,12 @@ J{n}</translation>
         <translation>Récupération de {n} séries par {method}...</translation>
     </message>
     <message>
-        <location line="+43"/>
+        <location line="+37"/>
+        <source>{status}: {message}</source>
+        <translation>{status}&#xa0;: {message}</translation>
+    </message>
+    <message>
+        <location line="+16"/>
         <source>Retrieved {n} instances into {folder}.</source>
         <translation>{n} instances récupérées dans {folder}.</translation>
     </message>
@@ -4262,7 +4267,7 @@ Double-cliquez sur une série dans le navigateur d&apos;examens, ou faites-la gl
 <context>
     <name>Shortcuts</name>
     <message>
-        <location filename="../../src/namecar_viewer/gui/main_window.py" line="-797"/>
+        <location filename="../../src/namecar_viewer/gui/main_window.py" line="-799"/>
         <source>File</source>
         <translation>Fichier</translation>
     </message>
@@ -4960,7 +4965,7 @@ Un double-clic ouvre le premier&#xa0;; Ctrl+Droite / Ctrl+Gauche les parcourent 
 <context>
     <name>WorklistDock</name>
     <message>
-        <location filename="../../src/namecar_viewer/gui/worklist.py" line="-412"/>
+        <location filename="../../src/namecar_viewer/gui/worklist.py" line="-414"/>
         <source>Worklist</source>
         <translation>Liste de travail</translation>
     </message>
@@ -5015,12 +5020,12 @@ Un double-clic ouvre le premier&#xa0;; Ctrl+Droite / Ctrl+Gauche les parcourent 
         <translation>Tous les examens de ce cas ne sont pas arrivés ; rouvrez-le pour reprendre.</translation>
     </message>
     <message>
-        <location line="+5"/>
+        <location line="+6"/>
         <source>Fetching failed: {reason}</source>
         <translation>Échec de la récupération : {reason}</translation>
     </message>
     <message>
-        <location line="+62"/>
+        <location line="+63"/>
         <source>Opened {subject} {timepoint}</source>
         <translation>{subject} {timepoint} ouvert</translation>
     </message>
@@ -5033,7 +5038,7 @@ Un double-clic ouvre le premier&#xa0;; Ctrl+Droite / Ctrl+Gauche les parcourent 
 <context>
     <name>WorklistPanel</name>
     <message>
-        <location line="-422"/>
+        <location line="-424"/>
         <source>Subject</source>
         <translation>Sujet</translation>
     </message>
@@ -7348,6 +7353,421 @@ La modification est conservée dans cette fenêtre mais pas encore enregistrée&
         <location line="+5"/>
         <source>No region grows from the click.</source>
         <translation>Aucune région n&apos;est obtenue par croissance depuis le clic.</translation>
+    </message>
+    <message>
+        <location filename="../../src/namecar_viewer/gui/pacs_texts.py" line="+21"/>
+        <source>{node}: QIDO-RS answered at {url} ({n} result for a one-study probe)</source>
+        <translation>{node}&#xa0;: QIDO-RS a répondu sur {url} ({n} résultat pour une requête de test limitée à un examen)</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>{node}: C-ECHO to {address} succeeded in {ms} ms</source>
+        <translation>{node}&#xa0;: C-ECHO vers {address} réussi en {ms} ms</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>{node}: nothing listens at {host}:{port} (connection refused); is the server running and the port right?</source>
+        <translation>{node}&#xa0;: rien n&apos;écoute sur {host}:{port} (connexion refusée)&#xa0;; le serveur est-il démarré et le port est-il le bon&#xa0;?</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>{node}: no answer from {host}:{port} within {seconds} s (host down or firewall)</source>
+        <translation>{node}&#xa0;: pas de réponse de {host}:{port} en {seconds} s (hôte arrêté ou pare-feu)</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>{node}: cannot reach {host}:{port}: {reason}</source>
+        <translation>{node}&#xa0;: impossible de joindre {host}:{port}&#xa0;: {reason}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{node}: TLS settings cannot be used: {reason}</source>
+        <translation>{node}&#xa0;: les réglages TLS sont inutilisables&#xa0;: {reason}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{node}: the TLS certificate of {host}:{port} is not trusted: {reason}</source>
+        <translation>{node}&#xa0;: le certificat TLS de {host}:{port} n&apos;est pas de confiance&#xa0;: {reason}</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>{node}: TLS with {host}:{port} failed: {reason}</source>
+        <translation>{node}&#xa0;: échec de la négociation TLS avec {host}:{port}&#xa0;: {reason}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{node}: TLS with {host}:{port} failed: {reason} (does the server require a client certificate?)</source>
+        <translation>{node}&#xa0;: échec de la négociation TLS avec {host}:{port}&#xa0;: {reason} (le serveur exige-t-il un certificat client&#xa0;?)</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>{node}: association refused by {address} (our AE title {aet})</source>
+        <translation>{node}&#xa0;: association refusée par {address} (notre AE title {aet})</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{node}: association refused by {address}: {reason} (our AE title {aet})</source>
+        <translation>{node}&#xa0;: association refusée par {address}&#xa0;: {reason} (notre AE title {aet})</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>{node}: association with {address} failed (aborted by the peer or timed out)</source>
+        <translation>{node}&#xa0;: échec de l&apos;association avec {address} (interrompue par l&apos;entité distante ou délai dépassé)</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>{node}: association with {address} failed (aborted by the peer or timed out; check the TLS settings)</source>
+        <translation>{node}&#xa0;: échec de l&apos;association avec {address} (interrompue par l&apos;entité distante ou délai dépassé&#xa0;; vérifiez les réglages TLS)</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>{node}: no answer to C-ECHO from {address}</source>
+        <translation>{node}&#xa0;: aucune réponse au C-ECHO de {address}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{node}: C-ECHO failed with status {status}</source>
+        <translation>{node}&#xa0;: échec du C-ECHO, statut {status}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{node}: connection lost during C-FIND ({level} level) after {n} results</source>
+        <translation>{node}&#xa0;: connexion perdue pendant le C-FIND (niveau {level}) après {n} résultat(s)</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>{node}: C-FIND failed with status {status}</source>
+        <translation>{node}&#xa0;: échec du C-FIND, statut {status}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{node}: C-FIND failed with status {status}: {comment}</source>
+        <translation>{node}&#xa0;: échec du C-FIND, statut {status}&#xa0;: {comment}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{what} cancelled after {n} instances; they are kept</source>
+        <translation>{what} annulé après {n} instance(s)&#xa0;; celles reçues sont conservées</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{node}: connection to {address} lost during {what} after {n} instances were received; they are kept and a new retrieve resumes with the missing ones</source>
+        <translation>{node}&#xa0;: connexion avec {address} perdue pendant le {what} après réception de {n} instance(s)&#xa0;; celles-ci sont conservées et une nouvelle récupération reprendra avec les instances manquantes</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>{what} cancelled by the peer</source>
+        <translation>{what} annulé par l&apos;entité distante</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{node}: {what} failed with status {status}</source>
+        <translation>{node}&#xa0;: échec du {what}, statut {status}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{node}: {what} failed with status {status}: {comment}</source>
+        <translation>{node}&#xa0;: échec du {what}, statut {status}&#xa0;: {comment}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>cannot start our C-STORE receiver on {host}:{port}: {reason} (port in use? change it in the settings)</source>
+        <translation>impossible de démarrer notre récepteur C-STORE sur {host}:{port}&#xa0;: {reason} (port déjà utilisé&#xa0;? changez-le dans les réglages)</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>received an instance with an invalid Study Instance UID {uid}</source>
+        <translation>instance reçue avec un Study Instance UID invalide&#xa0;: {uid}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>received an instance with an invalid Series Instance UID {uid}</source>
+        <translation>instance reçue avec un Series Instance UID invalide&#xa0;: {uid}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>received an instance with an invalid SOP Instance UID {uid}</source>
+        <translation>instance reçue avec un SOP Instance UID invalide&#xa0;: {uid}</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>{node}: {what} at {url} failed with HTTP {code}</source>
+        <translation>{node}&#xa0;: échec de {what} sur {url} (HTTP {code})</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{node}: {what} at {url} failed with HTTP {code} ({hint})</source>
+        <translation>{node}&#xa0;: échec de {what} sur {url} (HTTP {code}, {hint})</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>authentication failed: check the user name/password or token</source>
+        <translation>échec de l&apos;authentification&#xa0;: vérifiez l&apos;utilisateur, le mot de passe ou le jeton</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>access denied for these credentials</source>
+        <translation>accès refusé pour ces identifiants</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>not found: check the base URL (it should end with the DICOMweb root)</source>
+        <translation>introuvable&#xa0;: vérifiez l&apos;URL de base (elle doit se terminer par la racine DICOMweb)</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>{node}: cannot connect to {url} during {what} (server down, wrong port or connection lost): {error}</source>
+        <translation>{node}&#xa0;: connexion impossible à {url} pendant {what} (serveur arrêté, mauvais port ou connexion perdue)&#xa0;: {error}</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>{node}: {what} at {url} timed out after {seconds} s</source>
+        <translation>{node}&#xa0;: délai de {seconds} s dépassé pour {what} sur {url}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{node}: connection to {url} lost during {what}: {error}; what arrived is kept and a new retrieve fetches the rest</source>
+        <translation>{node}&#xa0;: connexion avec {url} perdue pendant {what}&#xa0;: {error}&#xa0;; ce qui est arrivé est conservé et une nouvelle récupération rapatrie le reste</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>QIDO-RS study search</source>
+        <translation>la recherche d&apos;examens QIDO-RS</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>QIDO-RS series search</source>
+        <translation>la recherche de séries QIDO-RS</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>QIDO-RS instance search</source>
+        <translation>la recherche d&apos;instances QIDO-RS</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>WADO-RS retrieve</source>
+        <translation>la récupération WADO-RS</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{node}: QIDO-RS answer from {url} is not a JSON list</source>
+        <translation>{node}&#xa0;: la réponse QIDO-RS de {url} n&apos;est pas une liste JSON</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>WADO-RS answer is not multipart (Content-Type {content_type})</source>
+        <translation>la réponse WADO-RS n&apos;est pas multipart (Content-Type {content_type})</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>WADO-RS cancelled</source>
+        <translation>récupération WADO-RS annulée</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>WADO-RS: malformed multipart answer (no {needle})</source>
+        <translation>WADO-RS&#xa0;: réponse multipart mal formée ({needle} absent)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>WADO-RS: empty or malformed multipart answer</source>
+        <translation>WADO-RS&#xa0;: réponse multipart vide ou mal formée</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>WADO-RS: the answer ended inside the headers of part {n}</source>
+        <translation>WADO-RS&#xa0;: la réponse s&apos;arrête dans les en-têtes de la partie {n}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>WADO-RS: the connection closed inside part {n} ({missing} bytes missing)</source>
+        <translation>WADO-RS&#xa0;: la connexion s&apos;est fermée au milieu de la partie {n} ({missing} octets manquants)</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>WADO-RS: no boundary after part {n}</source>
+        <translation>WADO-RS&#xa0;: pas de délimiteur (boundary) après la partie {n}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>WADO-RS: the answer ended inside part {n}</source>
+        <translation>WADO-RS&#xa0;: la réponse s&apos;arrête au milieu de la partie {n}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>WADO-RS: part {n} is too short to be a DICOM file</source>
+        <translation>WADO-RS&#xa0;: la partie {n} est trop courte pour être un fichier DICOM</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>WADO-RS needs a DICOMweb node, {node} is a DIMSE node</source>
+        <translation>WADO-RS nécessite un nœud DICOMweb, {node} est un nœud DIMSE</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{method} needs a DIMSE node, {node} is a DICOMweb node</source>
+        <translation>{method} nécessite un nœud DIMSE, {node} est un nœud DICOMweb</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{missing} of {total} instances did not arrive; retry fetches only those</source>
+        <translation>{missing} instance(s) sur {total} non arrivée(s)&#xa0;; relancer ne récupère que celles-ci</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>done: {received} received</source>
+        <translation>terminé&#xa0;: {received} instance(s) reçue(s)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>done: {received} received, {skipped} already present</source>
+        <translation>terminé&#xa0;: {received} instance(s) reçue(s), {skipped} déjà présente(s)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>cancelled before start</source>
+        <translation>annulé avant le démarrage</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>not attempted after the error above</source>
+        <translation>non lancé après l&apos;erreur précédente</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>retrieve cancelled; received instances are kept</source>
+        <translation>récupération annulée&#xa0;; les instances reçues sont conservées</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>retrieved files are in {root} but the study index refused them: {reason}</source>
+        <translation>les fichiers récupérés sont dans {root} mais l&apos;index des examens les a refusés&#xa0;: {reason}</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>{error}; retrieved files are in {root} but the study index refused them: {reason}</source>
+        <translation>{error}&#xa0;; les fichiers récupérés sont dans {root} mais l&apos;index des examens les a refusés&#xa0;: {reason}</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>start date {value} is not a date: expected YYYY-MM-DD or YYYYMMDD</source>
+        <translation>la date de début {value} n&apos;est pas une date&#xa0;: format attendu AAAA-MM-JJ ou AAAAMMJJ</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>end date {value} is not a date: expected YYYY-MM-DD or YYYYMMDD</source>
+        <translation>la date de fin {value} n&apos;est pas une date&#xa0;: format attendu AAAA-MM-JJ ou AAAAMMJJ</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>start date {value} is not a valid calendar date</source>
+        <translation>la date de début {value} n&apos;existe pas dans le calendrier</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>end date {value} is not a valid calendar date</source>
+        <translation>la date de fin {value} n&apos;existe pas dans le calendrier</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>start date {start} is after end date {end}</source>
+        <translation>la date de début {start} est postérieure à la date de fin {end}</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>node {node}: called AE title {title} is invalid: 1-16 printable ASCII characters without backslash</source>
+        <translation>nœud {node}&#xa0;: l&apos;AE title appelé {title} est invalide&#xa0;: 1 à 16 caractères ASCII imprimables, sans barre oblique inverse</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>our AE title {title} is invalid: 1-16 printable ASCII characters without backslash</source>
+        <translation>notre AE title {title} est invalide&#xa0;: 1 à 16 caractères ASCII imprimables, sans barre oblique inverse</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>node {node}: port {port} is invalid: expected an integer 1-65535</source>
+        <translation>nœud {node}&#xa0;: le port {port} est invalide&#xa0;: entier de 1 à 65535 attendu</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>C-STORE receiver port {port} is invalid: expected an integer 1-65535</source>
+        <translation>le port de réception C-STORE {port} est invalide&#xa0;: entier de 1 à 65535 attendu</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>node {node}: host {host} is invalid: expected a host name or IP address</source>
+        <translation>nœud {node}&#xa0;: l&apos;hôte {host} est invalide&#xa0;: nom d&apos;hôte ou adresse IP attendu</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>C-STORE receiver address {host} is invalid: expected a host name or IP address</source>
+        <translation>l&apos;adresse de réception C-STORE {host} est invalide&#xa0;: nom d&apos;hôte ou adresse IP attendu</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>a DIMSE node needs a name</source>
+        <translation>un nœud DIMSE doit avoir un nom</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>a DICOMweb node needs a name</source>
+        <translation>un nœud DICOMweb doit avoir un nom</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>node {node}: timeout must be positive</source>
+        <translation>nœud {node}&#xa0;: le délai d&apos;attente doit être positif</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>node {node}: base URL {url} is invalid: expected http(s)://host[:port]/path</source>
+        <translation>nœud {node}&#xa0;: l&apos;URL de base {url} est invalide&#xa0;: http(s)://hôte[:port]/chemin attendu</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>node {node}: basic authentication needs a user name</source>
+        <translation>nœud {node}&#xa0;: l&apos;authentification basique exige un nom d&apos;utilisateur</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>node {node}: bearer authentication needs a token</source>
+        <translation>nœud {node}&#xa0;: l&apos;authentification par jeton (bearer) exige un jeton</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>node {node}: transfer syntax {value} is invalid: &apos;*&apos;, a UID or one of {names}</source>
+        <translation>nœud {node}&#xa0;: la syntaxe de transfert {value} est invalide&#xa0;: &apos;*&apos;, un UID ou l&apos;une de {names}</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>prefetch: cases ahead must be &gt;= 0 and the budget positive</source>
+        <translation>préchargement&#xa0;: le nombre de cas à l&apos;avance doit être &gt;= 0 et l&apos;espace disque alloué positif</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>DIMSE node names must be unique: {names}</source>
+        <translation>les noms des nœuds DIMSE doivent être uniques&#xa0;: {names}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>DICOMweb node names must be unique: {names}</source>
+        <translation>les noms des nœuds DICOMweb doivent être uniques&#xa0;: {names}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{source}: invalid PACS node settings: {error}</source>
+        <translation>{source}&#xa0;: réglages des nœuds PACS invalides&#xa0;: {error}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{path}: cannot read PACS node settings: {error}</source>
+        <translation>{path}&#xa0;: impossible de lire les réglages des nœuds PACS&#xa0;: {error}</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>study {uid} incomplete</source>
+        <translation>examen {uid} incomplet</translation>
     </message>
 </context>
 <context>

@@ -687,13 +687,14 @@ _COMMAND_PATTERNS = (
 
 
 def _register() -> None:
-    from namecar_viewer.gui import dicom_texts, pet_import_texts, reading_texts
+    from namecar_viewer.gui import dicom_texts, pacs_texts, pet_import_texts, reading_texts
     from namecar_viewer.gui.i18n import register_patterns
 
     register_patterns("app", (*_APP_PATTERNS, *_COMMAND_PATTERNS))
     dicom_texts.register()  # what the scan and the loader say of the input
     pet_import_texts.register()  # the import, SUV, PET and registration messages
     reading_texts.register()  # RECIST rules, adjudication, read edits, measurements
+    pacs_texts.register()  # query/retrieve, node tests, prefetch
 
 
 _register()

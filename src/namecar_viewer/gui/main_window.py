@@ -848,7 +848,7 @@ class MainWindow(QMainWindow):
         try:
             settings = NodeSettings.load()
         except PacsError as exc:
-            self.show_error(str(exc), self.tr("PACS nodes"))
+            self.show_error(i18n.error_text(exc), self.tr("PACS nodes"))
             return None
         dlg = QueryRetrieveDialog(settings, default_store(), self)
         dlg.retrieved.connect(lambda folders: self.open_paths([str(p) for p in folders]))
@@ -863,7 +863,9 @@ class MainWindow(QMainWindow):
             settings = NodeSettings.load()
         except PacsError as exc:
             self.show_error(
-                self.tr("{reason}; starting from empty settings").format(reason=exc),
+                self.tr("{reason}; starting from empty settings").format(
+                    reason=i18n.error_text(exc)
+                ),
                 self.tr("PACS nodes"),
             )
             settings = NodeSettings()

@@ -299,7 +299,7 @@ class WorklistDock(QObject):
                 "Prefetch paused: disk budget full ({used:.1f} of {budget:.1f} GB)"
             ).format(used=st.used_bytes / 1e9, budget=st.budget_bytes / 1e9)
         elif st.state == "error":
-            text = self.tr("Prefetch failed: {reason}").format(reason=st.message)
+            text = self.tr("Prefetch failed: {reason}").format(reason=app_text(st.message))
         elif st.state == "done":
             text = self.tr("Next cases prefetched ({used:.1f} GB local)").format(
                 used=st.used_bytes / 1e9
@@ -401,7 +401,9 @@ class WorklistDock(QObject):
 
         def failed(msg: str) -> None:
             dlg.close()
-            self.panel.message.setText(self.tr("Fetching failed: {reason}").format(reason=msg))
+            self.panel.message.setText(
+                self.tr("Fetching failed: {reason}").format(reason=app_text(msg))
+            )
 
         task = PacsTask(work)
         task.signals.progress.connect(on_event)

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from namecar_viewer.gui.i18n import app_text, error_text
 from namecar_viewer.gui.pacs.worker import Task, start
 from namecar_viewer.pacs import (
     DicomWebNode,
@@ -214,7 +215,9 @@ class NodesDialog(QDialog):
         try:
             s = self.collect()
         except NodeConfigError as exc:
-            self.status.setText(self.tr("Invalid settings: {problem}").format(problem=exc))
+            self.status.setText(
+                self.tr("Invalid settings: {problem}").format(problem=error_text(exc))
+            )
             return
         r = max(table.currentRow(), 0)
         nodes = s.dimse if table is self.dimse else s.dicomweb
@@ -225,10 +228,12 @@ class NodesDialog(QDialog):
         self.status.setText(self.tr("Testing {node}...").format(node=node.name))
         task = Task(lambda _p: test_connection(node, s.local))
         task.signals.done.connect(
-            lambda msg: self.status.setText(self.tr("OK: {message}").format(message=msg))
+            lambda msg: self.status.setText(self.tr("OK: {message}").format(message=app_text(msg)))
         )
         task.signals.failed.connect(
-            lambda msg: self.status.setText(self.tr("Failed: {message}").format(message=msg))
+            lambda msg: self.status.setText(
+                self.tr("Failed: {message}").format(message=app_text(msg))
+            )
         )
         self._tasks.append(task)
         start(task)
@@ -239,7 +244,9 @@ class NodesDialog(QDialog):
             s.save(self.path)
         except (NodeConfigError, OSError) as exc:
             QMessageBox.warning(
-                self, self.tr("PACS nodes"), self.tr("Not saved: {problem}").format(problem=exc)
+                self,
+                self.tr("PACS nodes"),
+                self.tr("Not saved: {problem}").format(problem=error_text(exc)),
             )
             return
         self.settings = s

@@ -217,7 +217,7 @@ class QueryRetrieveDialog(QDialog):
         return start(task)
 
     def _failed(self, msg: str) -> None:
-        self.status.setText(self.tr("Error: {message}").format(message=msg))
+        self.status.setText(self.tr("Error: {message}").format(message=i18n.app_text(msg)))
         self._busy(False)
 
     def _busy(self, busy: bool) -> None:
@@ -235,7 +235,7 @@ class QueryRetrieveDialog(QDialog):
         try:
             q.date_range()
         except Exception as exc:  # noqa: BLE001 - PacsError with the field named
-            self.status.setText(self.tr("Error: {message}").format(message=exc))
+            self.status.setText(self.tr("Error: {message}").format(message=i18n.error_text(exc)))
             return
         self.status.setText(self.tr("Searching {node}...").format(node=node.name))
         local = self.settings.local
@@ -369,7 +369,17 @@ class QueryRetrieveDialog(QDialog):
             bar.setValue(p.done)
         text = self.tr(p.status.value)
         if p.message and p.status is not SeriesStatus.RUNNING:
-            text += f": {p.message}"
+            cell = f"{p.status.value}: {p.message}"
+            # a done series' message is recognised with its status ("done: 12 received"):
+            # "12 received" alone would be too short a template
+            whole = i18n.app_text(cell) if p.status is SeriesStatus.DONE else cell
+            text = (
+                whole
+                if whole != cell
+                else self.tr("{status}: {message}").format(
+                    status=text, message=i18n.app_text(p.message)
+                )
+            )
         self.series_table.setItem(r, 5, QTableWidgetItem(text))
 
     def _retrieve_done(self, report: Any) -> None:
@@ -391,7 +401,7 @@ class QueryRetrieveDialog(QDialog):
             head = (
                 self.tr("Retrieve cancelled")
                 if cancelled
-                else (report.error or self.tr("Some instances did not arrive"))
+                else (i18n.app_text(report.error) or self.tr("Some instances did not arrive"))
             )
             self.status.setText(
                 self.tr(

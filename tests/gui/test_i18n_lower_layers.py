@@ -1,11 +1,13 @@
-"""What the DICOM layer says of the input reaches a French reader in French.
+"""What the layers below the GUI say reaches a French reader in French.
 
-The scan and the loader (``core.dicom``, no Qt) write their problems and the reasons a file
-cannot be read in English; the GUI recognises each from its template (``gui/dicom_texts.py``)
-and shows it translated, element names, tags, values and file names kept.  The messages are not
-listed by hand here: they are made the way a reader meets them, by scanning and loading real
-vendor series (tests/data/dicom), series with irregular geometry, files that are not DICOM and
-the seeded mutants of the fuzz tests, so a message that changes in the core and no longer
+The scan and the loader (``core.dicom``, no Qt), the import, the PACS layer and the others
+write their messages in English; the GUI recognises each from its template
+(``gui/dicom_texts.py``, ``pet_import_texts.py``, ``reading_texts.py``, ``pacs_texts.py``) and
+shows it translated, element names, tags, values, hosts and file names kept.  The messages are
+not listed by hand here: they are made the way a reader meets them, by scanning and loading
+real vendor series (tests/data/dicom), series with irregular geometry, files that are not
+DICOM and the seeded mutants of the fuzz tests, by importing a report beside a CT, and by
+asking a PACS node that does not answer, so a message that changes in its layer and no longer
 matches its template fails here.
 """
 
@@ -277,3 +279,39 @@ def test_an_import_with_a_report_beside_the_images_reads_in_french(
     assert "aucune image à afficher, non indexé comme pile" in text, text
     description = {"Demonstration of SR Features"}  # the report's own title: data
     assert not _words_left(text.replace(str(tmp_path), " "), description), text
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_pacs_messages_read_in_french(french: None) -> None:
+    """What the PACS layer says of a node that does not answer, of bad settings and of a bad
+    date range (no server needed), in French, hosts and AE titles kept."""
+    from namecar_viewer.pacs import DicomWebNode, DimseNode, LocalAe, StudyQuery, echo
+    from namecar_viewer.pacs import test_connection as connection_test
+
+    closed = _free_port()
+    down = DimseNode("PACS1", "ARCHIVE", "127.0.0.1", closed)
+    here = LocalAe("NAMECAR", _free_port())
+    said: list[str] = []
+    for call in (
+        lambda: echo(down, here),
+        lambda: connection_test(DicomWebNode("WEB1", f"http://127.0.0.1:{closed}/x"), here),
+        DimseNode("PACS1", "BAD\\AE", "h", 104).validate,
+        DimseNode("PACS1", "AE", "h", 70000).validate,
+        StudyQuery(date_from="2025-03-01", date_to="2025-02-01").date_range,
+    ):
+        try:
+            call()
+        except Exception as exc:  # noqa: BLE001 - the message is what is tested
+            said.append(str(exc))
+    assert len(said) == 5, said
+    for english in said:
+        shown = app_text(english)
+        assert shown != english and not _words_left(shown, set()), (english, shown)
+    assert app_text(said[0]).startswith(f"PACS1\u00a0: rien n'écoute sur 127.0.0.1:{closed}")
