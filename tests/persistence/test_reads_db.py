@@ -121,6 +121,18 @@ def test_concurrent_update_is_refused(tmp_path: Path) -> None:
     assert ReadsDatabase(path).load_read("2.25.1").lesion("L1").label == "TA"
 
 
+def test_concurrent_status_edit_names_a_status(tmp_path: Path) -> None:
+    # the message names the row as a reader reads it: "status L2|tpB", not "statuse"
+    path = tmp_path / "r.sqlite"
+    ReadsDatabase(path).save_new_read(sample_read())
+    a, b = ReadsDatabase(path), ReadsDatabase(path)
+    ra, rb = a.load_read("2.25.1"), b.load_read("2.25.1")
+    a.apply(ra.uid, diff_reads(ra, ra.with_status("L2", "tpB", LesionStatus.ABSENT)))
+    with pytest.raises(ConcurrentEditError) as caught:
+        b.apply(rb.uid, diff_reads(rb, rb.with_status("L2", "tpB", LesionStatus.TOO_SMALL)))
+    assert str(caught.value).startswith("status ") and "statuse" not in str(caught.value)
+
+
 def test_newer_schema_is_refused_untouched(tmp_path: Path) -> None:
     path = tmp_path / "r.sqlite"
     ReadsDatabase(path).close()

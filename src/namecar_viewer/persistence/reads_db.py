@@ -470,7 +470,7 @@ class ReadsDatabase:
             res = conn.execute(table.delete().where(cond))
             if res.rowcount == 0 and known is not None:
                 raise ConcurrentEditError(
-                    f"{change.table[:-1]} {change.key} was changed or removed by another "
+                    f"{_row_noun(change.table)} {change.key} was changed or removed by another "
                     f"session in {self.where}; reload the read."
                 )
             return None
@@ -490,10 +490,15 @@ class ReadsDatabase:
         )
         if res.rowcount == 0:
             raise ConcurrentEditError(
-                f"{change.table[:-1]} {change.key} was changed by another session in "
+                f"{_row_noun(change.table)} {change.key} was changed by another session in "
                 f"{self.where} (row version {version} is out of date); reload the read."
             )
         return version + 1
+
+
+def _row_noun(table: str) -> str:
+    """What one row of ``table`` is, for a message ("statuses" holds a status)."""
+    return "status" if table == "statuses" else table.removesuffix("s")
 
 
 def _vkey(table: str, read_uid: str, key: str) -> tuple[str, str]:
