@@ -2736,7 +2736,7 @@ J{n}</translation>
 <context>
     <name>ProblemText</name>
     <message>
-        <location filename="../../src/namecar_viewer/gui/i18n.py" line="+495"/>
+        <location filename="../../src/namecar_viewer/gui/i18n.py" line="+497"/>
         <source>{severity}: {message}</source>
         <translation>{severity}&#xa0;: {message}</translation>
     </message>
@@ -2922,7 +2922,7 @@ J{n}</translation>
 <context>
     <name>QAbstractFileIconProvider</name>
     <message>
-        <location filename="../../src/namecar_viewer/gui/i18n.py" line="-398"/>
+        <location filename="../../src/namecar_viewer/gui/i18n.py" line="-400"/>
         <source>Folder</source>
         <comment>All other platforms</comment>
         <translation>Dossier</translation>
@@ -7769,6 +7769,366 @@ La modification est conservée dans cette fenêtre mais pas encore enregistrée&
         <source>study {uid} incomplete</source>
         <translation>examen {uid} incomplet</translation>
     </message>
+    <message>
+        <location filename="../../src/namecar_viewer/gui/records_texts.py" line="+23"/>
+        <source>Cannot write to the reads database {where}: it is read-only (check the file and folder permissions).</source>
+        <translation>Impossible d&apos;écrire dans la base des lectures {where}&#xa0;: elle est en lecture seule (vérifiez les droits du fichier et du dossier).</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Cannot write to the reads database {where}: it is locked by another program or another NAMECAR Viewer window.</source>
+        <translation>Impossible d&apos;écrire dans la base des lectures {where}&#xa0;: elle est verrouillée par un autre programme ou une autre fenêtre de NAMECAR Viewer.</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Cannot write to the reads database {where}: the disk is full or failing.</source>
+        <translation>Impossible d&apos;écrire dans la base des lectures {where}&#xa0;: le disque est plein ou défaillant.</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Cannot write to the reads database {where}: the file cannot be opened (missing folder or no permission).</source>
+        <translation>Impossible d&apos;écrire dans la base des lectures {where}&#xa0;: le fichier ne peut pas être ouvert (dossier manquant ou droits insuffisants).</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Cannot write to the reads database {where}: the database reported: {error}.</source>
+        <translation>Impossible d&apos;écrire dans la base des lectures {where}&#xa0;: la base de données a signalé&#xa0;: {error}.</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>The reads database {where} has schema version {version}, newer than this NAMECAR Viewer (version {current}): update the application. The database was not changed.</source>
+        <translation>La base des lectures {where} a la version de schéma {version}, plus récente que ce NAMECAR Viewer (version {current})&#xa0;: mettez à jour l&apos;application. La base n&apos;a pas été modifiée.</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>The reads database {where} has schema revision {revision}, newer than this NAMECAR Viewer (newest known: {head}): update the application. The database was not changed.</source>
+        <translation>La base des lectures {where} a la révision de schéma {revision}, plus récente que ce NAMECAR Viewer (la plus récente connue&#xa0;: {head})&#xa0;: mettez à jour l&apos;application. La base n&apos;a pas été modifiée.</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>timepoint {key} was changed or removed by another session in {where}; reload the read.</source>
+        <translation>L&apos;évaluation {key} a été modifiée ou supprimée par une autre session dans {where}&#xa0;; rechargez la lecture.</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>lesion {key} was changed or removed by another session in {where}; reload the read.</source>
+        <translation>La lésion {key} a été modifiée ou supprimée par une autre session dans {where}&#xa0;; rechargez la lecture.</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>measurement {key} was changed or removed by another session in {where}; reload the read.</source>
+        <translation>La mesure {key} a été modifiée ou supprimée par une autre session dans {where}&#xa0;; rechargez la lecture.</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>status {key} was changed or removed by another session in {where}; reload the read.</source>
+        <translation>Le statut {key} a été modifié ou supprimé par une autre session dans {where}&#xa0;; rechargez la lecture.</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>setting {key} was changed or removed by another session in {where}; reload the read.</source>
+        <translation>Le réglage {key} a été modifié ou supprimé par une autre session dans {where}&#xa0;; rechargez la lecture.</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>read {key} was changed by another session in {where} (row version {version} is out of date); reload the read.</source>
+        <translation>La lecture {key} a été modifiée par une autre session dans {where} (la version {version} de la ligne est périmée)&#xa0;; rechargez la lecture.</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>timepoint {key} was changed by another session in {where} (row version {version} is out of date); reload the read.</source>
+        <translation>L&apos;évaluation {key} a été modifiée par une autre session dans {where} (la version {version} de la ligne est périmée)&#xa0;; rechargez la lecture.</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>lesion {key} was changed by another session in {where} (row version {version} is out of date); reload the read.</source>
+        <translation>La lésion {key} a été modifiée par une autre session dans {where} (la version {version} de la ligne est périmée)&#xa0;; rechargez la lecture.</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>measurement {key} was changed by another session in {where} (row version {version} is out of date); reload the read.</source>
+        <translation>La mesure {key} a été modifiée par une autre session dans {where} (la version {version} de la ligne est périmée)&#xa0;; rechargez la lecture.</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>status {key} was changed by another session in {where} (row version {version} is out of date); reload the read.</source>
+        <translation>Le statut {key} a été modifié par une autre session dans {where} (la version {version} de la ligne est périmée)&#xa0;; rechargez la lecture.</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>setting {key} was changed by another session in {where} (row version {version} is out of date); reload the read.</source>
+        <translation>Le réglage {key} a été modifié par une autre session dans {where} (la version {version} de la ligne est périmée)&#xa0;; rechargez la lecture.</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>The study index {path} has schema version {version}, newer than this program&apos;s {current}; use a newer NAMECAR Viewer.</source>
+        <translation>L&apos;index des examens {path} a la version de schéma {version}, plus récente que celle de ce programme ({current})&#xa0;; utilisez un NAMECAR Viewer plus récent.</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>No database given (use --db URL or set NAMECAR_DB).</source>
+        <translation>Aucune base de données indiquée (utilisez --db URL ou définissez NAMECAR_DB).</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Not a database URL: {url} ({error}).</source>
+        <translation>Ce n&apos;est pas une URL de base de données&#xa0;: {url} ({error}).</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Unsupported database {url}: use a file path, sqlite:///FILE or postgresql://user:password@host:port/database.</source>
+        <translation>Base de données non prise en charge {url}&#xa0;: utilisez un chemin de fichier, sqlite:///FICHIER ou postgresql://utilisateur:mot_de_passe@hôte:port/base.</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>the demo read could not be saved: {error}</source>
+        <translation>la lecture de démonstration n&apos;a pas pu être enregistrée&#xa0;: {error}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{path} is missing: write the demo patient first.</source>
+        <translation>{path} est absent&#xa0;: écrivez d&apos;abord le patient de démonstration.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{path} is missing: the demo patient is incomplete.</source>
+        <translation>{path} est absent&#xa0;: le patient de démonstration est incomplet.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Cannot write {path}: it is a folder; give a file name.</source>
+        <translation>Impossible d&apos;écrire {path}&#xa0;: c&apos;est un dossier&#xa0;; indiquez un nom de fichier.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Cannot write {path}: permission denied (the folder is not writable).</source>
+        <translation>Impossible d&apos;écrire {path}&#xa0;: permission refusée (le dossier n&apos;est pas accessible en écriture).</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Cannot write {path}: the folder does not exist.</source>
+        <translation>Impossible d&apos;écrire {path}&#xa0;: le dossier n&apos;existe pas.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Cannot write {path}: it is a folder.</source>
+        <translation>Impossible d&apos;écrire {path}&#xa0;: c&apos;est un dossier.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Cannot write {path}: {reason}.</source>
+        <translation>Impossible d&apos;écrire {path}&#xa0;: {reason}.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>No key images (KOS) written: {error}</source>
+        <translation>Aucune image clé (KOS) écrite&#xa0;: {error}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Read {uid} has no key image: no lesion is measured or marked on an image and no image is flagged.</source>
+        <translation>La lecture {uid} n&apos;a aucune image clé&#xa0;: aucune lésion n&apos;est mesurée ou repérée sur une image et aucune image n&apos;est marquée.</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Read {uid}: none of its key images was found; the KOS needs their headers (give the folder of the images or import them into the study browser).</source>
+        <translation>Lecture {uid}&#xa0;: aucune de ses images clés n&apos;a été trouvée&#xa0;; le KOS a besoin de leurs en-têtes (indiquez le dossier des images ou importez-les dans le navigateur d&apos;examens).</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Key image {uid} not found; not in the KOS.</source>
+        <translation>Image clé {uid} introuvable&#xa0;; absente du KOS.</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Read {uid}: none of its measurements&apos; source images was found; the SR needs their headers (give the folder of the images or import them into the study browser).</source>
+        <translation>Lecture {uid}&#xa0;: aucune des images sources de ses mesures n&apos;a été trouvée&#xa0;; le SR a besoin de leurs en-têtes (indiquez le dossier des images ou importez-les dans le navigateur d&apos;examens).</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>No RECIST response exported: {why}</source>
+        <translation>Aucune réponse RECIST exportée&#xa0;: {why}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{lesion} at {timepoint}: source image {uid} not found; referenced by its patient coordinates only.</source>
+        <translation>{lesion} à {timepoint}&#xa0;: image source {uid} introuvable&#xa0;; référencée par ses seules coordonnées patient.</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>annotation {label}: source image {uid} not found; referenced by its patient coordinates only.</source>
+        <translation>annotation {label}&#xa0;: image source {uid} introuvable&#xa0;; référencée par ses seules coordonnées patient.</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>{lesion} at {timepoint}: no frame of reference; {measure} has no coordinates.</source>
+        <translation>{lesion} à {timepoint}&#xa0;: pas de référentiel&#xa0;; {measure} sans coordonnées.</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>annotation {label}: no frame of reference; {measure} has no coordinates.</source>
+        <translation>annotation {label}&#xa0;: pas de référentiel&#xa0;; {measure} sans coordonnées.</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>{lesion} at {timepoint}: {kind} annotation {uid} has no value; not exported.</source>
+        <translation>{lesion} à {timepoint}&#xa0;: l&apos;annotation {kind} {uid} n&apos;a pas de valeur&#xa0;; non exportée.</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>annotation {label}: {kind} annotation {uid} has no value; not exported.</source>
+        <translation>annotation {label}&#xa0;: l&apos;annotation {kind} {uid} n&apos;a pas de valeur&#xa0;; non exportée.</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Long axis</source>
+        <translation>Grand axe</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Short axis</source>
+        <translation>Petit axe</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Length</source>
+        <translation>Longueur</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Volume</source>
+        <translation>Volume</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Area</source>
+        <translation>Surface</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>{lesion} {timepoint}: image {uid} not found</source>
+        <translation>{lesion} {timepoint}&#xa0;: image {uid} introuvable</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>flagged {label}: image {uid} not found</source>
+        <translation>image clé marquée ({label})&#xa0;: image {uid} introuvable</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>flagged: image {uid} not found</source>
+        <translation>image clé marquée&#xa0;: image {uid} introuvable</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{lesion} {timepoint}: no image plane in the header ({error})</source>
+        <translation>{lesion} {timepoint}&#xa0;: aucun plan d&apos;image dans l&apos;en-tête ({error})</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Audit entry {seq} deleted (the chain jumps to entry {next}).</source>
+        <translation>Entrée d&apos;audit {seq} supprimée (la chaîne saute à l&apos;entrée {next}).</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Audit entries {first}-{last} deleted (the chain jumps to entry {next}).</source>
+        <translation>Entrées d&apos;audit {first}-{last} supprimées (la chaîne saute à l&apos;entrée {next}).</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Audit entry {seq} is duplicated or out of order.</source>
+        <translation>L&apos;entrée d&apos;audit {seq} est en double ou hors de son ordre.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Audit entry {seq} ({when}, {user}, {action} {entity}) was edited: its content does not match its stored hash.</source>
+        <translation>L&apos;entrée d&apos;audit {seq} ({when}, {user}, {action} {entity}) a été modifiée&#xa0;: son contenu ne correspond pas à son empreinte enregistrée.</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Audit entry {seq} does not follow entry {previous}: the previous entry was edited or replaced (its hash changed).</source>
+        <translation>L&apos;entrée d&apos;audit {seq} ne suit pas l&apos;entrée {previous}&#xa0;: l&apos;entrée précédente a été modifiée ou remplacée (son empreinte a changé).</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Audit entry {seq} deleted (the chain head records {n} entries).</source>
+        <translation>Entrée d&apos;audit {seq} supprimée (la tête de chaîne compte {n} entrées).</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Audit entries {first}-{last} deleted (the chain head records {n} entries).</source>
+        <translation>Entrées d&apos;audit {first}-{last} supprimées (la tête de chaîne compte {n} entrées).</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Audit entry {seq} does not match the chain head (edited and re-hashed).</source>
+        <translation>L&apos;entrée d&apos;audit {seq} ne correspond pas à la tête de chaîne (modifiée, puis son empreinte recalculée).</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Audit entries {first}-{last} were inserted outside the application (the chain head does not know them).</source>
+        <translation>Les entrées d&apos;audit {first}-{last} ont été insérées hors de l&apos;application (la tête de chaîne ne les connaît pas).</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>A user name is 1-128 letters, digits, spaces or . _ @ - and starts with a letter or digit.</source>
+        <translation>Un nom d&apos;utilisateur compte de 1 à 128 lettres, chiffres, espaces ou . _ @ - et commence par une lettre ou un chiffre.</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>The user name {user} is already taken.</source>
+        <translation>Le nom d&apos;utilisateur {user} est déjà pris.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Only an administrator may create accounts; {user} is not one.</source>
+        <translation>Seul un administrateur peut créer des comptes&#xa0;; {user} n&apos;en est pas un.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Only an administrator may enable accounts; {user} is not one.</source>
+        <translation>Seul un administrateur peut activer les comptes&#xa0;; {user} n&apos;en est pas un.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>first run</source>
+        <translation>premier lancement</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>single-user site</source>
+        <translation>site mono-utilisateur</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>created</source>
+        <translation>compte créé</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>password set</source>
+        <translation>mot de passe défini</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>accounts enabled</source>
+        <translation>comptes activés</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>unknown or inactive user</source>
+        <translation>utilisateur inconnu ou inactif</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>wrong password</source>
+        <translation>mot de passe incorrect</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>wrong password at signature</source>
+        <translation>mot de passe incorrect à la signature</translation>
+    </message>
 </context>
 <context>
     <name>dicom</name>
@@ -8548,12 +8908,12 @@ La modification est conservée dans cette fenêtre mais pas encore enregistrée&
         <translation>le générateur du patient de démonstration (namecar_viewer.phantom.demo) n&apos;est pas encore disponible</translation>
     </message>
     <message>
-        <location line="+8"/>
+        <location line="+10"/>
         <source>writing the demo patient failed: {reason}</source>
         <translation>l&apos;écriture du patient de démonstration a échoué&#xa0;: {reason}</translation>
     </message>
     <message>
-        <location line="+41"/>
+        <location line="+42"/>
         <source>Reads database unavailable ({reason}); working without login and signing.</source>
         <translation>Base des lectures indisponible ({reason})&#xa0;; travail sans connexion ni signature.</translation>
     </message>

@@ -315,3 +315,37 @@ def test_pacs_messages_read_in_french(french: None) -> None:
         shown = app_text(english)
         assert shown != english and not _words_left(shown, set()), (english, shown)
     assert app_text(said[0]).startswith(f"PACS1\u00a0: rien n'écoute sur 127.0.0.1:{closed}")
+
+
+def test_save_export_and_account_messages_read_in_french(tmp_path: Path, french: None) -> None:
+    """A read edited in two windows, an export to a missing folder, a bad user name."""
+    import dataclasses
+
+    from namecar_viewer.app.auth import AuthService
+    from namecar_viewer.core.reads import Read, ReadTimepoint, TimepointRole, diff_reads
+    from namecar_viewer.core.reports.atomic import atomic_write_text
+    from namecar_viewer.persistence.reads_db import ReadsDatabase
+
+    path = tmp_path / "CT_2025-01-15_reads.sqlite"  # a date in a name stays as written
+    tp = ReadTimepoint("tp1", "fu03m", None, None, TimepointRole.FOLLOW_UP)
+    read = Read.new(patient_id="P1", reader="alice", uid="2.25.7").with_timepoint(tp)
+    ReadsDatabase(path).save_new_read(read)
+    a, b = ReadsDatabase(path), ReadsDatabase(path)
+    ra, rb = a.load_read("2.25.7"), b.load_read("2.25.7")
+    a.apply(ra.uid, diff_reads(ra, ra.with_timepoint(dataclasses.replace(tp, label="fu03a"))))
+    tp_b = dataclasses.replace(tp, label="fu03b")
+    said: list[str] = []
+    for call in (
+        lambda: b.apply(rb.uid, diff_reads(rb, rb.with_timepoint(tp_b))),
+        lambda: atomic_write_text(tmp_path / "missing" / "out.csv", "x"),
+        lambda: AuthService._check_name("-bad"),
+    ):
+        try:
+            call()
+        except Exception as exc:  # noqa: BLE001 - the message is what is tested
+            said.append(str(exc))
+    assert len(said) == 3, said
+    for english in said:
+        shown = app_text(english)
+        assert shown != english and not _words_left(shown, set()), (english, shown)
+    assert str(path) in app_text(said[0])

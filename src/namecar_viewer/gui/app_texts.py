@@ -687,7 +687,13 @@ _COMMAND_PATTERNS = (
 
 
 def _register() -> None:
-    from namecar_viewer.gui import dicom_texts, pacs_texts, pet_import_texts, reading_texts
+    from namecar_viewer.gui import (
+        dicom_texts,
+        pacs_texts,
+        pet_import_texts,
+        reading_texts,
+        records_texts,
+    )
     from namecar_viewer.gui.i18n import register_patterns
 
     register_patterns("app", (*_APP_PATTERNS, *_COMMAND_PATTERNS))
@@ -695,6 +701,7 @@ def _register() -> None:
     pet_import_texts.register()  # the import, SUV, PET and registration messages
     reading_texts.register()  # RECIST rules, adjudication, read edits, measurements
     pacs_texts.register()  # query/retrieve, node tests, prefetch
+    records_texts.register()  # saving reads, exports, the audit trail, user names
 
 
 _register()

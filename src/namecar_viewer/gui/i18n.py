@@ -417,7 +417,9 @@ def _captured_text(value: str) -> str:
     return iso_dates_text(localise_number_text(pattern_text(value)))
 
 
-_ISO_IN_TEXT = re.compile(r"(?<![\d-])(\d{4})-(\d{2})-(\d{2})(?![\d-])")
+# a date on its own: not inside a name or a path (CT_2025-01-15_baseline) nor a timestamp
+# (2025-01-15T10:20:00)
+_ISO_IN_TEXT = re.compile(r"(?<![\w/.\-])(\d{4})-(\d{2})-(\d{2})(?![\w\-])")
 
 
 def iso_dates_text(text: str) -> str:

@@ -42,9 +42,11 @@ def ensure_demo_patient() -> tuple[Path | None, str]:
     try:
         write(out, size="full")
     except Exception as exc:  # noqa: BLE001 - reported in the window, not a traceback
+        from namecar_viewer.gui.i18n import error_text
+
         return None, QCoreApplication.translate(
             "run_gui", "writing the demo patient failed: {reason}"
-        ).format(reason=exc)
+        ).format(reason=error_text(exc))
     done.write_text("ok\n", encoding="utf-8")
     return out, _demo_read(out)
 
@@ -63,6 +65,7 @@ def start_review(window: Any, db: str | None, user: str | None, screenshot: bool
     Returns None when the login was cancelled (the application quits), else a problem to show
     ("" when none).  A screenshot run never opens a dialog: the single-user default logs in.
     """
+    from namecar_viewer.gui.i18n import error_text
     from namecar_viewer.gui.login import log_in, login_cancelled
     from namecar_viewer.gui.tools.controller import reader_name, reads_database_path
     from namecar_viewer.persistence.engine import DB_ENV
@@ -85,7 +88,7 @@ def start_review(window: Any, db: str | None, user: str | None, screenshot: bool
     except (ReadsDatabaseError, ValueError) as exc:
         return QCoreApplication.translate(
             "run_gui", "Reads database unavailable ({reason}); working without login and signing."
-        ).format(reason=exc)
+        ).format(reason=error_text(exc))
     ctx, why = log_in(
         rdb, username=user, interactive=not screenshot, fallback_name=reader_name(), parent=None
     )
@@ -135,7 +138,7 @@ def run_gui(
         index = None
         index_problem = QCoreApplication.translate(
             "run_gui", "The study index cannot be opened ({reason}); using a temporary one."
-        ).format(reason=exc)
+        ).format(reason=i18n.error_text(exc))
     window = MainWindow(index=index)
     if index_problem:
         window.statusBar().showMessage(index_problem)
