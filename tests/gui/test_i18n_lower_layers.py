@@ -19,7 +19,7 @@ import shutil
 import sys
 import warnings
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -281,6 +281,22 @@ def test_an_import_with_a_report_beside_the_images_reads_in_french(
     assert not _words_left(text.replace(str(tmp_path), " "), description), text
 
 
+def _french_errors(*calls: Callable[[], object]) -> list[str]:
+    """The messages of the errors ``calls`` raise (each must raise), each checked to read in
+    French (translated, no English word left)."""
+    said: list[str] = []
+    for call in calls:
+        try:
+            call()
+        except Exception as exc:  # noqa: BLE001 - the message is what is tested
+            said.append(str(exc))
+    assert len(said) == len(calls), said
+    for english in said:
+        shown = app_text(english)
+        assert shown != english and not _words_left(shown, set()), (english, shown)
+    return said
+
+
 def _free_port() -> int:
     import socket
 
@@ -298,22 +314,13 @@ def test_pacs_messages_read_in_french(french: None) -> None:
     closed = _free_port()
     down = DimseNode("PACS1", "ARCHIVE", "127.0.0.1", closed)
     here = LocalAe("NAMECAR", _free_port())
-    said: list[str] = []
-    for call in (
+    said = _french_errors(
         lambda: echo(down, here),
         lambda: connection_test(DicomWebNode("WEB1", f"http://127.0.0.1:{closed}/x"), here),
         DimseNode("PACS1", "BAD\\AE", "h", 104).validate,
         DimseNode("PACS1", "AE", "h", 70000).validate,
         StudyQuery(date_from="2025-03-01", date_to="2025-02-01").date_range,
-    ):
-        try:
-            call()
-        except Exception as exc:  # noqa: BLE001 - the message is what is tested
-            said.append(str(exc))
-    assert len(said) == 5, said
-    for english in said:
-        shown = app_text(english)
-        assert shown != english and not _words_left(shown, set()), (english, shown)
+    )
     assert app_text(said[0]).startswith(f"PACS1\u00a0: rien n'écoute sur 127.0.0.1:{closed}")
 
 
@@ -334,18 +341,9 @@ def test_save_export_and_account_messages_read_in_french(tmp_path: Path, french:
     ra, rb = a.load_read("2.25.7"), b.load_read("2.25.7")
     a.apply(ra.uid, diff_reads(ra, ra.with_timepoint(dataclasses.replace(tp, label="fu03a"))))
     tp_b = dataclasses.replace(tp, label="fu03b")
-    said: list[str] = []
-    for call in (
+    said = _french_errors(
         lambda: b.apply(rb.uid, diff_reads(rb, rb.with_timepoint(tp_b))),
         lambda: atomic_write_text(tmp_path / "missing" / "out.csv", "x"),
         lambda: AuthService._check_name("-bad"),
-    ):
-        try:
-            call()
-        except Exception as exc:  # noqa: BLE001 - the message is what is tested
-            said.append(str(exc))
-    assert len(said) == 3, said
-    for english in said:
-        shown = app_text(english)
-        assert shown != english and not _words_left(shown, set()), (english, shown)
+    )
     assert str(path) in app_text(said[0])
