@@ -23,6 +23,7 @@ values stay easy to read back.  Exports (CSV, JSON, DICOM SR) never use any of t
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -325,6 +326,7 @@ def app_text(text: Any) -> str:
 _PATTERNS: list[tuple[str, str, re.Pattern[str]]] = []
 
 
+@functools.cache
 def _slot_values() -> dict[str, str]:
     """Slots that hold one of a few known values, matched only by them: ``"{response} at
     {label}"`` must not read "needs at least one" as a response at a timepoint."""
